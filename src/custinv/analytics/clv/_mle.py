@@ -1,0 +1,189 @@
+"""Shared maximum-likelihood machinery for the CLV models.
+
+Every model here is fitted the same way, so the rules live in one place:
+
+* parameters are optimised on the log scale (they are all positive, and log scale makes
+  the problem far better conditioned than box constraints at zero);
+* the objective is the *mean* negative log-likelihood over customers, so tolerances mean
+  the same thing for 300 customers and for 3 million;
+* several starting points are tried and the best optimum is kept, because these
+  likelihoods have long flat ridges where a single start can stop early;
+* a fit whose best optimum is not finite raises :class:`ModelNotIdentifiable` instead of
+  returning NaN parameters, and a fit that stops on a bound or with a large gradient is
+  reported as ``converged=False`` so a caller can fall back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Log-parameter box: e^±15 is far beyond any sensible value in days, weeks or months; an
+#: optimum on this box means the data push a parameter to 0 or infinity (not identified).
+LOG_BOUND = 15.0
+#: Largest absolute gradient of the mean log-likelihood (in log-parameters) still called converged.
+GRADIENT_TOLERANCE = 1e-4
+
+
+class ModelNotIdentifiable(ValueError):
+    """The data cannot identify the model (e.g. no repeat buyers, too few customers).
+
+    A ``ValueError`` so callers that only know "bad input" still catch it; the message says
+    which condition failed so it can be shown to people as the reason for a fallback.
+    """
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of one maximum-likelihood fit.
+
+    ``log_likelihood`` is the *total* over customers (the number the papers publish);
+    ``iterations`` is the optimiser's iteration count of the winning start.
+    """
+
+    model: str
+    params: dict[str, float]
+    log_likelihood: float
+    converged: bool
+    iterations: int
+    n_customers: int
+    message: str = ""
+    starts: int = 1
+    gradient_max: float = float("nan")
+    extra: dict[str, float | int | str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """Unique (x, t_x, T) rows with their multiplicities.
+
+    Customers with the same summary contribute identical likelihood terms, so fitting on the
+    unique rows with counts as weights gives the same optimum at a fraction of the cost.
+    """
+
+    x: FloatArray
+    t_x: FloatArray
+    T: FloatArray
+    weight: FloatArray
+
+    @property
+    def n_customers(self) -> int:
+        return int(round(float(self.weight.sum())))
+
+
+def as_float_array(values: npt.ArrayLike, name: str) -> FloatArray:
+    """Coerce to a 1-D float array and reject non-finite values with a clear message."""
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def group_rfm(
+    x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, weights: npt.ArrayLike | None = None
+) -> Grouped:
+    """Validate per-customer (x, t_x, T) and collapse them to unique rows with counts."""
+    xa, ta, Ta = as_float_array(x, "x"), as_float_array(t_x, "t_x"), as_float_array(T, "T")
+    if not (xa.shape == ta.shape == Ta.shape):
+        raise ValueError("x, t_x and T must have the same length")
+    if np.any(xa < 0) or np.any(xa != np.floor(xa)):
+        raise ValueError("x must be non-negative integers")
+    if np.any(ta < 0) or np.any(ta > Ta * (1 + 1e-12) + 1e-12):
+        raise ValueError("t_x must satisfy 0 <= t_x <= T")
+    if np.any((xa == 0) & (ta != 0)):
+        raise ValueError("t_x must be 0 when x is 0")
+    w = np.ones_like(xa) if weights is None else as_float_array(weights, "weights")
+    if w.shape != xa.shape or np.any(w < 0):
+        raise ValueError("weights must be non-negative and match x")
+    keep = w > 0
+    stacked = np.stack([xa[keep], ta[keep], Ta[keep]], axis=1)
+    if stacked.shape[0] == 0:
+        return Grouped(xa[:0], ta[:0], Ta[:0], w[:0])
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), weights=w[keep], minlength=uniq.shape[0])
+    return Grouped(uniq[:, 0].copy(), uniq[:, 1].copy(), uniq[:, 2].copy(), counts)
+
+
+def check_identifiable(data: Grouped, model: str) -> None:
+    """Raise :class:`ModelNotIdentifiable` for data that cannot pin down a purchase model."""
+    n = data.n_customers
+    if n < 3:
+        raise ModelNotIdentifiable(f"{model}: needs at least 3 customers, got {n}")
+    if not np.any((data.x > 0) & (data.weight > 0)):
+        raise ModelNotIdentifiable(f"{model}: no repeat buyers, so purchase rates and dropout cannot be separated")
+    if not np.any(data.T > 0):
+        raise ModelNotIdentifiable(f"{model}: every customer was first seen at the end of calibration (T = 0)")
+
+
+def central_gradient(
+    f: Callable[[FloatArray], float], theta: FloatArray, step: float = 1e-5
+) -> FloatArray:
+    """Central-difference gradient; used where analytic gradients are impractical and in tests."""
+    grad = np.empty_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = step
+        grad[i] = (f(theta + e) - f(theta - e)) / (2 * step)
+    return grad
+
+
+def maximise(
+    model: str,
+    names: Sequence[str],
+    neg_mean_ll_and_grad: Callable[[FloatArray], tuple[float, FloatArray]],
+    starts: Sequence[FloatArray],
+    total_weight: float,
+    n_customers: int,
+) -> FitResult:
+    """Minimise the mean negative log-likelihood from several log-parameter starts.
+
+    Returns the best optimum; raises :class:`ModelNotIdentifiable` when no start reaches a
+    finite likelihood.
+    """
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
+    best = None
+    for start in starts:
+        with np.errstate(all="ignore"):
+            res = minimize(
+                neg_mean_ll_and_grad,
+                np.asarray(start, dtype=np.float64),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-9, "maxls": 50},
+            )
+        if not np.isfinite(res.fun) or not np.all(np.isfinite(res.x)):
+            continue
+        if best is None or res.fun < best.fun - 1e-12:
+            best = res
+    if best is None:
+        raise ModelNotIdentifiable(f"{model}: the likelihood is not finite at any starting point")
+    with np.errstate(all="ignore"):
+        _, grad = neg_mean_ll_and_grad(best.x)
+    grad_max = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else float("inf")
+    on_bound = bool(np.any(np.abs(best.x) >= LOG_BOUND - 1e-6))
+    converged = bool(grad_max < GRADIENT_TOLERANCE and not on_bound)
+    if on_bound:
+        message = "a parameter ran to the edge of its range (0 or infinity): not identified by these data"
+    elif not converged:
+        message = f"optimiser stopped with gradient {grad_max:.2g}: {best.message}"
+    else:
+        message = "converged"
+    params = {name: float(np.exp(v)) for name, v in zip(names, best.x)}
+    return FitResult(
+        model=model,
+        params=params,
+        log_likelihood=float(-best.fun * total_weight),
+        converged=converged,
+        iterations=int(best.nit),
+        n_customers=n_customers,
+        message=message,
+        starts=len(starts),
+        gradient_max=grad_max,
+    )

@@ -1,0 +1,101 @@
+"""Recency/frequency/monetary inputs of the CLV models, from the order ledger.
+
+The conventions are the ones of the customer-base literature (and they reproduce the
+published CDNOW summary exactly):
+
+* a *purchase* is a customer's purchase day: several orders on one calendar day are one
+  purchase (their amounts summed); a zero-amount order is still a purchase;
+* ``x`` counts repeat purchases (purchase days after the first one);
+* ``t_x`` is the time from the first to the last purchase day, ``T`` the time from the first
+  purchase day to ``calibration_end`` (both as day differences divided by the unit's length);
+* ``monetary_value`` is the mean spend per *repeat* purchase day (first purchase excluded, as
+  Fader, Hardie & Lee do for the Gamma-Gamma model), null for one-time buyers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import polars as pl
+
+TimeUnit = Literal["day", "week", "month"]
+
+#: Length of each time unit in days; a month is the mean Gregorian month.
+UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+
+def unit_days(time_unit: str) -> float:
+    """Days in one ``time_unit``; raises ``ValueError`` for anything else."""
+    try:
+        return UNIT_DAYS[time_unit]
+    except KeyError:
+        raise ValueError(f"time_unit must be one of {sorted(UNIT_DAYS)}, got {time_unit!r}") from None
+
+
+def months_to_units(months: float, time_unit: str) -> float:
+    """Convert a horizon in months into model time units."""
+    return months * DAYS_PER_MONTH / unit_days(time_unit)
+
+
+def purchase_days(ledger: pl.DataFrame | pl.LazyFrame, start: dt.date | None, end: dt.date) -> pl.LazyFrame:
+    """One row per (customer, purchase day) with orders in ``start..end`` (inclusive).
+
+    ``cost`` is summed when the ledger has it, so margins can be derived per customer.
+    """
+    lf = ledger.lazy()
+    has_cost = "cost" in lf.collect_schema().names()
+    cond = pl.col("order_date") <= pl.lit(end, dtype=pl.Date)
+    if start is not None:
+        cond = cond & (pl.col("order_date") >= pl.lit(start, dtype=pl.Date))
+    aggs = [pl.col("amount").sum().alias("amount")]
+    if has_cost:
+        aggs.append(pl.col("cost").sum().alias("cost"))
+    return lf.filter(cond).group_by("customer_id", "order_date").agg(aggs)
+
+
+def clv_inputs(
+    ledger: pl.DataFrame | pl.LazyFrame,
+    calibration_end: dt.date,
+    time_unit: TimeUnit = "week",
+) -> pl.DataFrame:
+    """Per-customer ``customer_id, x, t_x, T, monetary_value`` from orders up to ``calibration_end``.
+
+    Also returns ``revenue`` (all calibration spend, first purchase included) and, when the
+    ledger has a ``cost`` column, ``cost``; the historical CLV and per-customer margins use them.
+    Sorted by ``customer_id`` so outputs are reproducible.
+    """
+    u = unit_days(time_unit)
+    days = purchase_days(ledger, None, calibration_end)
+    has_cost = "cost" in days.collect_schema().names()
+    end = pl.lit(calibration_end, dtype=pl.Date)
+    aggs = [
+        pl.col("order_date").min().alias("_first"),
+        pl.col("order_date").max().alias("_last"),
+        pl.len().cast(pl.Int64).alias("_days"),
+        pl.col("amount").sum().alias("revenue"),
+        pl.col("amount").sort_by("order_date").first().alias("_first_amount"),
+    ]
+    if has_cost:
+        aggs.append(pl.col("cost").sum().alias("cost"))
+    out = (
+        days.group_by("customer_id")
+        .agg(aggs)
+        .with_columns((pl.col("_days") - 1).alias("x"))
+        .with_columns(
+            ((pl.col("_last") - pl.col("_first")).dt.total_days() / u).alias("t_x"),
+            ((end - pl.col("_first")).dt.total_days() / u).alias("T"),
+            pl.when(pl.col("x") > 0)
+            .then((pl.col("revenue") - pl.col("_first_amount")) / pl.col("x"))
+            .otherwise(None)
+            .cast(pl.Float64)
+            .alias("monetary_value"),
+        )
+        .select(
+            "customer_id", "x", "t_x", "T", "monetary_value", "revenue", *(["cost"] if has_cost else [])
+        )
+        .sort("customer_id")
+    )
+    return out.collect()
