@@ -1,0 +1,178 @@
+"""Order / deal status → keep or exclude, from ONE vocabulary (English + Chinese).
+
+Statuses are matched as whole normalised values, never substrings:
+``partially_refunded`` is not ``refunded`` and ``卖家已发货，等待买家确认`` (shipped,
+awaiting the buyer's confirmation) is not ``等待买家付款`` (awaiting payment).
+A value outside the vocabulary is *used* (design.md): excluding revenue on a
+guess is worse than counting it, and ``custinv inspect`` lists every status
+seen with its decision so a person can check.
+
+The one exception is a deal / opportunity export (Salesforce, 销售易, 纷享销客):
+there only won stages are sales (the issue's rule), so unknown values — the
+custom stage names every CRM admin invents ("Verbal Commit", "Contract Sent")
+— are ``open``. Counting a pipeline stage as revenue would be the worse error.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from custinv.ingest.parse import IntoCol, fold_width_expr
+
+__all__ = [
+    "DEAL_STAGES",
+    "EXCLUSION_REASONS",
+    "STATUS_VOCABULARY",
+    "USED",
+    "is_deal_export",
+    "normalise_status_expr",
+    "status_decision_expr",
+    "status_report",
+]
+
+#: Decision for a known-good value.
+USED = "used"
+#: Exclusion reason codes (``rows_excluded`` keys in the JSON contract).
+EXCLUSION_REASONS: tuple[str, ...] = (
+    "cancelled", "refunded", "voided", "closed", "lost", "unpaid", "open",
+)
+
+# Raw vocabulary, written as people write it; keys are normalised at import
+# time by the very expression used on the data, so the two can never disagree.
+_RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
+    "cancelled": (
+        "cancelled", "canceled", "cancel", "order cancelled", "order canceled",
+        "已取消", "取消", "交易取消", "订单取消", "已撤销",
+    ),
+    "refunded": (
+        "refunded", "refund", "fully refunded", "returned",
+        "已退款", "退款成功", "退款完成", "全额退款", "已退货",
+    ),
+    "voided": ("voided", "void", "已作废", "作废"),
+    "closed": ("closed", "交易关闭", "已关闭", "关闭", "订单关闭"),
+    "lost": ("closed lost", "lost", "closed/lost", "输单", "丢单", "已输单"),
+    "unpaid": (
+        "pending", "unpaid", "awaiting payment", "pending payment", "payment pending",
+        "not paid", "failed", "payment failed", "on hold",
+        "等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
+    ),
+    "open": (
+        "open", "prospecting", "qualification", "needs analysis", "value proposition",
+        "id. decision makers", "perception analysis", "proposal/price quote",
+        "negotiation/review", "proposal", "negotiation", "discovery", "qualified",
+        "商机", "初步接洽", "需求确认", "方案报价", "商务谈判", "谈判中", "跟进中", "进行中",
+    ),
+    USED: (
+        "paid", "completed", "complete", "shipped", "fulfilled", "delivered",
+        "closed won", "closed/won", "won", "success", "successful", "succeeded", "settled",
+        "processing", "invoiced",
+        "赢单", "已赢单", "已成交", "成交", "交易成功", "交易完成", "已完成", "完成",
+        "已发货", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "已付款", "已支付",
+        "已签收", "已收货",
+    ),
+}
+
+#: Normalised values that mark a deal / opportunity pipeline (won, lost and
+#: open stages). A status column dominated by these is a deal export.
+_RAW_DEAL_STAGES: tuple[str, ...] = (
+    *_RAW_VOCABULARY["lost"], *_RAW_VOCABULARY["open"],
+    "closed won", "closed/won", "won", "赢单", "已赢单", "已成交",
+)
+
+
+def normalise_status_expr(col: IntoCol) -> pl.Expr:
+    """Status text → its matching key: full-width folded to half-width, trimmed,
+    case-folded, runs of whitespace/``_``/``-`` → one space, no space around
+    ``, . : ; / ( )``. Blank → null."""
+    t = (
+        fold_width_expr(col)
+        .str.to_lowercase()
+        .str.replace_all(r"[\s_\-]+", " ")
+        .str.replace_all(r"\s*([,.:;/()])\s*", "$1")
+        .str.strip_chars()
+    )
+    return pl.when(t.str.len_chars() > 0).then(t)
+
+
+def _normalise(values: tuple[str, ...] | list[str]) -> list[str]:
+    return (
+        pl.DataFrame({"v": list(values)}, schema={"v": pl.String})
+        .select(normalise_status_expr("v"))
+        .to_series()
+        .to_list()
+    )
+
+
+def _build_vocabulary() -> dict[str, str]:
+    vocab: dict[str, str] = {}
+    for decision, raws in _RAW_VOCABULARY.items():
+        for raw, key in zip(raws, _normalise(raws), strict=True):
+            if vocab.get(key, decision) != decision:
+                raise AssertionError(f"status {raw!r} listed under two decisions")
+            vocab[key] = decision
+    return vocab
+
+
+#: Normalised whole value → decision (an exclusion reason code or ``used``).
+STATUS_VOCABULARY: dict[str, str] = _build_vocabulary()
+#: Normalised values that only a deal / opportunity export uses.
+DEAL_STAGES: frozenset[str] = frozenset(_normalise(_RAW_DEAL_STAGES))
+
+
+def status_decision_expr(col: IntoCol, *, deal_export: bool = False) -> pl.Expr:
+    """Status text → reason code, ``used`` for known-good, null for blank.
+
+    Unknown values are null (the caller treats null as used) — except in a deal
+    export (``deal_export=True``, see :func:`is_deal_export`), where every
+    non-blank value that is not a known stage is ``open``: only won stages are
+    sales there. Blank stays null either way: no information, row default.
+    """
+    key = normalise_status_expr(col)
+    decision = key.replace_strict(STATUS_VOCABULARY, default=None, return_dtype=pl.String)
+    if deal_export:
+        return pl.when(key.is_not_null()).then(decision.fill_null("open"))
+    return decision
+
+
+def is_deal_export(statuses: pl.Series) -> bool:
+    """True when a status column is a deal pipeline, not an order status.
+
+    Counts rows whose value is a won / lost / open stage against rows whose
+    value is a recognised order status (paid, shipped, refunded, 待付款…);
+    ``closed`` and unknown values are neutral. Deal export when the stages
+    outnumber the order statuses.
+    """
+    key = pl.DataFrame({"s": statuses.cast(pl.String)}).select(
+        normalise_status_expr("s").alias("k")
+    ).get_column("k").drop_nulls()
+    known = key.filter(key.is_in(list(STATUS_VOCABULARY)) & (key != "closed"))
+    deal = int(known.is_in(sorted(DEAL_STAGES)).sum())
+    return deal > 0 and deal > known.len() - deal
+
+
+def status_report(statuses: pl.Series, *, deal_export: bool | None = None) -> pl.DataFrame:
+    """Every distinct status seen, with its decision, for ``custinv inspect``.
+
+    Columns: ``status`` (as written, trimmed; blank cells are one null row), ``normalised``, ``decision``
+    (the final one: reason code or ``used``), ``recognised`` (in the
+    vocabulary), ``rows``. Most frequent first. ``deal_export`` defaults to
+    :func:`is_deal_export` on the same values.
+    """
+    if deal_export is None:
+        deal_export = is_deal_export(statuses)
+    stripped = pl.col("status").str.strip_chars()
+    frame = pl.DataFrame({"status": statuses.cast(pl.String)}).select(
+        pl.when(stripped.str.len_chars() > 0).then(stripped).alias("status")  # blank → null
+    )
+    return (
+        frame.group_by("status")
+        .agg(rows=pl.len())
+        .with_columns(
+            normalised=normalise_status_expr("status"),
+            decision=status_decision_expr("status", deal_export=deal_export).fill_null(USED),
+            recognised=normalise_status_expr("status").is_in(list(STATUS_VOCABULARY)).fill_null(False),
+        )
+        .select("status", "normalised", "decision", "recognised", "rows")
+        .sort(["rows", "status"], descending=[True, False], nulls_last=True)
+    )
+
