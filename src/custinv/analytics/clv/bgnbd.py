@@ -142,4 +142,5 @@ def conditional_expected_purchases(
     z = tt / (alpha + Ta + tt)
     log_ratio = rx * (np.log(alpha + Ta) - np.log(alpha + Ta + tt))
     num = (a + b + xa - 1) / (a - 1) * (1 - np.exp(log_ratio) * hyp2f1(rx, b + xa, a + b + xa - 1, z))
-    return num * p_alive(params, xa, ta, Ta)
+    # the bracket is a difference of nearly equal numbers for tiny t: clip rounding below 0
+    return np.maximum(num, 0.0) * p_alive(params, xa, ta, Ta)
