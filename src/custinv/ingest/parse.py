@@ -49,6 +49,8 @@ __all__ = [
 
 #: Full-width forms U+FF01..U+FF5E map one-to-one onto ASCII 0x21..0x7E.
 _WIDTH_FOLD: dict[str, str] = {chr(0xFF01 + i): chr(0x21 + i) for i in range(94)}
+#: Full-width currency signs (U+FFE0..U+FFE6 block).
+_WIDTH_FOLD.update({"\uffe0": "¢", "\uffe1": "£", "\uffe5": "¥", "\uffe6": "₩"})
 #: Spaces that exports put inside numbers or around values.
 _WIDTH_FOLD.update({c: " " for c in "\u3000\u00a0\u2007\u2009\u200a\u202f\u205f"})
 #: Invisible marks (BOM inside a cell, zero-width space/joiners) carry no meaning.
@@ -149,7 +151,7 @@ class MoneyFormat:
 #: Body: digits with any of . , space ' ’ inside; an optional exponent.
 _MONEY_RE = (
     r"^(?<open>\()?\s*(?<sign>[+-])?\s*"
-    r"(?<body>\.?[0-9](?:[0-9., '’]*[0-9.])?)"
+    r"(?<body>[.,]?[0-9](?:[0-9., '’]*[0-9.])?)"
     r"(?<exp>[eE][+-]?[0-9]+)?\s*(?<trail>-)?\s*(?<close>\))?$"
 )
 
