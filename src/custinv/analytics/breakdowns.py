@@ -1,0 +1,130 @@
+"""Totals per value of a column of the per-customer frame: the classification tables and the
+dimension breakdowns (region, industry, channel, owner …) share this one aggregation.
+
+Rules (one place):
+- A table counts the rows whose key is not null; ``share`` is customers / those rows and
+  ``revenue_share`` revenue / their revenue, both None when the denominator is 0.
+- Breakdowns group a dimension's blank (null) values under ``(blank)``; the top ``top`` values
+  by revenue (ties by value, ascending) are listed and the rest merged into ``(other)``,
+  listed last. Parentheses keep these two apart from real values such as ``Other``.
+- A customer's dimension value is the one on their most recent order that has it
+  (:func:`attach_dimensions`): where they are now, not where they once were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from custinv.analytics.actions import VALUE_TIERS
+from custinv.models import Breakdown, BreakdownRow
+
+DIMENSIONS: tuple[str, ...] = ("region", "country", "city", "industry", "channel", "segment", "owner")
+BLANK = "(blank)"
+OTHER = "(other)"
+
+
+def _ratio(numerator: float | int, denominator: float | int) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+def totals_by(frame: pl.DataFrame, column: str, keys: Sequence[str]) -> pl.DataFrame:
+    """customers, share, revenue, revenue_share per key of ``column``, one row per key in
+    ``keys`` order (keys absent from the data get zeros, so tables keep a stable shape).
+
+    Rows whose key is null (e.g. prospects on the frequency axis) are not counted.
+    """
+    counted = frame.filter(pl.col(column).is_not_null())
+    total_customers = counted.height
+    total_revenue = float(counted["revenue"].sum()) if total_customers else 0.0
+    grouped = counted.group_by(column).agg(
+        pl.len().cast(pl.Int64).alias("customers"), pl.col("revenue").sum().alias("revenue")
+    )
+    skeleton = pl.DataFrame({column: list(keys)}, schema={column: pl.String})
+    out = skeleton.join(grouped, on=column, how="left", maintain_order="left").with_columns(
+        pl.col("customers").fill_null(0), pl.col("revenue").fill_null(0.0)
+    )
+    return out.with_columns(
+        (pl.col("customers") / total_customers if total_customers else pl.lit(None, pl.Float64)).alias(
+            "share"
+        ),
+        (pl.col("revenue") / total_revenue if total_revenue else pl.lit(None, pl.Float64)).alias(
+            "revenue_share"
+        ),
+    )
+
+
+def present_dimensions(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    """The known dimension columns the frame carries, in canonical order."""
+    columns = frame.collect_schema().names()
+    return [d for d in DIMENSIONS if d in columns]
+
+
+def attach_dimensions(
+    summary: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame,
+    dims: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Add each dimension column to the per-customer frame: the value of the customer's most
+    recent order that has one (ties on a date broken by order_id, then by the value, so the
+    result never depends on row order). Customers with no value get null."""
+    ledger_lf = ledger.lazy()
+    dims = list(dims) if dims is not None else present_dimensions(ledger_lf)
+    summary_lf = summary.lazy()
+    if not dims:
+        return summary_lf.collect()
+    ledger_cols = ledger_lf.collect_schema().names()
+    order_keys = ["order_date"] + (["order_id"] if "order_id" in ledger_cols else [])
+    per_customer = ledger_lf.group_by("customer_id").agg(
+        pl.col(d).sort_by([*order_keys, d], nulls_last=False).drop_nulls().last().alias(d) for d in dims
+    )
+    existing = [d for d in dims if d in summary_lf.collect_schema().names()]
+    return summary_lf.drop(existing).join(per_customer, on="customer_id", how="left", maintain_order="left").collect()
+
+
+def breakdown(frame: pl.DataFrame, dimension: str, top: int = 20) -> Breakdown:
+    """Per value of one dimension: customers, shares, revenue, average order value, repeat
+    purchase rate and the count of customers in each value tier (when tiers are present)."""
+    has_tiers = "value_tier" in frame.columns
+    key = pl.col(dimension).cast(pl.String).fill_null(BLANK).alias("value")
+    aggs = [
+        pl.len().cast(pl.Int64).alias("customers"),
+        pl.col("revenue").sum().alias("revenue"),
+        pl.col("orders").sum().alias("orders"),
+        (pl.col("orders") >= 2).sum().cast(pl.Int64).alias("repeat"),
+    ]
+    if has_tiers:
+        aggs += [(pl.col("value_tier") == t).sum().cast(pl.Int64).alias(f"tier_{t}") for t in VALUE_TIERS]
+    per_value = frame.group_by(key).agg(aggs).sort(["revenue", "value"], descending=[True, False])
+    sums = [c for c in per_value.columns if c != "value"]
+    listed = per_value.head(top)
+    rest = per_value.slice(top)
+    if rest.height:
+        other = rest.select(pl.lit(OTHER).alias("value"), *(pl.col(c).sum() for c in sums))
+        listed = pl.concat([listed, other], how="vertical_relaxed")
+    total_customers = frame.height
+    total_revenue = float(frame["revenue"].sum()) if frame.height else 0.0
+    rows = [
+        BreakdownRow(
+            value=r["value"],
+            customers=r["customers"],
+            share=_ratio(r["customers"], total_customers),
+            revenue=r["revenue"],
+            revenue_share=_ratio(r["revenue"], total_revenue),
+            average_order_value=_ratio(r["revenue"], r["orders"]),
+            repeat_purchase_rate=_ratio(r["repeat"], r["customers"]),
+            tiers={t: r[f"tier_{t}"] for t in VALUE_TIERS} if has_tiers else {},
+        )
+        for r in listed.iter_rows(named=True)
+    ]
+    return Breakdown(dimension=dimension, rows=rows)
+
+
+def breakdowns(frame: pl.DataFrame, dims: Sequence[str] | None = None, top: int = 20) -> list[Breakdown]:
+    """One :class:`Breakdown` per dimension (default: every known dimension on the frame)."""
+    chosen = list(dims) if dims is not None else present_dimensions(frame)
+    missing = [d for d in chosen if d not in frame.columns]
+    if missing:
+        raise ValueError(f"dimension(s) not on the per-customer frame: {', '.join(missing)}")
+    return [breakdown(frame, d, top=top) for d in chosen]
