@@ -1,0 +1,249 @@
+"""Churn: the inactivity window, who has churned, who is about to, and who is worth winning back.
+
+Rules (each written once, here):
+
+- **Churn window** (``inactive_days``, W): unless the caller overrides it (``--churn-days``),
+  the 90th percentile of inter-purchase gaps, rounded up to whole days, never below
+  :data:`WINDOW_FLOOR_DAYS`. A gap is the days between two consecutive *purchase dates* of the
+  same customer (several orders on one day are one purchase date, so same-day orders do not
+  shorten the window). 90 % of returns happen within W days, so a customer silent for longer
+  is unlikely to come back. Without any repeat purchase the window is
+  :data:`FALLBACK_WINDOW_DAYS` (a year: with no evidence of a buying cycle, only a year of
+  silence counts as leaving).
+- **Churned** as of a date: ``recency_days > W`` (recency = days from the last order to that
+  date). A customer *counts* (is a current customer) from their first order until they pass
+  the window; :func:`counting_rule` states it for the output.
+- **Churned revenue**: the churned customers' revenue in the 365 days up to and including
+  their last order (order dates in ``(last_order − 365, last_order]``): the annual business
+  that stopped.
+- **At risk**: not churned, but silent for more than ``factor`` (2) × their usual interval —
+  their own mean inter-purchase days, or the population's (median of repeat buyers' means)
+  for one-time buyers and buyers whose orders all fell on one day.
+- **Value at risk**: historical annual revenue = revenue / max(tenure years, 1/12), tenure
+  years = tenure_days / 365.25 (a customer younger than a month is annualised as one month),
+  unless the caller names a value column (e.g. ``clv``) to use instead.
+- **Win-back**: churned customers of a high value tier (``value_tier`` in ``high_tiers``);
+  without tiers, those whose lifetime revenue is in the top 20 % of all customers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Collection
+from typing import Any, Final
+
+import polars as pl
+
+from custinv.analytics.periods import as_sequence
+from custinv.models import AtRiskCustomer, ChurnSection
+
+WINDOW_QUANTILE: Final[float] = 0.9
+WINDOW_FLOOR_DAYS: Final[int] = 30
+FALLBACK_WINDOW_DAYS: Final[int] = 365
+AT_RISK_FACTOR: Final[float] = 2.0
+CHURNED_REVENUE_DAYS: Final[int] = 365
+DAYS_PER_YEAR: Final[float] = 365.25
+WIN_BACK_TOP_SHARE: Final[float] = 0.2
+
+
+def purchase_gaps(frame: pl.DataFrame | pl.LazyFrame) -> pl.Series:
+    """Days between consecutive purchase dates of the same customer (all customers, > 0)."""
+    seq = as_sequence(frame)
+    gaps = seq.select(
+        (pl.col("order_date") - pl.col("prev_date")).dt.total_days().alias("gap")
+    ).filter(pl.col("gap") > 0)
+    return gaps["gap"]
+
+
+def churn_window_days(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    quantile: float = WINDOW_QUANTILE,
+    floor: int = WINDOW_FLOOR_DAYS,
+    fallback: int = FALLBACK_WINDOW_DAYS,
+) -> tuple[int, str]:
+    """The churn window derived from the data, and a sentence saying how.
+
+    ``frame`` is the ledger (or its :func:`~custinv.analytics.periods.order_sequence`); a
+    per-customer summary (no ``order_date``) also works, then the per-customer mean
+    inter-purchase days of repeat buyers stand in for the individual gaps.
+    """
+    columns = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    if "order_date" in columns:
+        gaps = purchase_gaps(frame).cast(pl.Float64)
+        what = "inter-purchase gaps (days between a customer's consecutive purchase dates)"
+    else:
+        summary = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+        gaps = (
+            summary.select(pl.col("mean_interpurchase_days").cast(pl.Float64))
+            .filter(pl.col("mean_interpurchase_days") > 0)
+            .collect()
+            .to_series()
+        )
+        what = "repeat buyers' mean inter-purchase days"
+    if gaps.len() == 0:
+        return fallback, f"no repeat purchases in the data; default of {fallback} days"
+    value = gaps.quantile(quantile, interpolation="linear")
+    assert value is not None
+    raw = math.ceil(float(value) - 1e-9)
+    days = max(raw, floor)
+    basis = f"{quantile * 100:g}th percentile of {gaps.len():,} {what} = {float(value):.1f}, rounded up"
+    if raw < floor:
+        basis += f"; raised to the floor of {floor} days"
+    return days, basis
+
+
+def counting_rule(churn_days: int) -> str:
+    """The customer-counting rule of the period KPIs, stated for people who recompute them."""
+    return (
+        f"A customer counts from their first order until {churn_days} days pass without an "
+        f"order: counted at the end of day t when their last order on or before t is at most "
+        f"{churn_days} days before t. customers_start is the count at the end of the day "
+        f"before the period, customers_end at its last day (as_of for the current period). "
+        f"new: first-ever order in the period; reactivated: ordered before, not counted at the "
+        f"start, ordered in the period; churned: counted at the start or new/reactivated, and "
+        f"not counted at the end. customers_end = customers_start + new + reactivated − churned."
+    )
+
+
+def churned_expr(churn_days: int) -> pl.Expr:
+    """The churn rule on a summary: silent for longer than the window."""
+    return pl.col("recency_days") > churn_days
+
+
+def _population_interval(summary: pl.DataFrame) -> float | None:
+    """Median of repeat buyers' mean inter-purchase days (the 'usual' interval of a one-timer)."""
+    values = summary.filter(pl.col("mean_interpurchase_days") > 0)["mean_interpurchase_days"]
+    return None if values.len() == 0 else float(values.median())  # type: ignore[arg-type]
+
+
+def _value_expr(value_column: str | None) -> pl.Expr:
+    if value_column is not None:
+        return pl.col(value_column).cast(pl.Float64)
+    years = pl.max_horizontal(pl.col("tenure_days") / DAYS_PER_YEAR, pl.lit(1 / 12))
+    return pl.col("revenue") / years
+
+
+def _rows(frame: pl.DataFrame, has_tier: bool) -> list[AtRiskCustomer]:
+    cols = [
+        "customer_id",
+        "last_order",
+        "recency_days",
+        "usual_interval_days",
+        "orders",
+        "revenue",
+        "value_at_risk",
+    ]
+    if has_tier:
+        cols.append("value_tier")
+    return [AtRiskCustomer(**row) for row in frame.select(cols).iter_rows(named=True)]
+
+
+def churn_flags(
+    summary: pl.DataFrame | pl.LazyFrame,
+    churn_days: int,
+    *,
+    value_column: str | None = None,
+    at_risk_factor: float = AT_RISK_FACTOR,
+) -> pl.DataFrame:
+    """The summary with ``churned``, ``at_risk``, ``usual_interval_days`` and ``value_at_risk``.
+
+    ``usual_interval_days`` is the customer's own mean interval (null for one-time buyers);
+    the at-risk test falls back to the population's interval where the own one is missing or 0.
+    """
+    frame = summary.lazy().collect() if isinstance(summary, pl.LazyFrame) else summary
+    population = _population_interval(frame)
+    own = pl.col("mean_interpurchase_days")
+    interval = pl.when(own > 0).then(own).otherwise(pl.lit(population, dtype=pl.Float64))
+    churned = churned_expr(churn_days)
+    return frame.with_columns(
+        churned.alias("churned"),
+        ((~churned) & (pl.col("recency_days") > at_risk_factor * interval))
+        .fill_null(False)
+        .alias("at_risk"),
+        own.alias("usual_interval_days"),
+        _value_expr(value_column).alias("value_at_risk"),
+    )
+
+
+def churned_revenue(
+    ledger: pl.DataFrame | pl.LazyFrame, churned_ids: pl.DataFrame
+) -> float:
+    """Revenue of the given customers in the 365 days up to and including their last order."""
+    last = (
+        ledger.lazy()
+        .join(churned_ids.lazy().select("customer_id"), on="customer_id", how="semi")
+        .with_columns(pl.col("order_date").max().over("customer_id").alias("_last"))
+        .filter(
+            (pl.col("_last") - pl.col("order_date")).dt.total_days() < CHURNED_REVENUE_DAYS
+        )
+        .select(pl.col("amount").sum())
+        .collect()
+        .item()
+    )
+    return float(last or 0.0)
+
+
+def churn_section(
+    summary: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame,
+    churn_days: int,
+    basis: str,
+    *,
+    top: int = 50,
+    value_column: str | None = None,
+    high_tiers: Collection[str] | None = None,
+    at_risk_factor: float = AT_RISK_FACTOR,
+) -> ChurnSection:
+    """Overall churn as of the summary's ``as_of``: rate, revenue, at-risk and win-back lists.
+
+    ``summary`` is :func:`custinv.analytics.summary.customer_summary` (optionally with
+    ``value_tier`` and a ``value_column`` such as ``clv``); ``ledger`` the order ledger (or
+    its order sequence) used for churned revenue. Lists hold the ``top`` customers.
+    """
+    flags = churn_flags(
+        summary, churn_days, value_column=value_column, at_risk_factor=at_risk_factor
+    )
+    has_tier = "value_tier" in flags.columns
+    customers = flags.height
+    churned = flags.filter(pl.col("churned"))
+    at_risk = flags.filter(pl.col("at_risk")).sort(
+        ["value_at_risk", "customer_id"], descending=[True, False], nulls_last=True
+    )
+    if has_tier and high_tiers is not None:
+        high = pl.col("value_tier").is_in(list(high_tiers))
+        high_rule = f"value_tier in {sorted(high_tiers)}"
+    else:
+        bar = flags["revenue"].quantile(1 - WIN_BACK_TOP_SHARE, interpolation="linear")
+        high = pl.col("revenue") >= (bar if bar is not None else math.inf)
+        high_rule = f"lifetime revenue in the top {WIN_BACK_TOP_SHARE:.0%} of customers"
+    win_back = churned.filter(high).sort(
+        ["revenue", "customer_id"], descending=[True, False]
+    )
+    definition: dict[str, Any] = {
+        "inactive_days": churn_days,
+        "basis": basis,
+        "churned": f"recency_days > {churn_days}",
+        "customer_counting": counting_rule(churn_days),
+        "churned_revenue": "churned customers' revenue in the 365 days up to their last order",
+        "at_risk": (
+            f"not churned and recency_days > {at_risk_factor:g} × usual interval (own mean "
+            f"inter-purchase days; population median for one-time buyers)"
+        ),
+        "value_at_risk": (
+            f"column {value_column}"
+            if value_column
+            else "historical annual revenue = revenue / max(tenure_days / 365.25, 1/12)"
+        ),
+        "win_back": f"churned and {high_rule}",
+    }
+    return ChurnSection(
+        definition=definition,
+        churn_rate=churned.height / customers if customers else None,
+        churned_customers=churned.height,
+        churned_revenue=churned_revenue(ledger, churned.select("customer_id")),
+        at_risk_customers=at_risk.height,
+        at_risk=_rows(at_risk.head(top), has_tier),
+        win_back=_rows(win_back.head(top), has_tier),
+    )

@@ -1,0 +1,215 @@
+"""Period KPIs (客户增长率 / 留存率 / 流失率 / 复购率) for the last N periods.
+
+Counting rule (stated in the output by :func:`custinv.analytics.churn.counting_rule`): a
+customer *counts* at the end of day t when they have ordered on or before t and their last
+such order is at most W = ``churn_days`` days before t. For a period [start, end] — end is
+``as_of`` for the current, partial period, which is all that is known of it:
+
+- ``customers_start`` S: counted at the end of the day before ``start``;
+- ``new_customers`` N: first-ever order in the period;
+- ``reactivated_customers`` R: ordered before the period, not counted at its start (lapsed),
+  ordered in it — a churned customer who buys again is reactivated, never new;
+- ``churned_customers`` C: counted at the start or new/reactivated in the period, and not
+  counted at its end (they passed the window during the period and did not order again in
+  it). A customer who lapses and returns within one period is neither churned nor
+  reactivated in it;
+- ``customers_end`` E: counted at the end. E = S + N + R − C holds exactly (S, N, R are
+  disjoint and E is inside their union).
+- ``active_customers``: ordered in the period; ``orders``, ``revenue``, ``average_order_value``.
+- ``customer_growth_rate`` (E − S) / S; ``retention_rate`` CRR = (E − N) / S (so reactivated
+  customers count as retained and CRR can exceed 1 when many lapsed customers return);
+  ``churn_rate`` C / S (C includes customers won and lost within the period, so it, too,
+  can exceed 1 in extreme cases); all null when S = 0.
+- ``repeat_purchase_rate``: among the period's active customers, the share with at least two
+  orders in total by the period's end (ordered before the period, or twice within it).
+- ``net_revenue_retention``: revenue in the period from customers who ordered in the previous
+  period / those customers' revenue in the previous period (= the previous period's revenue);
+  null when that is 0.
+
+How it is computed, without loops over rows: on the order sequence (orders sorted by customer
+and date with the neighbours' dates) a customer's counted time is a union of *spells*; a spell
+starts at an order more than W + 1 days after the previous one (or the first) and ends with a
+churn event on day ``last order + W + 1`` when the next order is later than that. E per period
+is the running sum of spell starts minus churn events; every other count is one ``group_by``
+over period indices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+import polars as pl
+
+from custinv.analytics.periods import (
+    as_sequence,
+    last_periods,
+    period_index_expr,
+    period_table,
+)
+from custinv.models import PeriodKpis
+
+_NO_PERIOD: Final[int] = -(10**9)
+
+PERIOD_KPI_COLUMNS: Final[tuple[str, ...]] = tuple(PeriodKpis.model_fields)
+
+
+def _sequence_columns(
+    seq: pl.DataFrame, churn_days: int, period: str, fiscal_year_start: int, as_of: dt.date
+) -> pl.DataFrame:
+    """Row-level flags on the order sequence; see the module docstring for their meaning."""
+
+    def pidx(e: pl.Expr) -> pl.Expr:
+        return period_index_expr(e, period, fiscal_year_start)
+
+    date, prev, nxt = pl.col("order_date"), pl.col("prev_date"), pl.col("next_date")
+    lapse = pl.duration(days=churn_days + 1)
+    churn_day = date + lapse
+    has_churn = (nxt.is_null() | (nxt > churn_day)) & (churn_day <= pl.lit(as_of, dtype=pl.Date))
+    first_in_period = prev.is_null() | (pidx(prev) < pidx(date))
+    return seq.select(
+        pl.col("amount"),
+        pidx(date).alias("idx"),
+        first_in_period.alias("first_in_period"),
+        prev.is_null().alias("new"),
+        (prev.is_not_null() & (pidx(prev + lapse) < pidx(date))).alias("reactivated"),
+        (prev.is_not_null() | (pidx(nxt) == pidx(date)).fill_null(False)).alias("repeat"),
+        (prev.is_null() | (date > prev + lapse)).alias("spell_start"),
+        pl.when(has_churn).then(pidx(churn_day)).alias("churn_idx"),
+        (nxt.is_null() | (pidx(nxt) > pidx(churn_day))).alias("churn_final"),
+        # period of the customer's last order before this row's period (for NRR)
+        pl.when(first_in_period)
+        .then(pidx(prev).fill_null(_NO_PERIOD))
+        .forward_fill()
+        .alias("last_period_before"),
+    )
+
+
+def period_kpis_frame(
+    ledger: pl.DataFrame | pl.LazyFrame,
+    as_of: dt.date,
+    churn_days: int,
+    *,
+    period: str = "month",
+    periods: int = 12,
+    fiscal_year_start: int = 1,
+) -> pl.DataFrame:
+    """One row per period (oldest first) with the columns of :class:`PeriodKpis`.
+
+    ``ledger`` is the order ledger or its :func:`~custinv.analytics.periods.order_sequence`.
+    Periods before the first order are left out.
+    """
+    if churn_days < 0:
+        raise ValueError(f"churn_days must be >= 0, got {churn_days}")
+    seq = as_sequence(ledger, as_of)
+    if seq.height == 0:
+        return pl.DataFrame(schema={c: pl.Null for c in PERIOD_KPI_COLUMNS})
+    first_date = seq["order_date"].min()
+    assert isinstance(first_date, dt.date)
+    window = last_periods(as_of, period, periods, fiscal_year_start, not_before=first_date)
+    first, last = int(window["index"].min()), int(window["index"].max())  # type: ignore[arg-type]
+    rows = _sequence_columns(seq, churn_days, period, fiscal_year_start, as_of)
+
+    idx = pl.col("idx")
+    fip = pl.col("first_in_period")
+    main = (
+        rows.lazy()
+        .filter(idx >= first - 1)
+        .group_by("idx")
+        .agg(
+            pl.len().alias("orders"),
+            pl.col("amount").sum().alias("revenue"),
+            fip.sum().alias("active_customers"),
+            pl.col("new").sum().alias("new_customers"),
+            (pl.col("reactivated") & fip).sum().alias("reactivated_customers"),
+            (pl.col("repeat") & fip).sum().alias("repeaters"),
+            pl.when(pl.col("last_period_before") == idx - 1)
+            .then(pl.col("amount"))
+            .otherwise(0.0)
+            .sum()
+            .alias("retained_revenue"),
+        )
+    )
+    starts = (
+        rows.lazy()
+        .filter(pl.col("spell_start"))
+        .group_by(idx.clip(lower_bound=first - 1))
+        .agg(pl.len().alias("starts"))
+    )
+    churns = (
+        rows.lazy()
+        .filter(pl.col("churn_idx").is_not_null())
+        .group_by(pl.col("churn_idx").clip(lower_bound=first - 1).alias("idx"))
+        .agg(
+            pl.len().alias("churn_events"),
+            pl.col("churn_final").sum().alias("churned_customers"),
+        )
+    )
+    base = period_table(first - 1, last, period, fiscal_year_start, as_of).lazy()
+    counts = ["orders", "active_customers", "new_customers", "reactivated_customers",
+              "repeaters", "starts", "churn_events", "churned_customers"]
+    table = (
+        base.rename({"index": "idx"})
+        .join(main, on="idx", how="left")
+        .join(starts, on="idx", how="left")
+        .join(churns, on="idx", how="left")
+        .sort("idx")
+        .with_columns(
+            pl.col(counts).fill_null(0).cast(pl.Int64),
+            pl.col("revenue", "retained_revenue").fill_null(0.0),
+        )
+        .with_columns(
+            (pl.col("starts") - pl.col("churn_events")).cum_sum().alias("customers_end")
+        )
+        .with_columns(
+            pl.col("customers_end").shift(1).alias("customers_start"),
+            pl.col("revenue").shift(1).alias("previous_revenue"),
+        )
+        .filter(idx >= first)
+        .collect()
+    )
+    s = pl.col("customers_start")
+    e = pl.col("customers_end")
+
+    def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+        return pl.when(den > 0).then(num / den).otherwise(None).cast(pl.Float64)
+
+    return table.with_columns(
+        ratio(pl.col("revenue"), pl.col("orders")).alias("average_order_value"),
+        ratio(e - s, s).alias("customer_growth_rate"),
+        ratio(e - pl.col("new_customers"), s).alias("retention_rate"),
+        ratio(pl.col("churned_customers"), s).alias("churn_rate"),
+        ratio(pl.col("repeaters"), pl.col("active_customers")).alias("repeat_purchase_rate"),
+        ratio(pl.col("retained_revenue"), pl.col("previous_revenue")).alias(
+            "net_revenue_retention"
+        ),
+    ).select(PERIOD_KPI_COLUMNS)
+
+
+def period_kpis(
+    ledger: pl.DataFrame | pl.LazyFrame,
+    as_of: dt.date,
+    churn_days: int,
+    *,
+    period: str = "month",
+    periods: int = 12,
+    fiscal_year_start: int = 1,
+) -> list[PeriodKpis]:
+    """:func:`period_kpis_frame` as models, oldest period first."""
+    frame = period_kpis_frame(
+        ledger,
+        as_of,
+        churn_days,
+        period=period,
+        periods=periods,
+        fiscal_year_start=fiscal_year_start,
+    )
+    if frame.height == 0:
+        return []
+    return [PeriodKpis(**row) for row in frame.iter_rows(named=True)]
+
+
+def last_complete_period(rows: list[PeriodKpis]) -> PeriodKpis | None:
+    """The most recent period that is not partial (what ``--alert`` period rules read)."""
+    complete = [r for r in rows if not r.partial]
+    return complete[-1] if complete else None

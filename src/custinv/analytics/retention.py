@@ -1,0 +1,142 @@
+"""First-purchase cohorts: who came back k periods after their first order.
+
+A customer's cohort is the period of their first order. For cohort c and k = 0, 1, …:
+``customers[k]`` is how many of its members ordered in period c + k and ``revenue[k]`` what
+those orders brought; ``customers[0] == size`` (everyone ordered in their first period).
+``retention[k] = customers[k] / size``.
+
+0 and null mean different things: 0 is "period c + k has been reached (fully or, for the
+period containing ``as_of``, partly) and nobody came back"; null is "c + k is after the
+period containing ``as_of``". Every cohort's lists run to the longest horizon (that of the
+oldest cohort), so the matrix is a triangle padded with nulls. Every period since the first
+order that won at least one customer is a cohort (periods without first orders have none).
+
+Computed with one ``group_by`` over (cohort, k) on the order sequence; customers are counted
+on the first order of each customer in each period, so no ``n_unique`` is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import polars as pl
+
+from custinv.analytics.periods import (
+    as_sequence,
+    index_label_expr,
+    period_index,
+    period_index_expr,
+)
+from custinv.models import Cohort, RetentionSection
+
+Measure = Literal["customers", "retention", "revenue"]
+
+
+def cohort_counts(
+    ledger: pl.DataFrame | pl.LazyFrame,
+    as_of: dt.date,
+    *,
+    period: str = "month",
+    fiscal_year_start: int = 1,
+) -> pl.DataFrame:
+    """The cohort matrix in long form: one row per (cohort, k) that has been reached.
+
+    Columns: ``cohort_index``, ``cohort`` (label), ``k``, ``size``, ``customers``,
+    ``revenue``, ``retention``. Unreached cells (after ``as_of``) are absent; reached cells
+    without orders are 0.
+    """
+    seq = as_sequence(ledger, as_of)
+    last = period_index(as_of, period, fiscal_year_start)
+
+    def pidx(e: pl.Expr) -> pl.Expr:
+        return period_index_expr(e, period, fiscal_year_start)
+
+    date, prev = pl.col("order_date"), pl.col("prev_date")
+    cells = (
+        seq.lazy()
+        .select(
+            pl.col("amount"),
+            pidx(date).alias("idx"),
+            (prev.is_null() | (pidx(prev) < pidx(date))).alias("first_in_period"),
+            pl.when(prev.is_null()).then(pidx(date)).forward_fill().alias("cohort_index"),
+        )
+        .group_by("cohort_index", (pl.col("idx") - pl.col("cohort_index")).alias("k"))
+        .agg(
+            pl.col("first_in_period").sum().cast(pl.Int64).alias("customers"),
+            pl.col("amount").sum().alias("revenue"),
+        )
+        .collect()
+    )
+    cohorts = cells.filter(pl.col("k") == 0).select(
+        "cohort_index", pl.col("customers").alias("size")
+    )
+    oldest = cohorts["cohort_index"].min()
+    horizon = last - int(oldest) + 1 if oldest is not None else 0  # type: ignore[arg-type]
+    ks = pl.DataFrame({"k": pl.int_range(0, horizon, eager=True).cast(pl.Int64)})
+    grid = cohorts.join(ks, how="cross").filter(pl.col("cohort_index") + pl.col("k") <= last)
+    return (
+        grid.join(cells, on=["cohort_index", "k"], how="left")
+        .with_columns(
+            index_label_expr(pl.col("cohort_index"), period, fiscal_year_start).alias("cohort"),
+            pl.col("customers").fill_null(0),
+            pl.col("revenue").fill_null(0.0),
+        )
+        .with_columns((pl.col("customers") / pl.col("size")).alias("retention"))
+        .select("cohort_index", "cohort", "k", "size", "customers", "revenue", "retention")
+        .sort("cohort_index", "k")
+    )
+
+
+def retention_section(
+    ledger: pl.DataFrame | pl.LazyFrame,
+    as_of: dt.date,
+    *,
+    period: str = "month",
+    fiscal_year_start: int = 1,
+) -> RetentionSection:
+    """Every cohort since the first order, oldest first, lists padded with nulls (unreached)."""
+    long = cohort_counts(ledger, as_of, period=period, fiscal_year_start=fiscal_year_start)
+    if long.height == 0:
+        return RetentionSection(period=period, cohorts=[])
+    width = int(long["k"].max()) + 1  # type: ignore[arg-type]
+    wide = long.group_by("cohort_index", "cohort", "size", maintain_order=True).agg(
+        pl.col("customers"), pl.col("revenue"), pl.col("retention")
+    )
+    cohorts: list[Cohort] = []
+    for row in wide.iter_rows(named=True):  # one row per cohort, not per order
+        pad = [None] * (width - len(row["customers"]))
+        cohorts.append(
+            Cohort(
+                cohort=row["cohort"],
+                size=row["size"],
+                customers=row["customers"] + pad,
+                revenue=row["revenue"] + pad,
+                retention=row["retention"] + pad,
+            )
+        )
+    return RetentionSection(period=period, cohorts=cohorts)
+
+
+def cohort_matrix_frame(
+    section: RetentionSection, measure: Measure = "customers"
+) -> pl.DataFrame:
+    """The triangle for spreadsheets (``custinv cohorts --format csv``).
+
+    Columns ``cohort``, ``size``, ``p0``, ``p1``, … holding ``measure`` (customer counts,
+    retention fractions or revenue) per period since the first purchase; unreached cells are
+    null (an empty CSV cell), reached cells without returns are 0.
+    """
+    if measure not in ("customers", "retention", "revenue"):
+        raise ValueError(f"unknown cohort measure {measure!r}")
+    width = max((len(c.customers) for c in section.cohorts), default=0)
+    dtype = pl.Int64 if measure == "customers" else pl.Float64
+    data: dict[str, pl.Series] = {
+        "cohort": pl.Series("cohort", [c.cohort for c in section.cohorts], dtype=pl.String),
+        "size": pl.Series("size", [c.size for c in section.cohorts], dtype=pl.Int64),
+    }
+    for k in range(width):
+        data[f"p{k}"] = pl.Series(
+            f"p{k}", [getattr(c, measure)[k] for c in section.cohorts], dtype=dtype
+        )
+    return pl.DataFrame(data)
