@@ -1,0 +1,254 @@
+"""Canonical fields and the one synonym table (English + Chinese) that maps export headers to them.
+
+Headers are compared after normalisation (NFKC, case-folded, bracketed units such as
+``(USD)`` or ``（元）`` dropped, spaces/underscores/hyphens/dots removed), as whole values —
+never substrings, so ``Subtotal`` is not ``Total`` and ``Fulfillment Status`` is not
+``Status`` unless the table says so.
+
+Each synonym has a *rank*: when several columns match one field, the highest rank wins
+(for customer_id an id/number column beats an email, which beats a name; ``Total`` beats
+``Lineitem price``). Ties go to the leftmost column. ``--map field=column`` overrides only
+the fields it names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from custinv.errors import DataError, UsageError
+
+REQUIRED = ("customer_id", "order_date")
+"""Plus ``amount`` or ``quantity`` × ``unit_price``."""
+
+DIMENSIONS = ("region", "country", "city", "industry", "channel", "segment", "owner")
+
+# field -> [(rank, synonyms...)]; higher rank wins. One table, edit here only.
+SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
+    "customer_id": [
+        (30, ("customer id", "customerid", "customer_id", "cust id", "customer no", "customer number",
+              "customer code", "client id", "client no", "account id", "buyer id", "member id", "user id",
+              "contact id", "shopper id", "customer key", "客户编号", "客户id", "客户代码", "客户号", "客户编码",
+              "会员编号", "会员id", "会员号", "买家id", "用户id", "账户id", "客户账号", "往来单位编码")),
+        (20, ("email", "e-mail", "customer email", "email address", "buyer email", "邮箱", "电子邮件",
+              "电子邮箱", "客户邮箱")),
+        (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称")),
+        (10, ("customer name", "customer", "account name", "account", "client", "client name", "buyer",
+              "company", "company name", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
+              "单位名称")),
+    ],
+    "order_id": [
+        (30, ("order id", "orderid", "order no", "order number", "order #", "invoice", "invoice no",
+              "invoiceno", "invoice number", "invoice id", "transaction id", "receipt no", "receipt number",
+              "document no", "sales order", "订单编号", "订单号", "单据编号", "订单id", "交易号", "发票号",
+              "单号", "销售单号", "出库单号", "opportunity id")),
+        (5, ("name",)),  # Shopify's order name (#1001); accepted only when the values look like order numbers
+    ],
+    "order_date": [
+        (30, ("order date", "orderdate", "invoice date", "invoicedate", "purchase date", "transaction date",
+              "order time", "订单创建时间", "下单时间", "订单日期", "订单时间", "成交日期", "成交时间", "交易时间",
+              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "创建时间", "date of purchase")),
+        (25, ("close date", "closed date", "created at", "created", "order created", "sale date", "出库日期")),
+        (15, ("date", "日期", "paid at", "付款时间", "支付时间", "payment date")),
+    ],
+    "amount": [
+        (30, ("实付金额", "买家实际支付金额", "实收金额", "实付款", "total", "order total", "total amount",
+              "grand total", "total price", "amount", "sales", "revenue", "sales amount", "order amount",
+              "订单金额", "销售额", "销售金额", "成交金额", "合计金额", "总金额", "价税合计", "含税金额")),
+        (20, ("金额", "net sales", "gross sales", "value", "order value", "line total", "line amount",
+              "应付金额", "total sales", "amount (converted)", "expected revenue")),
+    ],
+    "quantity": [
+        (30, ("quantity", "qty", "lineitem quantity", "units", "数量", "购买数量", "商品数量", "销售数量", "件数")),
+    ],
+    "unit_price": [
+        (30, ("unit price", "unitprice", "price", "lineitem price", "单价", "商品单价", "销售单价", "含税单价",
+              "价格")),
+    ],
+    "status": [
+        (30, ("order status", "financial status", "stage", "payment status", "订单状态", "交易状态", "销售阶段",
+              "商机阶段", "阶段", "opportunity stage", "deal stage")),
+        (20, ("status", "状态", "单据状态")),
+    ],
+    "currency": [(30, ("currency", "currency code", "币种", "货币", "币别"))],
+    "customer_name": [
+        (30, ("customer name", "billing name", "account name", "client name", "客户名称", "客户姓名", "收货人姓名",
+              "买家姓名", "company name", "公司名称")),
+    ],
+    "email": [(30, ("email", "e-mail", "customer email", "email address", "邮箱", "电子邮件", "电子邮箱"))],
+    "phone": [(30, ("phone", "mobile", "telephone", "phone number", "billing phone", "手机", "电话", "手机号",
+                    "联系电话", "联系手机", "手机号码"))],
+    "region": [(30, ("region", "province", "state", "billing province", "billing state", "省份", "地区", "区域",
+                     "省", "所在地区", "大区", "收货地址省份"))],
+    "country": [(30, ("country", "billing country", "shipping country", "国家", "国家/地区"))],
+    "city": [(30, ("city", "billing city", "shipping city", "城市", "市"))],
+    "industry": [(30, ("industry", "行业", "所属行业"))],
+    "channel": [(30, ("channel", "sales channel", "source", "lead source", "渠道", "来源", "销售渠道", "订单来源"))],
+    "segment": [(30, ("segment", "customer segment", "customer type", "客户类型", "客户分类", "客户类别"))],
+    "owner": [(30, ("owner", "sales rep", "salesperson", "opportunity owner", "account owner", "sales owner",
+                    "负责人", "销售员", "业务员", "销售代表", "客户经理", "销售负责人"))],
+    "signup_date": [(30, ("signup date", "customer since", "registration date", "注册时间", "注册日期"))],
+    "cost": [(30, ("cost", "cogs", "cost of goods", "cost of goods sold", "成本", "成本金额", "销售成本"))],
+    "margin": [(30, ("margin", "profit", "gross profit", "毛利", "利润", "毛利额"))],
+}
+
+# Fields that may reuse a column already taken by another field (a name or email column can
+# be both the identity and the display name).
+SHAREABLE = frozenset({"customer_name", "email", "phone"})
+
+# Assignment order: the fields whose choice matters most go first.
+FIELD_ORDER = (
+    "customer_id", "order_id", "order_date", "amount", "quantity", "unit_price", "status", "currency",
+    "cost", "margin", "signup_date", *DIMENSIONS, "customer_name", "email", "phone",
+)
+ALL_FIELDS = frozenset(SYNONYMS)
+
+_BRACKETS = re.compile(r"[\(\[（【][^\)\]）】]*[\)\]）】]")
+_SEPARATORS = re.compile(r"[\s_\-\.:：/·#]+")
+_ORDER_NUMBER = re.compile(r"^#?[A-Za-z]{0,4}-?\d{2,}$")
+
+
+def normalise_header(header: str) -> str:
+    """The comparison key of a header (or synonym)."""
+    text = unicodedata.normalize("NFKC", str(header)).casefold().strip()
+    without_units = _BRACKETS.sub("", text).strip()
+    text = without_units or text
+    return _SEPARATORS.sub("", text)
+
+
+_INDEX: dict[str, list[tuple[str, int]]] = {}
+for _field, _groups in SYNONYMS.items():
+    for _rank, _names in _groups:
+        for _name in _names:
+            _INDEX.setdefault(normalise_header(_name), []).append((_field, _rank))
+
+
+def matches(header: str) -> list[tuple[str, int]]:
+    """(field, rank) pairs a header matches."""
+    return _INDEX.get(normalise_header(header), [])
+
+
+def header_score(cells: Sequence[str | None]) -> float:
+    """How much a row looks like a header of an export: the number of cells naming a known field.
+
+    Used by the sniffer to pick the header row and the encoding.
+    """
+    return float(sum(1 for c in cells if c and matches(c)))
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    field: str
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Mapping:
+    choices: dict[str, FieldChoice]
+
+    def column(self, field: str) -> str | None:
+        choice = self.choices.get(field)
+        return choice.column if choice else None
+
+    def as_dict(self) -> dict[str, str]:
+        return {f: c.column for f, c in self.choices.items()}
+
+    @property
+    def customer_id_is_email(self) -> bool:
+        col = self.column("customer_id")
+        return col is not None and any(f == "email" for f, _ in matches(col))
+
+    @property
+    def amount_from_price(self) -> bool:
+        return self.column("amount") is None
+
+
+def map_columns(
+    columns: Sequence[str],
+    overrides: dict[str, str] | None = None,
+    *,
+    looks_like_order_numbers: dict[str, bool] | None = None,
+) -> Mapping:
+    """Choose a column for every canonical field the header offers.
+
+    ``overrides`` (``--map``) pins the fields it names; a named column that does not exist is
+    a usage error listing the columns. ``looks_like_order_numbers`` tells, per column, whether
+    its values look like order numbers (``#1001``) — the weak ``Name`` synonym needs it.
+    """
+    overrides = dict(overrides or {})
+    unknown_fields = [f for f in overrides if f not in ALL_FIELDS]
+    if unknown_fields:
+        raise UsageError(
+            f"--map names unknown field(s): {', '.join(unknown_fields)}",
+            hint=f"known fields: {', '.join(sorted(ALL_FIELDS))}",
+        )
+    choices: dict[str, FieldChoice] = {}
+    taken: set[str] = set()
+    by_norm = {normalise_header(c): c for c in reversed(columns)}  # leftmost wins on duplicates
+    for field, column in overrides.items():
+        actual = column if column in columns else by_norm.get(normalise_header(column))
+        if actual is None:
+            raise UsageError(
+                f"--map {field}={column}: no column named {column!r}",
+                hint=f"columns found: {', '.join(columns)}",
+            )
+        choices[field] = FieldChoice(field, actual, f"set by --map / config ({field}={column})")
+        taken.add(actual)
+
+    order_numbers = looks_like_order_numbers or {}
+    for field in FIELD_ORDER:
+        if field in choices:
+            continue
+        best: tuple[int, int, str] | None = None
+        for position, column in enumerate(columns):
+            if column in taken and field not in SHAREABLE:
+                continue
+            for matched_field, rank in matches(column):
+                if matched_field != field:
+                    continue
+                if field == "order_id" and rank < 10 and not order_numbers.get(column, False):
+                    continue
+                candidate = (rank, -position, column)
+                if best is None or candidate > best:
+                    best = candidate
+        if best is not None:
+            rank, _, column = best
+            kind = _rank_kind(field, rank)
+            choices[field] = FieldChoice(field, column, f"header {column!r} is a {kind} synonym of {field}")
+            if field not in SHAREABLE:
+                taken.add(column)
+    return Mapping(choices)
+
+
+def _rank_kind(field: str, rank: int) -> str:
+    if field == "customer_id":
+        return {30: "id/number", 20: "email", 15: "member-name", 10: "name"}.get(rank, "weak")
+    return "strong" if rank >= 30 else ("medium" if rank >= 20 else "weak")
+
+
+def order_number_like(values: Iterable[str | None]) -> bool:
+    """True when most non-empty sample values look like order numbers (``#1001``, ``SO-2041``)."""
+    sample = [v.strip() for v in values if v and v.strip()]
+    if not sample:
+        return False
+    hits = sum(1 for v in sample if _ORDER_NUMBER.match(v))
+    return hits / len(sample) >= 0.9
+
+
+def require_fields(mapping: Mapping, columns: Sequence[str], path: str) -> None:
+    """Exit 65 with the columns found when a required field cannot be mapped."""
+    missing = [f for f in REQUIRED if mapping.column(f) is None]
+    if mapping.column("amount") is None and not (mapping.column("quantity") and mapping.column("unit_price")):
+        missing.append("amount (or quantity and unit_price)")
+    if missing:
+        raise DataError(
+            f"{path}: cannot find column(s) for {', '.join(missing)}",
+            hint=(
+                f"columns found: {', '.join(repr(c) for c in columns)}; "
+                "name them with --map field=column (e.g. --map customer_id='Buyer') "
+                "or in custinv.toml [map]"
+            ),
+        )

@@ -1,0 +1,32 @@
+"""Number formatting for display outputs: money rounded at the edge, rates as percentages."""
+
+from __future__ import annotations
+
+CURRENCY_SYMBOLS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
+
+
+def fmt_count(value: int | float | None) -> str:
+    return "—" if value is None else f"{int(value):,}"
+
+
+def fmt_number(value: float | int | None, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_money(value: float | None, currency: str | None) -> str:
+    if value is None:
+        return "—"
+    symbol = CURRENCY_SYMBOLS.get(currency or "", "")
+    text = f"{abs(value):,.2f}"
+    sign = "-" if value < 0 else ""
+    if symbol:
+        return f"{sign}{symbol}{text}"
+    return f"{sign}{text}" + (f" {currency}" if currency else "")
+
+
+def fmt_rate(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"

@@ -1,0 +1,112 @@
+"""Machine outputs: the JSON Schema, per-customer rows (ndjson/csv/parquet/json) and the
+flat forms of a stocktake (csv, ndjson) for pipelines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from custinv.ingest.ledger import Ledger
+    from custinv.models import Stocktake
+    from custinv.stocktake import AuditResult
+
+SCHEMA_RESOURCE = "stocktake.schema.json"
+
+CUSTOMER_COLUMNS = (
+    "customer_id", "first_order", "last_order", "orders", "revenue", "average_order_value", "recency_days",
+    "tenure_days", "mean_interpurchase_days", "frequency_class", "value_tier", "r_score", "f_score", "m_score",
+    "rfm_code", "rfm_segment", "lifecycle_stage", "p_alive", "expected_purchases", "clv",
+)
+
+
+def generated_schema() -> dict[str, Any]:
+    """The JSON Schema of the contract, generated from the pydantic model."""
+    from custinv.models import Stocktake
+
+    schema = Stocktake.model_json_schema(by_alias=True, mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "custinv stocktake (schema_version 1)"
+    return schema
+
+
+def json_schema() -> dict[str, Any]:
+    """The schema shipped in the package (kept equal to the model by a test)."""
+    text = resources.files("custinv.data").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def customer_rows(result: AuditResult) -> pl.DataFrame:
+    """Per-customer rows in the documented column order; columns a run did not compute are left out."""
+    frame = result.customers
+    return frame.select([c for c in CUSTOMER_COLUMNS if c in frame.columns])
+
+
+def write_rows(frame: pl.DataFrame, fmt: str, output: Path | None) -> None:
+    """Stream rows to stdout, or write them atomically (0600: customer rows are personal data)."""
+    if output is not None:
+        from custinv.outputs import write_frame
+
+        write_frame(frame, output, fmt, private=True)
+        return
+    out = sys.stdout.buffer
+    if fmt == "csv":
+        from custinv.outputs import neutralise_formulas
+
+        neutralise_formulas(frame).write_csv(out)
+    elif fmt == "ndjson":
+        frame.write_ndjson(out)
+    elif fmt == "parquet":
+        frame.write_parquet(out)
+    else:
+        out.write(json.dumps(frame.to_dicts(), ensure_ascii=False, default=str, indent=2).encode() + b"\n")
+    out.flush()
+
+
+def print_stocktake_rows(st: Stocktake, fmt: str) -> None:
+    """`audit --format csv|ndjson`: the KPIs as rows (csv: kpi,value; ndjson: one object per section)."""
+    data = st.to_json_dict()
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["kpi", "value"])
+        writer.writerow(["as_of", data.get("as_of")])
+        writer.writerow(["currency", data.get("currency")])
+        for key, value in (data.get("kpis") or {}).items():
+            writer.writerow([key, "" if value is None else value])
+        sys.stdout.write(buf.getvalue())
+    else:
+        for key, value in data.items():
+            sys.stdout.write(json.dumps({"section": key, "data": value}, ensure_ascii=False) + "\n")
+
+
+def inspection_dict(ledger: Ledger) -> dict[str, Any]:
+    """`inspect --format json`: what was detected per file, and why."""
+    files = []
+    for raw, mapping, report in zip(ledger.raw_tables, ledger.mappings, ledger.source.files, strict=True):
+        files.append(
+            {
+                **report.model_dump(mode="json"),
+                "mapping": [
+                    {"field": c.field, "column": c.column, "reason": c.reason} for c in mapping.choices.values()
+                ],
+                "columns": [c for c in raw.frame.columns if not c.startswith("__")],
+            }
+        )
+    samples = ledger.samples.to_dicts() if ledger.samples is not None else []
+    return {
+        "files": files,
+        "as_of": str(ledger.as_of) if ledger.as_of else None,
+        "currency": ledger.currency,
+        "samples": json.loads(json.dumps(samples, default=str)),
+        "statuses": ledger.statuses.to_dicts(),
+        "accounting": ledger.source.model_dump(mode="json"),
+        "rejects": json.loads(json.dumps(ledger.rejects.head(100).to_dicts(), default=str)),
+    }
