@@ -1,0 +1,627 @@
+"""Readers: a path in, the raw table out — every column text, every row with its line number.
+
+Type inference never happens here (row 50,000 must not be decided by row 1); parsing is
+parse.py's job. CSV goes through Polars' native reader; Python only sniffs a ~1 MiB sample
+and, for files that are not UTF-8 (or use bare CR line ends), transcodes to a temporary
+UTF-8 file first, strictly, so nothing is ever replaced silently.
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from custinv.ingest import sniff
+from custinv.ingest.sniff import HeaderScorer, Record
+
+Format = Literal["csv", "xlsx", "parquet", "json", "ndjson"]
+
+LINE = "__line__"
+RAGGED = "__ragged__"
+_IDX = "__idx__"
+_CHUNK = 16 << 20
+
+
+class UnreadableInput(Exception):
+    """An input is missing or cannot be opened (exit 66)."""
+
+    exit_code = 66
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class BadInput(Exception):
+    """An input opens but is not a table we can read (exit 65)."""
+
+    exit_code = 65
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class RawTable:
+    """One file as read: text columns plus how it was read (feeds the source report)."""
+
+    frame: pl.DataFrame | pl.LazyFrame
+    path: Path
+    format: Format
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    header_row: int | None
+    rows_read: int
+    skipped_blank: int
+    notes: list[str] = field(default_factory=list)
+    header_cells: list[str] = field(default_factory=list)  # raw header cells, for repeated-header checks
+
+    @property
+    def columns(self) -> list[str]:
+        """The data columns (without __line__ / __ragged__)."""
+        return [c for c in self.frame.collect_schema().names() if c not in (LINE, RAGGED)]
+
+    def structural_rows(self) -> pl.Expr:
+        """classify_structural_rows bound to this table's columns and header."""
+        return sniff.classify_structural_rows(self.columns, self.header_cells)
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+_GLOB_CHARS = set("*?[")
+
+
+def expand_inputs(patterns: list[str]) -> list[Path]:
+    """Files and globs → existing files, in the order given (globs sorted), without repeats."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for pattern in patterns:
+        if _GLOB_CHARS & set(pattern):
+            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise UnreadableInput(f"no file matches {pattern}", hint="check the pattern and the folder")
+        else:
+            p = Path(pattern)
+            if not p.exists():
+                raise UnreadableInput(f"{pattern}: no such file")
+            if p.is_dir():
+                raise UnreadableInput(f"{pattern} is a folder", hint=f"pass files or a glob such as {pattern}/*.csv")
+            matches = [p]
+        for m in matches:
+            key = m.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(m)
+    return out
+
+
+def detect_format(path: Path) -> Format:
+    """Format from the name, and for .json from the first byte (array vs one object per line)."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix == ".xls":
+        raise BadInput(f"{path}: old .xls workbooks are not supported", hint="save it as .xlsx or .csv")
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".ndjson", ".jsonl"):
+        return "ndjson"
+    if suffix == ".json":
+        with path.open("rb") as f:
+            head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        return "json" if head.startswith(b"[") else "ndjson"
+    return "csv"
+
+
+def read_table(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
+    header_score: HeaderScorer | None = None,
+) -> RawTable:
+    """Read one file into a RawTable (eager DataFrame, all String, plus __line__ and __ragged__)."""
+    path = Path(path)
+    _check_readable(path)
+    score = header_score or sniff.default_header_score
+    fmt = detect_format(path)
+    try:
+        if fmt == "xlsx":
+            return _read_xlsx(path, sheet, header_row, score)
+        if fmt == "parquet":
+            return _read_records(path, fmt, pl.read_parquet)
+        if fmt in ("json", "ndjson"):
+            return _read_records(path, fmt, _json_reader(fmt))
+        return _read_csv(path, encoding, delimiter, header_row, score)
+    except PermissionError as e:
+        raise UnreadableInput(f"{path}: permission denied") from e
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise UnreadableInput(f"{path}: no such file")
+    if path.is_dir():
+        raise UnreadableInput(f"{path} is a folder", hint="pass a file")
+    if not os.access(path, os.R_OK):
+        raise UnreadableInput(f"{path}: permission denied")
+
+
+# --- csv ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Decoded:
+    encoding: str
+    text: str  # the decoded sample
+    delimiter: str
+    records: list[Record]
+    header: int | None  # index into records
+    score: float
+
+
+def _read_csv(
+    path: Path, encoding: str | None, delimiter: str | None, header_row: int | None, score: HeaderScorer
+) -> RawTable:
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(sniff.SAMPLE_BYTES)
+    complete = len(head) >= size
+    notes: list[str] = []
+    if size == 0:
+        return _empty(path, "csv", None, None, 0, ["empty file"])
+
+    candidates = _encoding_candidates(path, head, encoding, notes)
+    decoded: list[_Decoded] = []
+    for enc in candidates:
+        text = _decode_sample(head, enc, complete)
+        if text is not None and all(text != d.text for d in decoded):  # same text, same verdict: keep the first
+            found = _sniff_text(enc, text, delimiter, header_row, score)
+            if found is not None:
+                decoded.append(found)
+    if not decoded:
+        raise BadInput(
+            f"{path}: the text is neither UTF-8, GB18030 nor CP1252",
+            hint="pass --encoding with the file's encoding",
+        )
+    best = max(decoded, key=lambda d: d.score)  # max keeps the first (preferred) on ties
+    if len(decoded) > 1:
+        notes.append(
+            "encoding chosen by header match among " + ", ".join(d.encoding for d in decoded) + f": {best.encoding}"
+        )
+    if best.header is None:
+        blanks = sum(1 for r in best.records if r.blank)
+        return _empty(path, "csv", best.encoding, best.delimiter, blanks, notes + ["no header: only blank lines"])
+
+    header = best.records[best.header]
+    above = header.first_line - 1
+    if above and header_row is None:
+        titled = sum(1 for r in best.records[: best.header] if not r.blank)
+        notes.append(f"{titled} title line(s) above the header (line {header.first_line})")
+    eol = sniff.line_break(best.text)
+    if eol == "\r":
+        notes.append("CR line endings")
+    if best.delimiter != ",":
+        notes.append(f"delimiter {best.delimiter!r}")
+
+    names = sniff.column_names(header.cells)
+    frame, used_encoding = _bulk_read(path, best.encoding, candidates, eol, header.last_line, names, best.delimiter, notes)
+    frame, blank = _finish(frame, names, header.last_line)
+    return RawTable(
+        frame=frame,
+        path=path,
+        format="csv",
+        encoding=used_encoding,
+        delimiter=best.delimiter,
+        sheet=None,
+        header_row=header.first_line,
+        rows_read=frame.height,
+        skipped_blank=blank + sum(1 for r in best.records[: best.header] if r.blank),
+        notes=notes,
+        header_cells=list(header.cells),
+    )
+
+
+def _encoding_candidates(path: Path, head: bytes, encoding: str | None, notes: list[str]) -> list[str]:
+    """Encodings to try, best first: the override, a BOM, BOM-less UTF-16, else the fallbacks."""
+    bom, _ = sniff.detect_bom(head)
+    if encoding is not None:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError as e:
+            raise BadInput(f"unknown encoding {encoding!r}", hint="e.g. utf-8, gb18030, cp1252, utf-16") from e
+        if name == "utf-8" and bom == "utf-8-sig":
+            name = "utf-8-sig"
+        if name in ("utf-16", "utf-32") and bom:
+            name = bom
+        return [name]
+    if bom is not None:
+        notes.append(f"{bom.removesuffix('-sig')} BOM")
+        if not bom.startswith("utf-16") and not bom.startswith("utf-32"):
+            _refuse_binary(path, head)
+        return [bom]
+    utf16 = sniff.guess_bomless_utf16(head)
+    if utf16 is not None:
+        notes.append(f"{utf16} without BOM")
+        return [utf16]
+    _refuse_binary(path, head)
+    return list(sniff.FALLBACK_ENCODINGS)
+
+
+def _refuse_binary(path: Path, head: bytes) -> None:
+    reason = sniff.binary_reason(head)
+    if reason is not None:
+        raise BadInput(f"{path}: {reason}", hint="export the data as CSV, XLSX, Parquet or JSON")
+
+
+def _decode_sample(head: bytes, encoding: str, complete: bool) -> str | None:
+    """Strict incremental decode: a multi-byte character cut by the sample's end is not an error."""
+    try:
+        return codecs.getincrementaldecoder(encoding)(errors="strict").decode(head, final=complete)
+    except UnicodeDecodeError:
+        return None
+
+
+def _sniff_text(
+    encoding: str, text: str | None, delimiter: str | None, header_row: int | None, score: HeaderScorer
+) -> _Decoded | None:
+    if text is None:
+        return None
+    text = text.lstrip("\ufeff")
+    delim = delimiter or sniff.sniff_delimiter(text)
+    if header_row is not None:
+        records = sniff.parse_records(text, delim)
+        idx = next((i for i, r in enumerate(records) if r.first_line == header_row), None)
+        if idx is None or records[idx].blank:
+            raise BadInput(
+                f"line {header_row} does not start a non-blank row",
+                hint="--header-row takes the 1-based line number of the header",
+            )
+        return _Decoded(encoding, text, delim, records, idx, score([c.strip() for c in records[idx].cells]))
+    records = _head_records(text, delim)
+    idx = sniff.find_header(records, score)
+    s = score([c.strip() for c in records[idx].cells]) if idx is not None else 0.0
+    return _Decoded(encoding, text, delim, records, idx, s)
+
+
+def _head_records(text: str, delim: str) -> list[Record]:
+    """Records up to (and a little past) the header search window, blank ones included."""
+    records = sniff.parse_records(text, delim, limit=4 * sniff.HEADER_SEARCH_ROWS)
+    non_blank = 0
+    for i, r in enumerate(records):
+        non_blank += not r.blank
+        if non_blank > sniff.HEADER_SEARCH_ROWS:
+            return records[:i]
+    return records
+
+
+def _bulk_read(
+    path: Path,
+    encoding: str,
+    candidates: list[str],
+    eol: str,
+    skip: int,
+    names: list[str],
+    delimiter: str,
+    notes: list[str],
+) -> tuple[pl.DataFrame, str]:
+    """Polars reads UTF-8 (LF/CRLF) files directly; anything else is transcoded first.
+
+    A UTF-8 guess made on the sample can still meet a non-UTF-8 byte further down; then
+    the other fallback encodings are tried on the whole file, strictly, in order.
+    """
+    if encoding in ("utf-8", "utf-8-sig") and eol == "\n":
+        try:
+            return _polars_csv(path, names, skip, delimiter), encoding
+        except pl.exceptions.ComputeError as e:
+            if "utf-8" not in str(e).lower():
+                raise BadInput(f"{path}: {e}") from e
+            notes.append("not UTF-8 past the sniffed sample")
+            candidates = [c for c in sniff.FALLBACK_ENCODINGS if c != "utf-8"]
+            encoding = candidates[0]
+    order = [encoding] + [c for c in candidates if c != encoding]
+    for enc in order:
+        tmp = _transcode(path, enc, eol)
+        if tmp is None:
+            continue
+        try:
+            if enc not in ("utf-8", "utf-8-sig"):
+                notes.append(f"transcoded from {enc}")
+            return _polars_csv(tmp, names, skip, delimiter), enc
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise BadInput(
+        f"{path}: does not decode as {' or '.join(order)} throughout",
+        hint="pass --encoding with the file's encoding",
+    )
+
+
+def _transcode(path: Path, encoding: str, eol: str) -> Path | None:
+    """Strictly decode the whole file into a temporary UTF-8 file (LF line ends); None if it fails."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    fd, name = tempfile.mkstemp(prefix="custinv-", suffix=".csv")
+    out = Path(name)
+    carry = ""
+    try:
+        with path.open("rb") as src, os.fdopen(fd, "wb") as dst:
+            while True:
+                chunk = src.read(_CHUNK)
+                text = decoder.decode(chunk, final=not chunk)
+                if eol == "\r":
+                    text = carry + text
+                    carry = text[-1:] if text.endswith("\r") and chunk else ""
+                    text = (text[:-1] if carry else text).replace("\r\n", "\n").replace("\r", "\n")
+                dst.write(text.encode("utf-8"))
+                if not chunk:
+                    break
+    except UnicodeDecodeError:
+        out.unlink(missing_ok=True)
+        return None
+    return out
+
+
+def _polars_csv(source: Path, names: list[str], skip: int, delimiter: str) -> pl.DataFrame:
+    """Native read of the data lines; rows longer than the header are retried with spare columns."""
+    common = dict(
+        has_header=False,
+        skip_lines=skip,
+        separator=delimiter,
+        quote_char='"',
+        encoding="utf8",
+        infer_schema=False,
+        missing_columns="insert",
+        raise_if_empty=False,
+        row_index_name=_IDX,
+    )
+    schema = {n: pl.String for n in names}
+    try:
+        df = pl.read_csv(source, schema=schema, **common)  # type: ignore[arg-type]
+    except pl.exceptions.ComputeError as e:
+        if "more fields" not in str(e):
+            raise
+        spare = {f"__extra_{i}__": pl.String for i in range(max(8, len(names)))}
+        df = pl.read_csv(source, schema=schema | spare, truncate_ragged_lines=True, **common)  # type: ignore[arg-type]
+    total = _count_lines(source)
+    return df.with_columns(pl.lit(total - skip).alias("__data_lines__"))
+
+
+def _count_lines(path: Path) -> int:
+    """Physical lines (LF-terminated, plus an unterminated last one); one reused buffer."""
+    n = 0
+    last: int | None = None
+    buf = bytearray(_CHUNK // 4)
+    with path.open("rb", buffering=0) as f:
+        while got := f.readinto(buf):
+            n += buf.count(b"\n", 0, got)
+            last = buf[got - 1]
+    return n + (1 if last is not None and last != 0x0A else 0)
+
+
+def _finish(df: pl.DataFrame, names: list[str], skip: int) -> tuple[pl.DataFrame, int]:
+    """Line numbers, ragged marks, blank rows out; returns (frame, blank rows removed).
+
+    Polars keeps a blank line as an all-null row, so a row's line is skip + 1 + its index
+    plus the line breaks inside quoted fields of the rows before it — counted only when the
+    file has more physical lines than rows (the common file skips that work).
+    """
+    data_lines = int(df["__data_lines__"][0]) if df.height else 0
+    df = df.drop("__data_lines__")
+    cells = [c for c in df.columns if c != _IDX]
+    extras = [c for c in cells if c.startswith("__extra_")]
+    line = pl.col(_IDX).cast(pl.Int64) + (skip + 1)
+    if df.height != data_lines:
+        nl = pl.sum_horizontal([pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in cells])
+        line = line + (nl.cum_sum() - nl).cast(pl.Int64)
+    ragged = pl.any_horizontal([_filled(c) for c in extras]) if extras else pl.lit(False)
+    df = df.with_columns(line.alias(LINE), ragged.alias(RAGGED))
+    df, n_blank = drop_blank_rows(df, cells)
+    return df.select(*names, LINE, RAGGED), n_blank
+
+
+def drop_blank_rows(df: pl.DataFrame, cells: list[str]) -> tuple[pl.DataFrame, int]:
+    """Remove rows whose cells are all empty or whitespace; return (frame, rows removed).
+
+    A blank row has an empty first cell, so the per-cell whitespace test runs only on
+    those rows: a whole-table regex would cost more than reading the file.
+    """
+    if not cells or df.height == 0:
+        return df, 0
+    c0 = pl.col(cells[0])
+    pos = "__blank_pos__"
+    indexed = df.with_row_index(pos)
+    blank_pos = (
+        indexed.filter(c0.is_null() | c0.str.contains(r"^\s*$"))
+        .filter(pl.all_horizontal([~_filled(c) for c in cells]))
+        .get_column(pos)
+    )
+    if blank_pos.len() == 0:
+        return df, 0
+    return indexed.filter(~pl.col(pos).is_in(blank_pos.implode())).drop(pos), blank_pos.len()
+
+
+def _filled(c: str) -> pl.Expr:
+    """A cell with something other than whitespace in it."""
+    return pl.col(c).is_not_null() & pl.col(c).str.contains(r"\S")
+
+
+def _empty(
+    path: Path, fmt: Format, encoding: str | None, delimiter: str | None, blank: int, notes: list[str]
+) -> RawTable:
+    frame = pl.DataFrame(schema={LINE: pl.Int64, RAGGED: pl.Boolean})
+    return RawTable(frame, path, fmt, encoding, delimiter, None, None, 0, blank, notes)
+
+
+# --- xlsx ---------------------------------------------------------------------------------------
+
+_PROBE_ROWS = 200
+
+
+def _read_xlsx(path: Path, sheet: str | int | None, header_row: int | None, score: HeaderScorer) -> RawTable:
+    import fastexcel
+
+    try:
+        book = fastexcel.read_excel(path)
+    except Exception as e:  # fastexcel raises its own error types for every kind of bad file
+        raise BadInput(f"{path}: not a readable xlsx workbook ({e})", hint="open and re-save it in Excel") from e
+    names = list(book.sheet_names)
+    notes: list[str] = []
+
+    def load(i: int, n_rows: int | None = None) -> pl.DataFrame:
+        try:
+            return book.load_sheet(i, header_row=None, skip_rows=0, dtypes="string", n_rows=n_rows).to_polars()
+        except Exception:  # an empty sheet has no range
+            return pl.DataFrame()
+
+    idx = _pick_sheet(names, sheet, lambda i: load(i, _PROBE_ROWS), score, header_row)
+    if sheet is None and len(names) > 1:
+        notes.append(f"sheet {names[idx]!r} of {len(names)}")
+    df = load(idx)
+    records = _sheet_records(df.head(_PROBE_ROWS if header_row is None else max(_PROBE_ROWS, header_row)))
+    h = _sheet_header(records, header_row, score)
+    if h is None:
+        empty = _empty(path, "xlsx", None, None, len(records), notes + ["no header: sheet is empty"])
+        empty.sheet = names[idx]
+        return empty
+    header = records[h]
+    if header.first_line > 1 and header_row is None:
+        titled = sum(1 for r in records[:h] if not r.blank)
+        notes.append(f"{titled} title row(s) above the header (row {header.first_line})")
+    cols = sniff.column_names(header.cells)
+    data = df.slice(header.first_line).rename(dict(zip(df.columns, cols, strict=True)))
+    data = data.with_columns(
+        [pl.col(c).str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1") for c in cols]
+    ).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + header.first_line + 1).alias(LINE), pl.lit(False).alias(RAGGED)
+    )
+    data, n_blank = drop_blank_rows(data, cols)
+    return RawTable(
+        frame=data,
+        path=path,
+        format="xlsx",
+        encoding=None,
+        delimiter=None,
+        sheet=names[idx],
+        header_row=header.first_line,
+        rows_read=data.height,
+        skipped_blank=n_blank + sum(1 for r in records[:h] if r.blank),
+        notes=notes,
+        header_cells=list(header.cells),
+    )
+
+
+def _pick_sheet(
+    names: list[str],
+    sheet: str | int | None,
+    probe: Callable[[int], pl.DataFrame],
+    score: HeaderScorer,
+    header_row: int | None,
+) -> int:
+    listing = ", ".join(repr(n) for n in names)
+    if isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in names):
+        i = int(sheet)
+        if not 1 <= i <= len(names):
+            raise BadInput(f"no sheet number {i}: the workbook has {len(names)}", hint=f"sheets: {listing}")
+        return i - 1
+    if isinstance(sheet, str):
+        if sheet in names:
+            return names.index(sheet)
+        folded = [n.casefold() for n in names]
+        if sheet.casefold() in folded:
+            return folded.index(sheet.casefold())
+        raise BadInput(f"no sheet named {sheet!r}", hint=f"sheets: {listing}")
+    for i in range(len(names)):
+        records = _sheet_records(probe(i))
+        h = _sheet_header(records, header_row, score)
+        if h is None:
+            continue
+        has_data = any(not r.blank for r in records[h + 1 :])
+        if has_data and score([c.strip() for c in records[h].cells]) > 0:
+            return i
+    return 0
+
+
+def _sheet_records(df: pl.DataFrame) -> list[Record]:
+    """Sheet rows as sniff Records (row n of the sheet is line n)."""
+    return [
+        Record(i + 1, i + 1, ["" if v is None else str(v) for v in row]) for i, row in enumerate(df.iter_rows())
+    ]
+
+
+def _sheet_header(records: list[Record], header_row: int | None, score: HeaderScorer) -> int | None:
+    if header_row is None:
+        return sniff.find_header(records, score)
+    if header_row > len(records) or records[header_row - 1].blank:
+        raise BadInput(f"row {header_row} of the sheet is empty or missing", hint="--header-row is 1-based")
+    return header_row - 1
+
+
+# --- parquet / json -------------------------------------------------------------------------------
+
+
+def _json_reader(fmt: Format) -> Callable[[Path], pl.DataFrame]:
+    """Read JSON with every column as the JSON text of its values (ids and big numbers exact)."""
+    read = pl.read_json if fmt == "json" else pl.read_ndjson
+
+    def reader(path: Path) -> pl.DataFrame:
+        names = read(path, infer_schema_length=None).columns
+        return read(path, schema={n: pl.String for n in names})
+
+    return reader
+
+
+def _read_records(path: Path, fmt: Format, read: Callable[[Path], pl.DataFrame]) -> RawTable:
+    """Parquet and JSON: one record per row, numbered from 1; every column cast to text."""
+    if path.stat().st_size == 0:
+        return _empty(path, fmt, None, None, 0, ["empty file"])
+    try:
+        df = read(path)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as e:
+        raise BadInput(f"{path}: cannot read as {fmt} ({e})") from e
+    notes: list[str] = []
+    df, dropped = to_text(df)
+    if dropped:
+        notes.append("columns not readable as text, left out: " + ", ".join(dropped))
+    cols = df.columns
+    df = df.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE), pl.lit(False).alias(RAGGED))
+    df, n_blank = drop_blank_rows(df, cols)
+    return RawTable(df, path, fmt, "utf-8" if fmt != "parquet" else None, None, None, None, df.height, n_blank, notes, list(cols))
+
+
+def to_text(df: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Every column as String: dates ISO, datetimes 'YYYY-MM-DD HH:MM:SS[ ±hhmm]', 12.0 → '12'.
+
+    Returns the frame and the names of columns that have no text form (binary, nested).
+    """
+    exprs: list[pl.Expr] = []
+    dropped: list[str] = []
+    for name, dtype in df.schema.items():
+        c = pl.col(name)
+        if dtype == pl.String:
+            exprs.append(c)
+        elif dtype == pl.Date:
+            exprs.append(c.dt.to_string("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime):
+            fmt = "%Y-%m-%d %H:%M:%S" + (" %z" if dtype.time_zone else "")
+            exprs.append(c.dt.to_string(fmt))
+        elif dtype.is_float():
+            exprs.append(c.cast(pl.String).str.replace(r"\.0$", ""))
+        elif dtype.is_numeric() or dtype in (pl.Boolean, pl.Null, pl.Categorical) or isinstance(dtype, pl.Enum):
+            exprs.append(c.cast(pl.String))
+        elif isinstance(dtype, pl.Struct):
+            exprs.append(c.struct.json_encode())
+        else:
+            dropped.append(name)
+    return df.select(exprs), dropped
