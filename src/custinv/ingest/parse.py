@@ -70,6 +70,12 @@ def _col(col: IntoCol) -> pl.Expr:
     return pl.col(col) if isinstance(col, str) else col
 
 
+def _named(out: pl.Expr, col: IntoCol) -> pl.Expr:
+    """Outputs keep the input column's name when it was given by name; with an
+    expression input the caller aliases."""
+    return out.alias(col) if isinstance(col, str) else out
+
+
 def fold_width_expr(col: IntoCol) -> pl.Expr:
     """Fold full-width ASCII to ASCII, odd spaces to ' ', drop zero-width marks.
 
@@ -116,7 +122,7 @@ def missing_token_expr(col: IntoCol) -> pl.Expr:
         .str.strip_chars()
         .str.to_lowercase()
     )
-    return t.is_null() | t.is_in(sorted(MISSING_TOKENS))
+    return _named(t.is_null() | t.is_in(sorted(MISSING_TOKENS)), col)
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +262,8 @@ def money_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
         & number.is_finite()
     )
     # `number != 0` keeps "(0)" and "-0" at 0.0 rather than -0.0.
-    return pl.when(ok).then(pl.when(negative & (number != 0)).then(-number).otherwise(number))
+    value = pl.when(negative & (number != 0)).then(-number).otherwise(number)
+    return _named(pl.when(ok).then(value), col)
 
 
 def money_currency_expr(col: IntoCol) -> pl.Expr:
@@ -267,7 +274,7 @@ def money_currency_expr(col: IntoCol) -> pl.Expr:
     """
     found = fold_width_expr(col).str.extract_groups(_CCY_FIND_RE)
     token = pl.coalesce(found.struct.field("1"), found.struct.field("2")).str.to_uppercase()
-    return token.replace_strict(_CCY_TO_CODE, default=None, return_dtype=pl.String)
+    return _named(token.replace_strict(_CCY_TO_CODE, default=None, return_dtype=pl.String), col)
 
 
 # ---------------------------------------------------------------------------
@@ -477,7 +484,10 @@ def date_expr(col: IntoCol, fmt: DateFormat) -> pl.Expr:
     serials use the 1900 date system (serial 45356 = 2024-03-05). Impossible
     dates (2024-02-30) and years outside 1900–2199 are null.
     """
-    t = _prep_date(col)
+    return _named(_date_expr(_prep_date(col), fmt), col)
+
+
+def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
     if fmt.strptime:
         return _strptime_expr(t, fmt.strptime)
     ys: list[pl.Expr] = []
@@ -521,7 +531,9 @@ def date_expr(col: IntoCol, fmt: DateFormat) -> pl.Expr:
         parts.append(_safe_date(pl.coalesce(ys), pl.coalesce(ms), pl.coalesce(ds)))
     parts.extend(whole)
     if not parts:
-        return pl.lit(None, dtype=pl.Date)
+        # A null per row (a bare literal would be one row, not the column's length).
+        none = pl.lit(None, dtype=pl.Date)
+        return pl.when(t.is_null()).then(none).otherwise(none)
     return parts[0] if len(parts) == 1 else pl.coalesce(parts)
 
 # ---------------------------------------------------------------------------
@@ -543,7 +555,7 @@ def id_expr(col: IntoCol) -> pl.Expr:
     t = fold_width_expr(col).str.normalize("NFC").str.strip_chars()
     t = t.str.replace(r'^="(.*)"$', "$1").str.replace(r"^'([0-9]+)$", "$1").str.strip_chars()
     t = t.str.replace(r"^([0-9]+)\.0+$", "$1")
-    return pl.when(missing_token_expr(t)).then(None).otherwise(t)
+    return _named(pl.when(missing_token_expr(t)).then(None).otherwise(t), col)
 
 
 def email_expr(col: IntoCol) -> pl.Expr:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from custinv.ingest.parse import IntoCol, fold_width_expr
+from custinv.ingest.parse import IntoCol, _named, fold_width_expr
 
 __all__ = [
     "DEAL_STAGES",
@@ -91,7 +91,7 @@ def normalise_status_expr(col: IntoCol) -> pl.Expr:
         .str.replace_all(r"\s*([,.:;/()])\s*", "$1")
         .str.strip_chars()
     )
-    return pl.when(t.str.len_chars() > 0).then(t)
+    return _named(pl.when(t.str.len_chars() > 0).then(t), col)
 
 
 def _normalise(values: tuple[str, ...] | list[str]) -> list[str]:
@@ -130,8 +130,8 @@ def status_decision_expr(col: IntoCol, *, deal_export: bool = False) -> pl.Expr:
     key = normalise_status_expr(col)
     decision = key.replace_strict(STATUS_VOCABULARY, default=None, return_dtype=pl.String)
     if deal_export:
-        return pl.when(key.is_not_null()).then(decision.fill_null("open"))
-    return decision
+        decision = pl.when(key.is_not_null()).then(decision.fill_null("open"))
+    return _named(decision, col)
 
 
 def is_deal_export(statuses: pl.Series) -> bool:
