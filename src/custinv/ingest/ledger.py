@@ -197,19 +197,24 @@ def _parse_file(frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, pat
 
 def _line_decision(amount_mode: str) -> pl.Expr:
     """The bucket of each row, first rule wins (see module docstring)."""
-    bad = lambda raw, parsed: pl.col(raw).is_not_null() & pl.col(parsed).is_null()  # noqa: E731
+    def missing(raw: str) -> pl.Expr:  # blank, or a placeholder such as N/A, -, null
+        return pl.col(raw).is_null() | parse.missing_token_expr(raw)
+
+    def bad(raw: str, parsed: str) -> pl.Expr:
+        return pl.col(raw).is_not_null() & pl.col(parsed).is_null()
+
     if amount_mode == "price":
         amount_rules = [
-            (pl.col("raw_quantity").is_null(), "missing_amount"),
+            (missing("raw_quantity"), "missing_amount"),
             (bad("raw_quantity", "quantity"), "bad_quantity"),
-            (pl.col("raw_unit_price").is_null(), "missing_amount"),
+            (missing("raw_unit_price"), "missing_amount"),
             (bad("raw_unit_price", "unit_price"), "bad_price"),
         ]
     else:
         amount_rules = [
-            (pl.col("raw_amount").is_null(), "missing_amount"),
+            (missing("raw_amount"), "missing_amount"),
             (bad("raw_amount", "amount"), "bad_amount"),
-            (bad("raw_quantity", "quantity"), "bad_quantity"),
+            (bad("raw_quantity", "quantity") & ~missing("raw_quantity"), "bad_quantity"),
         ]
     status_reason = pl.col("status_decision")
     is_return = (
@@ -221,7 +226,7 @@ def _line_decision(amount_mode: str) -> pl.Expr:
         (pl.col("__struct__").is_not_null(), pl.col("__struct__")),
         (pl.col("__duplicate__"), "duplicate"),
         (pl.col("__ragged__"), "ragged_row"),
-        (pl.col("raw_order_date").is_null(), "missing_date"),
+        (missing("raw_order_date"), "missing_date"),
         (pl.col("order_date").is_null(), "bad_date"),
         *amount_rules,
         (pl.col("customer_id").is_null() & pl.col("raw_customer_id").is_not_null(), "bad_id"),

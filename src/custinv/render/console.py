@@ -143,8 +143,12 @@ def render_inspection(ledger: Ledger, console: Console | None = None) -> None:
         table.add_column("rows", justify="right")
         table.add_column("decision")
         for row in ledger.statuses.iter_rows(named=True):
-            known = "" if row["recognised"] else " [dim](not in vocabulary: used)[/]"
-            table.add_row(escape(str(row["status"])), fmt_count(row["rows"]), escape(str(row["decision"])) + known)
+            if row["status"] is None:
+                name, known = "(blank)", ""
+            else:
+                name = str(row["status"])
+                known = "" if row["recognised"] else " [dim](not in the vocabulary)[/]"
+            table.add_row(escape(name), fmt_count(row["rows"]), escape(str(row["decision"])) + known)
         console.print(table)
     console.print(source_panel_for_inspect(ledger))
     if ledger.rejects.height:

@@ -1,0 +1,57 @@
+"""Shared test helpers: run the CLI in-process or as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m custinv ARGS`` as a real process (exit codes, stdout/stderr as users see them)."""
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", **(env or {})}
+    full_env.pop("CUSTINV_LANG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "custinv", *args],
+        capture_output=True, text=True, cwd=cwd, env=full_env, input=None if input is None else input.decode(),
+        timeout=300,
+    )
+
+
+def audit_json(*args: str, cwd: Path | None = None) -> dict[str, Any]:
+    proc = run_cli("audit", *args, "--format", "json", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def assert_accounting(source: dict[str, Any]) -> None:
+    """rows_read == rows_used + sum(rows_excluded) + rows_rejected, overall and per file."""
+    assert source["rows_read"] == source["rows_used"] + sum(source["rows_excluded"].values()) + source["rows_rejected"]
+    assert source["rows_rejected"] == sum(source["reject_reasons"].values())
+    for f in source["files"]:
+        assert f["rows_read"] == f["rows_used"] + sum(f["rows_excluded"].values()) + f["rows_rejected"]
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """write("name.csv", text or bytes) -> path inside tmp_path."""
+
+    def _write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode(encoding))
+        return path
+
+    return _write
