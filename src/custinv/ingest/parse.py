@@ -544,7 +544,7 @@ def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
 def id_expr(col: IntoCol) -> pl.Expr:
     """Text → normalised id (String); null when blank-like.
 
-    Trim, NFC, full-width folded to ASCII; Excel's ``="00123"`` guard and a
+    Trim, NFC, full-width folded to ASCII, control bytes (NUL…) dropped; Excel's ``="00123"`` guard and a
     text-forcing leading apostrophe on digits (``'00123``) unwrapped;
     ``17850.0`` → ``17850`` (a float-mangled integer id: only a trailing
     ``.0…`` on an all-digit id). Case and leading zeros are kept, and ids never
@@ -552,7 +552,12 @@ def id_expr(col: IntoCol) -> pl.Expr:
     (``-``, ``N/A``, ``null``) are null: a guest written as ``-`` must not
     become one giant customer.
     """
-    t = fold_width_expr(col).str.normalize("NFC").str.strip_chars()
+    t = (
+        fold_width_expr(col)
+        .str.replace_all(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "")  # invisible control bytes
+        .str.normalize("NFC")
+        .str.strip_chars()
+    )
     t = t.str.replace(r'^="(.*)"$', "$1").str.replace(r"^'([0-9]+)$", "$1").str.strip_chars()
     t = t.str.replace(r"^([0-9]+)\.0+$", "$1")
     return _named(pl.when(missing_token_expr(t)).then(None).otherwise(t), col)
