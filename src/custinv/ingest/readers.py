@@ -197,7 +197,8 @@ def _read_csv(
             f"{path}: the text is neither UTF-8, GB18030 nor CP1252",
             hint="pass --encoding with the file's encoding",
         )
-    best = max(decoded, key=lambda d: d.score)  # max keeps the first (preferred) on ties
+    # Plausible text first, then the header score; max keeps the first (preferred) on ties.
+    best = max(decoded, key=lambda d: (len(decoded) == 1 or sniff.plausible(d.encoding, d.text), d.score))
     if len(decoded) > 1:
         notes.append(
             "encoding chosen by header match among " + ", ".join(d.encoding for d in decoded) + f": {best.encoding}"
@@ -576,8 +577,9 @@ def _json_reader(fmt: Format) -> Callable[[Path], pl.DataFrame]:
     read = pl.read_json if fmt == "json" else pl.read_ndjson
 
     def reader(path: Path) -> pl.DataFrame:
-        names = read(path, infer_schema_length=None).columns
-        return read(path, schema={n: pl.String for n in names})
+        inferred = read(path, infer_schema_length=None).schema
+        schema = {n: (d if d.is_nested() else pl.String) for n, d in inferred.items()}
+        return read(path, schema=schema)
 
     return reader
 
@@ -622,6 +624,14 @@ def to_text(df: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
             exprs.append(c.cast(pl.String))
         elif isinstance(dtype, pl.Struct):
             exprs.append(c.struct.json_encode())
+        elif isinstance(dtype, (pl.List, pl.Array)):
+            listed = pl.concat_str(pl.lit("["), c.cast(pl.List(pl.String)).list.join(","), pl.lit("]"))
+            try:
+                df.head(1).select(listed)
+            except pl.exceptions.PolarsError:
+                dropped.append(name)
+                continue
+            exprs.append(pl.when(c.is_not_null()).then(listed).alias(name))
         else:
             dropped.append(name)
     return df.select(exprs), dropped

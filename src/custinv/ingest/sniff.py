@@ -104,6 +104,29 @@ def strict_decodings(sample: bytes, encodings: Sequence[str] = FALLBACK_ENCODING
     return out
 
 
+_CJK = r"[\u3400-\u9fff]"
+_CJK_IN_LATIN_WORD = re.compile(rf"(?<=[A-Za-z]){_CJK}|{_CJK}(?=[A-Za-z])")
+_HIGH = re.compile(r"[^\x00-\x7f]")
+_HIGH_RUN = re.compile(r"[^\x00-\x7f]{2,}")
+
+
+def plausible(encoding: str, text: str) -> bool:
+    """Whether a strict decoding reads like real text of that encoding's languages.
+
+    GB18030 also decodes most Latin-1 byte strings ("Straße" → "Stra" + a CJK character),
+    and CP1252 decodes some GBK text into runs of symbols ("¿Í»§"). So, when several
+    encodings decode a sample: Chinese whose ideographs mostly sit glued to Latin letters is
+    a misread, and so is CP1252 whose accented characters mostly come in runs.
+    """
+    if encoding == "gb18030":
+        cjk = len(re.findall(_CJK, text))
+        return cjk == 0 or len(_CJK_IN_LATIN_WORD.findall(text)) <= 0.5 * cjk
+    if encoding == "cp1252":
+        high = len(_HIGH.findall(text))
+        return high == 0 or sum(len(m) for m in _HIGH_RUN.findall(text)) <= 0.5 * high
+    return True
+
+
 def line_break(text: str) -> str:
     """The physical line terminator: LF (covers CRLF) unless the text only uses CR."""
     if "\n" in text or "\r" not in text:

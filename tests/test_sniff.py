@@ -1,0 +1,150 @@
+"""Sniffing rules on hand-made samples: BOMs, delimiters, header rows, names, structural rows."""
+
+from __future__ import annotations
+
+import codecs
+
+import polars as pl
+import pytest
+
+from custinv.ingest import sniff
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (codecs.BOM_UTF8 + b"a,b", ("utf-8-sig", 3)),
+        (codecs.BOM_UTF16_LE + b"a\x00", ("utf-16-le", 2)),
+        (codecs.BOM_UTF16_BE + b"\x00a", ("utf-16-be", 2)),
+        (codecs.BOM_UTF32_LE + b"a\x00\x00\x00", ("utf-32-le", 4)),
+        (b"a,b", (None, 0)),
+    ],
+)
+def test_detect_bom(head: bytes, expected: tuple[str | None, int]) -> None:
+    assert sniff.detect_bom(head) == expected
+
+
+def test_bomless_utf16_and_binary() -> None:
+    text = "Customer,Amount\nA,1\n"
+    assert sniff.guess_bomless_utf16(text.encode("utf-16-le")) == "utf-16-le"
+    assert sniff.guess_bomless_utf16(text.encode("utf-16-be")) == "utf-16-be"
+    assert sniff.guess_bomless_utf16(text.encode()) is None
+    assert "PNG" in (sniff.binary_reason(b"\x89PNG\r\n\x1a\n....") or "")
+    assert "ZIP" in (sniff.binary_reason(b"PK\x03\x04rest") or "")
+    reason = sniff.binary_reason(b"a,b\n1,2\n3,\x004\n")
+    assert reason is not None and "byte 10, line 3" in reason
+    assert sniff.binary_reason(b"a,b\n1,2\n") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('name,note\n"Smith; John","a;b;c"\n"Doe; Jane",x\n', ","),
+        ('name;amount\n"Smith, John";"1,50"\nDoe;2,75\n', ";"),
+        ("a\tb\tc\n1\t2,5\t3\n4\t5\t6\n", "\t"),
+        ("a|b|c\n1|2|3\n", "|"),
+        ('Report, 2024\n\nid;"multi\nline";x\n1;2;3\n4;5;6\n', ";"),
+        ("single\ncolumn\n", ","),
+    ],
+)
+def test_sniff_delimiter(text: str, expected: str) -> None:
+    assert sniff.sniff_delimiter(text) == expected
+
+
+def test_parse_records_line_spans() -> None:
+    text = 'h1,h2\r\n\r\n1,"two\r\nlines"\r\n3,4'
+    recs = sniff.parse_records(text, ",")
+    assert [(r.first_line, r.last_line, r.blank) for r in recs] == [(1, 1, False), (2, 2, True), (3, 4, False), (5, 5, False)]
+    assert recs[2].cells == ["1", "two\r\nlines"]
+    cr = sniff.parse_records("a,b\r1,2\r3,4\r", ",")
+    assert [(r.first_line, r.cells) for r in cr] == [(1, ["a", "b"]), (2, ["1", "2"]), (3, ["3", "4"])]
+
+
+def test_find_header_skips_titles_and_falls_back_to_modal_width() -> None:
+    text = "Sales by customer\nPrinted 2024-03-05\n\nCustomer,Date,Amount\nA,2024-01-01,5\nB,2024-01-02,6\n"
+    recs = sniff.parse_records(text, ",")
+    i = sniff.find_header(recs, sniff.default_header_score)
+    assert i is not None and recs[i].first_line == 4
+    # A scorer that knows nothing: the first row as wide as most rows.
+    j = sniff.find_header(recs, lambda cells: 0.0)
+    assert j is not None and recs[j].first_line == 4
+    assert sniff.find_header(sniff.parse_records("\n\n", ","), sniff.default_header_score) is None
+
+
+def test_default_header_score() -> None:
+    assert sniff.default_header_score(["Customer", "Order Date", "Amount"]) == 3
+    assert sniff.default_header_score(["C001", "2024-03-05", "12.50"]) == 1  # only the id looks like text
+    assert sniff.default_header_score(["a@b.com", "", "1,234.50", "2024年3月5日"]) == 0
+
+
+def test_column_names_dedupe_and_fill() -> None:
+    assert sniff.column_names(["\ufeffTotal", " Total ", "", "Total", "Total_2"]) == [
+        "Total",
+        "Total_2",
+        "column_3",
+        "Total_3",
+        "Total_2_2",
+    ]
+
+
+def test_plausible_decodings() -> None:
+    latin = "Kunde,Straße\nA,Müllerstraße 5\n".encode("cp1252")
+    assert not sniff.plausible("gb18030", latin.decode("gb18030"))
+    assert sniff.plausible("cp1252", latin.decode("cp1252"))
+    chinese = "客户编号,订单日期\nC001,2024年3月5日\n".encode("gb18030")
+    assert sniff.plausible("gb18030", chinese.decode("gb18030"))
+
+
+def _codes(frame: pl.DataFrame, header: list[str]) -> list[str | None]:
+    expr_codes = frame.select(sniff.classify_structural_rows(frame.columns, header).alias("s"))["s"].to_list()
+    fast_codes = sniff.structural_row_codes(frame, header).to_list()
+    assert expr_codes == fast_codes  # the fast path applies the same rule
+    return fast_codes
+
+
+def test_structural_rows_salesforce_footer_and_repeated_header() -> None:
+    header = ["Account Name", "Close Date", "Amount", "Stage"]
+    rows = [
+        ["Total Wine & More", "3/5/2024", "1200.00", "Closed Won"],  # a customer, not a footer
+        ["Total", "3/6/2024", "50", "Closed Won"],  # a customer called Total with a real date
+        ["Account Name", "Close Date", "Amount", "Stage"],  # header repeated on a page break
+        ["Acme", "3/7/2024", "75", "Closed Won"],
+        ["Grand Totals (3 records)", None, "$1,325.00", None],
+        ["Opportunity Pipeline", None, None, None],
+        ["Copyright (c) 2000-2024 salesforce.com, inc. All rights reserved.", None, None, None],
+        ["Confidential Information - Do Not Distribute", None, None, None],
+        ["Generated By:  Jane Admin  3/8/2024 10:00 AM", None, None, None],
+        ["Acme Corp", None, None, None],
+    ]
+    frame = pl.DataFrame(rows, schema=header, orient="row")
+    assert _codes(frame, header) == [
+        None,
+        None,
+        "repeated_header",
+        None,
+        "footer",
+        "footer",
+        "footer",
+        "footer",
+        "footer",
+        "footer",
+    ]
+
+
+def test_structural_rows_chinese_totals_and_lone_cells() -> None:
+    header = ["客户名称", "下单时间", "实付金额"]
+    rows = [
+        ["张三", "2024-03-05", "100"],
+        ["Lonely", None, None],  # a single-cell row before any footer is data (the ledger rejects it)
+        [None, "合计", "¥1,234.50"],  # label in the first non-empty cell
+        ["总计：", None, "1234.5"],
+        ["© 2024 某某公司", None, None],
+        ["合计", "2024-03-05", "100"],  # a date: structurally data
+    ]
+    frame = pl.DataFrame(rows, schema=header, orient="row")
+    assert _codes(frame, header) == [None, None, "footer", "footer", "footer", None]
+
+
+def test_structural_rows_empty_frame() -> None:
+    frame = pl.DataFrame(schema={"a": pl.String})
+    assert sniff.structural_row_codes(frame, ["a"]).to_list() == []
