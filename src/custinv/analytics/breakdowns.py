@@ -45,13 +45,11 @@ def totals_by(frame: pl.DataFrame, column: str, keys: Sequence[str]) -> pl.DataF
     out = skeleton.join(grouped, on=column, how="left", maintain_order="left").with_columns(
         pl.col("customers").fill_null(0), pl.col("revenue").fill_null(0.0)
     )
+    # shares in Python: a handful of rows, and true (correctly rounded) division — Polars 2.1
+    # multiplies by the reciprocal when dividing by a scalar
     return out.with_columns(
-        (pl.col("customers") / total_customers if total_customers else pl.lit(None, pl.Float64)).alias(
-            "share"
-        ),
-        (pl.col("revenue") / total_revenue if total_revenue else pl.lit(None, pl.Float64)).alias(
-            "revenue_share"
-        ),
+        pl.Series("share", [_ratio(c, total_customers) for c in out["customers"]], dtype=pl.Float64),
+        pl.Series("revenue_share", [_ratio(r, total_revenue) for r in out["revenue"]], dtype=pl.Float64),
     )
 
 

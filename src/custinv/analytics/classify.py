@@ -178,6 +178,18 @@ def weight_strictly_above(key: pl.Expr, weight: pl.Expr) -> pl.Expr:
     return pl.lit(0.0).append(cumulative.cast(pl.Float64)).gather(count_above)
 
 
+def exact_ratio(numerator: pl.Expr, scalar_denominator: pl.Expr) -> pl.Expr:
+    """numerator / a scalar, correctly rounded.
+
+    Polars 2.1 divides a column by a scalar by multiplying with its reciprocal, which is not
+    correctly rounded (12 / 20 → 0.6000000000000001); a customer whose share before is exactly
+    a cut point could then land in the wrong tier. Broadcasting the divisor to a column first
+    (adding 0 × numerator, which no optimizer may fold because of NaN/Inf) forces a true
+    element-wise division.
+    """
+    return numerator / (scalar_denominator + numerator * 0.0)
+
+
 def add_value_tier(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -203,7 +215,7 @@ def add_value_tier(
     else:
         weight = value.fill_null(0.0).clip(lower_bound=0.0)
     total = weight.sum()
-    share_before = pl.when(total > 0).then(weight_strictly_above(key, weight) / total).otherwise(0.0)
+    share_before = pl.when(total > 0).then(exact_ratio(weight_strictly_above(key, weight), total)).otherwise(0.0)
     tier = (
         pl.when(~is_buyer)
         .then(pl.lit(None, pl.String))
