@@ -9,6 +9,7 @@ fast.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -136,6 +137,11 @@ def _quiet_broken_pipe() -> NoReturn:
     os._exit(0)
 
 
+def _is_broken_pipe(exc: OSError) -> bool:
+    """Polars reports a closed stdout as a plain OSError ("Broken pipe (os error 32)")."""
+    return isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE or "os error 32" in str(exc)
+
+
 def run_guarded(work: Callable[[], int | None], *, json_mode: bool = False, debug: bool = False) -> NoReturn:
     """Run a command body; every outcome leaves through here with the right exit code."""
     try:
@@ -151,6 +157,15 @@ def run_guarded(work: Callable[[], int | None], *, json_mode: bool = False, debu
         code = int(ExitCode.INTERRUPTED)
     except (typer.Exit, typer.Abort):
         raise
+    except OSError as exc:
+        if _is_broken_pipe(exc):
+            _quiet_broken_pipe()
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _emit_error(None, code=ExitCode.IO, message=f"I/O error: {exc}", hint=None, json_mode=json_mode)
+        code = int(ExitCode.IO)
     except Exception as exc:  # noqa: BLE001 - the bug funnel
         if debug:
             import traceback
