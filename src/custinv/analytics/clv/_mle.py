@@ -102,12 +102,37 @@ def group_rfm(
     if w.shape != xa.shape or np.any(w < 0):
         raise ValueError("weights must be non-negative and match x")
     keep = w > 0
-    stacked = np.stack([xa[keep], ta[keep], Ta[keep]], axis=1)
-    if stacked.shape[0] == 0:
-        return Grouped(xa[:0], ta[:0], Ta[:0], w[:0])
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    counts = np.bincount(inverse.reshape(-1), weights=w[keep], minlength=uniq.shape[0])
-    return Grouped(uniq[:, 0].copy(), uniq[:, 1].copy(), uniq[:, 2].copy(), counts)
+    xa, ta, Ta, w = xa[keep], ta[keep], Ta[keep], w[keep]
+    if xa.size == 0:
+        return Grouped(xa, ta, Ta, w)
+    inverse, first = unique_rows(xa, ta, Ta)
+    counts = np.bincount(inverse, weights=w, minlength=first.size)
+    return Grouped(xa[first], ta[first], Ta[first], counts)
+
+
+def unique_rows(*columns: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """(inverse, first index) of the distinct rows of equal-length 1-D columns.
+
+    Much faster than ``np.unique(axis=0)``: each column is coded by a 1-D ``np.unique`` and
+    the codes combined into one integer key (re-coded after each column so it cannot overflow).
+    """
+    key = np.zeros(columns[0].size, dtype=np.int64)
+    span = 1
+    for col in columns:
+        _, code = np.unique(col, return_inverse=True)
+        size = int(code.max()) + 1 if code.size else 1
+        if span * size >= 2**62:  # re-code the key first so the product cannot overflow
+            _, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
+            span = int(key.max()) + 1 if key.size else 1
+        key = key * size + code.reshape(-1)
+        span *= size
+    _, key = np.unique(key, return_inverse=True)
+    key = key.reshape(-1).astype(np.int64)
+    n_unique = int(key.max()) + 1 if key.size else 0
+    first = np.full(n_unique, key.size, dtype=np.intp)
+    np.minimum.at(first, key, np.arange(key.size, dtype=np.intp))
+    return key.astype(np.intp), first
 
 
 def check_identifiable(data: Grouped, model: str) -> None:
@@ -160,7 +185,9 @@ def maximise(
             )
         if not np.isfinite(res.fun) or not np.all(np.isfinite(res.x)):
             continue
-        if best is None or res.fun < best.fun - 1e-12:
+        # a later start must be meaningfully better: optima equal up to rounding keep the first
+        # start's answer, so repeated runs report the same parameters
+        if best is None or res.fun < best.fun - 1e-10 * max(1.0, abs(best.fun)):
             best = res
     if best is None:
         raise ModelNotIdentifiable(f"{model}: the likelihood is not finite at any starting point")

@@ -48,28 +48,38 @@ class GammaGammaResult:
 
 
 class _Objective:
+    """Mean negative log-likelihood and gradient; data-only sums are precomputed once."""
+
     def __init__(self, x: FloatArray, m: FloatArray) -> None:
-        self.w = np.full(x.size, 1.0 / x.size)
+        n = x.size
         self.ux, ix = np.unique(x, return_inverse=True)
-        self.wx = np.bincount(ix.reshape(-1), minlength=self.ux.size) / x.size
-        self.x, self.m = x, m
-        self.log_m, self.log_x = np.log(m), np.log(x)
-        self.mx = m * x
+        self.wx = np.bincount(ix.reshape(-1), minlength=self.ux.size) / n
+        self.x, self.mx = x, m * x
+        log_m, log_x = np.log(m), np.log(x)
+        # (px−1)·log m + px·log x summed = p·c_p − c_1
+        self.c_p = float(np.mean(x * (log_m + log_x)))
+        self.c_1 = float(np.mean(log_m))
+        self.inv_n = 1.0 / n
 
     def __call__(self, theta: FloatArray) -> tuple[float, FloatArray]:
         p, q, g = np.exp(theta)
-        ux, wx, w = self.ux, self.wx, self.w
+        ux, wx = self.ux, self.wx
         log_gmx = np.log(g + self.mx)
-        px = p * self.x
+        mean_log = float(log_gmx.sum()) * self.inv_n
+        mean_x_log = float(self.x @ log_gmx) * self.inv_n
         ll = (
             wx @ (gammaln(p * ux + q) - gammaln(p * ux))
             - gammaln(q)
             + q * np.log(g)
-            + w @ ((px - 1) * self.log_m + px * self.log_x - (px + q) * log_gmx)
+            + p * self.c_p
+            - self.c_1
+            - p * mean_x_log
+            - q * mean_log
         )
-        g_p = wx @ (ux * (digamma(p * ux + q) - digamma(p * ux))) + w @ (self.x * (self.log_m + self.log_x - log_gmx))
-        g_q = wx @ digamma(p * ux + q) - digamma(q) + np.log(g) - w @ log_gmx
-        g_g = q / g - w @ ((px + q) / (g + self.mx))
+        g_p = wx @ (ux * (digamma(p * ux + q) - digamma(p * ux))) + self.c_p - mean_x_log
+        g_q = wx @ digamma(p * ux + q) - digamma(q) + np.log(g) - mean_log
+        inv = 1.0 / (g + self.mx)
+        g_g = q / g - (p * float(self.x @ inv) + q * float(inv.sum())) * self.inv_n
         return -float(ll), -np.array([g_p * p, g_q * q, g_g * g])
 
 
