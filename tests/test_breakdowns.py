@@ -1,0 +1,93 @@
+"""Dimension breakdowns and the per-value totals shared by every classification table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from custinv.analytics.breakdowns import (
+    BLANK,
+    OTHER,
+    attach_dimensions,
+    breakdown,
+    breakdowns,
+    present_dimensions,
+    totals_by,
+)
+from custinv.analytics.summary import customer_summary
+
+D = dt.date
+
+
+def ledger() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "c", "d", "d"],
+            "order_id": ["1", "2", "3", "4", "5", "6", "7", "8"],
+            "order_date": [D(2024, 1, 1), D(2024, 2, 1), D(2024, 3, 1), D(2024, 1, 5), D(2024, 1, 5), D(2024, 2, 2), D(2024, 1, 1), D(2024, 3, 3)],
+            "amount": [10.0, 20.0, 30.0, 5.0, 7.0, 100.0, 1.0, 2.0],
+            # a moved North → South, its latest order has no region; b has two orders on one
+            # day (order 5 is later by id); c never has a region; d has no channel
+            "region": ["North", "South", None, "East", "West", None, "North", "East"],
+            "channel": ["web", "web", "web", "shop", "shop", "web", None, None],
+        }
+    )
+
+
+def test_attach_dimensions_takes_latest_non_null_value() -> None:
+    summary = customer_summary(ledger(), D(2024, 3, 31))
+    out = attach_dimensions(summary, ledger())
+    assert out["customer_id"].to_list() == ["a", "b", "c", "d"]
+    assert out["region"].to_list() == ["South", "West", None, "East"]
+    assert out["channel"].to_list() == ["web", "shop", "web", None]
+    # row order of the ledger does not matter
+    shuffled = attach_dimensions(summary, ledger().reverse(), ["region"])
+    assert shuffled["region"].to_list() == ["South", "West", None, "East"]
+    assert present_dimensions(ledger()) == ["region", "channel"]
+
+
+def test_breakdown_rows() -> None:
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e", "f"],
+            "orders": [3, 1, 2, 1, 1, 4],
+            "revenue": [60.0, 12.0, 100.0, 3.0, 5.0, 20.0],
+            "value_tier": ["high", "low", "high", "low", "low", "medium"],
+            "region": ["South", "West", None, "East", "East", "South"],
+        }
+    )
+    # by revenue: (blank) 100, South 80, West 12, East 8 → top 2 listed, West + East merged
+    result = breakdown(frame, "region", top=2)
+    got = [(r.value, r.customers, r.revenue, r.average_order_value, r.repeat_purchase_rate, r.tiers) for r in result.rows]
+    assert got == [
+        (BLANK, 1, 100.0, 50.0, 1.0, {"high": 1, "medium": 0, "low": 0}),
+        ("South", 2, 80.0, 80.0 / 7, 1.0, {"high": 1, "medium": 1, "low": 0}),
+        (OTHER, 3, 20.0, 20.0 / 3, 0.0, {"high": 0, "medium": 0, "low": 3}),
+    ]
+    assert [r.share for r in result.rows] == [1 / 6, 2 / 6, 3 / 6]
+    assert [r.revenue_share for r in result.rows] == [100 / 200, 80 / 200, 20 / 200]
+    # without a cut-off every value is listed, ties in revenue ordered by value
+    full = breakdown(frame.with_columns(pl.col("revenue").replace(12.0, 8.0)), "region")
+    assert [r.value for r in full.rows] == [BLANK, "South", "East", "West"]
+    assert sum(r.customers for r in full.rows) == 6
+
+
+def test_breakdowns_all_or_chosen_dimensions() -> None:
+    summary = customer_summary(ledger(), D(2024, 3, 31))
+    frame = attach_dimensions(summary, ledger())
+    assert [b.dimension for b in breakdowns(frame)] == ["region", "channel"]
+    channel = breakdowns(frame, ["channel"])[0]
+    assert [(r.value, r.customers, r.revenue) for r in channel.rows] == [("web", 2, 160.0), ("shop", 1, 12.0), (BLANK, 1, 3.0)]
+    assert channel.rows[0].tiers == {}  # no value_tier column on this frame
+    with pytest.raises(ValueError, match="industry"):
+        breakdowns(frame, ["industry"])
+
+
+def test_totals_by_keeps_every_key_in_order() -> None:
+    frame = pl.DataFrame({"k": ["x", None, "x", "z"], "revenue": [1.0, 50.0, 2.0, 7.0]})
+    out = totals_by(frame, "k", ["y", "x", "z"])
+    assert out.rows() == [("y", 0, 0.0, 0.0, 0.0), ("x", 2, 3.0, 2 / 3, 0.3), ("z", 1, 7.0, 1 / 3, 0.7)]
+    empty = totals_by(frame.clear(), "k", ["x"])
+    assert empty.rows() == [("x", 0, 0.0, None, None)]
