@@ -41,6 +41,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "rows_used": 51,
         "rows_excluded": {"refunded": 3, "unpaid": 2, "voided": 1, "anonymous": 2},
         "rows_rejected": 0,
+        "reject_reasons": {},
         "customers": 16,
         "orders": 33,
         "revenue": Decimal("2429.14"),
@@ -51,8 +52,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "crm_orders_zh.csv": {
         "rows_read": 54,
         "rows_used": 40,
-        "rows_excluded": {"cancelled": 3, "closed": 2, "refunded": 2, "unpaid": 2, "anonymous": 2, "repeated_header": 1},
+        "rows_excluded": {
+            "cancelled": 3, "closed": 2, "refunded": 2, "unpaid": 2, "anonymous": 2, "repeated_header": 1,
+        },
         "rows_rejected": 2,
+        "reject_reasons": {"bad_date": 1, "bad_amount": 1},
         "customers": 13,
         "orders": 40,
         "revenue": Decimal("47267.10"),
@@ -65,6 +69,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "rows_used": 28,
         "rows_excluded": {"lost": 7, "open": 5, "anonymous": 1, "footer": 5},
         "rows_rejected": 1,
+        "reject_reasons": {"missing_amount": 1},
         "customers": 12,
         "orders": 27,
         "revenue": Decimal("593100.00"),
@@ -77,6 +82,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "rows_used": 45,
         "rows_excluded": {"return": 1, "void_line": 1, "anonymous": 1, "footer": 1},
         "rows_rejected": 0,
+        "reject_reasons": {},
         "customers": 11,
         "orders": 35,
         "revenue": Decimal("9497.75"),
@@ -99,6 +105,7 @@ def _money(text: str) -> Decimal:
 
 def _result(**kw: Any) -> dict[str, Any]:
     kw["rows_excluded"] = {k: v for k, v in kw["rows_excluded"].items() if v}
+    kw["reject_reasons"] = {k: v for k, v in kw["reject_reasons"].items() if v}
     return kw
 
 
@@ -131,6 +138,7 @@ def reference_shopify() -> dict[str, Any]:
             dates.append(date.fromisoformat(first["Created at"][:10]))
     used = len(lines) - sum(excluded.values())
     return _result(rows_read=len(lines), rows_used=used, rows_excluded=dict(excluded), rows_rejected=0,
+                   reject_reasons={},
                    customers=len(customers), orders=used_orders, revenue=revenue, returns=Decimal("0.00"),
                    anonymous_revenue=anon_revenue, as_of=max(dates))
 
@@ -141,11 +149,13 @@ def reference_crm_zh() -> dict[str, Any]:
     rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in r)]
     header, data = rows[0], rows[1:]
     col = {name: i for i, name in enumerate(header)}
-    reason_of = {"已取消": "cancelled", "交易关闭": "closed", "已退款": "refunded", "退款成功": "refunded",
-                 "等待买家付款": "unpaid"}
+    reason_of = {
+        "已取消": "cancelled", "交易关闭": "closed", "已退款": "refunded", "退款成功": "refunded", "等待买家付款": "unpaid",
+    }
     fold = str.maketrans("０１２３４５６７８９", "0123456789")
     excluded: Counter[str] = Counter()
-    rejected, revenue, anon_revenue, customers, orders, dates = 0, Decimal(0), Decimal(0), set(), set(), []
+    rejected: Counter[str] = Counter()
+    revenue, anon_revenue, customers, orders, dates = Decimal(0), Decimal(0), set(), set(), []
     for r in data:
         if r == header:
             excluded["repeated_header"] += 1
@@ -154,9 +164,13 @@ def reference_crm_zh() -> dict[str, Any]:
         try:
             assert m is not None
             day = date(int(m[1]), int(m[2]), int(m[3]))
-            amount = _money(r[col["实付金额"]])
         except (ValueError, AssertionError):
-            rejected += 1
+            rejected["bad_date"] += 1
+            continue
+        try:
+            amount = _money(r[col["实付金额"]])
+        except ValueError:
+            rejected["bad_amount"] += 1
             continue
         cid = r[col["客户编号"]].strip().translate(fold)
         reason = reason_of.get(r[col["订单状态"]].strip())
@@ -170,9 +184,10 @@ def reference_crm_zh() -> dict[str, Any]:
             orders.add(r[col["订单编号"]])
             revenue += amount
             dates.append(day)
-    return _result(rows_read=len(data), rows_used=len(orders), rows_excluded=dict(excluded), rows_rejected=rejected,
-                   customers=len(customers), orders=len(orders), revenue=revenue, returns=Decimal("0.00"),
-                   anonymous_revenue=anon_revenue, as_of=max(dates))
+    return _result(rows_read=len(data), rows_used=len(orders), rows_excluded=dict(excluded),
+                   rows_rejected=sum(rejected.values()),
+                   reject_reasons=dict(rejected), customers=len(customers), orders=len(orders), revenue=revenue,
+                   returns=Decimal("0.00"), anonymous_revenue=anon_revenue, as_of=max(dates))
 
 
 def reference_salesforce() -> dict[str, Any]:
@@ -212,8 +227,8 @@ def reference_salesforce() -> dict[str, Any]:
         dates.append(day)
     used = len(below) - sum(excluded.values()) - rejected
     return _result(rows_read=len(below), rows_used=used, rows_excluded=dict(excluded), rows_rejected=rejected,
-                   customers=len(customers), orders=len(orders), revenue=revenue, returns=Decimal("0.00"),
-                   anonymous_revenue=anon_revenue, as_of=max(dates))
+                   reject_reasons={"missing_amount": rejected}, customers=len(customers), orders=len(orders),
+                   revenue=revenue, returns=Decimal("0.00"), anonymous_revenue=anon_revenue, as_of=max(dates))
 
 
 def reference_ledger() -> dict[str, Any]:
@@ -249,6 +264,7 @@ def reference_ledger() -> dict[str, Any]:
             dates.append(r[col["Invoice Date"]].date())
     used = len(data) - sum(excluded.values())
     return _result(rows_read=len(data), rows_used=used, rows_excluded=dict(excluded), rows_rejected=0,
+                   reject_reasons={},
                    customers=len(customers), orders=len(orders), revenue=revenue, returns=returns,
                    anonymous_revenue=anon_revenue, as_of=max(dates))
 
@@ -318,6 +334,11 @@ def test_audit_matches_hand_numbers(name: str) -> None:
     assert kpis["customers"] == exp["customers"]
     assert kpis["orders"] == exp["orders"]
     assert kpis["revenue"] == pytest.approx(float(exp["revenue"]), abs=0.005)
+    # beside the brief's keys, the rest of what was worked out by hand
+    assert {k: v for k, v in src["reject_reasons"].items() if v} == exp["reject_reasons"]
+    assert out["as_of"] == exp["as_of"].isoformat()
+    assert src["anonymous_revenue"] == pytest.approx(float(exp["anonymous_revenue"]), abs=0.005)
+    assert (kpis["returns"] or 0.0) == pytest.approx(float(exp["returns"]), abs=0.005)
 
 
 # ------------------------------------------------------------------ examples/generate.py
