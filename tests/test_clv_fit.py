@@ -187,8 +187,8 @@ def test_fit_clv_monotone_in_discount_and_horizon(ledger: pl.DataFrame, d1, d2, 
     f_hi, _ = fit_clv(ledger, CAL_END, discount_rate=hi, horizon_months=max(h1, h2))
     if min(h1, h2) == max(h1, h2):
         # refits agree to optimiser precision, not bit for bit
-        assert np.all(f_hi["clv"].to_numpy() <= f_lo["clv"].to_numpy() * (1 + 1e-8))
-    assert np.all(f_hi["expected_purchases"].to_numpy() >= f_lo["expected_purchases"].to_numpy() * (1 - 1e-8))
+        assert np.all(f_hi["clv"].to_numpy() <= f_lo["clv"].to_numpy() * (1 + 1e-6))
+    assert np.all(f_hi["expected_purchases"].to_numpy() >= f_lo["expected_purchases"].to_numpy() * (1 - 1e-6))
     assert np.all((f_lo["p_alive"].to_numpy() >= 0) & (f_lo["p_alive"].to_numpy() <= 1))
 
 
