@@ -7,7 +7,8 @@ Every model here is fitted the same way, so the rules live in one place:
 * the objective is the *mean* negative log-likelihood over customers, so tolerances mean
   the same thing for 300 customers and for 3 million;
 * several starting points are tried and the best optimum is kept, because these
-  likelihoods have long flat ridges where a single start can stop early;
+  likelihoods have long flat ridges where a single start can stop early; once two starts
+  agree on the optimum the remaining ones are skipped (they would only cost time);
 * a fit whose best optimum is not finite raises :class:`ModelNotIdentifiable` instead of
   returning NaN parameters, and a fit that stops on a bound or with a large gradient is
   reported as ``converged=False`` so a caller can fall back.
@@ -178,7 +179,10 @@ def maximise(
     """
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
     best = None
+    agreed = 0
     for start in starts:
+        if agreed >= 2:
+            break  # two starts found the same optimum: further starts only cost time
         with np.errstate(all="ignore"):
             res = minimize(
                 neg_mean_ll_and_grad,
@@ -193,7 +197,11 @@ def maximise(
         # a later start must be meaningfully better: optima equal up to rounding keep the first
         # start's answer, so repeated runs report the same parameters
         if best is None or res.fun < best.fun - 1e-10 * max(1.0, abs(best.fun)):
+            same = best is not None and abs(res.fun - best.fun) <= 1e-8 * max(1.0, abs(best.fun))
             best = res
+            agreed = agreed + 1 if same else 1
+        elif abs(res.fun - best.fun) <= 1e-8 * max(1.0, abs(best.fun)) and np.allclose(res.x, best.x, atol=1e-3):
+            agreed += 1
     if best is None:
         raise ModelNotIdentifiable(f"{model}: the likelihood is not finite at any starting point")
     with np.errstate(all="ignore"):
