@@ -17,6 +17,13 @@ Conventions shared by every parser here:
 * Full-width ASCII (``０-９``, ``Ａ``, ``，``, ``￥``…) is folded to ASCII first, and
   the odd spaces exports use as thousands separators (NBSP, narrow NBSP, thin
   space, ideographic space) become plain spaces; zero-width marks are dropped.
+
+Speed (10M-row exports): every expression is a *chain* of string rewrites in
+which each step reads the previous one exactly once. Eager Polars does not
+share common sub-expressions, so an expression that used one regex result in
+three places would run that regex three times. Validation is folded into the
+rewrites instead (a valid value is rewritten into a canonical form; anything
+else is left in a form the final cast/strptime rejects).
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ _WIDTH_FOLD.update({"\uffe0": "¢", "\uffe1": "£", "\uffe5": "¥", "\uffe6": "�
 _WIDTH_FOLD.update({c: " " for c in "\u3000\u00a0\u2007\u2009\u200a\u202f\u205f"})
 #: Invisible marks (BOM inside a cell, zero-width space/joiners) carry no meaning.
 _WIDTH_FOLD.update({c: "" for c in "\u200b\u200c\u200d\u2060\ufeff"})
+#: Matches any character the fold would change (detection: is folding needed?).
+_NEEDS_FOLD_RE = "[" + "".join(sorted(_WIDTH_FOLD)) + "]"
 
 #: Cell values that mean "nothing here" (compared after fold, trim, lowercase).
 #: ``nan``/``none`` are what a stringified pandas/Python missing value looks like.
@@ -85,8 +94,14 @@ def fold_width_expr(col: IntoCol) -> pl.Expr:
     return _col(col).cast(pl.String).str.replace_many(_WIDTH_FOLD)
 
 
-# Currency tokens. Longer tokens come first: the regex engine prefers the first
-# alternative that matches at a position, so ``US$`` beats ``$``.
+def _needs_fold(values: pl.Series) -> bool:
+    """Whether any value holds a character the width fold changes. When none
+    does, parsing skips the fold pass (decided per column, like the format)."""
+    return bool(values.cast(pl.String).str.contains(_NEEDS_FOLD_RE).any())
+
+
+# Currency tokens → ISO codes. Longer tokens first: with leftmost matching the
+# earlier pattern wins at a position, so ``US$`` beats ``$``.
 _CCY_SYMBOLS: dict[str, str] = {
     "US$": "USD", "HK$": "HKD", "NT$": "TWD", "AU$": "AUD", "CA$": "CAD",
     "NZ$": "NZD", "S$": "SGD", "A$": "AUD", "C$": "CAD", "R$": "BRL",
@@ -98,15 +113,21 @@ _CCY_CODES: tuple[str, ...] = (
     "NZD", "CHF", "KRW", "INR", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RUB",
     "BRL", "MXN", "ZAR", "TRY", "THB", "MYR", "IDR", "PHP", "VND", "AED", "SAR",
 )
-_CCY_TO_CODE: dict[str, str] = {**{c: c for c in _CCY_CODES}, "RMB": "CNY", **_CCY_SYMBOLS}
-_SYMBOL_ALT = "|".join(s.replace("$", r"\$") for s in _CCY_SYMBOLS)
-_CODE_ALT = "|".join(_CCY_CODES)
-#: Removal pattern: any currency token anywhere. Letters left over afterwards
-#: make the number fail, so removing codes without word boundaries is safe.
-_CCY_STRIP_RE = rf"(?i)(?:{_SYMBOL_ALT}|{_CODE_ALT})"
-#: Extraction pattern: codes must stand alone (not inside a word); symbols need not.
-_CCY_FIND_RE = rf"(?i)(?:^|[^A-Za-z])({_CODE_ALT})(?:[^A-Za-z]|$)|({_SYMBOL_ALT})"
-_SYMBOL_STRIP_RE = rf"(?:{_SYMBOL_ALT})"
+#: Money text → every currency token removed, U+2212 MINUS SIGN → '-'. Codes
+#: are removed even inside words: letters left over make the number fail anyway.
+_MONEY_TOKENS: dict[str, str] = {
+    **{t: "" for t in sorted([*_CCY_SYMBOLS, *_CCY_CODES], key=len, reverse=True)},
+    "\u2212": "-",
+}
+#: Symbols → their code between spaces, so one regex then finds standalone codes.
+_SYMBOLS_TO_CODES: dict[str, str] = {s: f" {c} " for s, c in _CCY_SYMBOLS.items()}
+_CODE_FIND_RE = rf"(?i)(?:^|[^a-z])({'|'.join(_CCY_CODES)})(?:[^a-z]|$)"
+
+_MISSING_RE = (
+    r"(?i)^\s*[$¥€£元]?\s*(?:"
+    + "|".join(pl.escape_regex(t) for t in sorted(MISSING_TOKENS, key=len, reverse=True) if t)
+    + r")?\s*[$¥€£元]?\s*$"
+)
 
 
 def missing_token_expr(col: IntoCol) -> pl.Expr:
@@ -116,13 +137,7 @@ def missing_token_expr(col: IntoCol) -> pl.Expr:
     reject). Currency symbols around a dash count as blank too: ``$ -`` is how
     Excel's accounting format renders an empty amount.
     """
-    t = (
-        fold_width_expr(col)
-        .str.replace_all(_SYMBOL_STRIP_RE, "")
-        .str.strip_chars()
-        .str.to_lowercase()
-    )
-    return _named(t.is_null() | t.is_in(sorted(MISSING_TOKENS)), col)
+    return _named(fold_width_expr(col).str.contains(_MISSING_RE).fill_null(True), col)
 
 
 # ---------------------------------------------------------------------------
@@ -138,7 +153,8 @@ class MoneyFormat:
     ``custinv inspect``: *strong* evidence can only be read one way
     (``1.234,56``, ``12,5``, ``1,234,567``); *weak* evidence is a lone
     three-digit group (``1.500``) that is a thousands group in a decimal-comma
-    column and three decimals otherwise.
+    column and three decimals otherwise. ``fold`` is False when no value needs
+    the full-width fold (saves a pass; True is always safe).
     """
 
     decimal: Literal[".", ","] = "."
@@ -146,6 +162,7 @@ class MoneyFormat:
     comma_evidence: int = 0
     weak_point_evidence: int = 0
     weak_comma_evidence: int = 0
+    fold: bool = True
 
     @property
     def ambiguous(self) -> bool:
@@ -153,26 +170,21 @@ class MoneyFormat:
         return self.point_evidence == 0 and self.comma_evidence == 0
 
 
-#: Sign, parentheses and body of a number, after currency tokens are removed.
-#: Body: digits with any of . , space ' ’ inside; an optional exponent.
-_MONEY_RE = (
-    r"^(?<open>\()?\s*(?<sign>[+-])?\s*"
-    r"(?<body>[.,]?[0-9](?:[0-9., '’]*[0-9.])?)"
-    r"(?<exp>[eE][+-]?[0-9]+)?\s*(?<trail>-)?\s*(?<close>\))?$"
-)
+#: Valid number bodies per decimal mark. Grouping must be real thousands
+#: grouping (or Indian lakh grouping ``1,23,456``), so ``12,50`` in a
+#: decimal-point column is a reject rather than silently 1250.
+_BODY = {
+    ".": r"(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?:[ '’][0-9]{3})+"
+         r"|[0-9]{1,2}(?:,[0-9]{2})*,[0-9]{3})(?:\.[0-9]*)?|\.[0-9]+",
+    ",": r"(?:[0-9]+|[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{1,3}(?:[ '’][0-9]{3})+)(?:,[0-9]*)?|,[0-9]+",
+}
+#: After signs are normalised to one leading '-'/'+': a valid number, marked
+#: with the 'x' the chain puts in front of every value. Only valid values lose it.
+_VALID = {d: rf"^x([+-]?)\s*({b})([eE][+-]?[0-9]+)?$" for d, b in _BODY.items()}
+#: Group separators (and spaces) dropped once the value is known to be valid.
+_GROUP_CHARS = {".": r"[\s'’,]", ",": r"[\s'’.]"}
 
-#: Valid bodies per decimal mark. Grouping must be real thousands grouping
-#: (or Indian lakh grouping ``1,23,456``), so ``12,50`` in a decimal-point
-#: column is a reject rather than silently 1250.
-_BODY_POINT_RE = (
-    r"^(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?:[ '’][0-9]{3})+"
-    r"|[0-9]{1,2}(?:,[0-9]{2})*,[0-9]{3})(?:\.[0-9]*)?$|^\.[0-9]+$"
-)
-_BODY_COMMA_RE = (
-    r"^(?:[0-9]+|[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{1,3}(?:[ '’][0-9]{3})+)(?:,[0-9]*)?$|^,[0-9]+$"
-)
-
-# Evidence, read on the body with spaces and apostrophes removed.
+# Evidence, read on the value with everything but digits and marks removed.
 _POINT_STRONG = (
     r"^[0-9,]*,[0-9]*\.[0-9]*$"  # both marks, point last: 1,234.56
     r"|^[0-9]+\.(?:[0-9]{0,2}|[0-9]{4,})$"  # one point, not 3 decimals: 12.5
@@ -189,15 +201,10 @@ _POINT_WEAK = r"^[1-9][0-9]{0,2},[0-9]{3}$"  # 1,500
 _COMMA_WEAK = r"^[1-9][0-9]{0,2}\.[0-9]{3}$"  # 1.500
 
 
-def _money_parts(col: IntoCol) -> pl.Expr:
-    """Struct of open/sign/body/exp/trail/close from the text, currency removed."""
-    t = (
-        fold_width_expr(col)
-        .str.replace_all("\u2212", "-", literal=True)  # U+2212 MINUS SIGN
-        .str.replace_all(_CCY_STRIP_RE, "")
-        .str.strip_chars()
-    )
-    return t.str.extract_groups(_MONEY_RE)
+def _money_text(col: IntoCol, fold: bool) -> pl.Expr:
+    """Width-folded (optional), currency tokens removed, trimmed."""
+    t = fold_width_expr(col) if fold else _col(col).cast(pl.String)
+    return t.str.replace_many(_MONEY_TOKENS, ascii_case_insensitive=True, leftmost=True).str.strip_chars()
 
 
 def detect_money_format(values: pl.Series) -> MoneyFormat:
@@ -209,14 +216,12 @@ def detect_money_format(values: pl.Series) -> MoneyFormat:
     how German and Russian exports write it). With no evidence at all the
     decimal point wins, so ``1,234`` is one thousand two hundred thirty-four.
     """
-    body = (
+    fold = _needs_fold(values)
+    digits = (
         pl.DataFrame({"v": values.cast(pl.String)})
-        .select(
-            _money_parts("v").struct.field("body").str.replace_all(r"[ '’]", "").alias("b")
-        )
-        .to_series()
+        .select(_money_text("v", fold).str.replace_all(r"[^0-9.,]", "").alias("b"))
     )
-    counts = pl.DataFrame({"b": body}).select(
+    counts = digits.select(
         ps=pl.col("b").str.contains(_POINT_STRONG).sum(),
         cs=pl.col("b").str.contains(_COMMA_STRONG).sum(),
         pw=pl.col("b").str.contains(_POINT_WEAK).sum(),
@@ -227,7 +232,7 @@ def detect_money_format(values: pl.Series) -> MoneyFormat:
         decimal: Literal[".", ","] = "," if cs > ps else "."
     else:
         decimal = "," if (cw > 0 and pw == 0) else "."
-    return MoneyFormat(decimal, ps, cs, pw, cw)
+    return MoneyFormat(decimal, ps, cs, pw, cw, fold)
 
 
 def money_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
@@ -237,33 +242,24 @@ def money_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
     space NBSP ``'``), the column's decimal mark, ``(123.45)`` and ``123.45-``
     negatives, a leading ``+``, full-width digits and ``1.5e3``. ``inf``,
     ``NaN`` and overflow (``1e309``) are null, never non-finite floats.
-    Unbalanced parentheses or two signs (``-5-``) are null.
+    Unbalanced parentheses or two signs (``-5-``, ``(-5)``) are null.
     """
-    p = _money_parts(col)
-    body = p.struct.field("body")
-    sign = p.struct.field("sign")
-    trail = p.struct.field("trail")
-    has_open = p.struct.field("open").is_not_null()
-    has_close = p.struct.field("close").is_not_null()
-    if fmt.decimal == ".":
-        valid_body = body.str.contains(_BODY_POINT_RE)
-        clean = body.str.replace_all(r"[, '’]", "")
-    else:
-        valid_body = body.str.contains(_BODY_COMMA_RE)
-        clean = body.str.replace_all(r"[. '’]", "").str.replace(",", ".", literal=True)
-    number = pl.concat_str([clean, p.struct.field("exp").fill_null("")]).cast(
-        pl.Float64, strict=False
+    t = (
+        _money_text(col, fmt.fold)
+        .str.replace(r"^\(\s*([^()]*?)\s*\)$", "-${1}")  # (123.45) → -123.45
+        .str.replace(r"^([^+\-].*?)\s*-$", "-${1}")  # 123.45- → -123.45
     )
-    negative = has_open | (sign == "-").fill_null(False) | trail.is_not_null()
-    ok = (
-        valid_body
-        & (has_open == has_close)
-        & ~(sign.is_not_null() & trail.is_not_null())
-        & number.is_finite()
+    number = (
+        pl.concat_str([pl.lit("x"), t])
+        .str.replace(_VALID[fmt.decimal], "${1}${2}${3}")  # valid values lose the 'x'
+        .str.replace_all(_GROUP_CHARS[fmt.decimal], "")
     )
-    # `number != 0` keeps "(0)" and "-0" at 0.0 rather than -0.0.
-    value = pl.when(negative & (number != 0)).then(-number).otherwise(number)
-    return _named(pl.when(ok).then(value), col)
+    if fmt.decimal == ",":
+        number = number.str.replace(",", ".", literal=True)
+    value = number.cast(pl.Float64, strict=False)
+    # Overflow (1e309) casts to ±inf: null instead. -0.0 (from "(0)") → 0.0.
+    value = value.replace({float("inf"): None, float("-inf"): None, 0.0: 0.0})
+    return _named(value, col)
 
 
 def money_currency_expr(col: IntoCol) -> pl.Expr:
@@ -272,9 +268,14 @@ def money_currency_expr(col: IntoCol) -> pl.Expr:
     ``¥ ￥ 元 人民币 RMB`` → CNY, ``$``/``US$`` → USD, ``€`` → EUR, ``£`` → GBP,
     ``HK$`` → HKD…, and three-letter codes standing alone (``USD 5``, ``5 eur``).
     """
-    found = fold_width_expr(col).str.extract_groups(_CCY_FIND_RE)
-    token = pl.coalesce(found.struct.field("1"), found.struct.field("2")).str.to_uppercase()
-    return _named(token.replace_strict(_CCY_TO_CODE, default=None, return_dtype=pl.String), col)
+    code = (
+        fold_width_expr(col)
+        .str.replace_many(_SYMBOLS_TO_CODES, leftmost=True)
+        .str.extract(_CODE_FIND_RE, 1)
+        .str.to_uppercase()
+        .replace({"RMB": "CNY"})
+    )
+    return _named(code, col)
 
 
 # ---------------------------------------------------------------------------
@@ -300,8 +301,8 @@ class AmbiguousDateFormat(ValueError):
         )
 
 
-# Date kinds, in the order they are tried. They are mutually exclusive (each
-# regex is anchored and needs a different shape), so coalescing is exact.
+# Date kinds. They are mutually exclusive (each regex is anchored and needs a
+# different shape), so every row is read by at most one of them.
 YMD = "ymd"  # 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日, ISO with time/offset
 YMD_COMPACT = "ymd_compact"  # 20240305, 20240305142210
 DMY = "dmy"  # 05/03/2024, 05.03.2024, 5-3-24 read day first
@@ -325,24 +326,38 @@ _MON = (
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
 _WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
-_FORM_RE: dict[str, str] = {
-    YMD: r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?" + _TIME,
-    YMD_COMPACT: r"^([0-9]{4})([0-9]{2})([0-9]{2})(?:[0-9]{6})?" + _TIME,
-    "numeric": r"^([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{4}|[0-9]{2})" + _TIME,
-    D_MON_Y: rf"(?i)^{_WEEKDAY}([0-9]{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*({_MON})\.?[\s\-/.,]*"
-    r"([0-9]{4}|[0-9]{2})" + _TIME,
-    MON_D_Y: rf"(?i)^{_WEEKDAY}({_MON})\.?[\s\-/.]*([0-9]{{1,2}})(?:st|nd|rd|th)?,?[\s\-/.]*"
-    r"([0-9]{4})" + _TIME,
-    EXCEL_SERIAL: r"^([0-9]{5})(?:\.[0-9]+)?$",
-    EPOCH_SECONDS: r"^([0-9]{10})(?:\.[0-9]+)?$",
-    EPOCH_MILLIS: r"^([0-9]{13})$",
+#: A year as written: four digits in 1900–2199, or two digits (pivoted later).
+_Y = r"((?:19|20|21)[0-9]{2}|[0-9]{2})"
+_Y4 = r"((?:19|20|21)[0-9]{2})"
+_ISO_STRICT_RE = r"^" + _Y4 + r"-[0-9]{2}-[0-9]{2}" + _TIME
+#: Per kind: the regex that recognises it, and the template that rewrites a
+#: match to "D<year>-<month>-<day>" (month possibly a name, fixed up later).
+_FORMS: dict[str, tuple[str, str | None]] = {
+    YMD: (r"^" + _Y4 + r"\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?" + _TIME,
+          "D${1}-${2}-${3}"),
+    YMD_COMPACT: (r"^" + _Y4 + r"([0-9]{2})([0-9]{2})(?:[0-9]{6})?" + _TIME, "D${1}-${2}-${3}"),
+    DMY: (r"^([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*" + _Y + _TIME, "D${4}-${3}-${1}"),
+    MDY: (r"^([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*" + _Y + _TIME, "D${4}-${1}-${3}"),
+    D_MON_Y: (rf"(?i)^{_WEEKDAY}([0-9]{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*({_MON})\.?[\s\-/.,]*"
+              + _Y + _TIME, "D${3}-${2}-${1}"),
+    MON_D_Y: (rf"(?i)^{_WEEKDAY}({_MON})\.?[\s\-/.]*([0-9]{{1,2}})(?:st|nd|rd|th)?,?[\s\-/.]*"
+              + _Y4 + _TIME, "D${3}-${1}-${2}"),
+    # Excel serials 20000 (1954-10-03) … 80000 (2119-01-10); a fraction is the time.
+    EXCEL_SERIAL: (r"^([2-7][0-9]{4}|80000)(?:\.[0-9]+)?$", None),
+    # Epoch instants 2001-09-09 … 2198: ten digits (seconds) or thirteen (ms).
+    EPOCH_SECONDS: (r"^([1-6][0-9]{9}|7[01][0-9]{8})(?:\.[0-9]+)?$", None),
+    EPOCH_MILLIS: (r"^([1-6][0-9]{12}|7[01][0-9]{11})$", None),
 }
-#: Excel serials accepted as dates: 20000 = 1954-10-03, 80000 = 2119-01-10.
-_EXCEL_EPOCH = _dt.date(1899, 12, 30)
-EXCEL_SERIAL_RANGE = (20000, 80000)
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
-_YEAR_RANGE = (1900, 2199)
+#: Any numeric a/b/year date, for detection before the day/month order is known.
+_NUMERIC_RE = r"^([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{4}|[0-9]{2})" + _TIME
+_EXCEL_EPOCH = _dt.date(1899, 12, 30)  # serial 60 is Excel's phantom 1900-02-29
+_MONTH_NAMES: dict[str, str] = {}
+for _i, _names in enumerate(
+    (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+     ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sept", "sep"),
+     ("october", "oct"), ("november", "nov"), ("december", "dec")), 1):
+    for _n in _names:
+        _MONTH_NAMES[f"-{_n}-"] = f"-{_i}-"
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%T", "%R", "%r", "%X", "%c", "%p", "%f", "%s")
 _TZ_DIRECTIVES = ("%:z", "%#z", "%z", "%Z")
 
@@ -351,18 +366,21 @@ _TZ_DIRECTIVES = ("%:z", "%#z", "%z", "%Z")
 class DateFormat:
     """Which date layouts a column uses, decided from the whole column.
 
-    ``kinds`` are the parsers applied (most common first, coalesced row by
-    row); an empty tuple parses nothing, so a garbage column is all rejects.
-    ``DMY`` or ``MDY`` is in ``kinds`` when numeric ``a/b/Y`` dates occur: the
-    day/month order is ONE decision for the column. ``strptime`` is the
-    user's ``--date-format``, which replaces detection. ``counts`` is the
-    evidence (rows per kind, plus ``day_first_evidence`` /
-    ``month_first_evidence`` for the numeric family) for ``custinv inspect``.
+    ``kinds`` are the parsers applied (most common first); an empty tuple
+    parses nothing, so a garbage column is all rejects. ``DMY`` or ``MDY`` is in
+    ``kinds`` when numeric ``a/b/Y`` dates occur: the day/month order is ONE
+    decision for the column. ``strptime`` is the user's ``--date-format``,
+    which replaces detection. ``counts`` is the evidence (rows per kind, plus
+    ``day_first_evidence`` / ``month_first_evidence``) for ``custinv inspect``.
+    ``iso_strict`` (every value zero-padded ``YYYY-MM-DD…``) enables a faster
+    path; ``fold`` is False when no value needs the full-width fold.
     """
 
     kinds: tuple[str, ...] = ()
     strptime: str | None = None
     counts: tuple[tuple[str, int], ...] = field(default=())
+    iso_strict: bool = False
+    fold: bool = True
 
     @property
     def kind(self) -> str:
@@ -370,8 +388,9 @@ class DateFormat:
         return self.kinds[0] if self.kinds else "none"
 
 
-def _prep_date(col: IntoCol) -> pl.Expr:
-    return fold_width_expr(col).str.strip_chars()
+def _prep_date(col: IntoCol, fold: bool) -> pl.Expr:
+    t = fold_width_expr(col) if fold else _col(col).cast(pl.String)
+    return t.str.strip_chars()
 
 
 def detect_date_format(values: pl.Series, override: str | None = None) -> DateFormat:
@@ -385,83 +404,62 @@ def detect_date_format(values: pl.Series, override: str | None = None) -> DateFo
     :class:`AmbiguousDateFormat` is raised rather than guessing. ``override``
     (a strptime format from ``--date-format``) replaces detection.
     """
+    fold = _needs_fold(values)
     if override:
-        return DateFormat(kinds=(STRPTIME,), strptime=override)
+        return DateFormat(kinds=(STRPTIME,), strptime=override, fold=fold)
     name = values.name or "date"
-    frame = pl.DataFrame({"v": values.cast(pl.String)}).select(_prep_date("v").alias("v"))
+    frame = pl.DataFrame({"v": values.cast(pl.String)}).select(_prep_date("v", fold).alias("v"))
+    forms = {k: rx for k, (rx, _) in _FORMS.items() if k not in (DMY, MDY)}
+    forms["numeric"] = _NUMERIC_RE
     counts = frame.select(
-        *[pl.col("v").str.contains(rx).sum().alias(k) for k, rx in _FORM_RE.items()]
+        *[pl.col("v").str.contains(rx).sum().alias(k) for k, rx in forms.items()],
+        pl.col("v").str.contains(_ISO_STRICT_RE).sum().alias("iso_strict"),
     ).row(0, named=True)
     counts = {k: int(v or 0) for k, v in counts.items()}
-    serial = (
-        frame.select(
-            pl.col("v").str.extract(_FORM_RE[EXCEL_SERIAL], 1).cast(pl.Int32)
-            .is_between(*EXCEL_SERIAL_RANGE).sum()
-        ).item()
-    )
-    counts[EXCEL_SERIAL] = int(serial or 0)
+    iso_strict = counts.pop("iso_strict")
 
     extra: list[tuple[str, int]] = []
-    numeric_kind: str | None = None
     if counts["numeric"]:
-        g = frame.select(pl.col("v").str.extract_groups(_FORM_RE["numeric"]).alias("g")).unnest("g")
-        g = g.rename({"1": "a", "2": "sep", "3": "b", "4": "y"}).drop_nulls("a")
-        a, b = pl.col("a").cast(pl.Int32), pl.col("b").cast(pl.Int32)
-        ev = g.select(
-            day_first=((a > 12) & (b <= 12)).sum(),
-            month_first=((b > 12) & (a <= 12)).sum(),
-            all_dots=(pl.col("sep") == ".").all(),
-            all_equal=(a == b).all(),
-        ).row(0, named=True)
-        dfe, mfe = int(ev["day_first"]), int(ev["month_first"])
-        extra = [("day_first_evidence", dfe), ("month_first_evidence", mfe)]
-        if dfe != mfe:
-            numeric_kind = DMY if dfe > mfe else MDY
-        elif dfe == 0 and (ev["all_dots"] or ev["all_equal"]):
-            numeric_kind = DMY
-        else:
-            sample = (
-                frame.filter(pl.col("v").str.contains(_FORM_RE["numeric"]))
-                .get_column("v").unique(maintain_order=True).head(3).to_list()
-            )
-            reason = (
-                "every value has both fields ≤ 12" if dfe == 0
-                else f"{dfe} values read only day-first and {mfe} only month-first"
-            )
-            raise AmbiguousDateFormat(name, sample, reason)
-        counts[numeric_kind] = counts.pop("numeric")
-    else:
-        counts.pop("numeric")
+        kind, extra = _day_month_order(frame, name)
+        counts[kind] = counts["numeric"]
+    del counts["numeric"]
 
-    seen = sorted((k for k, n in counts.items() if n > 0), key=lambda k: -counts[k])
+    seen = tuple(sorted((k for k, n in counts.items() if n > 0), key=lambda k: -counts[k]))
     evidence = tuple((k, counts[k]) for k in seen) + tuple(extra)
-    return DateFormat(kinds=tuple(seen), counts=evidence)
+    strict = seen == (YMD,) and iso_strict == counts[YMD]
+    return DateFormat(kinds=seen, counts=evidence, iso_strict=strict, fold=fold)
 
 
-def _year(y: pl.Expr) -> pl.Expr:
-    """Year text → Int32; two-digit years pivot like POSIX %y (69–99 → 19xx)."""
-    n = y.cast(pl.Int32, strict=False)
-    two = y.str.len_chars() == 2
-    return pl.when(two & (n < 69)).then(n + 2000).when(two).then(n + 1900).otherwise(n)
-
-
-def _safe_date(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
-    """pl.date that yields null (not an error) for impossible dates like 2024-02-30."""
-    leap = ((y % 4) == 0) & (((y % 100) != 0) | ((y % 400) == 0))
-    days = (
-        pl.when(m == 2).then(pl.when(leap).then(29).otherwise(28))
-        .when(m.is_in([4, 6, 9, 11])).then(30)
-        .otherwise(31)
+def _day_month_order(frame: pl.DataFrame, name: str) -> tuple[str, list[tuple[str, int]]]:
+    """DMY or MDY for the numeric a/b/Y values of a column (see detect_date_format)."""
+    g = (
+        frame.select(pl.col("v").str.extract_groups(_NUMERIC_RE).alias("g"))
+        .unnest("g")
+        .rename({"1": "a", "2": "sep", "3": "b", "4": "y"})
+        .drop_nulls("a")
     )
-    ok = y.is_between(*_YEAR_RANGE) & m.is_between(1, 12) & d.is_between(1, 31) & (d <= days)
-    return pl.date(pl.when(ok).then(y), m, d)
-
-
-def _month_number(name: pl.Expr) -> pl.Expr:
-    return (
-        name.str.slice(0, 3).str.to_lowercase()
-        .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+    a, b = pl.col("a").cast(pl.Int32), pl.col("b").cast(pl.Int32)
+    ev = g.select(
+        day_first=((a > 12) & (b <= 12)).sum(),
+        month_first=((b > 12) & (a <= 12)).sum(),
+        all_dots=(pl.col("sep") == ".").all(),
+        all_equal=(a == b).all(),
+    ).row(0, named=True)
+    dfe, mfe = int(ev["day_first"]), int(ev["month_first"])
+    extra = [("day_first_evidence", dfe), ("month_first_evidence", mfe)]
+    if dfe != mfe:
+        return (DMY if dfe > mfe else MDY), extra
+    if dfe == 0 and (ev["all_dots"] or ev["all_equal"]):
+        return DMY, extra
+    sample = (
+        frame.filter(pl.col("v").str.contains(_NUMERIC_RE))
+        .get_column("v").unique(maintain_order=True).head(3).to_list()
     )
+    reason = (
+        "every value has both fields ≤ 12" if dfe == 0
+        else f"{dfe} values read only day-first and {mfe} only month-first"
+    )
+    raise AmbiguousDateFormat(name, sample, reason)
 
 
 def _strptime_expr(t: pl.Expr, fmt: str) -> pl.Expr:
@@ -482,59 +480,52 @@ def date_expr(col: IntoCol, fmt: DateFormat) -> pl.Expr:
     The date is the calendar date as written: times and offsets are ignored,
     never converted. Epoch values are instants, read as their UTC date. Excel
     serials use the 1900 date system (serial 45356 = 2024-03-05). Impossible
-    dates (2024-02-30) and years outside 1900–2199 are null.
+    dates (2024-02-30) and years outside 1900–2199 are null. Two-digit years
+    pivot like POSIX ``%y``: 00–68 → 20xx, 69–99 → 19xx.
     """
-    return _named(_date_expr(_prep_date(col), fmt), col)
+    return _named(_date_expr(_prep_date(col, fmt.fold), fmt), col)
 
 
 def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
     if fmt.strptime:
         return _strptime_expr(t, fmt.strptime)
-    ys: list[pl.Expr] = []
-    ms: list[pl.Expr] = []
-    ds: list[pl.Expr] = []
-    whole: list[pl.Expr] = []
-    for kind in fmt.kinds:
-        if kind in (YMD, YMD_COMPACT):
-            g = t.str.extract_groups(_FORM_RE[kind])
-            ys.append(_year(g.struct.field("1")))
-            ms.append(g.struct.field("2").cast(pl.Int32))
-            ds.append(g.struct.field("3").cast(pl.Int32))
-        elif kind in (DMY, MDY):
-            g = t.str.extract_groups(_FORM_RE["numeric"])
-            first, second = g.struct.field("1").cast(pl.Int32), g.struct.field("3").cast(pl.Int32)
-            ys.append(_year(g.struct.field("4")))
-            ms.append(second if kind == DMY else first)
-            ds.append(first if kind == DMY else second)
-        elif kind == D_MON_Y:
-            g = t.str.extract_groups(_FORM_RE[kind])
-            ds.append(g.struct.field("1").cast(pl.Int32))
-            ms.append(_month_number(g.struct.field("2")))
-            ys.append(_year(g.struct.field("3")))
-        elif kind == MON_D_Y:
-            g = t.str.extract_groups(_FORM_RE[kind])
-            ms.append(_month_number(g.struct.field("1")))
-            ds.append(g.struct.field("2").cast(pl.Int32))
-            ys.append(_year(g.struct.field("3")))
-        elif kind == EXCEL_SERIAL:
-            n = t.str.extract(_FORM_RE[kind], 1).cast(pl.Int32)
-            n = pl.when(n.is_between(*EXCEL_SERIAL_RANGE)).then(n)
-            # Serial 60 is Excel's phantom 1900-02-29; every serial above it is
-            # days since 1899-12-30.
-            whole.append(pl.lit(_EXCEL_EPOCH) + pl.duration(days=n))
-        elif kind in (EPOCH_SECONDS, EPOCH_MILLIS):
-            n = t.str.extract(_FORM_RE[kind], 1).cast(pl.Int64)
-            unit = "s" if kind == EPOCH_SECONDS else "ms"
-            whole.append(pl.from_epoch(n, time_unit=unit).dt.date())
+    if fmt.iso_strict and fmt.kinds == (YMD,):
+        # Fast path for the common case: validate with a DFA match, parse the
+        # first ten characters. (Reads `t` twice; `t` is only a trim here.)
+        return (
+            pl.when(t.str.contains(_ISO_STRICT_RE)).then(t.str.slice(0, 10))
+            .str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        )
     parts: list[pl.Expr] = []
-    if ys:
-        parts.append(_safe_date(pl.coalesce(ys), pl.coalesce(ms), pl.coalesce(ds)))
-    parts.extend(whole)
+    text_kinds = [k for k in fmt.kinds if _FORMS[k][1] is not None]
+    if text_kinds:
+        # One chain: each kind rewrites the rows it recognises to
+        # "D<y>-<m>-<d>"; rows no kind recognised keep their text and fail the
+        # final strptime, whose literal 'D' only rewritten rows carry.
+        s = t
+        for kind in text_kinds:
+            rx, template = _FORMS[kind]
+            s = s.str.replace(rx, template)  # type: ignore[arg-type]
+        if any(k in (DMY, MDY, D_MON_Y) for k in text_kinds):
+            # Two-digit years, POSIX %y pivot: 00–68 → 20xx, 69–99 → 19xx.
+            s = s.str.replace(r"^D([0-5][0-9]|6[0-8])-", "D20${1}-")
+            s = s.str.replace(r"^D(69|[7-9][0-9])-", "D19${1}-")
+        if any(k in (D_MON_Y, MON_D_Y) for k in text_kinds):
+            s = s.str.replace_many(_MONTH_NAMES, ascii_case_insensitive=True, leftmost=True)
+        parts.append(s.str.strptime(pl.Date, "D%Y-%m-%d", strict=False))
+    if EXCEL_SERIAL in fmt.kinds:
+        n = t.str.extract(_FORMS[EXCEL_SERIAL][0], 1).cast(pl.Int32)
+        parts.append(pl.lit(_EXCEL_EPOCH) + pl.duration(days=n))
+    for kind, unit in ((EPOCH_SECONDS, "s"), (EPOCH_MILLIS, "ms")):
+        if kind in fmt.kinds:
+            n = t.str.extract(_FORMS[kind][0], 1).cast(pl.Int64)
+            parts.append(pl.from_epoch(n, time_unit=unit).dt.date())  # type: ignore[arg-type]
     if not parts:
         # A null per row (a bare literal would be one row, not the column's length).
         none = pl.lit(None, dtype=pl.Date)
         return pl.when(t.is_null()).then(none).otherwise(none)
     return parts[0] if len(parts) == 1 else pl.coalesce(parts)
+
 
 # ---------------------------------------------------------------------------
 # Ids and emails
@@ -544,23 +535,26 @@ def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
 def id_expr(col: IntoCol) -> pl.Expr:
     """Text → normalised id (String); null when blank-like.
 
-    Trim, NFC, full-width folded to ASCII, control bytes (NUL…) dropped; Excel's ``="00123"`` guard and a
-    text-forcing leading apostrophe on digits (``'00123``) unwrapped;
-    ``17850.0`` → ``17850`` (a float-mangled integer id: only a trailing
-    ``.0…`` on an all-digit id). Case and leading zeros are kept, and ids never
-    pass through a number, so 19-digit ids stay exact. Blank-like tokens
-    (``-``, ``N/A``, ``null``) are null: a guest written as ``-`` must not
-    become one giant customer.
+    Trim, NFC, full-width folded to ASCII, control bytes (NUL…) dropped; Excel's
+    ``="00123"`` guard and a text-forcing leading apostrophe on digits
+    (``'00123``) unwrapped; ``17850.0`` → ``17850`` (a float-mangled integer id:
+    only a trailing ``.0…`` on an all-digit id). Case and leading zeros are
+    kept, and ids never pass through a number, so 19-digit ids stay exact.
+    Blank-like tokens (``-``, ``N/A``, ``null``) are null: a guest written as
+    ``-`` must not become one giant customer.
     """
     t = (
         fold_width_expr(col)
         .str.replace_all(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "")  # invisible control bytes
         .str.normalize("NFC")
+        .str.replace(r'^\s*="(.*)"\s*$', "${1}")  # ="00123"
+        .str.replace(r"^\s*'([0-9]+)\s*$", "${1}")  # '00123
         .str.strip_chars()
+        .str.replace(r"^([0-9]+)\.0+$", "${1}")  # 17850.0
+        .str.replace(_MISSING_RE, "")  # blank-like → "" → null
+        .replace("", None)
     )
-    t = t.str.replace(r'^="(.*)"$', "$1").str.replace(r"^'([0-9]+)$", "$1").str.strip_chars()
-    t = t.str.replace(r"^([0-9]+)\.0+$", "$1")
-    return _named(pl.when(missing_token_expr(t)).then(None).otherwise(t), col)
+    return _named(t, col)
 
 
 def email_expr(col: IntoCol) -> pl.Expr:

@@ -90,8 +90,9 @@ def normalise_status_expr(col: IntoCol) -> pl.Expr:
         .str.replace_all(r"[\s_\-]+", " ")
         .str.replace_all(r"\s*([,.:;/()])\s*", "$1")
         .str.strip_chars()
+        .replace("", None)
     )
-    return _named(pl.when(t.str.len_chars() > 0).then(t), col)
+    return _named(t, col)
 
 
 def _normalise(values: tuple[str, ...] | list[str]) -> list[str]:
@@ -113,6 +114,7 @@ def _build_vocabulary() -> dict[str, str]:
     return vocab
 
 
+_BLANK = "\x00blank"  # stands in for a blank status; no real status holds a NUL
 #: Normalised whole value → decision (an exclusion reason code or ``used``).
 STATUS_VOCABULARY: dict[str, str] = _build_vocabulary()
 #: Normalised values that only a deal / opportunity export uses.
@@ -128,9 +130,12 @@ def status_decision_expr(col: IntoCol, *, deal_export: bool = False) -> pl.Expr:
     sales there. Blank stays null either way: no information, row default.
     """
     key = normalise_status_expr(col)
-    decision = key.replace_strict(STATUS_VOCABULARY, default=None, return_dtype=pl.String)
     if deal_export:
-        decision = pl.when(key.is_not_null()).then(decision.fill_null("open"))
+        # One pass: blank → a sentinel that maps back to null; unknown → open.
+        mapping = {**STATUS_VOCABULARY, _BLANK: None}
+        decision = key.fill_null(_BLANK).replace_strict(mapping, default="open", return_dtype=pl.String)
+    else:
+        decision = key.replace_strict(STATUS_VOCABULARY, default=None, return_dtype=pl.String)
     return _named(decision, col)
 
 
