@@ -91,3 +91,10 @@ def test_totals_by_keeps_every_key_in_order() -> None:
     assert out.rows() == [("y", 0, 0.0, 0.0, 0.0), ("x", 2, 3.0, 2 / 3, 0.3), ("z", 1, 7.0, 1 / 3, 0.7)]
     empty = totals_by(frame.clear(), "k", ["x"])
     assert empty.rows() == [("x", 0, 0.0, None, None)]
+
+
+def test_attach_dimensions_without_order_id_breaks_same_day_ties_by_value() -> None:
+    led = ledger().drop("order_id")
+    out = attach_dimensions(customer_summary(led, D(2024, 3, 31)), led, ["region"])
+    # b's two same-day orders say East and West → the larger value, West
+    assert out["region"].to_list() == ["South", "West", None, "East"]

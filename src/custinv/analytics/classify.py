@@ -169,13 +169,14 @@ def value_cuts(method: ValueMethod, cuts: Sequence[float] | None = None) -> tupl
 def weight_strictly_above(key: pl.Expr, weight: pl.Expr) -> pl.Expr:
     """For each row, Σ weight over the rows whose key is strictly greater (keys non-null).
 
-    Sorting once by key descending and cum-summing the weights, the rows strictly above a key
-    are exactly the first ``count`` rows, where ``count`` comes from a binary search; a tie
-    group therefore gets one number, whatever its internal order.
+    ``weight`` must be a non-decreasing function of ``key`` (equal keys, equal weights), so
+    sorting the weights descending lines them up with the keys sorted descending without a
+    second arg-sort. The rows strictly above a key are then the first ``count`` of them, with
+    ``count`` = (min-rank, descending) − 1; a tie group gets one number, whatever its order.
     """
-    count_above = (-key).sort().search_sorted(-key, side="left")
-    cumulative = weight.sort_by(key, descending=True).cum_sum()
-    return pl.lit(0.0).append(cumulative.cast(pl.Float64)).gather(count_above)
+    count_above = key.rank("min", descending=True).cast(pl.Int64) - 1
+    cumulative = weight.sort(descending=True).cum_sum().cast(pl.Float64)
+    return pl.lit(0.0).append(cumulative).gather(count_above)
 
 
 def exact_ratio(numerator: pl.Expr, scalar_denominator: pl.Expr) -> pl.Expr:
@@ -206,16 +207,17 @@ def add_value_tier(
         raise ValueError("value method 'margin' needs a profit column (map a cost column; see with_profit)")
     source = pl.col("profit") if method == "margin" else pl.col("revenue")
     is_buyer = pl.col("orders") >= 1
-    value = pl.when(is_buyer).then(source).cast(pl.Float64)
-    # ranking key: null values (and non-buyers) rank below every number; weights are never
-    # negative, and non-buyers weigh nothing
+    lf = lf.with_columns(pl.when(is_buyer).then(source).cast(pl.Float64).alias("value"))
+    value = pl.col("value")
+    # ranking key: null values (and non-buyers) rank below every number; weights never go
+    # negative, non-buyers weigh nothing, and both weights rise with the key
     key = value.fill_null(float("-inf"))
-    if method == "quantile":
-        weight = is_buyer.cast(pl.Float64)
-    else:
-        weight = value.fill_null(0.0).clip(lower_bound=0.0)
+    weight = is_buyer.cast(pl.Float64) if method == "quantile" else key.clip(lower_bound=0.0)
     total = weight.sum()
-    share_before = pl.when(total > 0).then(exact_ratio(weight_strictly_above(key, weight), total)).otherwise(0.0)
+    lf = lf.with_columns(weight_strictly_above(key, weight).alias("_share_before")).with_columns(
+        pl.when(total > 0).then(exact_ratio(pl.col("_share_before"), total)).otherwise(0.0).alias("_share_before")
+    )
+    share_before = pl.col("_share_before")
     tier = (
         pl.when(~is_buyer)
         .then(pl.lit(None, pl.String))
@@ -227,7 +229,7 @@ def add_value_tier(
         .then(pl.lit("medium"))
         .otherwise(pl.lit("low"))
     )
-    return lf.with_columns(value.alias("value"), tier.alias("value_tier"))
+    return lf.with_columns(tier.alias("value_tier")).drop("_share_before")
 
 
 def value_tier_rows(frame: pl.DataFrame) -> list[ValueTierRow]:

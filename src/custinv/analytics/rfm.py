@@ -94,22 +94,25 @@ def _frequency_score(method: FrequencyMethod, cuts: Sequence[float]) -> pl.Expr:
     raise ValueError(f"unknown RFM frequency method {method!r} (thresholds, distinct, quintile)")
 
 
+CN8_CODES: dict[int, str] = {
+    # 4·(M high) + 2·(R good) + (F high) → key
+    4 + 2 + 1: "important_value",
+    4 + 2 + 0: "important_development",
+    4 + 0 + 1: "important_retention",
+    4 + 0 + 0: "important_winback",
+    0 + 2 + 1: "general_value",
+    0 + 2 + 0: "general_development",
+    0 + 0 + 1: "general_retention",
+    0 + 0 + 0: "general_winback",
+}
+
+
 def cn8_segment() -> pl.Expr:
     """The eight-segment key from above/below-mean R, F, M (see module docstring)."""
-    r_good = pl.col("recency_days") < pl.col("recency_days").mean()
-    f_high = pl.col("orders") > pl.col("orders").mean()
-    m_high = pl.col("revenue") > pl.col("revenue").mean()
-    weight = pl.when(m_high).then(pl.lit("important_")).otherwise(pl.lit("general_"))
-    kind = (
-        pl.when(r_good & f_high)
-        .then(pl.lit("value"))
-        .when(r_good)
-        .then(pl.lit("development"))
-        .when(f_high)
-        .then(pl.lit("retention"))
-        .otherwise(pl.lit("winback"))
-    )
-    return pl.concat_str(weight, kind)
+    r_good = (pl.col("recency_days") < pl.col("recency_days").mean()).cast(pl.Int8)
+    f_high = (pl.col("orders") > pl.col("orders").mean()).cast(pl.Int8)
+    m_high = (pl.col("revenue") > pl.col("revenue").mean()).cast(pl.Int8)
+    return (4 * m_high + 2 * r_good + f_high).replace_strict(CN8_CODES, return_dtype=pl.String)
 
 
 def add_rfm(
@@ -137,13 +140,16 @@ def add_rfm(
         + pl.col("f_score").cast(pl.Int32) * 10
         + pl.col("m_score").cast(pl.Int32)
     )
+    coded = scored.with_columns(code.alias("_code"))
     segment = (
-        code.replace_strict(segment_table(), return_dtype=pl.String) if scheme == "standard" else cn8_segment()
+        pl.col("_code").replace_strict(segment_table(), return_dtype=pl.String)
+        if scheme == "standard"
+        else cn8_segment()
     )
-    return scored.with_columns(
-        code.cast(pl.String).alias("rfm_code"),
+    return coded.with_columns(
+        pl.col("_code").cast(pl.String).alias("rfm_code"),
         segment.alias("rfm_segment"),
-    )
+    ).drop("_code")
 
 
 def rfm_thresholds(frame: pl.DataFrame, scheme: Scheme = "standard") -> dict[str, list[float | None]]:
