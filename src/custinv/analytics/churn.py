@@ -22,8 +22,9 @@ Rules (each written once, here):
 - **Value at risk**: historical annual revenue = revenue / max(tenure years, 1/12), tenure
   years = tenure_days / 365.25 (a customer younger than a month is annualised as one month),
   unless the caller names a value column (e.g. ``clv``) to use instead.
-- **Win-back**: churned customers of a high value tier (``value_tier`` in ``high_tiers``);
-  without tiers, those whose lifetime revenue is in the top 20 % of all customers.
+- **Win-back**: churned customers of a high value tier (``value_tier`` in ``high_tiers``,
+  default ``high``) sorted by lifetime revenue; when the summary has no ``value_tier``
+  column, those whose lifetime revenue is in the top 20 % of all customers.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ AT_RISK_FACTOR: Final[float] = 2.0
 CHURNED_REVENUE_DAYS: Final[int] = 365
 DAYS_PER_YEAR: Final[float] = 365.25
 WIN_BACK_TOP_SHARE: Final[float] = 0.2
+HIGH_TIERS: Final[tuple[str, ...]] = ("high",)  # value tiers of custinv.analytics.classify
 
 
 def purchase_gaps(frame: pl.DataFrame | pl.LazyFrame) -> pl.Series:
@@ -193,7 +195,7 @@ def churn_section(
     *,
     top: int = 50,
     value_column: str | None = None,
-    high_tiers: Collection[str] | None = None,
+    high_tiers: Collection[str] = HIGH_TIERS,
     at_risk_factor: float = AT_RISK_FACTOR,
 ) -> ChurnSection:
     """Overall churn as of the summary's ``as_of``: rate, revenue, at-risk and win-back lists.
@@ -211,7 +213,7 @@ def churn_section(
     at_risk = flags.filter(pl.col("at_risk")).sort(
         ["value_at_risk", "customer_id"], descending=[True, False], nulls_last=True
     )
-    if has_tier and high_tiers is not None:
+    if has_tier:
         high = pl.col("value_tier").is_in(list(high_tiers))
         high_rule = f"value_tier in {sorted(high_tiers)}"
     else:
