@@ -358,3 +358,35 @@ def test_quantile_tiers_exact_at_the_cuts_for_every_size() -> None:
         frame = pl.DataFrame({"customer_id": [str(i) for i in range(n)], "orders": [1] * n, "revenue": [float(i) for i in range(n)]})
         got = add_value_tier(frame, method="quantile").collect()["value_tier"].to_list()
         assert got == brute_force_tiers(list(range(n)), (0.20, 0.50), by_customers=True), n
+
+
+# ---------------------------------------------------------------- a real book: the CDNOW sample
+
+
+def test_cdnow_sample_partitions_and_abc_cut() -> None:
+    from pathlib import Path
+
+    from custinv.analytics.summary import customer_summary
+
+    raw = pl.read_csv(
+        Path(__file__).parent / "data" / "cdnow_sample.csv",
+        schema={"customer_id": pl.String, "date": pl.Date, "quantity": pl.Float64, "amount": pl.Float64},
+    )
+    # without an order id, one customer's purchases on one day are one order (design.md)
+    ledger = raw.group_by("customer_id", "date").agg(pl.col("amount").sum()).rename({"date": "order_date"})
+    summary = customer_summary(ledger, dt.date(1998, 6, 30)).collect()
+    out = classify(summary, churn_days=180)
+    tables = classification_tables(out)
+    total = float(ledger["amount"].sum())
+    assert out.height == 2357
+    for rows in (tables.frequency_classes, tables.value_tiers, tables.rfm.segments, tables.lifecycle):
+        assert sum(r.customers for r in rows) == 2357
+        assert sum(r.revenue for r in rows) == pytest.approx(total, rel=1e-12)
+    one_time = summary.filter(pl.col("orders") == 1).height
+    assert tables.frequency_classes[2].customers == one_time
+    # the high tier holds at least 80 % of revenue, and would not without its smallest member(s)
+    high = out.filter(pl.col("value_tier") == "high")
+    smallest = high["revenue"].min()
+    assert high["revenue"].sum() / total >= 0.80
+    assert high.filter(pl.col("revenue") > smallest)["revenue"].sum() / total < 0.80
+    assert out["rfm_segment"].null_count() == 0 and out["lifecycle_stage"].null_count() == 0

@@ -28,7 +28,7 @@ the total is 0 every share before is 0. A tier's threshold is the smallest value
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
@@ -300,7 +300,6 @@ class ClassificationTables:
     rfm: RfmSection
     lifecycle: list[LifecycleRow]
     high_frequency_bar: float | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def classification_tables(
