@@ -74,7 +74,14 @@ class RawTable:
         return [c for c in self.frame.collect_schema().names() if c not in (LINE, RAGGED)]
 
     def structural_rows(self) -> pl.Expr:
-        """classify_structural_rows bound to this table's columns and header."""
+        """Footer / repeated-header code per row, as an expression over this table's frame.
+
+        For an eager frame the codes are computed up front with the candidate-filtered
+        structural_row_codes (~30x faster than the row-wise rule on every row) and returned
+        as a literal Series: valid for `self.frame` as read (same rows, same order).
+        """
+        if isinstance(self.frame, pl.DataFrame):
+            return pl.lit(sniff.structural_row_codes(self.frame, self.header_cells))
         return sniff.classify_structural_rows(self.columns, self.header_cells)
 
 
