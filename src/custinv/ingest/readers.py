@@ -19,6 +19,7 @@ from typing import Literal
 
 import polars as pl
 
+from custinv.errors import DataError, InputError
 from custinv.ingest import sniff
 from custinv.ingest.sniff import HeaderScorer, Record
 
@@ -30,26 +31,12 @@ _IDX = "__idx__"
 _CHUNK = 16 << 20
 
 
-class UnreadableInput(Exception):
+class UnreadableInput(InputError):
     """An input is missing or cannot be opened (exit 66)."""
 
-    exit_code = 66
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
-class BadInput(Exception):
-    """An input opens but is not a table we can read (exit 65)."""
-
-    exit_code = 65
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+class BadInput(DataError):
+    """An input opens but is not a table we can read: binary, undecodable, bad sheet (exit 65)."""
 
 
 @dataclass
