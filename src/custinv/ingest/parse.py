@@ -62,8 +62,6 @@ _WIDTH_FOLD.update({"\uffe0": "¢", "\uffe1": "£", "\uffe5": "¥", "\uffe6": "�
 _WIDTH_FOLD.update({c: " " for c in "\u3000\u00a0\u2007\u2009\u200a\u202f\u205f"})
 #: Invisible marks (BOM inside a cell, zero-width space/joiners) carry no meaning.
 _WIDTH_FOLD.update({c: "" for c in "\u200b\u200c\u200d\u2060\ufeff"})
-#: Matches any character the fold would change (detection: is folding needed?).
-_NEEDS_FOLD_RE = "[" + "".join(sorted(_WIDTH_FOLD)) + "]"
 
 #: Cell values that mean "nothing here" (compared after fold, trim, lowercase).
 #: ``nan``/``none`` are what a stringified pandas/Python missing value looks like.
@@ -92,12 +90,6 @@ def fold_width_expr(col: IntoCol) -> pl.Expr:
     status normaliser so that ``１２３`` and ``123`` are the same text everywhere.
     """
     return _col(col).cast(pl.String).str.replace_many(_WIDTH_FOLD)
-
-
-def _needs_fold(values: pl.Series) -> bool:
-    """Whether any value holds a character the width fold changes. When none
-    does, parsing skips the fold pass (decided per column, like the format)."""
-    return bool(values.cast(pl.String).str.contains(_NEEDS_FOLD_RE).any())
 
 
 # Currency tokens → ISO codes. Longer tokens first: with leftmost matching the
@@ -153,8 +145,7 @@ class MoneyFormat:
     ``custinv inspect``: *strong* evidence can only be read one way
     (``1.234,56``, ``12,5``, ``1,234,567``); *weak* evidence is a lone
     three-digit group (``1.500``) that is a thousands group in a decimal-comma
-    column and three decimals otherwise. ``fold`` is False when no value needs
-    the full-width fold (saves a pass; True is always safe).
+    column and three decimals otherwise.
     """
 
     decimal: Literal[".", ","] = "."
@@ -162,7 +153,6 @@ class MoneyFormat:
     comma_evidence: int = 0
     weak_point_evidence: int = 0
     weak_comma_evidence: int = 0
-    fold: bool = True
 
     @property
     def ambiguous(self) -> bool:
@@ -201,10 +191,13 @@ _POINT_WEAK = r"^[1-9][0-9]{0,2},[0-9]{3}$"  # 1,500
 _COMMA_WEAK = r"^[1-9][0-9]{0,2}\.[0-9]{3}$"  # 1.500
 
 
-def _money_text(col: IntoCol, fold: bool) -> pl.Expr:
-    """Width-folded (optional), currency tokens removed, trimmed."""
-    t = fold_width_expr(col) if fold else _col(col).cast(pl.String)
-    return t.str.replace_many(_MONEY_TOKENS, ascii_case_insensitive=True, leftmost=True).str.strip_chars()
+def _money_text(col: IntoCol) -> pl.Expr:
+    """Width-folded, currency tokens removed, trimmed."""
+    return (
+        fold_width_expr(col)
+        .str.replace_many(_MONEY_TOKENS, ascii_case_insensitive=True, leftmost=True)
+        .str.strip_chars()
+    )
 
 
 def detect_money_format(values: pl.Series) -> MoneyFormat:
@@ -216,10 +209,9 @@ def detect_money_format(values: pl.Series) -> MoneyFormat:
     how German and Russian exports write it). With no evidence at all the
     decimal point wins, so ``1,234`` is one thousand two hundred thirty-four.
     """
-    fold = _needs_fold(values)
     digits = (
         pl.DataFrame({"v": values.cast(pl.String)})
-        .select(_money_text("v", fold).str.replace_all(r"[^0-9.,]", "").alias("b"))
+        .select(_money_text("v").str.replace_all(r"[^0-9.,]", "").alias("b"))
     )
     counts = digits.select(
         ps=pl.col("b").str.contains(_POINT_STRONG).sum(),
@@ -232,7 +224,7 @@ def detect_money_format(values: pl.Series) -> MoneyFormat:
         decimal: Literal[".", ","] = "," if cs > ps else "."
     else:
         decimal = "," if (cw > 0 and pw == 0) else "."
-    return MoneyFormat(decimal, ps, cs, pw, cw, fold)
+    return MoneyFormat(decimal, ps, cs, pw, cw)
 
 
 def money_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
@@ -245,7 +237,7 @@ def money_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
     Unbalanced parentheses or two signs (``-5-``, ``(-5)``) are null.
     """
     t = (
-        _money_text(col, fmt.fold)
+        _money_text(col)
         .str.replace(r"^\(\s*([^()]*?)\s*\)$", "-${1}")  # (123.45) → -123.45
         .str.replace(r"^([^+\-].*?)\s*-$", "-${1}")  # 123.45- → -123.45
     )
@@ -373,14 +365,13 @@ class DateFormat:
     which replaces detection. ``counts`` is the evidence (rows per kind, plus
     ``day_first_evidence`` / ``month_first_evidence``) for ``custinv inspect``.
     ``iso_strict`` (every value zero-padded ``YYYY-MM-DD…``) enables a faster
-    path; ``fold`` is False when no value needs the full-width fold.
+    path.
     """
 
     kinds: tuple[str, ...] = ()
     strptime: str | None = None
     counts: tuple[tuple[str, int], ...] = field(default=())
     iso_strict: bool = False
-    fold: bool = True
 
     @property
     def kind(self) -> str:
@@ -388,9 +379,8 @@ class DateFormat:
         return self.kinds[0] if self.kinds else "none"
 
 
-def _prep_date(col: IntoCol, fold: bool) -> pl.Expr:
-    t = fold_width_expr(col) if fold else _col(col).cast(pl.String)
-    return t.str.strip_chars()
+def _prep_date(col: IntoCol) -> pl.Expr:
+    return fold_width_expr(col).str.strip_chars()
 
 
 def detect_date_format(values: pl.Series, override: str | None = None) -> DateFormat:
@@ -404,11 +394,10 @@ def detect_date_format(values: pl.Series, override: str | None = None) -> DateFo
     :class:`AmbiguousDateFormat` is raised rather than guessing. ``override``
     (a strptime format from ``--date-format``) replaces detection.
     """
-    fold = _needs_fold(values)
     if override:
-        return DateFormat(kinds=(STRPTIME,), strptime=override, fold=fold)
+        return DateFormat(kinds=(STRPTIME,), strptime=override)
     name = values.name or "date"
-    frame = pl.DataFrame({"v": values.cast(pl.String)}).select(_prep_date("v", fold).alias("v"))
+    frame = pl.DataFrame({"v": values.cast(pl.String)}).select(_prep_date("v").alias("v"))
     forms = {k: rx for k, (rx, _) in _FORMS.items() if k not in (DMY, MDY)}
     forms["numeric"] = _NUMERIC_RE
     counts = frame.select(
@@ -427,7 +416,7 @@ def detect_date_format(values: pl.Series, override: str | None = None) -> DateFo
     seen = tuple(sorted((k for k, n in counts.items() if n > 0), key=lambda k: -counts[k]))
     evidence = tuple((k, counts[k]) for k in seen) + tuple(extra)
     strict = seen == (YMD,) and iso_strict == counts[YMD]
-    return DateFormat(kinds=seen, counts=evidence, iso_strict=strict, fold=fold)
+    return DateFormat(kinds=seen, counts=evidence, iso_strict=strict)
 
 
 def _day_month_order(frame: pl.DataFrame, name: str) -> tuple[str, list[tuple[str, int]]]:
@@ -483,7 +472,7 @@ def date_expr(col: IntoCol, fmt: DateFormat) -> pl.Expr:
     dates (2024-02-30) and years outside 1900–2199 are null. Two-digit years
     pivot like POSIX ``%y``: 00–68 → 20xx, 69–99 → 19xx.
     """
-    return _named(_date_expr(_prep_date(col, fmt.fold), fmt), col)
+    return _named(_date_expr(_prep_date(col), fmt), col)
 
 
 def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
@@ -491,7 +480,7 @@ def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
         return _strptime_expr(t, fmt.strptime)
     if fmt.iso_strict and fmt.kinds == (YMD,):
         # Fast path for the common case: validate with a DFA match, parse the
-        # first ten characters. (Reads `t` twice; `t` is only a trim here.)
+        # first ten characters. (Reads `t` twice: two cheap fold+trim passes.)
         return (
             pl.when(t.str.contains(_ISO_STRICT_RE)).then(t.str.slice(0, 10))
             .str.strptime(pl.Date, "%Y-%m-%d", strict=False)
