@@ -88,7 +88,7 @@ def test_window_bounds_by_gap_ranks(raw: list[tuple[int, int]]) -> None:
 def test_churn_section_hand_case() -> None:
     ledger = ledger_of(ORDERS)
     summary = customer_summary(ledger, AS_OF).collect()
-    section = churn_section(summary, ledger, 72, "test basis")
+    section = churn_section(summary, ledger, 72, "test basis", as_of=AS_OF)
     # recency: a 335, b 205, c 30, d 67 -> churned a, b
     assert section.churned_customers == 2
     assert section.churn_rate == 0.5
@@ -119,14 +119,14 @@ def test_win_back_uses_value_tiers_and_value_column() -> None:
             pl.lit(999.0).alias("clv"),
         )
     )
-    section = churn_section(summary, ledger, 72, "b", value_column="clv", top=1)
+    section = churn_section(summary, ledger, 72, "b", as_of=AS_OF, value_column="clv", top=1)
     assert [c.customer_id for c in section.win_back] == ["a"]  # by lifetime revenue, top 1
     assert section.win_back[0].value_tier == "high"
     assert section.win_back[0].revenue == 180.0
     assert section.at_risk[0].value_at_risk == 999.0
-    older = churn_section(summary, ledger, 250, "b", high_tiers=("low", "high"))
+    older = churn_section(summary, ledger, 250, "b", as_of=AS_OF, high_tiers=("low", "high"))
     assert [c.customer_id for c in older.win_back] == ["a"]  # b (205 days) is not churned
     # a churned customer's revenue counts only in the 365 days up to their last order
     long = ORDERS + [("a", d(2022, 12, 1), 1000.0)]
     s2 = customer_summary(ledger_of(long), AS_OF).collect()
-    assert churn_section(s2, ledger_of(long), 72, "b").churned_revenue == pytest.approx(250.0)
+    assert churn_section(s2, ledger_of(long), 72, "b", as_of=AS_OF).churned_revenue == pytest.approx(250.0)

@@ -124,6 +124,19 @@ def test_last_periods_and_partial_flag() -> None:
     assert short["period"].to_list() == ["2024-02", "2024-03"]
 
 
+def _check_sequence(seq: pl.DataFrame, ledger: pl.DataFrame) -> None:
+    """Each customer's rows are contiguous, in date order, with the right neighbours."""
+    ids = seq["customer_id"].to_list()
+    runs = [c for i, c in enumerate(ids) if i == 0 or ids[i - 1] != c]
+    assert len(runs) == len(set(runs))  # contiguous
+    for cid in set(ids):
+        dates = seq.filter(pl.col("customer_id") == cid)
+        expected = sorted(ledger.filter(pl.col("customer_id") == cid)["order_date"].to_list())
+        assert dates["order_date"].to_list() == expected
+        assert dates["prev_date"].to_list() == [None, *expected[:-1]]
+        assert dates["next_date"].to_list() == [*expected[1:], None]
+
+
 def test_order_sequence_neighbours_and_as_of() -> None:
     d = dt.date
     ledger = pl.DataFrame(
@@ -135,6 +148,24 @@ def test_order_sequence_neighbours_and_as_of() -> None:
         }
     )
     seq = order_sequence(ledger, as_of=d(2024, 2, 15))
-    assert seq["customer_id"].to_list() == ["a", "a", "b", "b"]
-    assert seq["prev_date"].to_list() == [None, d(2024, 1, 1), None, d(2024, 1, 5)]
-    assert seq["next_date"].to_list() == [d(2024, 1, 1), None, d(2024, 2, 1), None]
+    assert seq.height == 4
+    _check_sequence(seq, ledger.filter(pl.col("order_date") <= d(2024, 2, 15)))
+
+
+@pytest.mark.parametrize("day_bits", [20, 62])  # 62: every hash prefix clashes -> fallback sort
+def test_order_sequence_sort_and_clash_fallback(monkeypatch: pytest.MonkeyPatch, day_bits: int) -> None:
+    import random
+
+    from custinv.analytics import periods
+
+    monkeypatch.setattr(periods, "_DAY_BITS", day_bits)
+    rng = random.Random(3)
+    n = 400
+    ledger = pl.DataFrame(
+        {
+            "customer_id": [f"id{rng.randrange(60)}" for _ in range(n)],
+            "order_date": [dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(900)) for _ in range(n)],
+            "amount": [1.0] * n,
+        }
+    )
+    _check_sequence(order_sequence(ledger), ledger)

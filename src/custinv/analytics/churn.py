@@ -170,21 +170,29 @@ def churn_flags(
 
 
 def churned_revenue(
-    ledger: pl.DataFrame | pl.LazyFrame, churned_ids: pl.DataFrame
+    ledger: pl.DataFrame | pl.LazyFrame, as_of: dt.date, churn_days: int
 ) -> float:
-    """Revenue of the given customers in the 365 days up to and including their last order."""
-    last = (
-        ledger.lazy()
-        .join(churned_ids.lazy().select("customer_id"), on="customer_id", how="semi")
-        .with_columns(pl.col("order_date").max().over("customer_id").alias("_last"))
+    """Churned customers' revenue in the 365 days up to and including their last order.
+
+    Works on the order sequence (sorted by customer and date): a customer's last order is the
+    row without a next order, and back-filling its date gives every row its customer's last
+    order without a join or a window over ``customer_id``.
+    """
+    seq = as_sequence(ledger, as_of)
+    last = pl.when(pl.col("next_date").is_null()).then(pl.col("order_date")).backward_fill()
+    cutoff = pl.lit(as_of, dtype=pl.Date) - pl.duration(days=churn_days)
+    total = (
+        seq.lazy()
+        .select(pl.col("order_date"), pl.col("amount"), last.alias("_last"))
         .filter(
-            (pl.col("_last") - pl.col("order_date")).dt.total_days() < CHURNED_REVENUE_DAYS
+            (pl.col("_last") < cutoff)
+            & ((pl.col("_last") - pl.col("order_date")).dt.total_days() < CHURNED_REVENUE_DAYS)
         )
         .select(pl.col("amount").sum())
         .collect()
         .item()
     )
-    return float(last or 0.0)
+    return float(total or 0.0)
 
 
 def churn_section(
@@ -193,6 +201,7 @@ def churn_section(
     churn_days: int,
     basis: str,
     *,
+    as_of: dt.date,
     top: int = 50,
     value_column: str | None = None,
     high_tiers: Collection[str] = HIGH_TIERS,
@@ -201,8 +210,9 @@ def churn_section(
     """Overall churn as of the summary's ``as_of``: rate, revenue, at-risk and win-back lists.
 
     ``summary`` is :func:`custinv.analytics.summary.customer_summary` (optionally with
-    ``value_tier`` and a ``value_column`` such as ``clv``); ``ledger`` the order ledger (or
-    its order sequence) used for churned revenue. Lists hold the ``top`` customers.
+    ``value_tier`` and a ``value_column`` such as ``clv``) as of ``as_of``; ``ledger`` the
+    order ledger, or better its order sequence (sorted once per audit), used for churned
+    revenue. Lists hold the ``top`` customers.
     """
     flags = churn_flags(
         summary, churn_days, value_column=value_column, at_risk_factor=at_risk_factor
@@ -244,7 +254,7 @@ def churn_section(
         definition=definition,
         churn_rate=churned.height / customers if customers else None,
         churned_customers=churned.height,
-        churned_revenue=churned_revenue(ledger, churned.select("customer_id")),
+        churned_revenue=churned_revenue(ledger, as_of, churn_days),
         at_risk_customers=at_risk.height,
         at_risk=_rows(at_risk.head(top), has_tier),
         win_back=_rows(win_back.head(top), has_tier),

@@ -57,29 +57,52 @@ PERIOD_KPI_COLUMNS: Final[tuple[str, ...]] = tuple(PeriodKpis.model_fields)
 def _sequence_columns(
     seq: pl.DataFrame, churn_days: int, period: str, fiscal_year_start: int, as_of: dt.date
 ) -> pl.DataFrame:
-    """Row-level flags on the order sequence; see the module docstring for their meaning."""
+    """Row-level flags on the order sequence; see the module docstring for their meaning.
 
-    def pidx(e: pl.Expr) -> pl.Expr:
-        return period_index_expr(e, period, fiscal_year_start)
-
+    Period indices are computed twice per row (the order's and its churn day's); the
+    neighbours' indices are the same columns shifted by one row, since the sequence is
+    sorted by customer and date.
+    """
     date, prev, nxt = pl.col("order_date"), pl.col("prev_date"), pl.col("next_date")
-    lapse = pl.duration(days=churn_days + 1)
-    churn_day = date + lapse
-    has_churn = (nxt.is_null() | (nxt > churn_day)) & (churn_day <= pl.lit(as_of, dtype=pl.Date))
-    first_in_period = prev.is_null() | (pidx(prev) < pidx(date))
-    return seq.select(
+    has_prev, has_next = prev.is_not_null(), nxt.is_not_null()
+    as_of_day = pl.lit(as_of, dtype=pl.Date).cast(pl.Int32)
+    day = date.cast(pl.Int32)
+    # the churn day of this order if nothing follows it in time (capped after as_of: unused)
+    churn_day = pl.min_horizontal(day + (churn_days + 1), as_of_day + 1).cast(pl.Date)
+    base = seq.select(
         pl.col("amount"),
-        pidx(date).alias("idx"),
+        has_prev.alias("has_prev"),
+        has_next.alias("has_next"),
+        day.alias("day"),
+        prev.cast(pl.Int32).alias("prev_day"),
+        nxt.cast(pl.Int32).alias("next_day"),
+        period_index_expr(date, period, fiscal_year_start).alias("idx"),
+        period_index_expr(churn_day, period, fiscal_year_start).alias("cidx"),
+        churn_day.cast(pl.Int32).alias("churn_day"),
+    )
+    idx, cidx = pl.col("idx"), pl.col("cidx")
+    prev_idx = pl.when(pl.col("has_prev")).then(idx.shift(1))
+    prev_cidx = pl.when(pl.col("has_prev")).then(cidx.shift(1))
+    next_idx = pl.when(pl.col("has_next")).then(idx.shift(-1))
+    first_in_period = (~pl.col("has_prev")) | (prev_idx < idx)
+    has_churn = (
+        (~pl.col("has_next")) | (pl.col("next_day") > pl.col("churn_day"))
+    ) & (pl.col("churn_day") <= as_of_day)
+    return base.select(
+        pl.col("amount"),
+        idx,
         first_in_period.alias("first_in_period"),
-        prev.is_null().alias("new"),
-        (prev.is_not_null() & (pidx(prev + lapse) < pidx(date))).alias("reactivated"),
-        (prev.is_not_null() | (pidx(nxt) == pidx(date)).fill_null(False)).alias("repeat"),
-        (prev.is_null() | (date > prev + lapse)).alias("spell_start"),
-        pl.when(has_churn).then(pidx(churn_day)).alias("churn_idx"),
-        (nxt.is_null() | (pidx(nxt) > pidx(churn_day))).alias("churn_final"),
+        (~pl.col("has_prev")).alias("new"),
+        (pl.col("has_prev") & (prev_cidx < idx)).alias("reactivated"),
+        (pl.col("has_prev") | (next_idx == idx).fill_null(False)).alias("repeat"),
+        ((~pl.col("has_prev")) | (pl.col("day") - pl.col("prev_day") > churn_days + 1)).alias(
+            "spell_start"
+        ),
+        pl.when(has_churn).then(cidx).alias("churn_idx"),
+        ((~pl.col("has_next")) | (next_idx > cidx)).alias("churn_final"),
         # period of the customer's last order before this row's period (for NRR)
         pl.when(first_in_period)
-        .then(pidx(prev).fill_null(_NO_PERIOD))
+        .then(prev_idx.fill_null(_NO_PERIOD))
         .forward_fill()
         .alias("last_period_before"),
     )

@@ -52,14 +52,16 @@ def cohort_counts(
     def pidx(e: pl.Expr) -> pl.Expr:
         return period_index_expr(e, period, fiscal_year_start)
 
-    date, prev = pl.col("order_date"), pl.col("prev_date")
+    first = pl.col("prev_date").is_null()
+    idx = pl.col("idx")
     cells = (
         seq.lazy()
-        .select(
+        .select(pl.col("amount"), first.alias("first"), pidx(pl.col("order_date")).alias("idx"))
+        .select(  # rows are sorted by customer and date: the previous row is the previous order
             pl.col("amount"),
-            pidx(date).alias("idx"),
-            (prev.is_null() | (pidx(prev) < pidx(date))).alias("first_in_period"),
-            pl.when(prev.is_null()).then(pidx(date)).forward_fill().alias("cohort_index"),
+            idx,
+            (pl.col("first") | (idx.shift(1) < idx)).alias("first_in_period"),
+            pl.when(pl.col("first")).then(idx).forward_fill().alias("cohort_index"),
         )
         .group_by("cohort_index", (pl.col("idx") - pl.col("cohort_index")).alias("k"))
         .agg(
