@@ -55,13 +55,20 @@ PERIOD_KPI_COLUMNS: Final[tuple[str, ...]] = tuple(PeriodKpis.model_fields)
 
 
 def _sequence_columns(
-    seq: pl.DataFrame, churn_days: int, period: str, fiscal_year_start: int, as_of: dt.date
+    seq: pl.DataFrame,
+    churn_days: int,
+    period: str,
+    fiscal_year_start: int,
+    as_of: dt.date,
+    lo: dt.date,
 ) -> pl.DataFrame:
     """Row-level flags on the order sequence; see the module docstring for their meaning.
 
-    Period indices are computed twice per row (the order's and its churn day's); the
-    neighbours' indices are the same columns shifted by one row, since the sequence is
-    sorted by customer and date.
+    Only orders from ``lo`` on are used (everything the window's periods depend on). Period
+    indices are computed twice per row (the order's and its churn day's); the neighbours'
+    indices are the same columns shifted by one row, since the sequence is sorted by customer
+    and date — except where the previous order is before ``lo`` (not in the frame): it then
+    gets a period far in the past, which is all the flags need to know about it.
     """
     date, prev, nxt = pl.col("order_date"), pl.col("prev_date"), pl.col("next_date")
     has_prev, has_next = prev.is_not_null(), nxt.is_not_null()
@@ -69,9 +76,11 @@ def _sequence_columns(
     day = date.cast(pl.Int32)
     # the churn day of this order if nothing follows it in time (capped after as_of: unused)
     churn_day = pl.min_horizontal(day + (churn_days + 1), as_of_day + 1).cast(pl.Date)
-    base = seq.select(
+    lo_lit = pl.lit(lo, dtype=pl.Date)
+    base = seq.lazy().filter(date >= lo_lit).select(
         pl.col("amount"),
         has_prev.alias("has_prev"),
+        (prev >= lo_lit).fill_null(False).alias("prev_in_frame"),
         has_next.alias("has_next"),
         day.alias("day"),
         prev.cast(pl.Int32).alias("prev_day"),
@@ -81,8 +90,10 @@ def _sequence_columns(
         churn_day.cast(pl.Int32).alias("churn_day"),
     )
     idx, cidx = pl.col("idx"), pl.col("cidx")
-    prev_idx = pl.when(pl.col("has_prev")).then(idx.shift(1))
-    prev_cidx = pl.when(pl.col("has_prev")).then(cidx.shift(1))
+    long_ago = pl.lit(_NO_PERIOD + 1, dtype=pl.Int64)
+    in_frame, has_prev_c = pl.col("prev_in_frame"), pl.col("has_prev")
+    prev_idx = pl.when(in_frame).then(idx.shift(1)).when(has_prev_c).then(long_ago)
+    prev_cidx = pl.when(in_frame).then(cidx.shift(1)).when(has_prev_c).then(long_ago)
     next_idx = pl.when(pl.col("has_next")).then(idx.shift(-1))
     first_in_period = (~pl.col("has_prev")) | (prev_idx < idx)
     has_churn = (
@@ -105,7 +116,13 @@ def _sequence_columns(
         .then(prev_idx.fill_null(_NO_PERIOD))
         .forward_fill()
         .alias("last_period_before"),
-    )
+        pl.col("day"),
+        pl.col("next_day"),
+    ).collect()
+
+
+def _day(date: dt.date) -> pl.Expr:
+    return pl.lit(date, dtype=pl.Date).cast(pl.Int32)
 
 
 def period_kpis_frame(
@@ -131,10 +148,25 @@ def period_kpis_frame(
     assert isinstance(first_date, dt.date)
     window = last_periods(as_of, period, periods, fiscal_year_start, not_before=first_date)
     first, last = int(window["index"].min()), int(window["index"].max())  # type: ignore[arg-type]
-    rows = _sequence_columns(seq, churn_days, period, fiscal_year_start, as_of)
+    window_start = window["start"][0]
+    before = window_start - dt.timedelta(days=1)
+    # rows that matter: the period before the window (for NRR) and the churn window before it
+    lo = min(window_start - dt.timedelta(days=churn_days + 1),
+             period_table(first - 1, first - 1, period, fiscal_year_start, as_of)["start"][0])
+    rows = _sequence_columns(seq, churn_days, period, fiscal_year_start, as_of, lo)
 
     idx = pl.col("idx")
     fip = pl.col("first_in_period")
+    day = pl.col("day")
+    # customers counted at the end of the day before the window: their last order before the
+    # window is within churn_days of that day
+    counted_before = rows.select(
+        (
+            (day <= _day(before))
+            & (day >= _day(before) - churn_days)
+            & (pl.col("next_day").is_null() | (pl.col("next_day") > _day(before)))
+        ).sum()
+    ).item()
     main = (
         rows.lazy()
         .filter(idx >= first - 1)
@@ -155,14 +187,14 @@ def period_kpis_frame(
     )
     starts = (
         rows.lazy()
-        .filter(pl.col("spell_start"))
-        .group_by(idx.clip(lower_bound=first - 1))
+        .filter(pl.col("spell_start") & (idx >= first))
+        .group_by("idx")
         .agg(pl.len().alias("starts"))
     )
     churns = (
         rows.lazy()
-        .filter(pl.col("churn_idx").is_not_null())
-        .group_by(pl.col("churn_idx").clip(lower_bound=first - 1).alias("idx"))
+        .filter(pl.col("churn_idx") >= first)
+        .group_by(pl.col("churn_idx").alias("idx"))
         .agg(
             pl.len().alias("churn_events"),
             pl.col("churn_final").sum().alias("churned_customers"),
@@ -182,7 +214,13 @@ def period_kpis_frame(
             pl.col("revenue", "retained_revenue").fill_null(0.0),
         )
         .with_columns(
-            (pl.col("starts") - pl.col("churn_events")).cum_sum().alias("customers_end")
+            (
+                pl.when(idx == first - 1)
+                .then(pl.lit(counted_before, dtype=pl.Int64))
+                .otherwise(pl.col("starts") - pl.col("churn_events"))
+            )
+            .cum_sum()
+            .alias("customers_end")
         )
         .with_columns(
             pl.col("customers_end").shift(1).alias("customers_start"),
