@@ -5,11 +5,17 @@ Kept thin on purpose (like sqlite-utils' CLI over its Python core): every number
 the work inside one error funnel (:func:`run_guarded`) and sends results to stdout,
 messages to stderr. Heavy libraries are imported inside the commands so ``--help`` stays
 fast.
+
+Options shared by several commands are declared once, in :data:`OPTION_GROUPS`, and added
+to each command's signature by :func:`with_options`, so ``audit``, ``rfm``, ``cohorts``...
+accept the same flags with the same help.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
+import inspect as pyinspect
 import json
 import os
 import sys
@@ -38,7 +44,9 @@ app = typer.Typer(
         "  custinv audit orders.csv\n\n"
         "  custinv audit orders.csv --format json | jq .kpis\n\n"
         "  custinv inspect export.xlsx          # what was detected, and why\n\n"
-        "  custinv customers orders.csv --format csv > customers.csv"
+        "  custinv customers orders.csv --format csv > customers.csv\n\n"
+        "Exit codes: 0 ok, 2 usage, 3 an --alert breached, 65 bad data, 66 input unreadable, "
+        "73 output not writable, 74 I/O error, 78 bad config, 130 interrupted, 1 a bug."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -61,6 +69,11 @@ class RowFormat(str, Enum):
     json = "json"
 
 
+class Lang(str, Enum):
+    en = "en"
+    zh = "zh"
+
+
 # ----------------------------------------------------------------------------- options
 
 FilesArg = Annotated[
@@ -72,20 +85,91 @@ FilesArg = Annotated[
     ),
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="table (Rich, for people) or json/ndjson/csv for pipelines.")]
-EncodingOpt = Annotated[Optional[str], typer.Option(help="Text encoding (default: detected: BOM, utf-8, gb18030, cp1252).", rich_help_panel="Reading")]
-DelimiterOpt = Annotated[Optional[str], typer.Option(help="Field delimiter (default: sniffed among , ; tab |). Use 'tab' for tab.", rich_help_panel="Reading")]
-SheetOpt = Annotated[Optional[str], typer.Option(help="Excel sheet name or 1-based number (default: first sheet that looks like data).", rich_help_panel="Reading")]
-HeaderRowOpt = Annotated[Optional[int], typer.Option(help="1-based line of the header row (default: found automatically below report titles).", min=1, rich_help_panel="Reading")]
-DateFormatOpt = Annotated[Optional[str], typer.Option(help="strptime format of the order date when it is ambiguous, e.g. '%d/%m/%Y'.", rich_help_panel="Reading")]
-MapOpt = Annotated[Optional[list[str]], typer.Option("--map", help="Pin a field to a column: --map customer_id='Buyer ID' (repeatable; other fields are still detected).", rich_help_panel="Reading")]
-CurrencyOpt = Annotated[Optional[str], typer.Option(help="Keep only rows in this currency (when the data holds several).", rich_help_panel="Reading")]
-AsOfOpt = Annotated[Optional[str], typer.Option(help="Stocktake date: YYYY-MM-DD or 'today' (default: latest order date). Later orders are excluded.", rich_help_panel="Reading")]
-MaxRejectOpt = Annotated[Optional[float], typer.Option(help="Fail (exit 65) when more than this share of rows cannot be parsed [default: 0.10].", min=0, max=1, rich_help_panel="Reading")]
-RejectsOpt = Annotated[Optional[Path], typer.Option(help="Write every rejected row (file, line, column, value, reason) to this CSV.", rich_help_panel="Outputs")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Settings file (default: ./custinv.toml when present).", rich_help_panel="Run")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.", rich_help_panel="Run")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of unexpected errors.", rich_help_panel="Run")]
-TimingsOpt = Annotated[bool, typer.Option("--timings", help="Print the time of each stage on stderr (and in JSON).", rich_help_panel="Run")]
+
+_R, _C, _T, _V, _O, _X = "Reading", "Classification", "Retention and trends", "Lifetime value", "Outputs", "Run"
+
+# name -> (annotation, default). Names are Settings fields unless handled in _settings().
+OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
+    "reading": {
+        "encoding": (Annotated[Optional[str], typer.Option(help="Text encoding (default: detected: BOM, utf-8, gb18030, cp1252).", rich_help_panel=_R)], None),
+        "delimiter": (Annotated[Optional[str], typer.Option(help="Field delimiter (default: sniffed among , ; tab |). Write 'tab' for a tab.", rich_help_panel=_R)], None),
+        "sheet": (Annotated[Optional[str], typer.Option(help="Excel sheet name or 1-based number (default: the first sheet that looks like data).", rich_help_panel=_R)], None),
+        "header_row": (Annotated[Optional[int], typer.Option(help="1-based line of the header (default: found below any report title lines).", min=1, rich_help_panel=_R)], None),
+        "date_format": (Annotated[Optional[str], typer.Option(help="strptime format for an ambiguous order date, e.g. '%d/%m/%Y'.", rich_help_panel=_R)], None),
+        "map_": (Annotated[Optional[list[str]], typer.Option("--map", help="Pin a field to a column: --map customer_id='Buyer ID' (repeatable; other fields are still detected). `custinv inspect` lists fields and columns.", rich_help_panel=_R)], None),
+        "currency": (Annotated[Optional[str], typer.Option(help="Keep only rows in this currency when the data holds several (others are excluded and counted).", rich_help_panel=_R)], None),
+        "as_of": (Annotated[Optional[str], typer.Option(help="Stocktake date, YYYY-MM-DD or 'today' (default: the latest order date). Later orders are excluded.", rich_help_panel=_R)], None),
+        "max_reject_rate": (Annotated[Optional[float], typer.Option(help="Fail with exit 65 when more than this share of rows cannot be parsed [default: 0.10].", min=0, max=1, rich_help_panel=_R)], None),
+        "config": (Annotated[Optional[Path], typer.Option("--config", help="Settings file (default: ./custinv.toml when present). Flags > CUSTINV_* env > file.", rich_help_panel=_R)], None),
+    },
+    "classify": {
+        "high_frequency": (Annotated[Optional[float], typer.Option(help="Orders per year at or above which a repeat buyer is high-frequency (default: the median of repeat buyers).", rich_help_panel=_C)], None),
+        "value_method": (Annotated[Optional[str], typer.Option(help="Value tiers: abc (cumulative revenue share, default), quantile (top 20% / next 30% / rest) or margin (abc on gross profit; needs a cost column).", rich_help_panel=_C)], None),
+        "value_tiers": (Annotated[Optional[str], typer.Option(help="Cut points of the value tiers, e.g. 80,95 (abc: share of revenue; quantile: share of customers).", rich_help_panel=_C)], None),
+        "rfm_scheme": (Annotated[Optional[str], typer.Option(help="standard (125 RFM codes → 11 segments) or cn8 (the eight-segment above/below-mean model, 重要价值客户…).", rich_help_panel=_C)], None),
+        "rfm_frequency": (Annotated[Optional[str], typer.Option(help="Order-count cuts for the F score, e.g. 1,2,3,5: F=1 for ≤1 order … F=5 above 5.", rich_help_panel=_C)], None),
+        "new_days": (Annotated[Optional[int], typer.Option(help="A customer is new when their first order is within this many days of as-of [default: 30].", min=1, rich_help_panel=_C)], None),
+        "active_days": (Annotated[Optional[int], typer.Option(help="Active = ordered within this many days [default: 90].", min=1, rich_help_panel=_C)], None),
+        "churn_days": (Annotated[Optional[int], typer.Option(help="Churned = no order for more than this many days (default: derived from the data, the 90th percentile of days between purchases).", min=1, rich_help_panel=_C)], None),
+        "by": (Annotated[Optional[list[str]], typer.Option("--by", help="Dimension(s) to break down by: region, country, city, industry, channel, segment, owner (default: all mapped).", rich_help_panel=_C)], None),
+        "top": (Annotated[Optional[int], typer.Option(help="Rows in top lists (at-risk, win-back, top customers, breakdown values) [default: 20].", min=1, rich_help_panel=_C)], None),
+    },
+    "trends": {
+        "period": (Annotated[Optional[str], typer.Option(help="month (default), quarter, week (ISO, Monday) or year.", rich_help_panel=_T)], None),
+        "periods": (Annotated[Optional[int], typer.Option(help="How many recent periods the KPI trend shows [default: 12].", min=1, rich_help_panel=_T)], None),
+        "fiscal_year_start": (Annotated[Optional[int], typer.Option(help="First month of the fiscal year (shifts quarters and years), e.g. 4 for April.", min=1, max=12, rich_help_panel=_T)], None),
+    },
+    "clv": {
+        "model": (Annotated[Optional[str], typer.Option(help="auto (BG/NBD when it can be trusted, else historical; default), bgnbd, paretonbd or historical.", rich_help_panel=_V)], None),
+        "time_unit": (Annotated[Optional[str], typer.Option(help="Model time unit: week (default, as the literature), day or month.", rich_help_panel=_V)], None),
+        "horizon": (Annotated[Optional[int], typer.Option(help="CLV horizon in months [default: 12].", min=1, rich_help_panel=_V)], None),
+        "discount_rate": (Annotated[Optional[float], typer.Option(help="Annual discount rate [default: 0.10].", min=0, rich_help_panel=_V)], None),
+        "margin": (Annotated[Optional[float], typer.Option(help="Gross margin as a fraction (default: from a mapped cost/margin column, else 0.30).", min=0, max=1, rich_help_panel=_V)], None),
+        "holdout": (Annotated[Optional[str], typer.Option(help="Validate: calibrate up to this date, predict the rest up to as-of, and compare.", rich_help_panel=_V)], None),
+    },
+    "alerts": {
+        "alert": (Annotated[Optional[list[str]], typer.Option("--alert", help="Rule such as 'churn_rate > 0.08' (repeatable). Any kpis key, or a kpis_by_period key of the last complete period ('period.x' to force it). Breached → exit 3 after all outputs are written.", rich_help_panel=_O)], None),
+        "rejects": (Annotated[Optional[Path], typer.Option(help="Write every rejected row (file, line, column, value, reason) to this CSV.", rich_help_panel=_O)], None),
+    },
+    "lang": {
+        "lang": (Annotated[Optional[Lang], typer.Option(help="Language of labels in tables and reports: en or zh (default: CUSTINV_LANG or the config file, else en).", rich_help_panel=_O)], None),
+    },
+    "run": {
+        "quiet": (Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.", rich_help_panel=_X)], False),
+        "debug": (Annotated[bool, typer.Option("--debug", help="Show the traceback of unexpected errors.", rich_help_panel=_X)], False),
+        "timings": (Annotated[bool, typer.Option("--timings", help="Print the time of each stage on stderr (and put it in JSON).", rich_help_panel=_X)], False),
+    },
+}
+
+
+def with_options(*groups: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Add the named option groups to a command; they reach it as one ``opts`` dict."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in pyinspect.signature(fn, eval_str=True).parameters.values() if p.name != "opts"]
+        hints = {p.name: p.annotation for p in own}
+        extra: list[pyinspect.Parameter] = []
+        names: list[str] = []
+        for group in groups:
+            for name, (annotation, default) in OPTION_GROUPS[group].items():
+                extra.append(pyinspect.Parameter(name, pyinspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
+                hints[name] = annotation
+                names.append(name)
+
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> None:
+            opts = {name: kwargs.pop(name) for name in names if name in kwargs}
+            fn(*args, opts=opts, **kwargs)
+
+        command.__signature__ = pyinspect.Signature(  # type: ignore[attr-defined]
+            [p.replace(kind=pyinspect.Parameter.POSITIONAL_OR_KEYWORD) if p.kind is pyinspect.Parameter.POSITIONAL_ONLY else p
+             for p in own] + extra
+        )
+        command.__annotations__ = hints
+        del command.__wrapped__  # typer must read our signature, not the wrapped one's
+        return command
+
+    return decorate
 
 
 def _version_callback(value: bool) -> None:
@@ -112,19 +196,16 @@ def _stderr_console(quiet: bool = False) -> Any:
 
 def _emit_error(exc: CustinvError | None, *, code: int, message: str, hint: str | None, json_mode: bool) -> None:
     if json_mode:
-        payload = {"error": {"code": exc.code if exc else "bug", "exit_code": code, "message": message, "hint": hint}}
+        payload = {"error": {"code": exc.code if exc else ("interrupted" if code == ExitCode.INTERRUPTED else "bug"),
+                             "exit_code": code, "message": message, "hint": hint}}
         sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
-    console = _stderr_console()
-    console.print(f"[bold red]custinv:[/] {_escape(message)}")
-    if hint:
-        console.print(f"[dim]hint:[/] {_escape(hint)}")
-
-
-def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return escape(text)
+    console = _stderr_console()
+    console.print(f"[bold red]custinv:[/] {escape(message)}")
+    if hint:
+        console.print(f"[dim]hint:[/] {escape(hint)}")
 
 
 def _quiet_broken_pipe() -> NoReturn:
@@ -160,47 +241,85 @@ def run_guarded(work: Callable[[], int | None], *, json_mode: bool = False, debu
     except OSError as exc:
         if _is_broken_pipe(exc):
             _quiet_broken_pipe()
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _emit_error(None, code=ExitCode.IO, message=f"I/O error: {exc}", hint=None, json_mode=json_mode)
+        _report_bug(exc, debug, json_mode, ExitCode.IO, "I/O error")
         code = int(ExitCode.IO)
     except Exception as exc:  # noqa: BLE001 - the bug funnel
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _emit_error(
-            None,
-            code=ExitCode.BUG,
-            message=f"internal error: {type(exc).__name__}: {exc}",
-            hint=None if debug else "run again with --debug for the traceback, and please report it",
-            json_mode=json_mode,
-        )
+        _report_bug(exc, debug, json_mode, ExitCode.BUG, "internal error")
         code = int(ExitCode.BUG)
     raise typer.Exit(code)
 
 
-# ----------------------------------------------------------------------------- helpers
+def _report_bug(exc: BaseException, debug: bool, json_mode: bool, code: ExitCode, what: str) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    _emit_error(
+        None, code=code, message=f"{what}: {type(exc).__name__}: {exc}",
+        hint=None if debug else "run again with --debug for the traceback, and please report it",
+        json_mode=json_mode,
+    )
 
 
-def _parse_map(items: list[str] | None) -> dict[str, str]:
+# ----------------------------------------------------------------------------- settings
+
+
+def _split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _parse_map(items: list[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
     mapping: dict[str, str] = {}
-    for item in items or []:
+    for item in items:
         if "=" not in item:
             raise UsageError(f"--map {item!r}: expected field=column", hint="e.g. --map customer_id='Buyer ID'")
         key, value = item.split("=", 1)
-        mapping[key.strip()] = value.strip()
+        mapping[key.strip()] = value.strip().strip("'\"")
     return mapping
 
 
-def _settings(config: Path | None, **flags: Any) -> Settings:
-    from custinv.config import load_settings
+_NOT_SETTINGS = {"config", "quiet", "debug", "timings", "rejects", "map_", "alert"}
 
+
+def _settings(opts: dict[str, Any], **extra: Any) -> Settings:
+    """Flags → Settings (with CUSTINV_* and custinv.toml underneath). Bad flag values are usage errors."""
+    from custinv.config import load_settings
+    from custinv.errors import ConfigError
+
+    flags: dict[str, Any] = {k: v for k, v in opts.items() if k not in _NOT_SETTINGS and v is not None}
+    flags.update({k: v for k, v in extra.items() if v is not None})
     if flags.get("delimiter") in ("tab", "\\t"):
         flags["delimiter"] = "\t"
-    return load_settings({k: v for k, v in flags.items() if v is not None}, config_path=config)
+    for name in ("value_tiers", "rfm_frequency"):
+        if name in flags:
+            flags[name] = _split_list(flags[name])
+    if isinstance(flags.get("lang"), Enum):
+        flags["lang"] = flags["lang"].value
+    if opts.get("map_"):
+        flags["mapping"] = _parse_map(opts["map_"])
+    if opts.get("alert"):
+        from custinv.alerts import AlertRuleError, parse_rules
+
+        try:
+            parse_rules(opts["alert"])
+        except AlertRuleError as exc:
+            raise UsageError(str(exc)) from exc
+        flags["alerts"] = list(opts["alert"])
+    try:
+        return load_settings(flags, config_path=opts.get("config"))
+    except ConfigError as exc:
+        if opts.get("config") is None and _flag_problem(exc, flags):
+            raise UsageError(exc.message, hint="see --help for the accepted values") from exc
+        raise
+
+
+def _flag_problem(exc: CustinvError, flags: dict[str, Any]) -> bool:
+    """Was a validation failure caused by a flag (usage, exit 2) rather than the config file (78)?"""
+    return any(f"{name}:" in exc.message or f"{name}." in exc.message for name in flags)
 
 
 def _expand(files: list[str]) -> list[Path]:
@@ -220,58 +339,61 @@ def _print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
 
 
-def _run_audit(files: list[str], settings: Settings, quiet: bool) -> AuditResult:
+def _prepare_outputs(opts: dict[str, Any], *paths: Path | None) -> None:
+    """Check every output folder before the work starts (exit 73 early, not after a long run)."""
+    from custinv.outputs import check_writable
+
+    for path in (opts.get("rejects"), *paths):
+        if path is not None:
+            check_writable(path)
+
+
+def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> AuditResult:
     from custinv.stocktake import audit
 
-    return audit(_expand(files), settings, progress=_progress(quiet))
+    result = audit(_expand(files), settings, progress=_progress(bool(opts.get("quiet"))))
+    if opts.get("rejects") is not None:
+        from custinv.outputs import write_frame
+
+        write_frame(result.ledger.rejects, opts["rejects"], "csv", private=True)
+    if opts.get("timings"):
+        result.stocktake.timings = {k: round(v, 4) for k, v in result.timings.stages.items()}
+    return result
 
 
-def _write_rejects(result: AuditResult, path: Path | None) -> None:
-    if path is None:
-        return
-    from custinv.outputs import write_frame
+def _finish(result: AuditResult, opts: dict[str, Any]) -> int:
+    """Timings and alerts on stderr; exit 3 when an alert rule is breached."""
+    console = _stderr_console(quiet=bool(opts.get("quiet")))
+    if opts.get("timings"):
+        from custinv.render.console import render_timings
 
-    write_frame(result.ledger.rejects, path, "csv", private=True)
-
-
-def _show_timings(result: AuditResult, enabled: bool) -> None:
-    if not enabled:
-        return
-    from custinv.render.console import render_timings
-
-    render_timings(result.timings.stages, _stderr_console())
-
-
-def _reading_flags(encoding, delimiter, sheet, header_row, date_format, map_, currency, as_of, max_reject_rate) -> dict[str, Any]:  # noqa: ANN001
-    return dict(
-        encoding=encoding, delimiter=delimiter, sheet=sheet, header_row=header_row, date_format=date_format,
-        mapping=_parse_map(map_) or None, currency=currency, as_of=as_of, max_reject_rate=max_reject_rate,
-    )
+        render_timings(result.timings.stages, _stderr_console())
+    alerts = result.stocktake.alerts or []
+    breached = [a for a in alerts if a.breached]
+    if breached:
+        err = _stderr_console()
+        for a in breached:
+            err.print(f"[bold red]alert:[/] {a.rule} (value {a.value})")
+        return int(ExitCode.ALERT)
+    if alerts:
+        console.print(f"[dim]{len(alerts)} alert rule(s) checked, none breached[/]")
+    return 0
 
 
 # ----------------------------------------------------------------------------- commands
 
 
 @app.command()
+@with_options("reading", "classify", "trends", "clv", "alerts", "lang", "run")
 def audit(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    sheet: SheetOpt = None,
-    header_row: HeaderRowOpt = None,
-    date_format: DateFormatOpt = None,
-    map_: MapOpt = None,
-    currency: CurrencyOpt = None,
-    as_of: AsOfOpt = None,
-    max_reject_rate: MaxRejectOpt = None,
-    rejects: RejectsOpt = None,
-    config: ConfigOpt = None,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
-    timings: TimingsOpt = False,
+    no_clv: Annotated[bool, typer.Option("--no-clv", help="Skip the CLV model fit (faster on huge files).", rich_help_panel=_V)] = False,
+    *,
+    opts: dict[str, Any],
 ) -> None:
-    """Take stock of the customers in an export: accounting, KPIs, classes, segments.
+    """Take stock of the customers in an export: accounting, KPIs, frequency classes,
+    value tiers, RFM segments, lifecycle, breakdowns, churn, cohorts, trends and CLV.
 
     Every input row is accounted for: rows read = used + excluded (by reason) + rejected.
 
@@ -279,23 +401,17 @@ def audit(
 
       custinv audit orders.csv
 
-      custinv audit 'exports/2024-*.csv' --as-of 2024-12-31
+      custinv audit 'exports/2024-*.csv' --as-of 2024-12-31 --lang zh
 
       custinv audit orders.csv --format json | jq .kpis
+
+      custinv audit orders.csv -q --alert 'churn_rate > 0.08'   # cron: exit 3 when breached
     """
-    json_mode = format is not OutputFormat.table
 
     def work() -> int:
-        settings = _settings(config, **_reading_flags(encoding, delimiter, sheet, header_row, date_format, map_,
-                                                      currency, as_of, max_reject_rate))
-        if rejects is not None:
-            from custinv.outputs import check_writable
-
-            check_writable(rejects)
-        result = _run_audit(files, settings, quiet)
-        _write_rejects(result, rejects)
-        if timings:
-            result.stocktake.timings = {k: round(v, 4) for k, v in result.timings.stages.items()}
+        settings = _settings(opts, clv=False if no_clv else None)
+        _prepare_outputs(opts)
+        result = _run_audit(files, settings, opts)
         if format is OutputFormat.table:
             from custinv.render.console import render_stocktake
 
@@ -306,31 +422,25 @@ def audit(
             from custinv.render.tabular import print_stocktake_rows
 
             print_stocktake_rows(result.stocktake, format.value)
-        _show_timings(result, timings)
-        return 0
+        return _finish(result, opts)
 
-    run_guarded(work, json_mode=json_mode, debug=debug)
+    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
 
 
 @app.command()
+@with_options("reading", "classify", "trends", "clv", "run")
 def customers(
     files: FilesArg,
-    format: Annotated[RowFormat, typer.Option("--format", "-f", help="ndjson, csv, parquet or json.")] = RowFormat.ndjson,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout (required for parquet on a terminal).")] = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    sheet: SheetOpt = None,
-    header_row: HeaderRowOpt = None,
-    date_format: DateFormatOpt = None,
-    map_: MapOpt = None,
-    currency: CurrencyOpt = None,
-    as_of: AsOfOpt = None,
-    max_reject_rate: MaxRejectOpt = None,
-    config: ConfigOpt = None,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
+    format: Annotated[RowFormat, typer.Option("--format", "-f", help="ndjson (default), csv, parquet or json.")] = RowFormat.ndjson,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (mode 0600) instead of stdout; needed for parquet on a terminal.")] = None,
+    no_clv: Annotated[bool, typer.Option("--no-clv", help="Skip the CLV model (no p_alive, expected_purchases, clv columns).", rich_help_panel=_V)] = False,
+    *,
+    opts: dict[str, Any],
 ) -> None:
-    """One row per customer: first/last order, orders, revenue, recency, classes and scores.
+    """One row per customer: first/last order, orders, revenue, recency, tenure, frequency
+    class, value tier, RFM scores and segment, lifecycle stage, P(alive) and CLV.
+
+    Ids are kept exactly as normalised, so rows join back to your CRM.
 
     Examples:
 
@@ -342,35 +452,24 @@ def customers(
     def work() -> int:
         from custinv.render.tabular import customer_rows, write_rows
 
-        settings = _settings(config, **_reading_flags(encoding, delimiter, sheet, header_row, date_format, map_,
-                                                      currency, as_of, max_reject_rate))
-        if output is not None:
-            from custinv.outputs import check_writable
-
-            check_writable(output)
-        elif format is RowFormat.parquet and sys.stdout.isatty():
+        settings = _settings(opts, clv=False if no_clv else None)
+        _prepare_outputs(opts, output)
+        if output is None and format is RowFormat.parquet and sys.stdout.isatty():
             raise UsageError("parquet is binary: write it with --output FILE or redirect stdout")
-        result = _run_audit(files, settings, quiet)
+        result = _run_audit(files, settings, opts)
         write_rows(customer_rows(result), format.value, output)
         return 0
 
-    run_guarded(work, json_mode=format in (RowFormat.json, RowFormat.ndjson), debug=debug)
+    run_guarded(work, json_mode=format in (RowFormat.json, RowFormat.ndjson), debug=bool(opts.get("debug")))
 
 
 @app.command()
+@with_options("reading", "run")
 def inspect(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    sheet: SheetOpt = None,
-    header_row: HeaderRowOpt = None,
-    date_format: DateFormatOpt = None,
-    map_: MapOpt = None,
-    currency: CurrencyOpt = None,
-    as_of: AsOfOpt = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
+    *,
+    opts: dict[str, Any],
 ) -> None:
     """Show what custinv detected in a file, and why: encoding, delimiter, header row,
     the column mapping with the reason for each choice, five parsed sample rows, every
@@ -383,12 +482,12 @@ def inspect(
 
     def work() -> int:
         from custinv.ingest.ledger import build_ledger
-        from custinv.render.console import render_inspection
 
-        settings = _settings(config, **_reading_flags(encoding, delimiter, sheet, header_row, date_format, map_,
-                                                      currency, as_of, 1.0))
+        settings = _settings(opts, max_reject_rate=1.0)
         ledger = build_ledger(_expand(files), settings)
         if format is OutputFormat.table:
+            from custinv.render.console import render_inspection
+
             render_inspection(ledger)
         else:
             from custinv.render.tabular import inspection_dict
@@ -396,7 +495,167 @@ def inspect(
             _print_json(inspection_dict(ledger))
         return 0
 
-    run_guarded(work, json_mode=format is not OutputFormat.table, debug=debug)
+    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+
+
+@app.command()
+@with_options("reading", "classify", "lang", "run")
+def rfm(
+    files: FilesArg,
+    format: FormatOpt = OutputFormat.table,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """The RFM segment table: customers, revenue, average R/F/M and a recommended action
+    per segment, with the cut points that put customers there.
+
+    Examples:
+
+      custinv rfm orders.csv
+
+      custinv rfm orders.csv --rfm-scheme cn8 --lang zh
+    """
+
+    def work() -> int:
+        settings = _settings(opts, clv=False)
+        result = _run_audit(files, settings, opts)
+        st = result.stocktake
+        if format is OutputFormat.table:
+            from custinv.render.console import render_rfm, stdout_console
+
+            render_rfm(st, settings.lang, stdout_console())
+        elif format is OutputFormat.csv:
+            from custinv.render.tabular import print_model_rows
+
+            assert st.rfm is not None
+            print_model_rows(st.rfm.segments)
+        else:
+            _print_json(_only(st, "rfm", "value_tiers", "frequency_classes", "lifecycle"))
+        return 0
+
+    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+
+
+class CohortMeasure(str, Enum):
+    retention = "retention"
+    customers = "customers"
+    revenue = "revenue"
+
+
+@app.command()
+@with_options("reading", "trends", "lang", "run")
+def cohorts(
+    files: FilesArg,
+    format: FormatOpt = OutputFormat.table,
+    measure: Annotated[CohortMeasure, typer.Option(help="What the cells hold: retention (share of the cohort), customers or revenue.")] = CohortMeasure.retention,
+    last: Annotated[Optional[int], typer.Option(help="Show only the last N cohorts in the table (JSON and CSV always hold every cohort).", min=1)] = None,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """First-purchase cohorts: who came back k periods after their first order.
+
+    An empty cell is a period not reached yet; 0 means nobody came back.
+
+    Examples:
+
+      custinv cohorts orders.csv --period quarter
+
+      custinv cohorts orders.csv --format csv --measure customers > cohorts.csv
+    """
+
+    def work() -> int:
+        settings = _settings(opts, clv=False)
+        result = _run_audit(files, settings, opts)
+        st = result.stocktake
+        assert st.retention is not None
+        if format is OutputFormat.table:
+            from custinv.render.console import render_cohorts, stdout_console
+
+            render_cohorts(st, settings.lang, stdout_console(), measure=measure.value, last=last or 24)
+        elif format is OutputFormat.csv:
+            from custinv.analytics.retention import cohort_matrix_frame
+
+            cohort_matrix_frame(st.retention, measure.value).write_csv(sys.stdout)
+        else:
+            _print_json(_only(st, "retention", "kpis_by_period"))
+        return 0
+
+    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+
+
+@app.command()
+@with_options("reading", "classify", "trends", "clv", "alerts", "lang", "run")
+def churn(
+    files: FilesArg,
+    format: FormatOpt = OutputFormat.table,
+    no_clv: Annotated[bool, typer.Option("--no-clv", help="Rank the at-risk list by historical annual revenue instead of CLV.", rich_help_panel=_V)] = False,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """Churn: the churn window and rate, the period trend, the customers at risk (sorted by
+    value at risk) and the high-value churned customers to win back.
+
+    Examples:
+
+      custinv churn orders.csv --top 50
+
+      custinv churn orders.csv --churn-days 120 --format json | jq '.churn.at_risk[0]'
+    """
+
+    def work() -> int:
+        settings = _settings(opts, clv=False if no_clv else None)
+        _prepare_outputs(opts)
+        result = _run_audit(files, settings, opts)
+        st = result.stocktake
+        if format is OutputFormat.table:
+            from custinv.render.console import render_churn, stdout_console
+
+            render_churn(st, settings.lang, stdout_console())
+        elif format is OutputFormat.csv:
+            from custinv.render.tabular import print_model_rows
+
+            assert st.churn is not None
+            print_model_rows(st.churn.at_risk)
+        else:
+            _print_json(_only(st, "kpis", "churn", "kpis_by_period", "alerts"))
+        return _finish(result, opts)
+
+    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+
+
+@app.command()
+@with_options("reading", "classify", "clv", "lang", "run")
+def clv(
+    files: FilesArg,
+    format: FormatOpt = OutputFormat.table,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """Customer lifetime value: fit BG/NBD (or Pareto/NBD) and Gamma-Gamma, then price every
+    customer's expected discounted margin over the horizon.
+
+    Examples:
+
+      custinv clv orders.csv --horizon 24 --discount-rate 0.08 --margin 0.35
+
+      custinv clv orders.csv --holdout 2024-06-30     # fit before, check the prediction after
+
+      custinv clv orders.csv --format json | jq .clv.params
+    """
+
+    def work() -> int:
+        settings = _settings(opts, clv=True)
+        result = _run_audit(files, settings, opts)
+        st = result.stocktake
+        if format is OutputFormat.table:
+            from custinv.render.console import render_clv, stdout_console
+
+            render_clv(st, settings.lang, stdout_console())
+        else:
+            _print_json(st.to_json_dict())
+        return 0
+
+    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
 
 
 @app.command()
@@ -410,6 +669,13 @@ def schema() -> None:
         return 0
 
     run_guarded(work)
+
+
+def _only(st: Any, *sections: str) -> dict[str, Any]:
+    """The contract object with the header, the source and only the named sections."""
+    data = st.to_json_dict()
+    keep = {"schema_version", "tool", "as_of", "currency", "source", "settings", "timings", *sections}
+    return {k: v for k, v in data.items() if k in keep}
 
 
 def main() -> None:

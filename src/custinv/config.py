@@ -74,8 +74,11 @@ class Settings(BaseModel):
     time_unit: Literal["day", "week", "month"] = "week"
     horizon: int = Field(default=12, ge=1)
     discount_rate: float = Field(default=0.10, ge=0, lt=10)
-    margin: float = Field(default=0.30, gt=0, le=1)
+    margin: float | None = Field(default=None, gt=0, le=1)  # None: from cost/margin column, else 0.30
     holdout: str | None = None
+
+    # ---- scheduled runs
+    alerts: list[str] = Field(default_factory=list)
 
     # ---- presentation
     lang: Literal["en", "zh"] = "en"

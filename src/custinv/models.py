@@ -15,11 +15,28 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 SCHEMA_VERSION = 1
+MONEY_DECIMALS = 2
+RATE_DECIMALS = 6
+
+
+def _round_money(value: float | None) -> float | None:
+    return None if value is None else round(value, MONEY_DECIMALS)
+
+
+def _round_rate(value: float | None) -> float | None:
+    return None if value is None else round(value, RATE_DECIMALS)
+
+
+Money = Annotated[float, PlainSerializer(_round_money, return_type=float)]
+"""Full precision inside; rounded to cents only when serialised (the edge)."""
+OptMoney = Annotated[float | None, PlainSerializer(_round_money, return_type=float | None)]
+Rate = Annotated[float | None, PlainSerializer(_round_rate, return_type=float | None)]
+"""A fraction in [0, 1] (or a ratio such as growth), rounded to 6 decimals when serialised."""
 
 
 def finite_or_none(value: float | None) -> float | None:
@@ -66,8 +83,8 @@ class SourceReport(_Model):
     rows_excluded: dict[str, int]
     rows_rejected: int
     reject_reasons: dict[str, int]
-    anonymous_revenue: float | None = None
-    returns: float | None = None
+    anonymous_revenue: OptMoney = None
+    returns: OptMoney = None
     returns_rows: int = 0
     warnings: list[str] = Field(default_factory=list)
 
@@ -75,19 +92,19 @@ class SourceReport(_Model):
 class Kpis(_Model):
     customers: int
     orders: int
-    revenue: float
-    returns: float | None = None
-    average_order_value: float | None = None
-    revenue_per_customer: float | None = None
-    repeat_purchase_rate: float | None = None
+    revenue: Money
+    returns: OptMoney = None
+    average_order_value: OptMoney = None
+    revenue_per_customer: OptMoney = None
+    repeat_purchase_rate: Rate = None
     one_time_customers: int | None = None
     active_customers: int | None = None
     new_customers: int | None = None
     churned_customers: int | None = None
-    churn_rate: float | None = None
-    retention_rate: float | None = None
-    customer_growth_rate: float | None = None
-    top20_revenue_share: float | None = None
+    churn_rate: Rate = None
+    retention_rate: Rate = None
+    customer_growth_rate: Rate = None
+    top20_revenue_share: Rate = None
     average_orders_per_customer: float | None = None
     mean_interpurchase_days: float | None = None
     new_customer_window_days: int | None = None
@@ -105,9 +122,9 @@ class FrequencyClassRow(_Model):
 
     frequency_class: str = Field(serialization_alias="class", validation_alias="class")
     customers: int
-    share: float | None
-    revenue: float
-    revenue_share: float | None
+    share: Rate
+    revenue: Money
+    revenue_share: Rate
     threshold: float | None = None
 
 
@@ -116,36 +133,36 @@ class ValueTierRow(_Model):
 
     tier: str
     customers: int
-    share: float | None
-    revenue: float
-    revenue_share: float | None
-    threshold: float | None
+    share: Rate
+    revenue: Money
+    revenue_share: Rate
+    threshold: OptMoney
 
 
 class RfmSegmentRow(_Model):
     segment: str
     customers: int
-    share: float | None
-    revenue: float
-    revenue_share: float | None
+    share: Rate
+    revenue: Money
+    revenue_share: Rate
     avg_recency_days: float | None
     avg_frequency: float | None
-    avg_monetary: float | None
+    avg_monetary: OptMoney
     action: str | None = None
 
 
 class RfmSection(_Model):
     method: str
     scheme: str
-    thresholds: dict[str, list[float]]
+    thresholds: dict[str, list[float | None]]
     segments: list[RfmSegmentRow]
 
 
 class LifecycleRow(_Model):
     stage: str
     customers: int
-    share: float | None
-    revenue: float
+    share: Rate
+    revenue: Money
 
 
 
@@ -153,11 +170,11 @@ class LifecycleRow(_Model):
 class BreakdownRow(_Model):
     value: str
     customers: int
-    share: float | None
-    revenue: float
-    revenue_share: float | None
-    average_order_value: float | None
-    repeat_purchase_rate: float | None
+    share: Rate
+    revenue: Money
+    revenue_share: Rate
+    average_order_value: OptMoney
+    repeat_purchase_rate: Rate
     tiers: dict[str, int] = Field(default_factory=dict)
 
 
@@ -175,16 +192,16 @@ class AtRiskCustomer(_Model):
     recency_days: int
     usual_interval_days: float | None
     orders: int
-    revenue: float
-    value_at_risk: float | None
+    revenue: Money
+    value_at_risk: OptMoney
     value_tier: str | None = None
 
 
 class ChurnSection(_Model):
     definition: dict[str, Any]
-    churn_rate: float | None
+    churn_rate: Rate
     churned_customers: int
-    churned_revenue: float | None = None
+    churned_revenue: OptMoney = None
     at_risk_customers: int = 0
     at_risk: list[AtRiskCustomer] = Field(default_factory=list)
     win_back: list[AtRiskCustomer] = Field(default_factory=list)
@@ -194,8 +211,8 @@ class Cohort(_Model):
     cohort: str
     size: int
     customers: list[int | None]
-    revenue: list[float | None]
-    retention: list[float | None] = Field(default_factory=list)
+    revenue: list[OptMoney]
+    retention: list[Rate] = Field(default_factory=list)
 
 
 class RetentionSection(_Model):
@@ -215,13 +232,13 @@ class PeriodKpis(_Model):
     customers_end: int
     active_customers: int
     orders: int
-    revenue: float
-    average_order_value: float | None
-    customer_growth_rate: float | None
-    retention_rate: float | None
-    churn_rate: float | None
-    repeat_purchase_rate: float | None
-    net_revenue_retention: float | None
+    revenue: Money
+    average_order_value: OptMoney
+    customer_growth_rate: Rate
+    retention_rate: Rate
+    churn_rate: Rate
+    repeat_purchase_rate: Rate
+    net_revenue_retention: Rate
 
 
 class Alert(_Model):
@@ -245,7 +262,7 @@ class ClvSection(_Model):
     horizon: int
     discount_rate: float
     margin: float | str | None
-    total: float | None
+    total: OptMoney
     customers: int
     spend_model: dict[str, Any] | None = None
     by_segment: list[dict[str, Any]] = Field(default_factory=list)

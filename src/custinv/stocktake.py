@@ -6,6 +6,7 @@ result to a renderer. Timings of each stage are kept for ``--timings``.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,11 +16,20 @@ from pathlib import Path
 import polars as pl
 
 from custinv import __version__
+from custinv.analytics import breakdowns as bd
+from custinv.analytics.churn import churn_section, churn_window_days
+from custinv.analytics.classify import ClassifySettings, classification_tables, classify
+from custinv.alerts import evaluate_alerts
+from custinv.analytics.clv.fit import DEFAULT_MARGIN
 from custinv.analytics.headline import headline_kpis
+from custinv.analytics.kpis import last_complete_period, period_kpis
+from custinv.analytics.periods import order_sequence
+from custinv.analytics.retention import retention_section
 from custinv.analytics.summary import customer_summary
 from custinv.config import Settings
 from custinv.ingest.ledger import Ledger, build_ledger
-from custinv.models import Stocktake, Tool
+from custinv.errors import DataError, UsageError
+from custinv.models import ClvSection, Stocktake, Tool
 
 
 @dataclass
@@ -45,6 +55,23 @@ class AuditResult:
     timings: Timings
 
 
+def classify_settings(settings: Settings) -> ClassifySettings:
+    """Map the user's settings onto the classification's own knobs."""
+    cuts = settings.rfm_frequency
+    return ClassifySettings(
+        high_frequency_bar=settings.high_frequency,
+        value_method=settings.value_method,
+        value_cuts=settings.value_tiers if settings.value_tiers != (0.80, 0.95) or settings.value_method != "quantile"
+        else None,
+        rfm_scheme=settings.rfm_scheme,
+        rfm_frequency_method="thresholds",
+        **({"rfm_frequency_cuts": tuple(cuts)} if cuts else {}),
+        new_days=settings.new_days,
+        active_days=settings.active_days,
+        loyal_min_orders=settings.loyal_min_orders,
+    )
+
+
 def audit(
     paths: Sequence[Path],
     settings: Settings,
@@ -58,22 +85,120 @@ def audit(
         ledger = build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"))
     as_of = ledger.as_of
     assert as_of is not None  # build_ledger raises when nothing is usable
+    orders = ledger.orders
     with timings.stage("summary"):
         say("summarising customers")
-        customers = customer_summary(ledger.orders, as_of).collect()
+        summary = customer_summary(orders, as_of).collect()
+
+    with timings.stage("sequence"):
+        sequence = order_sequence(orders, as_of)
+
+    with timings.stage("classify"):
+        say("classifying customers")
+        if settings.churn_days is not None:
+            churn_days, churn_basis = settings.churn_days, "set by --churn-days"
+        else:
+            churn_days, churn_basis = churn_window_days(sequence)
+        cs = classify_settings(settings)
+        classified = classify(summary, churn_days=churn_days, settings=cs)
+        tables = classification_tables(classified, cs)
+
+    clv_section: ClvSection | None = None
+    if settings.clv:
+        with timings.stage("clv"):
+            say("fitting the CLV model")
+            clv_frame, clv_section = customer_lifetime_value(orders, classified, as_of, settings)
+            classified = classified.join(clv_frame, on="customer_id", how="left", maintain_order="left")
+
+    with timings.stage("breakdowns"):
+        dims = settings.by if settings.by is not None else bd.present_dimensions(orders)
+        customers = bd.attach_dimensions(classified, orders, dims) if dims else classified
+        breakdown_list = bd.breakdowns(customers, dims, top=settings.top) if dims else []
+
+    with timings.stage("retention"):
+        say("cohorts and period KPIs")
+        churn = churn_section(
+            classified, sequence, churn_days, churn_basis, as_of=as_of, top=settings.top,
+            value_column="clv" if clv_section is not None else None,
+        )
+        retention = retention_section(sequence, as_of, period=settings.period,
+                                      fiscal_year_start=settings.fiscal_year_start)
+        by_period = period_kpis(sequence, as_of, churn_days, period=settings.period, periods=settings.periods,
+                                fiscal_year_start=settings.fiscal_year_start)
+
     with timings.stage("kpis"):
         kpis = headline_kpis(
-            customers,
+            summary,
             returns=ledger.source.returns,
             new_days=settings.new_days,
             active_days=settings.active_days,
         )
+        kpis.churned_customers = churn.churned_customers
+        kpis.churn_rate = churn.churn_rate
+        last = last_complete_period(by_period)
+        if last is not None:
+            kpis.retention_rate = last.retention_rate
+            kpis.customer_growth_rate = last.customer_growth_rate
+        alerts = evaluate_alerts(settings.alerts, kpis, last) if settings.alerts else None
+
     stocktake = Stocktake(
         tool=Tool(version=__version__),
         as_of=as_of,
         currency=ledger.currency,
         source=ledger.source,
         kpis=kpis,
-        settings=settings.number_settings(),
+        frequency_classes=tables.frequency_classes,
+        value_tiers=tables.value_tiers,
+        rfm=tables.rfm,
+        lifecycle=tables.lifecycle,
+        breakdowns=breakdown_list,
+        churn=churn,
+        retention=retention,
+        kpis_by_period=by_period,
+        alerts=alerts,
+        clv=clv_section,
+        settings={**settings.number_settings(), "churn_days": churn_days},
     )
     return AuditResult(stocktake=stocktake, customers=customers, ledger=ledger, timings=timings)
+
+
+def clv_margin(settings: Settings, orders: pl.DataFrame) -> float | str:
+    """--margin when given; else each customer's own margin from a mapped cost column; else 0.30."""
+    if settings.margin is not None:
+        return settings.margin
+    if "cost" in orders.columns and orders["cost"].null_count() < orders.height:
+        return "cost"
+    return DEFAULT_MARGIN
+
+
+def customer_lifetime_value(
+    orders: pl.DataFrame, classified: pl.DataFrame, as_of: dt.date, settings: Settings
+) -> tuple[pl.DataFrame, ClvSection]:
+    """Fit the CLV model, price every customer, and summarise it for the stocktake."""
+    from custinv.analytics.clv import ModelNotIdentifiable, fit_clv, validate_holdout
+    from custinv.analytics.clv.report import clv_by_segment, top_customers_by_clv
+
+    try:
+        frame, summary = fit_clv(
+            orders, as_of, model=settings.model, time_unit=settings.time_unit, horizon_months=settings.horizon,
+            discount_rate=settings.discount_rate, margin=clv_margin(settings, orders),
+        )
+    except ModelNotIdentifiable as exc:
+        raise DataError(f"the {settings.model} model cannot be fitted: {exc}",
+                        hint="use --model auto to fall back to the historical CLV") from exc
+    section = ClvSection(**summary.to_dict())
+    priced = classified.join(frame, on="customer_id", how="left", maintain_order="left")
+    section.by_segment = clv_by_segment(priced)
+    section.top_customers = top_customers_by_clv(priced, settings.top)
+    if settings.holdout is not None:
+        try:
+            holdout = dt.date.fromisoformat(settings.holdout)
+        except ValueError as exc:
+            raise UsageError(f"--holdout {settings.holdout!r} is not a date", hint="use YYYY-MM-DD") from exc
+        try:
+            section.validation = validate_holdout(orders, holdout, as_of, settings.model, settings.time_unit).to_dict()
+        except ModelNotIdentifiable as exc:
+            raise DataError(f"the calibration period up to {holdout} cannot fit the model: {exc}") from exc
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="the holdout date must be before --as-of") from exc
+    return frame, section

@@ -6,6 +6,7 @@ import math
 
 import polars as pl
 
+from custinv.analytics.lifecycle import within_days
 from custinv.models import Kpis
 
 
@@ -33,9 +34,9 @@ def headline_kpis(
 ) -> Kpis:
     """Customers, orders, revenue and the ratios an analyst quotes first.
 
-    ``new_customers`` are customers whose first order is within ``new_days`` before as-of
-    (recency measured in whole days, as-of day included: tenure_days < new_days);
-    ``active_customers`` ordered within ``active_days`` (recency_days < active_days).
+    ``new_customers`` are customers whose first order is within ``new_days`` before as-of,
+    ``active_customers`` ordered within ``active_days`` — "within" is the lifecycle's one rule
+    (:func:`~custinv.analytics.lifecycle.within_days`), so these equal the stage counts.
     """
     stats = summary.select(
         pl.len().alias("customers"),
@@ -43,8 +44,8 @@ def headline_kpis(
         pl.col("revenue").sum().alias("revenue"),
         (pl.col("orders") >= 2).sum().alias("repeat"),
         (pl.col("orders") == 1).sum().alias("one_time"),
-        (pl.col("tenure_days") < new_days).sum().alias("new"),
-        (pl.col("recency_days") < active_days).sum().alias("active"),
+        within_days(pl.col("tenure_days"), new_days).sum().alias("new"),
+        within_days(pl.col("recency_days"), active_days).sum().alias("active"),
         pl.col("mean_interpurchase_days").mean().alias("ipt"),
     ).row(0, named=True)
     customers = int(stats["customers"])

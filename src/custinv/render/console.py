@@ -1,18 +1,23 @@
-"""Rich tables for people at a terminal. Reads only the Stocktake (and, for inspect, the Ledger)."""
+"""Rich tables for people at a terminal. Reads only the Stocktake (and, for inspect, the Ledger).
+
+Each section has one function taking ``(stocktake, lang, console)``; ``render_stocktake`` shows
+them all, the focused commands (``rfm``, ``cohorts``, ``churn``, ``clv``) show theirs.
+"""
 
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
-from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate
-from custinv.render.i18n import Lang, label
+from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate, sparkline
+from custinv.render.i18n import Lang, label, reason_label
 
 if TYPE_CHECKING:
     from custinv.ingest.ledger import Ledger
@@ -21,6 +26,16 @@ if TYPE_CHECKING:
 
 def stdout_console() -> Console:
     return Console(highlight=False, no_color="NO_COLOR" in os.environ, soft_wrap=False)
+
+
+def _table(title: str, *columns: tuple[str, str]) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold")
+    for name, justify in columns:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    return table
+
+
+# ----------------------------------------------------------------------------- source and KPIs
 
 
 def source_panel(st: Stocktake, lang: Lang) -> Panel:
@@ -33,11 +48,11 @@ def source_panel(st: Stocktake, lang: Lang) -> Panel:
     ]
     if src.rows_excluded:
         lines.append(
-            "  excluded: " + ", ".join(f"{label(k, lang)} {fmt_count(v)}" for k, v in src.rows_excluded.items())
+            "  excluded: " + ", ".join(f"{reason_label(k, lang)} {fmt_count(v)}" for k, v in src.rows_excluded.items())
         )
     if src.reject_reasons:
         lines.append(
-            "  rejected: " + ", ".join(f"{label(k, lang)} {fmt_count(v)}" for k, v in src.reject_reasons.items())
+            "  rejected: " + ", ".join(f"{reason_label(k, lang)} {fmt_count(v)}" for k, v in src.reject_reasons.items())
         )
     if src.anonymous_revenue:
         lines.append(f"  {label('anonymous_revenue', lang)}: {fmt_money(src.anonymous_revenue, st.currency)}")
@@ -49,21 +64,33 @@ def source_panel(st: Stocktake, lang: Lang) -> Panel:
             ) if x
         )
         lines.append(f"[dim]{escape(f.path)}[/] ({escape(where)}): {fmt_count(f.rows_read)} rows")
-    lines.append(
-        f"{label('as_of', lang)}: [bold]{st.as_of}[/]   {label('currency', lang)}: {st.currency or '—'}"
-    )
+    lines.append(f"{label('as_of', lang)}: [bold]{st.as_of}[/]   {label('currency', lang)}: {st.currency or '—'}")
     for warning in src.warnings:
         lines.append(f"[yellow]! {escape(warning)}[/]")
     return Panel("\n".join(lines), title=label("source", lang), title_align="left")
 
 
-_MONEY_KPIS = {"revenue", "returns", "average_order_value", "revenue_per_customer"}
-_RATE_KPIS = {"repeat_purchase_rate", "churn_rate", "retention_rate", "customer_growth_rate", "top20_revenue_share"}
+MONEY_KPIS = frozenset({"revenue", "returns", "average_order_value", "revenue_per_customer"})
+RATE_KPIS = frozenset({
+    "repeat_purchase_rate", "churn_rate", "retention_rate", "customer_growth_rate", "top20_revenue_share",
+    "net_revenue_retention",
+})
 _HIDDEN_KPIS = {"new_customer_window_days", "active_window_days"}
 
 
+def format_kpi(key: str, value: Any, currency: str | None) -> str:
+    if key in MONEY_KPIS:
+        return fmt_money(value, currency)
+    if key in RATE_KPIS:
+        return fmt_rate(value)
+    if isinstance(value, int):
+        return fmt_count(value)
+    return fmt_number(value)
+
+
 def kpi_table(st: Stocktake, lang: Lang) -> Table:
-    table = Table(title=label("kpis", lang), title_justify="left", show_header=False, box=None, padding=(0, 2))
+    table = Table(title=label("kpis", lang), title_justify="left", title_style="bold", show_header=False,
+                  box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(justify="right")
     assert st.kpis is not None
@@ -74,14 +101,275 @@ def kpi_table(st: Stocktake, lang: Lang) -> Table:
     return table
 
 
-def format_kpi(key: str, value: Any, currency: str | None) -> str:
-    if key in _MONEY_KPIS:
-        return fmt_money(value, currency)
-    if key in _RATE_KPIS:
-        return fmt_rate(value)
-    if isinstance(value, int):
-        return fmt_count(value)
-    return fmt_number(value)
+# ----------------------------------------------------------------------------- classification
+
+
+def _share_rows(title: str, rows: Sequence[Any], key: str, st: Stocktake, lang: Lang,
+                extra: tuple[str, Any] | None = None) -> Table:
+    has_share = bool(rows) and hasattr(rows[0], "revenue_share")
+    cols = [(title, "left"), (label("customers", lang), "right"), (label("share", lang), "right"),
+            (label("revenue", lang), "right")]
+    if has_share:
+        cols.append((label("revenue_share", lang), "right"))
+    if extra:
+        cols.append((extra[0], "right"))
+    table = _table("", *cols)
+    for row in rows:
+        cells = [label(getattr(row, key), lang), fmt_count(row.customers), fmt_rate(row.share),
+                 fmt_money(row.revenue, st.currency)]
+        if has_share:
+            cells.append(fmt_rate(row.revenue_share))
+        if extra:
+            cells.append(extra[1](row))
+        table.add_row(*cells)
+    return table
+
+
+def render_classes(st: Stocktake, lang: Lang, console: Console) -> None:
+    if st.frequency_classes:
+        bar = next((r.threshold for r in st.frequency_classes if r.threshold is not None), None)
+        t = _share_rows(label("frequency_classes", lang), st.frequency_classes, "frequency_class", st, lang)
+        t.title = f"{label('frequency_classes', lang)}"
+        if bar is not None:
+            t.caption = f"high frequency: ≥ {bar:.2f} orders per year"
+        console.print(t)
+    if st.value_tiers:
+        t = _share_rows(label("value_tiers", lang), st.value_tiers, "tier", st, lang,
+                        (label("threshold", lang), lambda r: fmt_money(r.threshold, st.currency)))
+        t.title = label("value_tiers", lang)
+        method = (st.settings or {}).get("value_method", "abc")
+        t.caption = f"method: {method}; threshold = smallest customer value in the tier"
+        console.print(t)
+    if st.lifecycle:
+        t = _share_rows(label("lifecycle", lang), st.lifecycle, "stage", st, lang)
+        t.title = label("lifecycle", lang)
+        console.print(t)
+
+
+def render_rfm(st: Stocktake, lang: Lang, console: Console, *, actions: bool = True) -> None:
+    """The segment table; with ``actions`` the recommended action of each populated segment below it."""
+    if st.rfm is None:
+        return
+    from custinv.analytics.actions import action
+
+    table = _table(
+        f"{label('rfm', lang)} ({st.rfm.scheme}, {st.rfm.method})",
+        (label("segment", lang), "left"), (label("customers", lang), "right"), (label("share", lang), "right"),
+        (label("revenue", lang), "right"), (label("revenue_share", lang), "right"),
+        (label("avg_recency_days", lang), "right"), (label("avg_frequency", lang), "right"),
+        (label("avg_monetary", lang), "right"),
+    )
+    for row in st.rfm.segments:
+        table.add_row(
+            label(row.segment, lang), fmt_count(row.customers), fmt_rate(row.share),
+            fmt_money(row.revenue, st.currency), fmt_rate(row.revenue_share),
+            fmt_number(row.avg_recency_days, 0), fmt_number(row.avg_frequency, 1),
+            fmt_money(row.avg_monetary, st.currency),
+        )
+    cuts = "; ".join(
+        f"{name[0].upper()}: " + ", ".join("—" if v is None else f"{v:g}" for v in values)
+        for name, values in st.rfm.thresholds.items()
+    )
+    table.caption = f"cut points for scores 1..5 — {cuts}" if cuts else None
+    console.print(table)
+    if actions:
+        todo = Table(title=label("action", lang), title_justify="left", title_style="bold", show_header=False,
+                     box=None, padding=(0, 2))
+        todo.add_column(style="bold", no_wrap=True)
+        todo.add_column()
+        for row in st.rfm.segments:
+            if row.customers:
+                todo.add_row(label(row.segment, lang), escape(action(row.segment, lang) or row.action or ""))
+        console.print(todo)
+
+
+def render_breakdowns(st: Stocktake, lang: Lang, console: Console) -> None:
+    for b in st.breakdowns or []:
+        table = _table(
+            f"{label('breakdown', lang)} {label(b.dimension, lang)}",
+            (label(b.dimension, lang), "left"), (label("customers", lang), "right"),
+            (label("revenue", lang), "right"), (label("revenue_share", lang), "right"),
+            (label("average_order_value", lang), "right"), (label("repeat_purchase_rate", lang), "right"),
+            (label("high", lang), "right"),
+        )
+        for r in b.rows:
+            table.add_row(
+                escape(r.value), fmt_count(r.customers), fmt_money(r.revenue, st.currency),
+                fmt_rate(r.revenue_share), fmt_money(r.average_order_value, st.currency),
+                fmt_rate(r.repeat_purchase_rate), fmt_count(r.tiers.get("high", 0)),
+            )
+        console.print(table)
+
+
+# ----------------------------------------------------------------------------- churn, trends, cohorts
+
+
+def _customer_list(title: str, rows: Sequence[Any], st: Stocktake, lang: Lang) -> Table:
+    table = _table(
+        title, (label("customer_id", lang), "left"), (label("last_order", lang), "left"),
+        (label("recency_days", lang), "right"), (label("usual_interval_days", lang), "right"),
+        (label("orders", lang), "right"), (label("revenue", lang), "right"), (label("value_at_risk", lang), "right"),
+    )
+    for r in rows:
+        table.add_row(escape(mask_identity(r.customer_id)), str(r.last_order), fmt_count(r.recency_days),
+                      fmt_number(r.usual_interval_days, 0), fmt_count(r.orders), fmt_money(r.revenue, st.currency),
+                      fmt_money(r.value_at_risk, st.currency))
+    return table
+
+
+def render_churn(st: Stocktake, lang: Lang, console: Console, *, limit: int | None = None) -> None:
+    if st.churn is None:
+        return
+    c = st.churn
+    console.print(Panel(
+        f"{label('churn_rate', lang)}: [bold]{fmt_rate(c.churn_rate)}[/]   "
+        f"{label('churned_customers', lang)}: {fmt_count(c.churned_customers)}   "
+        f"churned revenue (last 12 months of each): {fmt_money(c.churned_revenue, st.currency)}   "
+        f"at risk: {fmt_count(c.at_risk_customers)}\n"
+        f"[dim]churned = no order for more than {c.definition.get('inactive_days')} days "
+        f"({escape(str(c.definition.get('basis', '')))})[/]",
+        title=label("churn", lang), title_align="left",
+    ))
+    if c.at_risk:
+        console.print(_customer_list(label("at_risk_list", lang), c.at_risk[:limit], st, lang))
+    if c.win_back:
+        console.print(_customer_list(label("win_back_list", lang), c.win_back[:limit], st, lang))
+
+
+_TREND_KPIS = ("customers_end", "new_customers", "churned_customers", "retention_rate", "churn_rate",
+               "repeat_purchase_rate", "revenue", "average_order_value", "net_revenue_retention")
+
+
+def render_trend(st: Stocktake, lang: Lang, console: Console) -> None:
+    rows = st.kpis_by_period or []
+    if not rows:
+        return
+    table = _table(
+        f"{label('trend', lang)} ({(st.settings or {}).get('period', 'month')})",
+        (label("period", lang), "left"), (label("customers_start", lang), "right"),
+        (label("new_customers", lang), "right"), (label("reactivated_customers", lang), "right"),
+        (label("churned_customers", lang), "right"), (label("customers_end", lang), "right"),
+        (label("retention_rate", lang), "right"), (label("churn_rate", lang), "right"),
+        (label("revenue", lang), "right"),
+    )
+    for r in rows:
+        table.add_row(
+            r.period + (" *" if r.partial else ""), fmt_count(r.customers_start), fmt_count(r.new_customers),
+            fmt_count(r.reactivated_customers), fmt_count(r.churned_customers), fmt_count(r.customers_end),
+            fmt_rate(r.retention_rate), fmt_rate(r.churn_rate), fmt_money(r.revenue, st.currency),
+        )
+    table.caption = "* partial period (as-of falls inside it)"
+    console.print(table)
+    spark = Table(show_header=False, box=None, padding=(0, 2))
+    spark.add_column(style="bold")
+    spark.add_column()
+    spark.add_column(justify="right")
+    for key in _TREND_KPIS:
+        values = [getattr(r, key) for r in rows]
+        last = values[-1]
+        spark.add_row(label(key, lang), sparkline(values), format_kpi(key, last, st.currency))
+    console.print(spark)
+
+
+def _heat(value: float | None) -> str:
+    """A background colour from pale to strong for a retention share."""
+    if value is None:
+        return ""
+    steps = ["grey23", "dark_green", "green4", "green3", "green1"]
+    index = min(len(steps) - 1, int(value * len(steps) / 0.6)) if value < 1 else len(steps) - 1
+    return f"on {steps[index]}"
+
+
+def render_cohorts(st: Stocktake, lang: Lang, console: Console, *, measure: str = "retention",
+                   last: int = 24) -> None:
+    if st.retention is None or not st.retention.cohorts:
+        return
+    cohorts = st.retention.cohorts[-last:]
+    width = max(len(c.customers) for c in cohorts)
+    table = _table(
+        f"{label('cohorts', lang)} ({st.retention.period}, {measure})",
+        ("cohort", "left"), (label("size", lang), "right"), *[(str(k), "right") for k in range(width)],
+    )
+    for c in cohorts:
+        cells: list[Text | str] = []
+        for k in range(width):
+            share = c.retention[k] if k < len(c.retention) else None
+            value = getattr(c, measure)[k] if k < len(getattr(c, measure)) else None
+            if value is None:
+                cells.append("")
+                continue
+            text = (fmt_rate(value, 0) if measure == "retention"
+                    else fmt_money(value, st.currency) if measure == "revenue" else fmt_count(value))
+            cells.append(Text(text, style=_heat(share)))
+        table.add_row(c.cohort, fmt_count(c.size), *cells)
+    shown = f"last {len(cohorts)} of {len(st.retention.cohorts)} cohorts" if len(cohorts) < len(st.retention.cohorts) else None
+    table.caption = "blank = period not reached yet" + (f"; {shown}" if shown else "")
+    console.print(table)
+
+
+# ----------------------------------------------------------------------------- CLV
+
+
+def render_clv(st: Stocktake, lang: Lang, console: Console) -> None:
+    c = st.clv
+    if c is None:
+        return
+    params = ", ".join(f"{k} {v:.4g}" for k, v in c.params.items() if v is not None)
+    spend = c.spend_model or {}
+    spend_params = ", ".join(f"{k} {v:.4g}" for k, v in (spend.get("params") or {}).items() if v is not None)
+    lines = [
+        f"model: [bold]{c.model}[/]" + (f" [dim]({escape(c.reason)})[/]" if c.reason else ""),
+        f"parameters: {params or '—'}" + (f"   log-likelihood {c.log_likelihood:.2f}" if c.log_likelihood else "")
+        + ("" if c.converged else "   [yellow]not converged[/]"),
+        f"spend: {spend.get('model', '—')} {spend_params}" + (f" [dim]({escape(spend['reason'])})[/]" if spend.get("reason") else ""),
+        f"horizon {c.horizon} months, discount {c.discount_rate:.0%} a year, margin "
+        + (f"{c.margin:.0%}" if isinstance(c.margin, float) else str(c.margin)),
+        f"total CLV: [bold]{fmt_money(c.total, st.currency)}[/] over {fmt_count(c.customers)} customers",
+    ]
+    if spend.get("correlation_warning"):
+        lines.append(f"[yellow]! frequency and spend are correlated ({spend.get('correlation'):.2f}): "
+                     "Gamma-Gamma assumes they are not[/]")
+    console.print(Panel("\n".join(lines), title=label("clv", lang), title_align="left"))
+    for axis in ("value_tier", "rfm_segment"):
+        rows = [r for r in c.by_segment if r["axis"] == axis]
+        if not rows:
+            continue
+        table = _table(f"CLV by {axis.replace('_', ' ')}", (label("segment", lang), "left"),
+                       (label("customers", lang), "right"), ("CLV", "right"), ("CLV share", "right"),
+                       ("CLV per customer", "right"), (label("p_alive", lang), "right"))
+        for r in rows:
+            table.add_row(label(str(r["segment"]), lang), fmt_count(r["customers"]), fmt_money(r["clv"], st.currency),
+                          fmt_rate(r["clv_share"]), fmt_money(r["clv_per_customer"], st.currency),
+                          fmt_rate(r["mean_p_alive"]))
+        console.print(table)
+    if c.top_customers:
+        table = _table("Top customers by CLV", (label("customer_id", lang), "left"), ("CLV", "right"),
+                       (label("p_alive", lang), "right"), (label("expected_purchases", lang), "right"),
+                       (label("orders", lang), "right"), (label("revenue", lang), "right"))
+        for r in c.top_customers[:10]:
+            table.add_row(escape(mask_identity(str(r["customer_id"]))), fmt_money(r["clv"], st.currency),
+                          fmt_rate(r.get("p_alive")), fmt_number(r.get("expected_purchases")),
+                          fmt_count(r.get("orders")), fmt_money(r.get("revenue"), st.currency))
+        console.print(table)
+    if c.validation:
+        render_holdout(c.validation, console)
+
+
+def render_holdout(v: dict[str, Any], console: Console) -> None:
+    table = _table(
+        f"Holdout {v['holdout_start']} … {v['holdout_end']}: predicted vs actual repeat purchases",
+        ("purchases in calibration", "left"), ("customers", "right"), ("actual", "right"), ("predicted", "right"),
+    )
+    for row in v.get("by_frequency", []):
+        table.add_row(str(row.get("x") or row.get("bucket")), fmt_count(row.get("customers")),
+                      fmt_number(row.get("actual")), fmt_number(row.get("predicted")))
+    table.add_row("[bold]total[/]", fmt_count(v.get("customers")), f"[bold]{fmt_number(v.get('actual_purchases'))}[/]",
+                  f"[bold]{fmt_number(v.get('predicted_purchases'))}[/]")
+    table.caption = f"MAE per customer {fmt_number(v.get('mae'), 3)}; across buckets {fmt_number(v.get('bucket_mae'), 2)}"
+    console.print(table)
+
+
+# ----------------------------------------------------------------------------- the whole stocktake
 
 
 def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | None = None) -> None:
@@ -89,11 +377,20 @@ def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | Non
     console.print(source_panel(st, lang))
     if st.kpis is not None:
         console.print(kpi_table(st, lang))
-    for section in _SECTION_RENDERERS:
-        section(st, lang, console)
+    render_classes(st, lang, console)
+    render_rfm(st, lang, console, actions=False)
+    render_breakdowns(st, lang, console)
+    render_churn(st, lang, console, limit=10)
+    render_trend(st, lang, console)
+    render_cohorts(st, lang, console, last=12)
+    render_clv(st, lang, console)
 
 
-_SECTION_RENDERERS: list[Any] = []
+def mask_identity(value: str) -> str:
+    """Console display never shows emails or phone numbers in full (see render.pii)."""
+    from custinv.render.pii import mask
+
+    return mask(value)
 
 
 def render_timings(stages: dict[str, float], console: Console) -> None:
@@ -106,6 +403,9 @@ def render_timings(stages: dict[str, float], console: Console) -> None:
     console.print(table)
 
 
+# ----------------------------------------------------------------------------- inspect
+
+
 def render_inspection(ledger: Ledger, console: Console | None = None) -> None:
     console = console or stdout_console()
     for raw, mapping, report in zip(ledger.raw_tables, ledger.mappings, ledger.source.files, strict=True):
@@ -116,32 +416,23 @@ def render_inspection(ledger: Ledger, console: Console | None = None) -> None:
             f"sheet: {raw.sheet}" if raw.sheet else None,
             f"header row: {raw.header_row}" if raw.header_row else None,
             f"rows read: {fmt_count(report.rows_read)}",
-            *[f"[dim]{escape(n)}[/]" for n in report.notes],
+            *report.notes,
         ]
-        console.print(Panel("\n".join(escape(x) if not x.startswith("[dim]") else x for x in lines if x),
-                            title=escape(str(raw.path)), title_align="left"))
-        table = Table(title="mapping", title_justify="left")
-        table.add_column("field")
-        table.add_column("column")
-        table.add_column("why")
+        console.print(Panel("\n".join(escape(x) for x in lines if x), title=escape(str(raw.path)), title_align="left"))
+        table = _table("mapping", ("field", "left"), ("column", "left"), ("why", "left"))
         for choice in mapping.choices.values():
             table.add_row(choice.field, escape(choice.column), escape(choice.reason))
-        unmapped = [c for c in raw.frame.columns if not c.startswith("__") and c not in mapping.as_dict().values()]
+        unmapped = [c for c in raw.columns if c not in mapping.as_dict().values()]
         if unmapped:
             table.caption = "not used: " + escape(", ".join(unmapped))
         console.print(table)
     if ledger.samples is not None and ledger.samples.height:
-        table = Table(title="parsed sample rows", title_justify="left")
-        for col in ledger.samples.columns:
-            table.add_column(col)
+        table = _table("parsed sample rows", *[(c, "left") for c in ledger.samples.columns])
         for row in ledger.samples.iter_rows():
             table.add_row(*(escape("" if v is None else str(v)) for v in row))
         console.print(table)
     if ledger.statuses.height:
-        table = Table(title="status values", title_justify="left")
-        table.add_column("status")
-        table.add_column("rows", justify="right")
-        table.add_column("decision")
+        table = _table("status values", ("status", "left"), ("rows", "right"), ("decision", "left"))
         for row in ledger.statuses.iter_rows(named=True):
             if row["status"] is None:
                 name, known = "(blank)", ""
@@ -150,22 +441,13 @@ def render_inspection(ledger: Ledger, console: Console | None = None) -> None:
                 known = "" if row["recognised"] else " [dim](not in the vocabulary)[/]"
             table.add_row(escape(name), fmt_count(row["rows"]), escape(str(row["decision"])) + known)
         console.print(table)
-    console.print(source_panel_for_inspect(ledger))
-    if ledger.rejects.height:
-        table = Table(title=f"rejects (first 10 of {fmt_count(ledger.rejects.height)})", title_justify="left")
-        for col in ledger.rejects.columns:
-            table.add_column(col)
-        for row in ledger.rejects.head(10).iter_rows():
-            table.add_row(*(escape("" if v is None else str(v)) for v in row))
-        console.print(table)
-
-
-def source_panel_for_inspect(ledger: Ledger) -> Panel:
     from custinv.models import Stocktake, Tool
 
     st = Stocktake(tool=Tool(version=""), as_of=ledger.as_of, currency=ledger.currency, source=ledger.source)
-    return source_panel(st, "en")
-
-
-def is_tty() -> bool:
-    return sys.stdout.isatty()
+    console.print(source_panel(st, "en"))
+    if ledger.rejects.height:
+        table = _table(f"rejects (first 10 of {fmt_count(ledger.rejects.height)})",
+                       *[(c, "left") for c in ledger.rejects.columns])
+        for row in ledger.rejects.head(10).iter_rows():
+            table.add_row(*(escape("" if v is None else str(v)) for v in row))
+        console.print(table)

@@ -30,3 +30,24 @@ def fmt_money(value: float | None, currency: str | None) -> str:
 
 def fmt_rate(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | int | None]) -> str:
+    """A one-line trend: ▁ for the smallest value, █ for the largest, a space for a missing one."""
+    present = [float(v) for v in values if v is not None]
+    if not present:
+        return ""
+    low, high = min(present), max(present)
+    span = high - low
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        elif span == 0:
+            out.append(SPARK_CHARS[3])
+        else:
+            out.append(SPARK_CHARS[min(len(SPARK_CHARS) - 1, int((float(v) - low) / span * len(SPARK_CHARS)))])
+    return "".join(out)

@@ -39,7 +39,49 @@ LABELS: dict[str, dict[str, str]] = {
     "value": {"en": "Value", "zh": "数值"},
     "file": {"en": "File", "zh": "文件"},
     "mapping": {"en": "Column mapping", "zh": "字段映射"},
-    # exclusion / reject reasons
+    "frequency_classes": {"en": "Purchase frequency", "zh": "购买频次分类"},
+    "value_tiers": {"en": "Value tiers", "zh": "价值分层"},
+    "rfm": {"en": "RFM segments", "zh": "RFM 客户分群"},
+    "lifecycle": {"en": "Lifecycle stages", "zh": "生命周期阶段"},
+    "breakdown": {"en": "Breakdown by", "zh": "维度分析："},
+    "churn": {"en": "Churn", "zh": "客户流失"},
+    "at_risk_list": {"en": "At risk (by value at risk)", "zh": "流失风险客户（按风险价值排序）"},
+    "win_back_list": {"en": "Win back (high value, churned)", "zh": "待召回的高价值流失客户"},
+    "trend": {"en": "KPI trend", "zh": "指标趋势"},
+    "cohorts": {"en": "Cohort retention", "zh": "同期群留存"},
+    "clv": {"en": "Customer lifetime value", "zh": "客户终身价值"},
+    "share": {"en": "Share", "zh": "占比"},
+    "revenue_share": {"en": "Revenue share", "zh": "销售额占比"},
+    "threshold": {"en": "Threshold", "zh": "阈值"},
+    "action": {"en": "Recommended action", "zh": "建议行动"},
+    "segment": {"en": "Segment", "zh": "分群"},
+    "period": {"en": "Period", "zh": "期间"},
+    "customers_start": {"en": "Start", "zh": "期初客户"},
+    "customers_end": {"en": "End", "zh": "期末客户"},
+    "reactivated_customers": {"en": "Back", "zh": "回流客户"},
+    "net_revenue_retention": {"en": "Net revenue retention", "zh": "净收入留存率"},
+    "recency_days": {"en": "Days since last order", "zh": "距上次购买(天)"},
+    "usual_interval_days": {"en": "Usual interval (days)", "zh": "平均间隔(天)"},
+    "last_order": {"en": "Last order", "zh": "最近下单"},
+    "value_at_risk": {"en": "Value at risk", "zh": "风险价值"},
+    "customer_id": {"en": "Customer", "zh": "客户"},
+    "p_alive": {"en": "P(alive)", "zh": "存活概率"},
+    "expected_purchases": {"en": "Expected purchases", "zh": "预计购买次数"},
+    "avg_recency_days": {"en": "Avg recency (days)", "zh": "平均最近购买(天)"},
+    "avg_frequency": {"en": "Avg orders", "zh": "平均订单数"},
+    "avg_monetary": {"en": "Avg revenue", "zh": "平均消费额"},
+    "size": {"en": "Size", "zh": "人数"},
+    "region": {"en": "Region", "zh": "地区"},
+    "country": {"en": "Country", "zh": "国家"},
+    "city": {"en": "City", "zh": "城市"},
+    "industry": {"en": "Industry", "zh": "行业"},
+    "channel": {"en": "Channel", "zh": "渠道"},
+    "segment_dim": {"en": "Customer segment", "zh": "客户类型"},
+    "owner": {"en": "Owner", "zh": "负责人"},
+}
+
+
+REASON_LABELS: dict[str, dict[str, str]] = {
     "footer": {"en": "report footer", "zh": "报表页脚"},
     "repeated_header": {"en": "repeated header", "zh": "重复表头"},
     "duplicate": {"en": "duplicate of another file", "zh": "跨文件重复"},
@@ -64,11 +106,19 @@ LABELS: dict[str, dict[str, str]] = {
     "bad_quantity": {"en": "unreadable quantity", "zh": "数量无法解析"},
     "bad_price": {"en": "unreadable unit price", "zh": "单价无法解析"},
 }
+"""Why a row was excluded or rejected (kept apart: ``lost`` is a deal status here, an RFM segment there)."""
 
 
 def label(key: str, lang: Lang = "en") -> str:
-    """The display label of a machine key; the key itself when there is none."""
+    """The display label of a machine key (KPIs, then classification keys); the key itself if unknown."""
     entry = LABELS.get(key)
-    if entry is None:
-        return key
-    return entry.get(lang) or entry["en"]
+    if entry is not None:
+        return entry.get(lang) or entry["en"]
+    from custinv.analytics.actions import label as class_label
+
+    return class_label(key, lang)
+
+
+def reason_label(key: str, lang: Lang = "en") -> str:
+    entry = REASON_LABELS.get(key)
+    return key if entry is None else entry.get(lang) or entry["en"]

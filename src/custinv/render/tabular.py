@@ -87,6 +87,16 @@ def print_stocktake_rows(st: Stocktake, fmt: str) -> None:
             sys.stdout.write(json.dumps({"section": key, "data": value}, ensure_ascii=False) + "\n")
 
 
+def print_model_rows(rows: list[Any]) -> None:
+    """A list of pydantic rows as CSV on stdout (formula-looking text neutralised)."""
+    from custinv.outputs import neutralise_formulas
+
+    records = [r.model_dump(mode="json", by_alias=True) for r in rows]
+    frame = pl.DataFrame(records, infer_schema_length=None) if records else pl.DataFrame()
+    frame = frame.select([c for c in frame.columns if frame[c].dtype != pl.Object])
+    neutralise_formulas(frame).write_csv(sys.stdout)
+
+
 def inspection_dict(ledger: Ledger) -> dict[str, Any]:
     """`inspect --format json`: what was detected per file, and why."""
     files = []
@@ -110,3 +120,9 @@ def inspection_dict(ledger: Ledger) -> dict[str, Any]:
         "accounting": ledger.source.model_dump(mode="json"),
         "rejects": json.loads(json.dumps(ledger.rejects.head(100).to_dicts(), default=str)),
     }
+
+
+if __name__ == "__main__":  # regenerate the shipped schema after a model change
+    target = Path(__file__).resolve().parent.parent / "data" / SCHEMA_RESOURCE
+    target.write_text(json.dumps(generated_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {target}")

@@ -28,6 +28,11 @@ from .inputs import TimeUnit, clv_inputs
 
 ModelName = Literal["auto", "bgnbd", "paretonbd", "historical"]
 DEFAULT_MARGIN = 0.3
+AUTO_MIN_REPEAT_BUYERS = 20
+"""Under ``auto``, fewer repeat buyers than this make the model's heterogeneity unidentifiable in
+practice (the fit wanders to a limiting case), so the historical CLV is used, with the reason."""
+AUTO_DEGENERATE_PARAM = 1e4
+"""A fitted shape/scale this large means the gamma/beta mixing has collapsed to a point."""
 
 CUSTOMER_SCHEMA: dict[str, type[pl.DataType]] = {
     "customer_id": pl.String,
@@ -169,6 +174,19 @@ def _choose(
         return "historical", None, str(exc)
     if not result.converged:
         return "historical", None, f"BG/NBD did not converge: {result.message}"
+    repeat_buyers = int(np.count_nonzero(x > 0))
+    if repeat_buyers < AUTO_MIN_REPEAT_BUYERS:
+        return "historical", None, (
+            f"only {repeat_buyers} repeat buyers (auto needs {AUTO_MIN_REPEAT_BUYERS} to trust BG/NBD; "
+            "--model bgnbd forces it)"
+        )
+    degenerate = {k: v for k, v in result.params.items() if v > AUTO_DEGENERATE_PARAM}
+    if degenerate:
+        names = ", ".join(f"{k}={v:.3g}" for k, v in degenerate.items())
+        return "historical", None, (
+            f"BG/NBD ran to a limiting case ({names}): the data cannot tell customers' purchase rates "
+            "and dropout apart (--model bgnbd forces it)"
+        )
     return "bgnbd", result, None
 
 
