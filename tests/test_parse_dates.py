@@ -199,6 +199,7 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
           "September", "October", "November", "December"]
 FULLWIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 EPOCH = dt.date(1970, 1, 1)
+EPOCH_LAST = EPOCH + dt.timedelta(days=7_199_999_999 // 86400 - 1)
 
 
 def _serial(d: dt.date) -> str:
@@ -220,10 +221,10 @@ LAYOUTS = {
                             f"{MONTHS[d.month - 1]} {d.day} {d.year}"][s % 2], None, None),
     EXCEL_SERIAL: (lambda d, s: _serial(d) + ("" if s % 2 else f".{s}"),
                    dt.date(1954, 10, 3), dt.date(2119, 1, 10)),
-    EPOCH_SECONDS: (lambda d, s: str((d - EPOCH).days * 86400 + s), dt.date(2001, 9, 10),
-                    dt.date(2286, 11, 19)),
+    # the epoch patterns accept instants up to 7,199,999,999 s (early 2198)
+    EPOCH_SECONDS: (lambda d, s: str((d - EPOCH).days * 86400 + s), dt.date(2001, 9, 10), EPOCH_LAST),
     EPOCH_MILLIS: (lambda d, s: str(((d - EPOCH).days * 86400 + s) * 1000 + s % 1000),
-                   dt.date(2001, 9, 10), dt.date(2199, 12, 31)),
+                   dt.date(2001, 9, 10), EPOCH_LAST),
 }
 
 
