@@ -27,7 +27,8 @@ from custinv.analytics.periods import order_sequence
 from custinv.analytics.retention import retention_section
 from custinv.analytics.summary import customer_summary
 from custinv.config import Settings
-from custinv.ingest.ledger import Ledger, build_ledger
+from custinv.cache import cached_build_ledger
+from custinv.ingest.ledger import Ledger
 from custinv.errors import DataError, UsageError
 from custinv.models import ClvSection, Stocktake, Tool
 
@@ -82,7 +83,7 @@ def audit(
     timings = Timings()
     say = progress or (lambda _msg: None)
     with timings.stage("ingest"):
-        ledger = build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"))
+        ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"))
     as_of = ledger.as_of
     assert as_of is not None  # build_ledger raises when nothing is usable
     orders = ledger.orders
