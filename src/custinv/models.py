@@ -270,6 +270,122 @@ class ClvSection(_Model):
     validation: dict[str, Any] | None = None
 
 
+# ---------------------------------------------------------------- customer book and service
+
+
+class InputFileReport(_Model):
+    """How a side file (customer master, tickets) was read, and every row's bucket:
+    ``rows_read == rows_used + sum(rows_excluded) + rows_rejected``."""
+
+    path: str
+    format: str
+    encoding: str | None = None
+    mapping: dict[str, str]
+    rows_read: int
+    rows_used: int
+    rows_excluded: dict[str, int] = Field(default_factory=dict)
+    rows_rejected: int = 0
+    reject_reasons: dict[str, int] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ConversionPeriod(_Model):
+    """Accounts created in one period and how many placed a first order within the window.
+    ``complete`` is false while some account of the period is younger than the window."""
+
+    period: str
+    accounts: int
+    converted: int
+    conversion_rate: Rate
+    complete: bool
+
+
+class ConversionSection(_Model):
+    within_days: int
+    period: str
+    accounts: int
+    accounts_eligible: int
+    converted: int
+    conversion_rate: Rate
+    median_days_to_first_order: float | None = None
+    mean_days_to_first_order: float | None = None
+    ordered_before_signup: int = 0
+    periods: list[ConversionPeriod] = Field(default_factory=list)
+
+
+class MissingCustomer(_Model):
+    customer_id: str
+    orders: int
+    revenue: Money
+
+
+class CustomerBookSection(_Model):
+    """The customer master joined to the orders (``--customers-file``)."""
+
+    source: InputFileReport
+    accounts: int
+    buyers: int
+    prospects: int
+    prospect_share: Rate
+    customers_missing_from_master: int
+    missing_orders: int
+    missing_revenue: Money
+    missing_customers: list[MissingCustomer] = Field(default_factory=list)
+    dimensions_from_master: list[str] = Field(default_factory=list)
+    conversion: ConversionSection | None = None
+
+
+class ServiceKpis(_Model):
+    """Service quality over a set of tickets. Rates are fractions; NPS is in points (−100..100)."""
+
+    tickets: int
+    complaints: int
+    customers_with_complaints: int
+    active_customers: int
+    complaint_rate: Rate
+    orders: int
+    tickets_per_100_orders: float | None
+    resolved_tickets: int
+    median_resolution_hours: float | None
+    sla_tickets: int
+    sla_rate: Rate
+    csat_responses: int
+    csat: Rate
+    nps_responses: int
+    nps: float | None
+
+
+class ServicePeriodRow(ServiceKpis):
+    period: str
+    partial: bool
+
+
+class ServiceSegmentRow(ServiceKpis):
+    axis: str
+    segment: str
+
+
+class ChurnByComplaint(_Model):
+    """Churn rate of one group of buyers (complained / did not; unresolved / resolved)."""
+
+    group: str
+    customers: int
+    churned: int
+    churn_rate: Rate
+
+
+class ServiceSection(_Model):
+    source: InputFileReport
+    sla_hours: float
+    kpis: ServiceKpis
+    by_type: dict[str, int] = Field(default_factory=dict)
+    by_period: list[ServicePeriodRow] = Field(default_factory=list)
+    by_segment: list[ServiceSegmentRow] = Field(default_factory=list)
+    churn_by_complaint: list[ChurnByComplaint] = Field(default_factory=list)
+    anonymous_tickets: int = 0
+    unknown_customer_tickets: int = 0
+
+
 # ---------------------------------------------------------------- the stocktake
 
 
@@ -295,6 +411,8 @@ class Stocktake(_Model):
     kpis_by_period: list[PeriodKpis] | None = None
     alerts: list[Alert] | None = None
     clv: ClvSection | None = None
+    customer_book: CustomerBookSection | None = None
+    service: ServiceSection | None = None
     settings: dict[str, Any] | None = None
     timings: dict[str, float] | None = None
 
@@ -302,3 +420,68 @@ class Stocktake(_Model):
         """The contract object: sections not computed are omitted, keys in declaration order."""
         data = self.model_dump(mode="json", by_alias=True)
         return {k: v for k, v in data.items() if v is not None or k in ("as_of", "currency")}
+
+
+# ---------------------------------------------------------------- comparison of two snapshots (custinv compare)
+
+
+Delta = Annotated[float | None, PlainSerializer(_round_rate, return_type=float | None)]
+
+
+class KpiDelta(_Model):
+    old: Delta
+    new: Delta
+    delta: Delta
+
+
+class MigrationCell(_Model):
+    """Customers whose class on one axis was ``from`` in the older snapshot and ``to`` in the
+    newer; ``(new)`` / ``(lost)`` stand for not being in that snapshot's class list."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, ser_json_inf_nan="null")
+
+    from_: str = Field(serialization_alias="from", validation_alias="from")
+    to: str
+    customers: int
+    revenue: Money
+
+
+class ChangedCustomer(_Model):
+    customer_id: str
+    reason: str
+    revenue: Money
+    value: OptMoney
+    value_tier: str | None = None
+    rfm_segment: str | None = None
+    lifecycle_stage: str | None = None
+
+
+class Mover(_Model):
+    customer_id: str
+    value: OptMoney
+    revenue_old: Money
+    revenue_new: Money
+    changes: dict[str, list[str | None]]
+
+
+class SnapshotRef(_Model):
+    path: str
+    as_of: dt.date | None
+
+
+class Comparison(_Model):
+    """What changed between two stocktakes (``custinv compare``)."""
+
+    schema_version: int = SCHEMA_VERSION
+    old: SnapshotRef
+    new: SnapshotRef
+    customers_gained: int
+    customers_lost: int
+    gained_customers: list[ChangedCustomer]
+    lost_customers: list[ChangedCustomer]
+    kpi_deltas: dict[str, KpiDelta]
+    migrations: dict[str, list[MigrationCell]]
+    movers: list[Mover] = Field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)

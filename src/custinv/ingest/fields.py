@@ -118,16 +118,103 @@ def normalise_header(header: str) -> str:
     return _SEPARATORS.sub("", text)
 
 
-_INDEX: dict[str, list[tuple[str, int]]] = {}
-for _field, _groups in SYNONYMS.items():
-    for _rank, _names in _groups:
-        for _name in _names:
-            _INDEX.setdefault(normalise_header(_name), []).append((_field, _rank))
+Synonyms = dict[str, list[tuple[int, tuple[str, ...]]]]
+
+
+def _build_index(synonyms: Synonyms) -> dict[str, list[tuple[str, int]]]:
+    index: dict[str, list[tuple[str, int]]] = {}
+    for field_name, groups in synonyms.items():
+        for rank, names in groups:
+            for name in names:
+                index.setdefault(normalise_header(name), []).append((field_name, rank))
+    return index
+
+
+_INDEX = _build_index(SYNONYMS)
 
 
 def matches(header: str) -> list[tuple[str, int]]:
     """(field, rank) pairs a header matches."""
     return _INDEX.get(normalise_header(header), [])
+
+
+@dataclass(frozen=True)
+class FieldTable:
+    """A synonym table with its assignment order, for files that are not order exports
+    (customer master, tickets). Same matching machinery as the order table; a separate
+    table so that adding e.g. ``created`` → ticket ``created`` never changes how an
+    order file is mapped."""
+
+    synonyms: Synonyms
+    order: tuple[str, ...]
+    shareable: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", _build_index(self.synonyms))
+
+    def matches(self, header: str) -> list[tuple[str, int]]:
+        """(field, rank) pairs a header matches in this table."""
+        index: dict[str, list[tuple[str, int]]] = self._index  # type: ignore[attr-defined]
+        return index.get(normalise_header(header), [])
+
+
+def _order_subset(*names: str) -> Synonyms:
+    return {n: SYNONYMS[n] for n in names}
+
+
+MASTER_SYNONYMS: Synonyms = {
+    **_order_subset("customer_id", "customer_name", "email", "phone", *DIMENSIONS),
+    "signup_date": [
+        (30, ("signup date", "customer since", "registration date", "created date", "account created",
+              "date created", "created on", "created at", "注册时间", "注册日期", "创建日期", "创建时间", "建档日期",
+              "开户日期", "入库时间", "建档时间")),
+        (20, ("created", "first seen", "创建")),
+    ],
+    "status": [(30, ("status", "account status", "type", "account type", "customer status", "lifecycle status",
+                     "状态", "客户状态", "客户阶段"))],
+}
+MASTER_TABLE = FieldTable(
+    MASTER_SYNONYMS,
+    ("customer_id", "signup_date", "status", *DIMENSIONS, "customer_name", "email", "phone"),
+    frozenset({"customer_name", "email", "phone"}),
+)
+
+TICKET_SYNONYMS: Synonyms = {
+    "ticket_id": [(30, ("ticket id", "ticket", "ticket #", "ticket no", "ticket number", "case number", "case id",
+                        "case no", "request id", "id", "工单编号", "工单号", "工单id", "投诉编号", "服务单号",
+                        "反馈编号", "单号", "编号"))],
+    "customer_id": [
+        *SYNONYMS["customer_id"][:1],
+        (25, ("requester id", "requester external id", "organization id", "org id", "提交人id")),
+        *SYNONYMS["customer_id"][1:],
+        (20, ("requester email", "提交人邮箱")),
+        (12, ("requester", "organization", "organisation", "提交人", "联系人")),
+    ],
+    "created": [
+        (30, ("created", "created at", "created date", "date created", "opened", "opened date", "date opened",
+              "submitted at", "创建时间", "提交时间", "受理时间", "投诉时间", "反馈时间", "登记时间", "创建日期")),
+        (15, ("date", "日期", "时间")),
+    ],
+    "resolved": [
+        (30, ("resolved", "resolved at", "solved at", "solved", "resolution date", "resolved date", "date resolved",
+              "first resolved at", "first resolution at", "解决时间", "首次解决时间", "处理完成时间", "办结时间",
+              "完成时间", "结案时间")),
+        (20, ("closed", "closed at", "closed date", "date closed", "关闭时间", "关闭日期")),
+    ],
+    "ticket_type": [(30, ("type", "ticket type", "category", "issue type", "case type", "case reason", "reason",
+                          "工单类型", "类型", "问题类型", "反馈类型", "服务类型", "工单分类", "类别"))],
+    "channel": [(30, ("channel", "via", "source", "ticket channel", "origin", "case origin", "渠道", "来源",
+                      "受理渠道", "反馈渠道"))],
+    "satisfaction": [(30, ("satisfaction", "satisfaction score", "satisfaction rating", "csat", "csat score",
+                           "rating", "customer rating", "满意度", "满意度评分", "评分", "客户评分", "满意度评价"))],
+    "nps": [(30, ("nps", "nps score", "likelihood to recommend", "recommend score", "recommendation score",
+                  "推荐意愿", "推荐度", "nps评分", "推荐评分", "净推荐值"))],
+    "status": [(30, ("status", "ticket status", "state", "case status", "状态", "工单状态", "处理状态"))],
+}
+TICKET_TABLE = FieldTable(
+    TICKET_SYNONYMS,
+    ("ticket_id", "customer_id", "created", "resolved", "ticket_type", "status", "channel", "satisfaction", "nps"),
+)
 
 
 def header_score(cells: Sequence[str | None]) -> float:
@@ -171,19 +258,25 @@ def map_columns(
     overrides: dict[str, str] | None = None,
     *,
     looks_like_order_numbers: dict[str, bool] | None = None,
+    table: FieldTable | None = None,
 ) -> Mapping:
     """Choose a column for every canonical field the header offers.
 
     ``overrides`` (``--map``) pins the fields it names; a named column that does not exist is
     a usage error listing the columns. ``looks_like_order_numbers`` tells, per column, whether
     its values look like order numbers (``#1001``) — the weak ``Name`` synonym needs it.
+    ``table`` maps another kind of file (:data:`MASTER_TABLE`, :data:`TICKET_TABLE`).
     """
     overrides = dict(overrides or {})
-    unknown_fields = [f for f in overrides if f not in ALL_FIELDS]
+    known, order, shareable, match = (
+        (ALL_FIELDS, FIELD_ORDER, SHAREABLE, matches) if table is None
+        else (frozenset(table.synonyms), table.order, table.shareable, table.matches)
+    )
+    unknown_fields = [f for f in overrides if f not in known]
     if unknown_fields:
         raise UsageError(
             f"--map names unknown field(s): {', '.join(unknown_fields)}",
-            hint=f"known fields: {', '.join(sorted(ALL_FIELDS))}",
+            hint=f"known fields: {', '.join(sorted(known))}",
         )
     choices: dict[str, FieldChoice] = {}
     taken: set[str] = set()
@@ -199,14 +292,14 @@ def map_columns(
         taken.add(actual)
 
     order_numbers = looks_like_order_numbers or {}
-    for field in FIELD_ORDER:
+    for field in order:
         if field in choices:
             continue
         best: tuple[int, int, str] | None = None
         for position, column in enumerate(columns):
-            if column in taken and field not in SHAREABLE:
+            if column in taken and field not in shareable:
                 continue
-            for matched_field, rank in matches(column):
+            for matched_field, rank in match(column):
                 if matched_field != field:
                     continue
                 if field == "order_id" and rank < 10 and not order_numbers.get(column, False):
@@ -218,7 +311,7 @@ def map_columns(
             rank, _, column = best
             kind = _rank_kind(field, rank)
             choices[field] = FieldChoice(field, column, f"header {column!r} is a {kind} synonym of {field}")
-            if field not in SHAREABLE:
+            if field not in shareable:
                 taken.add(column)
     return Mapping(choices)
 
