@@ -73,6 +73,7 @@ class _FilePlan:
     raw: RawTable
     mapping: F.Mapping
     amount_mode: str  # "line" | "order_total" | "price"
+    plain: frozenset[str] = frozenset()  # raw columns of plain shape (see _plain_columns)
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -159,8 +160,12 @@ def _sample_values(series: pl.Series, limit: int = 200_000) -> pl.Series:
     return values
 
 
-def _parse_file(frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Path) -> pl.DataFrame:
-    """Parse every raw field with the per-column formats decided from this file's evidence."""
+def _parse_file(
+    frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Path
+) -> tuple[pl.DataFrame, frozenset[str]]:
+    """Parse every raw field with the per-column formats decided from this file's evidence.
+
+    Returns the frame and the raw columns that took the plain fast path."""
     data_rows = frame.filter(pl.col("__struct__").is_null())
     try:
         date_fmt = parse.detect_date_format(_sample_values(data_rows["raw_order_date"]), settings.date_format)
@@ -171,33 +176,60 @@ def _parse_file(frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, pat
         for name in ("amount", "quantity", "unit_price", "cost", "margin")
         if mapping.column(name) is not None
     }
+    plain = _plain_columns(data_rows, mapping, money_formats)
     id_parser = parse.email_expr if mapping.customer_id_is_email else parse.id_expr
     exprs: list[pl.Expr] = [
-        id_parser("raw_customer_id").alias("customer_id"),
-        parse.id_expr("raw_order_id").alias("order_id"),
-        parse.date_expr("raw_order_date", date_fmt).alias("order_date"),
+        _id("raw_customer_id", plain, id_parser).alias("customer_id"),
+        _id("raw_order_id", plain, parse.id_expr).alias("order_id"),
+        (parse.plain_date_expr("raw_order_date") if "raw_order_date" in plain
+         else parse.date_expr("raw_order_date", date_fmt)).alias("order_date"),
     ]
     for name in ("amount", "quantity", "unit_price", "cost", "margin"):
-        if name in money_formats:
+        if f"raw_{name}" in plain:
+            exprs.append(parse.plain_money_expr(f"raw_{name}").alias(name))
+        elif name in money_formats:
             exprs.append(parse.money_expr(f"raw_{name}", money_formats[name]).alias(name))
         else:
             exprs.append(pl.lit(None, dtype=pl.Float64).alias(name))
     if mapping.column("currency") is not None:
         exprs.append(_blank_to_null(pl.col("raw_currency").str.to_uppercase()).alias("currency"))
-    elif mapping.column("amount") is not None:
+    elif mapping.column("amount") is not None and "raw_amount" not in plain:
         exprs.append(parse.money_currency_expr("raw_amount").alias("currency"))
-    elif mapping.column("unit_price") is not None:
+    elif mapping.column("amount") is None and mapping.column("unit_price") is not None and "raw_unit_price" not in plain:
         exprs.append(parse.money_currency_expr("raw_unit_price").alias("currency"))
-    else:
+    else:  # no currency column and plain numbers (no symbol, no code): no currency written
         exprs.append(pl.lit(None, dtype=pl.String).alias("currency"))
     for name in F.DIMENSIONS:
         exprs.append(pl.col(f"raw_{name}").alias(name))
-    return frame.with_columns(exprs)
+    return frame.with_columns(exprs), frozenset(plain)
 
 
-def _line_decision(amount_mode: str) -> pl.Expr:
+def _plain_columns(data_rows: pl.DataFrame, mapping: F.Mapping, money_formats: dict[str, parse.MoneyFormat]) -> set[str]:
+    """Raw columns whose every value has the plain machine-written shape (parse.*_are_plain):
+    they take the short parse expression, and a plain value is never a blank-like token."""
+    plain: set[str] = set()
+    if mapping.column("customer_id") is not None and not mapping.customer_id_is_email:
+        if parse.ids_are_plain(data_rows["raw_customer_id"]):
+            plain.add("raw_customer_id")
+    if mapping.column("order_id") is not None and parse.ids_are_plain(data_rows["raw_order_id"]):
+        plain.add("raw_order_id")
+    if parse.dates_are_plain(data_rows["raw_order_date"]):
+        plain.add("raw_order_date")
+    for name, fmt in money_formats.items():
+        if parse.money_is_plain(data_rows[f"raw_{name}"], fmt):
+            plain.add(f"raw_{name}")
+    return plain
+
+
+def _id(raw: str, plain: set[str], parser: Callable[[str], pl.Expr]) -> pl.Expr:
+    return pl.col(raw) if raw in plain else parser(raw)
+
+
+def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset()) -> pl.Expr:
     """The bucket of each row, first rule wins (see module docstring)."""
     def missing(raw: str) -> pl.Expr:  # blank, or a placeholder such as N/A, -, null
+        if raw in plain:  # a plain value is never a placeholder
+            return pl.col(raw).is_null()
         return pl.col(raw).is_null() | parse.missing_token_expr(raw)
 
     def bad(raw: str, parsed: str) -> pl.Expr:
@@ -297,9 +329,9 @@ def build_ledger(
         canonical = _canonical_columns(frame, mapping, index, raw.structural_rows())
         amount_mode = _amount_mode(canonical, mapping)
         canonical = _fill_order_level(canonical, mapping, amount_mode)
-        parsed = _parse_file(canonical, mapping, settings, path)
+        parsed, plain = _parse_file(canonical, mapping, settings, path)
         parsed_frames.append(parsed.with_columns(pl.lit(amount_mode).alias("__amount_mode__")))
-        plans.append(_FilePlan(raw, mapping, amount_mode))
+        plans.append(_FilePlan(raw, mapping, amount_mode, plain))
 
     combined = pl.concat(parsed_frames, how="vertical")
     deal_export = status.is_deal_export(combined.filter(pl.col("__struct__").is_null())["raw_status"].drop_nulls())
@@ -319,7 +351,7 @@ def build_ledger(
     decided = []
     for index, plan in enumerate(plans):
         part = combined.filter(pl.col("__file__") == index).with_columns(_line_amount(plan.amount_mode))
-        part = part.with_columns(_line_decision(plan.amount_mode).alias("__decision__"))
+        part = part.with_columns(_line_decision(plan.amount_mode, plan.plain).alias("__decision__"))
         part = _order_level_decisions(part, plan)
         decided.append(part)
     combined = pl.concat(decided, how="vertical")

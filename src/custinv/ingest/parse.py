@@ -549,3 +549,56 @@ def id_expr(col: IntoCol) -> pl.Expr:
 def email_expr(col: IntoCol) -> pl.Expr:
     """An email as an id: :func:`id_expr`, then case-folded (lowercase)."""
     return id_expr(col).str.to_lowercase()
+
+
+# ---------------------------------------------------------------------------
+# Plain columns: the fast path for machine-written exports
+# ---------------------------------------------------------------------------
+# Most big exports are machine-written: ids like C00086611, amounts like 13.82, ISO dates.
+# For such a column the general parsers above are the identity (ids), a float cast
+# (amounts) or one strptime (dates) — but they still run a dozen string rewrites per row.
+# Each check below proves, with ONE regex over the whole column (not a sample), that every
+# value is of that plain shape, and the caller then applies the short expression, which
+# gives exactly what the general one would on those values.
+
+_PLAIN_ID_RE = r"^[0-9A-Za-z][0-9A-Za-z_-]*$"
+_MISSING_WORD_RE = r"(?i)^(?:na|nan|nil|none|null)$"  # the alphanumeric MISSING_TOKENS
+_PLAIN_MONEY_RE = r"^-?[0-9]+(?:\.[0-9]+)?$"
+_PLAIN_DATE_RE = r"^(?:19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
+
+
+def _all_match(values: pl.Series, pattern: str) -> bool:
+    """True when every non-null value matches (nulls are blanks, handled by the caller)."""
+    return bool(values.str.contains(pattern).all())
+
+
+def ids_are_plain(values: pl.Series) -> bool:
+    """Every value is ASCII letters/digits (plus ``_`` ``-`` after the first) and none is a
+    blank-like word (``null``, ``N/A``…): :func:`id_expr` returns such values unchanged.
+
+    ``values`` are the column's trimmed, blank-to-null raw text."""
+    return _all_match(values, _PLAIN_ID_RE) and not bool(values.str.contains(_MISSING_WORD_RE).any())
+
+
+def money_is_plain(values: pl.Series, fmt: MoneyFormat) -> bool:
+    """Every value is ``-?digits[.digits]`` in a decimal-point column: :func:`money_expr` is
+    then a float cast (see :func:`plain_money_expr`)."""
+    return fmt.decimal == "." and _all_match(values, _PLAIN_MONEY_RE)
+
+
+def plain_money_expr(col: IntoCol) -> pl.Expr:
+    """:func:`money_expr` for a column :func:`money_is_plain` accepted: the same cast and the
+    same overflow/−0 handling, without the rewrites (a plain value carries no currency)."""
+    value = _col(col).cast(pl.Float64, strict=False)
+    return _named(value.replace({float("inf"): None, float("-inf"): None, 0.0: 0.0}), col)
+
+
+def dates_are_plain(values: pl.Series) -> bool:
+    """Every value is ``YYYY-MM-DD`` with a year 1900–2199 (the strict ISO kind without time)."""
+    return _all_match(values, _PLAIN_DATE_RE)
+
+
+def plain_date_expr(col: IntoCol) -> pl.Expr:
+    """:func:`date_expr` for a column :func:`dates_are_plain` accepted: one strptime
+    (impossible dates such as 2024-02-30 are null, as in the general path)."""
+    return _named(_col(col).str.strptime(pl.Date, "%Y-%m-%d", strict=False), col)
