@@ -537,15 +537,35 @@ def _orders(used: pl.DataFrame, plans: list[_FilePlan]) -> pl.DataFrame:
         pl.len().alias("lines"),
         *[pl.col(d).drop_nulls().first().alias(d) for d in dims],
     ]
+    cost = pl.coalesce(pl.col("cost"), pl.col("line_amount") - pl.col("margin"))
     if has_cost:
-        cost = pl.coalesce(pl.col("cost"), pl.col("line_amount") - pl.col("margin"))
         aggs.append(cost.sum().alias("cost"))
-    return (
-        used.with_columns(order_key.alias("order_id"))
-        .group_by("customer_id", "order_id", maintain_order=True)
-        .agg(aggs)
-        .sort("customer_id", "order_date", "order_id")
-    )
+    if _one_line_orders(used):
+        # Every line is its own order: the group_by would be the identity, so each aggregate
+        # is its one-value form (a sum over one null is 0, as in the group_by).
+        one = [
+            pl.col("customer_id"), pl.col("order_id"), pl.col("order_date"),
+            pl.col("line_amount").alias("amount"),
+            pl.col("quantity").fill_null(0.0).alias("quantity"),
+            pl.lit(1, dtype=pl.UInt32).alias("lines"),
+            *[pl.col(d) for d in dims],
+        ]
+        if has_cost:
+            one.append(cost.fill_null(0.0).alias("cost"))
+        grouped = used.select(one)
+    else:
+        grouped = (
+            used.with_columns(order_key.alias("order_id"))
+            .group_by("customer_id", "order_id", maintain_order=True)
+            .agg(aggs)
+        )
+    return grouped.sort("customer_id", "order_date", "order_id")
+
+
+def _one_line_orders(used: pl.DataFrame) -> bool:
+    """True when every used line has an order id and no two share one (nothing to group)."""
+    ids = used["order_id"]
+    return ids.null_count() == 0 and ids.n_unique() == ids.len()
 
 
 def _rejects(frame: pl.DataFrame, plans: list[_FilePlan]) -> pl.DataFrame:
