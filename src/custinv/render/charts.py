@@ -43,7 +43,7 @@ def _esc(text: object) -> str:
 def _svg(width: float, height: float, body: str, title: str) -> Markup:
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
-        f'width="100%" role="img" aria-label="{_esc(title)}" class="chart">'
+        f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label="{_esc(title)}" class="chart">'
         f"<title>{_esc(title)}</title>{body}</svg>"
     )
 
@@ -88,6 +88,8 @@ def stacked_bar(items: Sequence[tuple[str, float, str]], *, title: str, width: i
         x += w
     lx, ly = 0.0, 46
     for label, value, fill in items:
+        if value <= 0:
+            continue
         text = f"{label} {value / total * 100:.1f}%"
         step = _text_width(text, 11) + 26
         if lx + step > width:
@@ -114,7 +116,7 @@ def line_chart(
     lo, hi = (min(values + [0.0]), max(values + [0.0])) if values else (0.0, 1.0)
     if hi == lo:
         hi = lo + 1
-    left, right, top, bottom = 52, 10, 10, 38
+    left, right, top, bottom = 52, 26, 10, 38
     pw, ph = width - left - right, height - top - bottom
     n = len(labels)
 

@@ -1,0 +1,309 @@
+"""The stocktake as one self-contained HTML file (Jinja2): inline CSS, inline SVG charts, no
+JavaScript, a Content-Security-Policy that forbids loading anything, and A4 print styles.
+
+Safety: the environment autoescapes every template, whatever its name (``.html.j2`` included),
+so a customer called ``<script>`` or ``{{7*7}}`` is shown as text; the only raw markup that
+reaches the page is the SVG built by :mod:`custinv.render.charts`, which escapes its own text.
+The machine-readable summary block goes through ``|tojson``.
+
+This module turns the Stocktake into plain rows of display strings (``_context``); the
+template only lays them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from custinv.analytics import actions
+from custinv.models import Stocktake
+from custinv.render import charts, digest
+from custinv.render.digest import Lang, t
+from custinv.render.i18n import reason_label
+from custinv.render.pii import PiiMode, protect
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from custinv.stocktake import AuditResult
+
+TEMPLATE = "report.html.j2"
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+       "base-uri 'none'; form-action 'none'")
+COHORTS_SHOWN = 24
+REJECTS_SHOWN = 50
+FONT_STACK = {
+    "en": '-apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "Noto Sans CJK SC", '
+          '"PingFang SC", "Microsoft YaHei", sans-serif',
+    "zh": '"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Noto Sans SC", '
+          '"Source Han Sans SC", "WenQuanYi Micro Hei", -apple-system, "Segoe UI", Roboto, Arial, sans-serif',
+}
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment: autoescape for every template name, strict undefined variables."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("custinv.render", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml", "j2", "html.j2"),
+                                            default_for_string=True, default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@dataclass(frozen=True)
+class _Fmt:
+    lang: Lang
+    currency: str | None
+
+    def money(self, v: float | None) -> str:
+        return digest.money(v, self.currency, self.lang)
+
+    def short(self, v: float | None) -> str:
+        return digest.compact_money(v, self.currency, self.lang)
+
+
+def render_html(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "mask") -> str:
+    """The report as a string (see :func:`write_html` for the file)."""
+    env = environment()
+    return env.get_template(TEMPLATE).render(**_context(result.stocktake, result, lang, pii))
+
+
+def write_html(result: AuditResult, path: Path, *, lang: Lang = "en", pii: PiiMode = "mask") -> Path:
+    """Write the report atomically; private (0600) when personal data is shown in full."""
+    from custinv.outputs import write_text
+
+    write_text(path, render_html(result, lang=lang, pii=pii), private=pii == "show")
+    return path
+
+
+# ----------------------------------------------------------------------------- the context
+
+
+def _context(st: Stocktake, result: AuditResult, lang: Lang, pii: PiiMode) -> dict[str, Any]:
+    f = _Fmt(lang, st.currency)
+    ctx: dict[str, Any] = {
+        "lang": lang,
+        "html_lang": "zh-CN" if lang == "zh" else "en",
+        "csp": CSP,
+        "font_stack": FONT_STACK[lang],
+        "L": lambda key, **kw: t(key, lang, **kw),
+        "title": t("title", lang),
+        "as_of": digest.date_text(st.as_of, lang),
+        "currency": st.currency or "—",
+        "version": st.tool.version,
+        "pii_note": t("pii_note", lang, mode=t("pii_" + pii, lang)),
+        "files": ", ".join(Path(x.path).name for x in st.source.files),
+        "cards": _cards(st, lang),
+        "comparison": None,
+        "machine": {"schema_version": st.schema_version, "as_of": str(st.as_of), "currency": st.currency,
+                    "kpis": st.kpis.model_dump(mode="json") if st.kpis else None},
+    }
+    pair = digest.comparison_periods(st)
+    if pair:
+        ctx["comparison"] = f"{pair[0].period} {t('vs', lang)} {pair[1].period}"
+    ctx.update(_base(st, f))
+    ctx["rfm"] = _rfm(st, f)
+    ctx["frequency"] = _frequency(st, f)
+    ctx["cohorts"] = _cohorts(st, lang)
+    ctx["trends"] = _trends(st, f)
+    ctx["clv"] = _clv(st, f, pii)
+    ctx["churn"] = _churn(st, f, pii)
+    ctx["breakdowns"] = _breakdowns(st, f)
+    ctx["quality"] = _quality(st, result, f, pii)
+    return ctx
+
+
+def _cards(st: Stocktake, lang: Lang) -> list[dict[str, Any]]:
+    out = []
+    for card in digest.headline_cards(st, lang):
+        ch = card.change
+        out.append({
+            "key": card.key,
+            "label": card.label,
+            "value": card.text,
+            "delta": ch.delta_text() if ch and ch.delta is not None else None,
+            "tone": "flat" if ch is None or ch.good is None else ("good" if ch.good else "bad"),
+            "basis": (f"{digest.format_kpi(ch.period_key, ch.latest, st.currency, lang, compact=True)} "
+                      f"{t('vs', lang)} {digest.format_kpi(ch.period_key, ch.previous, st.currency, lang, compact=True)}")
+            if ch and ch.delta is not None else None,
+        })
+    return out
+
+
+def _share_rows(rows: list[Any], key: str, f: _Fmt) -> list[dict[str, Any]]:
+    return [{"key": getattr(r, key), "label": actions.label(getattr(r, key), f.lang), "customers": digest.count(r.customers),
+             "share": digest.rate(r.share), "revenue": f.money(r.revenue),
+             "revenue_share": digest.rate(getattr(r, "revenue_share", None)),
+             "action": actions.action(getattr(r, key), f.lang), "colour": charts.colour(getattr(r, key), i)}
+            for i, r in enumerate(rows)]
+
+
+def _base(st: Stocktake, f: _Fmt) -> dict[str, Any]:
+    lifecycle = st.lifecycle or []
+    total = sum(r.revenue for r in lifecycle) or 0
+    life_rows = _share_rows(lifecycle, "stage", f)
+    for row, r in zip(life_rows, lifecycle, strict=True):
+        row["revenue_share"] = digest.rate(r.revenue / total) if total else "—"
+    tiers = st.value_tiers or []
+    tier_rows = _share_rows(tiers, "tier", f)
+    for row, r in zip(tier_rows, tiers, strict=True):
+        row["threshold"] = f.money(r.threshold)
+    return {
+        "lifecycle": {"rows": life_rows, "chart": charts.stacked_bar(
+            [(actions.label(r.stage, f.lang), r.customers, charts.colour(r.stage, i)) for i, r in enumerate(lifecycle)],
+            title=t("lifecycle", f.lang))},
+        "tiers": {"rows": tier_rows, "chart": charts.stacked_bar(
+            [(actions.label(r.tier, f.lang), r.revenue, charts.colour(r.tier, i)) for i, r in enumerate(tiers)],
+            title=t("value_tiers", f.lang))},
+    }
+
+
+def _rfm(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
+    if st.rfm is None:
+        return None
+    rows = _share_rows(st.rfm.segments, "segment", f)
+    for row, r in zip(rows, st.rfm.segments, strict=True):
+        row.update(recency=digest.number(r.avg_recency_days, 0), frequency=digest.number(r.avg_frequency),
+                   monetary=f.money(r.avg_monetary))
+    items = [(actions.label(r.segment, f.lang), r.customers,
+              f"{digest.count(r.customers)} · {digest.rate(r.revenue_share)} {t('revenue', f.lang)}",
+              charts.colour(r.segment, i)) for i, r in enumerate(st.rfm.segments)]
+    return {"rows": rows, "chart": charts.treemap(items, title=t("rfm_map", f.lang)), "scheme": st.rfm.scheme}
+
+
+def _frequency(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
+    if not st.frequency_classes:
+        return None
+    rows = _share_rows(st.frequency_classes, "frequency_class", f)
+    threshold = next((r.threshold for r in st.frequency_classes if r.threshold is not None), None)
+    chart = charts.hbars([(actions.label(r.frequency_class, f.lang), r.customers,
+                           f"{digest.count(r.customers)} ({digest.rate(r.share)})", charts.colour(r.frequency_class, i))
+                          for i, r in enumerate(st.frequency_classes)], title=t("frequency_classes", f.lang))
+    return {"rows": rows, "chart": chart, "threshold": digest.number(threshold)}
+
+
+def _cohorts(st: Stocktake, lang: Lang) -> dict[str, Any] | None:
+    if st.retention is None or not st.retention.cohorts:
+        return None
+    shown = st.retention.cohorts[-COHORTS_SHOWN:]
+    cells = [c.retention or [None if n is None or not c.size else n / c.size for n in c.customers] for c in shown]
+    chart = charts.heatmap([c.cohort for c in shown], [c.size for c in shown], cells, title=t("cohorts", lang))
+    return {"chart": chart, "period": st.retention.period, "shown": len(shown), "total": len(st.retention.cohorts)}
+
+
+def _trends(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
+    periods = st.kpis_by_period or []
+    if not periods:
+        return None
+    labels = [p.period + ("*" if p.partial else "") for p in periods]
+    lang = f.lang
+    customers = charts.line_chart(labels, [
+        (t("customers_end", lang), [p.customers_end for p in periods], "#1f4e79"),
+        (t("active_customers", lang), [p.active_customers for p in periods], "#2a9d8f"),
+        (t("new_customers", lang), [p.new_customers for p in periods], "#e9a03b"),
+    ], title=t("customers", lang))
+    revenue = charts.line_chart(labels, [(t("revenue", lang), [p.revenue for p in periods], "#1f4e79")],
+                                title=t("revenue", lang))
+    rates = charts.line_chart(labels, [
+        (t("retention_rate", lang), [p.retention_rate for p in periods], "#2a9d8f"),
+        (t("churn_rate", lang), [p.churn_rate for p in periods], "#d1495b"),
+        (t("repeat_purchase_rate", lang), [p.repeat_purchase_rate for p in periods], "#8e6bbf"),
+    ], title=t("retention_rate", lang), percent=True)
+    rows = [{"period": p.period, "partial": p.partial, "start": digest.count(p.customers_start),
+             "new": digest.count(p.new_customers), "back": digest.count(p.reactivated_customers),
+             "churned": digest.count(p.churned_customers), "end": digest.count(p.customers_end),
+             "orders": digest.count(p.orders), "revenue": f.money(p.revenue),
+             "retention": digest.rate(p.retention_rate), "churn": digest.rate(p.churn_rate)} for p in periods]
+    return {"customers": customers, "revenue": revenue, "rates": rates, "rows": rows}
+
+
+def _clv(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:
+    clv = st.clv
+    if clv is None:
+        return None
+    lang = f.lang
+    segs = [s for s in clv.by_segment if s.get("axis") == "rfm_segment"] or \
+           [s for s in clv.by_segment if s.get("axis") == "value_tier"]
+    segs = sorted(segs, key=lambda s: -(s.get("clv") or 0))
+    chart = charts.hbars([(actions.label(str(s["segment"]), lang), float(s.get("clv") or 0),
+                           f"{f.short(s.get('clv'))} · {f.short(s.get('clv_per_customer'))}/{t('customer_id', lang)}",
+                           charts.colour(str(s["segment"]), i)) for i, s in enumerate(segs)],
+                         title=t("clv_distribution", lang))
+    params = ", ".join(f"{k} = {v:.4g}" for k, v in clv.params.items() if v is not None)
+    top = [{"id": protect(str(c["customer_id"]), pii), "clv": f.money(c.get("clv")),
+            "p_alive": "—" if c.get("p_alive") is None else f"{c['p_alive']:.2f}",
+            "orders": digest.count(c.get("orders")), "revenue": f.money(c.get("revenue")),
+            "last_order": c.get("last_order") or "—",
+            "segment": actions.label(str(c.get("rfm_segment")), lang) if c.get("rfm_segment") else "—"}
+           for c in clv.top_customers]
+    v = clv.validation or {}
+    holdout = None
+    if v:
+        holdout = {"period": f"{v.get('holdout_start', '')} – {v.get('holdout_end', '')}",
+                   "actual": digest.number(v.get("actual_purchases"), 0),
+                   "predicted": digest.number(v.get("predicted_purchases"), 0),
+                   "mae": digest.number(v.get("mae"), 3)}
+    margin = clv.margin if isinstance(clv.margin, str) else digest.rate(clv.margin)
+    return {"model": clv.model, "reason": clv.reason, "params": params, "total": f.money(clv.total),
+            "horizon": clv.horizon, "discount": digest.rate(clv.discount_rate), "margin": margin,
+            "chart": chart, "top": top, "holdout": holdout}
+
+
+def _churn(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:
+    churn = st.churn
+    if churn is None:
+        return None
+
+    def people(rows: list[Any]) -> list[dict[str, Any]]:
+        return [{"id": protect(r.customer_id, pii), "last_order": str(r.last_order), "recency": digest.count(r.recency_days),
+                 "interval": digest.number(r.usual_interval_days, 0), "orders": digest.count(r.orders),
+                 "revenue": f.money(r.revenue), "at_risk": f.money(r.value_at_risk),
+                 "tier": actions.label(r.value_tier, f.lang) if r.value_tier else "—"} for r in rows]
+
+    return {"window": churn.definition.get("inactive_days"), "basis": churn.definition.get("basis"),
+            "rate": digest.rate(churn.churn_rate), "churned": digest.count(churn.churned_customers),
+            "churned_revenue": f.money(churn.churned_revenue), "at_risk_count": digest.count(churn.at_risk_customers),
+            "at_risk": people(churn.at_risk), "win_back": people(churn.win_back)}
+
+
+def _breakdowns(st: Stocktake, f: _Fmt) -> list[dict[str, Any]]:
+    out = []
+    for b in st.breakdowns or []:
+        key = "segment_dim" if b.dimension == "segment" else b.dimension
+        top = max((r.revenue_share or 0 for r in b.rows), default=0) or 1
+        out.append({"title": t(key, f.lang), "rows": [
+            {"value": r.value, "customers": digest.count(r.customers), "share": digest.rate(r.share),
+             "revenue": f.money(r.revenue), "revenue_share": digest.rate(r.revenue_share),
+             "bar": round((r.revenue_share or 0) / top * 100, 1), "aov": f.money(r.average_order_value),
+             "repeat": digest.rate(r.repeat_purchase_rate),
+             "high": digest.count(r.tiers.get("high"))} for r in b.rows]})
+    return out
+
+
+def _quality(st: Stocktake, result: AuditResult, f: _Fmt, pii: PiiMode) -> dict[str, Any]:
+    src, lang = st.source, f.lang
+    rows = [(t("rows_read", lang), digest.count(src.rows_read), False),
+            (t("rows_used", lang), digest.count(src.rows_used), False),
+            (t("rows_excluded", lang), digest.count(sum(src.rows_excluded.values())), False),
+            *[(reason_label(k, lang), digest.count(v), True) for k, v in src.rows_excluded.items()],
+            (t("rows_rejected", lang), digest.count(src.rows_rejected), False),
+            *[(reason_label(k, lang), digest.count(v), True) for k, v in src.reject_reasons.items()]]
+    if src.anonymous_revenue:
+        rows.append((t("anonymous_revenue", lang), f.money(src.anonymous_revenue), False))
+    if src.returns:
+        rows.append((t("returns", lang), f.money(src.returns), False))
+    rejects = result.ledger.rejects.head(REJECTS_SHOWN)
+    sample = [{"file": Path(str(r.get("file") or "")).name, "line": r.get("line"), "column": r.get("column"),
+               "value": protect(None if r.get("value") is None else str(r.get("value")), pii),
+               "reason": reason_label(str(r.get("reason")), lang)} for r in rejects.iter_rows(named=True)]
+    balanced = src.rows_read == src.rows_used + sum(src.rows_excluded.values()) + src.rows_rejected
+    return {"rows": [{"label": a, "value": b, "sub": c} for a, b, c in rows], "rejects": sample,
+            "rejects_total": result.ledger.rejects.height, "balanced": balanced,
+            "files": [{"name": Path(x.path).name, "format": x.format, "encoding": x.encoding or "—",
+                       "rows": digest.count(x.rows_read)} for x in src.files],
+            "mapping": list(src.mapping.items()), "warnings": list(src.warnings)}
