@@ -132,6 +132,14 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "alert": (Annotated[Optional[list[str]], typer.Option("--alert", help="Rule such as 'churn_rate > 0.08' (repeatable). Any kpis key, or a kpis_by_period key of the last complete period ('period.x' to force it). Breached → exit 3 after all outputs are written.", rich_help_panel=_O)], None),
         "rejects": (Annotated[Optional[Path], typer.Option(help="Write every rejected row (file, line, column, value, reason) to this CSV.", rich_help_panel=_O)], None),
     },
+    "reports": {
+        "excel": (Annotated[Optional[Path], typer.Option("--excel", help="Write the stocktake workbook (.xlsx): summary, customers, segments, cohorts, trends, CLV, breakdowns, at-risk, rejects.", rich_help_panel=_O)], None),
+        "html": (Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report (inline CSS and SVG, opens offline, prints on A4).", rich_help_panel=_O)], None),
+        "report_dir": (Annotated[Optional[Path], typer.Option("--report-dir", help="Write stocktake-YYYY-MM-DD.xlsx and .html (date = as-of) into this folder, for cron.", rich_help_panel=_O)], None),
+        "keep": (Annotated[Optional[int], typer.Option("--keep", help="With --report-dir: keep only the newest N dated reports of each kind.", min=1, rich_help_panel=_O)], None),
+        "customers_out": (Annotated[Optional[Path], typer.Option("--customers", help="Write the full per-customer list as .parquet or .csv (mode 0600; ids kept as they are).", rich_help_panel=_O)], None),
+        "pii": (Annotated[Optional[str], typer.Option("--pii", help="Emails and phone numbers in console and reports: mask (default), show or hash (a stable keyed hash; key from CUSTINV_PII_KEY).", rich_help_panel=_O)], None),
+    },
     "lang": {
         "lang": (Annotated[Optional[Lang], typer.Option(help="Language of labels in tables and reports: en or zh (default: CUSTINV_LANG or the config file, else en).", rich_help_panel=_O)], None),
     },
@@ -283,7 +291,8 @@ def _parse_map(items: list[str] | None) -> dict[str, str] | None:
     return mapping
 
 
-_NOT_SETTINGS = {"config", "quiet", "debug", "timings", "rejects", "map_", "alert"}
+_NOT_SETTINGS = {"config", "quiet", "debug", "timings", "rejects", "map_", "alert",
+                 "excel", "html", "report_dir", "keep", "customers_out"}
 
 
 def _settings(opts: dict[str, Any], **extra: Any) -> Settings:
@@ -385,7 +394,7 @@ def _finish(result: AuditResult, opts: dict[str, Any]) -> int:
 
 
 @app.command()
-@with_options("reading", "classify", "trends", "clv", "alerts", "lang", "run")
+@with_options("reading", "classify", "trends", "clv", "alerts", "reports", "lang", "run")
 def audit(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
@@ -411,8 +420,19 @@ def audit(
 
     def work() -> int:
         settings = _settings(opts, clv=False if no_clv else None)
-        _prepare_outputs(opts)
+        _prepare_outputs(opts, opts.get("excel"), opts.get("html"), opts.get("customers_out"))
+        if any(opts.get(k) is not None for k in ("excel", "html", "report_dir", "customers_out")):
+            from custinv.render.reports import check_report_targets
+
+            check_report_targets(excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
+                                 customers_out=opts.get("customers_out"))
         result = _run_audit(files, settings, opts)
+        if any(opts.get(k) is not None for k in ("excel", "html", "report_dir", "customers_out")):
+            from custinv.render.reports import write_reports
+
+            write_reports(result, excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
+                          keep=opts.get("keep"), customers_out=opts.get("customers_out"), lang=settings.lang,
+                          pii=settings.pii)
         if format is OutputFormat.table:
             from custinv.render.console import render_stocktake
 
