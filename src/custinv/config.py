@@ -48,6 +48,9 @@ class Settings(BaseModel):
     max_reject_rate: float = Field(default=0.10, ge=0, le=1)
     as_of: str | None = None  # None = latest used order date; "today"; or an ISO date
     customers_file: str | None = None
+    tickets: str | None = None
+    sla_hours: float = Field(default=48.0, gt=0)
+    conversion_days: int = Field(default=90, ge=1)
     cache_dir: str | None = None
 
     # ---- classification

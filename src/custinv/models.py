@@ -273,6 +273,10 @@ class ClvSection(_Model):
 # ---------------------------------------------------------------- customer book and service
 
 
+Measure = Annotated[float | None, PlainSerializer(_round_rate, return_type=float | None)]
+"""A derived measure (hours, days, points, per-100 counts), rounded to 6 decimals when serialised."""
+
+
 class InputFileReport(_Model):
     """How a side file (customer master, tickets) was read, and every row's bucket:
     ``rows_read == rows_used + sum(rows_excluded) + rows_rejected``."""
@@ -307,8 +311,8 @@ class ConversionSection(_Model):
     accounts_eligible: int
     converted: int
     conversion_rate: Rate
-    median_days_to_first_order: float | None = None
-    mean_days_to_first_order: float | None = None
+    median_days_to_first_order: Measure = None
+    mean_days_to_first_order: Measure = None
     ordered_before_signup: int = 0
     periods: list[ConversionPeriod] = Field(default_factory=list)
 
@@ -344,15 +348,15 @@ class ServiceKpis(_Model):
     active_customers: int
     complaint_rate: Rate
     orders: int
-    tickets_per_100_orders: float | None
+    tickets_per_100_orders: Measure
     resolved_tickets: int
-    median_resolution_hours: float | None
+    median_resolution_hours: Measure
     sla_tickets: int
     sla_rate: Rate
     csat_responses: int
     csat: Rate
     nps_responses: int
-    nps: float | None
+    nps: Measure
 
 
 class ServicePeriodRow(ServiceKpis):
@@ -425,7 +429,7 @@ class Stocktake(_Model):
 # ---------------------------------------------------------------- comparison of two snapshots (custinv compare)
 
 
-Delta = Annotated[float | None, PlainSerializer(_round_rate, return_type=float | None)]
+Delta = Measure
 
 
 class KpiDelta(_Model):

@@ -25,8 +25,12 @@ from custinv.analytics.headline import headline_kpis
 from custinv.analytics.kpis import last_complete_period, period_kpis
 from custinv.analytics.periods import order_sequence
 from custinv.analytics.retention import retention_section
+from custinv.analytics.master import book_section, fill_dimensions
+from custinv.analytics.service import service_section
 from custinv.analytics.summary import customer_summary
 from custinv.config import Settings
+from custinv.ingest.master import read_master
+from custinv.ingest.tickets import read_tickets
 from custinv.cache import cached_build_ledger
 from custinv.ingest.ledger import Ledger
 from custinv.errors import DataError, UsageError
@@ -94,6 +98,12 @@ def audit(
     with timings.stage("sequence"):
         sequence = order_sequence(orders, as_of)
 
+    master = None
+    if settings.customers_file:
+        with timings.stage("master"):
+            say("reading the customer master")
+            master = read_master(Path(settings.customers_file), settings)
+
     with timings.stage("classify"):
         say("classifying customers")
         if settings.churn_days is not None:
@@ -101,25 +111,36 @@ def audit(
         else:
             churn_days, churn_basis = churn_window_days(sequence)
         cs = classify_settings(settings)
-        classified = classify(summary, churn_days=churn_days, settings=cs)
+        classified = classify(summary, churn_days=churn_days, settings=cs,
+                              prospects=master.accounts.select("customer_id") if master is not None else None)
         tables = classification_tables(classified, cs)
+        buyers = classified.filter(pl.col("orders") >= 1) if master is not None else classified
 
     clv_section: ClvSection | None = None
     if settings.clv:
         with timings.stage("clv"):
             say("fitting the CLV model")
-            clv_frame, clv_section = customer_lifetime_value(orders, classified, as_of, settings)
+            clv_frame, clv_section = customer_lifetime_value(orders, buyers, as_of, settings)
             classified = classified.join(clv_frame, on="customer_id", how="left", maintain_order="left")
+            buyers = classified.filter(pl.col("orders") >= 1) if master is not None else classified
 
     with timings.stage("breakdowns"):
         dims = settings.by if settings.by is not None else bd.present_dimensions(orders)
         customers = bd.attach_dimensions(classified, orders, dims) if dims else classified
-        breakdown_list = bd.breakdowns(customers, dims, top=settings.top) if dims else []
+        book = None
+        if master is not None:
+            customers, from_master = fill_dimensions(customers, master.accounts, settings.by or bd.DIMENSIONS)
+            dims = [*dims, *(d for d in from_master if d not in dims)]
+            book = book_section(master.accounts, master.report, summary, as_of, within_days=settings.conversion_days,
+                                period=settings.period, fiscal_year_start=settings.fiscal_year_start,
+                                top=settings.top, dimensions_from_master=from_master)
+        breakdown_list = (bd.breakdowns(customers.filter(pl.col("orders") >= 1) if master is not None else customers,
+                                        dims, top=settings.top) if dims else [])
 
     with timings.stage("retention"):
         say("cohorts and period KPIs")
         churn = churn_section(
-            classified, sequence, churn_days, churn_basis, as_of=as_of, top=settings.top,
+            buyers, sequence, churn_days, churn_basis, as_of=as_of, top=settings.top,
             value_column="clv" if clv_section is not None else None,
         )
         retention = retention_section(sequence, as_of, period=settings.period,
@@ -142,6 +163,15 @@ def audit(
             kpis.customer_growth_rate = last.customer_growth_rate
         alerts = evaluate_alerts(settings.alerts, kpis, last) if settings.alerts else None
 
+    service = None
+    if settings.tickets:
+        with timings.stage("service"):
+            say("service quality")
+            tickets = read_tickets(Path(settings.tickets), settings, as_of)
+            service = service_section(tickets.tickets, tickets.report, orders, customers, as_of,
+                                      churn_days=churn_days, sla_hours=settings.sla_hours, period=settings.period,
+                                      fiscal_year_start=settings.fiscal_year_start, periods=settings.periods)
+
     stocktake = Stocktake(
         tool=Tool(version=__version__),
         as_of=as_of,
@@ -158,6 +188,8 @@ def audit(
         kpis_by_period=by_period,
         alerts=alerts,
         clv=clv_section,
+        customer_book=book,
+        service=service,
         settings={**settings.number_settings(), "churn_days": churn_days},
     )
     return AuditResult(stocktake=stocktake, customers=customers, ledger=ledger, timings=timings)

@@ -74,7 +74,7 @@ def service_table(tickets: pl.DataFrame, orders: pl.DataFrame, *, end: dt.dateti
         pl.col("satisfied").is_not_null().sum().alias("csat_responses"),
         pl.col("satisfied").sum().alias("csat_yes"),
         pl.col("nps").is_not_null().sum().alias("nps_responses"),
-        ((pl.col("nps") >= 9).sum() - (pl.col("nps") <= 6).sum()).alias("nps_net"),
+        ((pl.col("nps") >= 9).cast(pl.Int64).sum() - (pl.col("nps") <= 6).cast(pl.Int64).sum()).alias("nps_net"),
     )
     per_order = orders.group_by(GROUP).agg(pl.len().alias("orders"))
     in_touch = (
