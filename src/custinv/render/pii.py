@@ -28,7 +28,7 @@ DEFAULT_KEY = "custinv-default-pii-key"
 
 # What counts as personal data (shared by the scalar and the column versions)
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-PHONE_SHAPE = r"^\+?[0-9][0-9 ().\-]{5,22}[0-9]$"
+PHONE_SHAPE = r"^\+?[0-9(][0-9 ().\-]{5,22}[0-9]$"
 """Digits with the usual separators, optionally a leading + (``+86 138-1234-5678``, ``(555) 123-4567``)."""
 DATE_SHAPE = r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$"
 """Dates written with separators look like phone numbers; they are not personal data."""
