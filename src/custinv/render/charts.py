@@ -245,7 +245,7 @@ def squarify(values: Sequence[float], x: float, y: float, w: float, h: float) ->
     return out
 
 
-def treemap(items: Sequence[tuple[str, float, str, str]], *, title: str, width: int = 760, height: int = 300) -> Markup:
+def treemap(items: Sequence[tuple[str, float, str, str]], *, title: str, width: int = 1010, height: int = 320) -> Markup:
     """Segment map: (label, size, second line, colour); area = size (customers)."""
     items = sorted((it for it in items if it[1] > 0), key=lambda it: -it[1])
     rects = squarify([it[1] for it in items], 0, 0, width, height)
@@ -253,10 +253,11 @@ def treemap(items: Sequence[tuple[str, float, str, str]], *, title: str, width: 
     for (label, _, sub, fill), (x, y, w, h) in zip(items, rects, strict=True):
         parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w - 2, 0):.1f}" height="{max(h - 2, 0):.1f}" rx="3" '
                      f'fill="{_esc(fill)}"><title>{_esc(label)} — {_esc(sub)}</title></rect>')
-        if w > 60 and h > 34:
-            size = 13 if w > 120 else 11
-            parts.append(f'<text x="{x + 8:.1f}" y="{y + 19:.1f}" font-size="{size}" font-weight="600" fill="#fff">{_esc(label)}</text>'
-                         f'<text x="{x + 8:.1f}" y="{y + 34:.1f}" font-size="10.5" fill="#fff" fill-opacity="0.9">{_esc(sub)}</text>')
-        elif w > 28 and h > 16:
-            parts.append(f'<text x="{x + 4:.1f}" y="{y + 13:.1f}" font-size="9" fill="#fff">{_esc(label[:6])}</text>')
+        size = 13.0 if w > 140 else 11.0
+        if h > 20 and _text_width(label, size) < w - 12:
+            parts.append(f'<text x="{x + 8:.1f}" y="{y + 19:.1f}" font-size="{size:.0f}" font-weight="600" '
+                         f'fill="#fff">{_esc(label)}</text>')
+            if h > 40 and _text_width(sub, 10.5) < w - 12:
+                parts.append(f'<text x="{x + 8:.1f}" y="{y + 34:.1f}" font-size="10.5" fill="#fff" '
+                             f'fill-opacity="0.9">{_esc(sub)}</text>')
     return _svg(width, height, "".join(parts), title)
