@@ -97,7 +97,18 @@ def _canonical_columns(
     return frame.select(exprs)
 
 
-def _amount_mode(frame: pl.DataFrame, mapping: F.Mapping) -> str:
+def _order_ids_unique(frame: pl.DataFrame, mapping: F.Mapping) -> bool:
+    """No two data rows share a raw order id: there are no multi-line orders to look at.
+
+    One hash pass (n_unique); it lets the amount-mode evidence, the order-level fill and
+    the order grouping all be skipped on the common one-line-per-order export."""
+    if mapping.column("order_id") is None:
+        return False
+    ids = frame.filter(pl.col("__struct__").is_null())["raw_order_id"].drop_nulls()
+    return ids.n_unique() == ids.len()
+
+
+def _amount_mode(frame: pl.DataFrame, mapping: F.Mapping, unique_ids: bool = False) -> str:
     """Does the amount column hold line amounts or an order total? Decided once per column.
 
     Evidence is every multi-line order: when in all of them the amount is written only on the
@@ -106,7 +117,7 @@ def _amount_mode(frame: pl.DataFrame, mapping: F.Mapping) -> str:
     """
     if mapping.column("amount") is None:
         return "price"
-    if mapping.column("order_id") is None:
+    if mapping.column("order_id") is None or unique_ids:
         return "line"
     data = frame.filter(pl.col("__struct__").is_null() & pl.col("raw_order_id").is_not_null())
     per_order = (
@@ -327,8 +338,10 @@ def build_ledger(
         mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
         F.require_fields(mapping, columns, str(path))
         canonical = _canonical_columns(frame, mapping, index, raw.structural_rows())
-        amount_mode = _amount_mode(canonical, mapping)
-        canonical = _fill_order_level(canonical, mapping, amount_mode)
+        unique_ids = _order_ids_unique(canonical, mapping)
+        amount_mode = _amount_mode(canonical, mapping, unique_ids)
+        if not unique_ids:  # with one line per order there is nothing to copy
+            canonical = _fill_order_level(canonical, mapping, amount_mode)
         parsed, plain = _parse_file(canonical, mapping, settings, path)
         parsed_frames.append(parsed.with_columns(pl.lit(amount_mode).alias("__amount_mode__")))
         plans.append(_FilePlan(raw, mapping, amount_mode, plain))
