@@ -87,6 +87,7 @@ FilesArg = Annotated[
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="table (Rich, for people) or json/ndjson/csv for pipelines.")]
 
 _R, _C, _T, _V, _O, _X = "Reading", "Classification", "Retention and trends", "Lifetime value", "Outputs", "Run"
+_B = "Customer book and service"
 
 # name -> (annotation, default). Names are Settings fields unless handled in _settings().
 OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
@@ -139,6 +140,13 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "keep": (Annotated[Optional[int], typer.Option("--keep", help="With --report-dir: keep only the newest N dated reports of each kind.", min=1, rich_help_panel=_O)], None),
         "customers_out": (Annotated[Optional[Path], typer.Option("--customers", help="Write the full per-customer list as .parquet or .csv (mode 0600; ids kept as they are).", rich_help_panel=_O)], None),
         "pii": (Annotated[Optional[str], typer.Option("--pii", help="Emails and phone numbers in console and reports: mask (default), show or hash (a stable keyed hash; key from CUSTINV_PII_KEY).", rich_help_panel=_O)], None),
+    },
+    "book": {
+        "customers_file": (Annotated[Optional[str], typer.Option("--customers-file", help="Customer master from the CRM (account list; csv/xlsx/...): adds prospects, conversion, time to first purchase, dimensions from the master and buyers missing from it.", rich_help_panel=_B)], None),
+        "conversion_days": (Annotated[Optional[int], typer.Option(help="An account converts when its first order comes within this many days of signup [default: 90].", min=1, rich_help_panel=_B)], None),
+        "tickets": (Annotated[Optional[str], typer.Option("--tickets", help="Ticket/feedback export (Zendesk, Freshdesk, CRM service; en/zh headers): complaints, resolution time, SLA, CSAT, NPS, churn of complainers.", rich_help_panel=_B)], None),
+        "sla_hours": (Annotated[Optional[float], typer.Option(help="Resolution SLA in hours [default: 48].", min=0, rich_help_panel=_B)], None),
+        "snapshot": (Annotated[Optional[Path], typer.Option("--snapshot", help="Keep this run in DIR/<as-of>/ (customers.parquet + stocktake.json, mode 0600) for `custinv compare`.", rich_help_panel=_B)], None),
     },
     "lang": {
         "lang": (Annotated[Optional[Lang], typer.Option(help="Language of labels in tables and reports: en or zh (default: CUSTINV_LANG or the config file, else en).", rich_help_panel=_O)], None),
@@ -292,7 +300,7 @@ def _parse_map(items: list[str] | None) -> dict[str, str] | None:
 
 
 _NOT_SETTINGS = {"config", "quiet", "debug", "timings", "rejects", "map_", "alert",
-                 "excel", "html", "report_dir", "keep", "customers_out"}
+                 "excel", "html", "report_dir", "keep", "customers_out", "snapshot"}
 
 
 def _settings(opts: dict[str, Any], **extra: Any) -> Settings:
@@ -394,7 +402,7 @@ def _finish(result: AuditResult, opts: dict[str, Any]) -> int:
 
 
 @app.command()
-@with_options("reading", "classify", "trends", "clv", "alerts", "reports", "lang", "run")
+@with_options("reading", "classify", "trends", "clv", "alerts", "reports", "book", "lang", "run")
 def audit(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
@@ -426,7 +434,16 @@ def audit(
 
             check_report_targets(excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
                                  customers_out=opts.get("customers_out"))
+        if opts.get("snapshot") is not None:
+            from custinv.snapshots import check_snapshot_root
+
+            check_snapshot_root(opts["snapshot"])
         result = _run_audit(files, settings, opts)
+        if opts.get("snapshot") is not None:
+            from custinv.snapshots import write_snapshot
+
+            folder = write_snapshot(opts["snapshot"], result.stocktake, result.customers)
+            _stderr_console(quiet=bool(opts.get("quiet"))).print(f"[dim]snapshot written to {folder}[/]")
         if any(opts.get(k) is not None for k in ("excel", "html", "report_dir", "customers_out")):
             from custinv.render.reports import write_reports
 
@@ -677,6 +694,67 @@ def clv(
         return 0
 
     run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+
+
+class CompareFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+@with_options("lang", "run")
+def compare(
+    snapshots: Annotated[list[Path], typer.Argument(help="OLD NEW snapshot folders (written by audit --snapshot DIR), or one DIR of snapshots with --since.", show_default=False)],
+    since: Annotated[Optional[str], typer.Option(help="With one DIR: compare the latest snapshot on or before this date (YYYY-MM-DD) with the newest.")] = None,
+    format: Annotated[CompareFormat, typer.Option("--format", "-f", help="table (Rich) or json.")] = CompareFormat.table,
+    top: Annotated[int, typer.Option(help="Customers in the gained / lost / movers lists.", min=1)] = 20,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """What changed between two stocktakes: KPI deltas, how customers moved between RFM
+    segments, value tiers and lifecycle stages (with the revenue that moved), customers
+    gained and lost, and the biggest movers by value.
+
+    Examples:
+
+      custinv audit orders.csv --snapshot stocktakes/
+
+      custinv compare stocktakes/2025-09-30 stocktakes/2025-12-31
+
+      custinv compare stocktakes/ --since 2025-09-30 --format json | jq .kpi_deltas
+    """
+
+    def work() -> int:
+        import datetime as dt
+
+        from custinv.analytics.compare import compare as compare_snapshots
+        from custinv.snapshots import read_snapshot, since_pair
+
+        settings = _settings(opts)
+        if since is not None:
+            if len(snapshots) != 1:
+                raise UsageError("--since takes one folder of snapshots", hint="custinv compare DIR --since 2025-09-30")
+            try:
+                day = dt.date.fromisoformat(since.strip())
+            except ValueError as exc:
+                raise UsageError(f"--since {since!r} is not a date", hint="use YYYY-MM-DD") from exc
+            old_path, new_path = since_pair(snapshots[0], day)
+        elif len(snapshots) == 2:
+            old_path, new_path = snapshots
+        else:
+            raise UsageError("compare takes two snapshot folders (OLD NEW), or one folder with --since DATE")
+        old, new = read_snapshot(old_path), read_snapshot(new_path)
+        result = compare_snapshots(old, new, top=top)
+        if format is CompareFormat.json:
+            _print_json(result.to_json_dict())
+        else:
+            from custinv.render.compare import render_comparison
+            from custinv.render.console import stdout_console
+
+            render_comparison(result, settings.lang, stdout_console(), currency=new.stocktake.get("currency"))
+        return 0
+
+    run_guarded(work, json_mode=format is CompareFormat.json, debug=bool(opts.get("debug")))
 
 
 @app.command()

@@ -36,17 +36,25 @@ def snapshot_folder(root: Path, as_of: dt.date) -> Path:
     return Path(root) / as_of.isoformat()
 
 
+def check_snapshot_root(root: Path) -> None:
+    """Fail early (exit 73) when the snapshot folder cannot exist: a file, or no parent folder."""
+    root = Path(root)
+    if root.is_dir():
+        return
+    if root.exists():
+        raise OutputError(f"cannot create snapshot folder {root}: it is a file")
+    if not root.parent.is_dir():
+        raise OutputError(f"cannot create snapshot folder {root}: folder {root.parent} does not exist",
+                          hint="create the folder first")
+
+
 def write_snapshot(root: Path, stocktake: Stocktake, customers: pl.DataFrame) -> Path:
     """Store one run under ``root/<as-of>/``; ``root`` is created when its parent exists."""
     root = Path(root)
     if stocktake.as_of is None:
         raise DataError("cannot snapshot a stocktake without an as-of date")
+    check_snapshot_root(root)
     if not root.is_dir():
-        if root.exists():
-            raise OutputError(f"cannot create snapshot folder {root}: it is a file")
-        if not root.parent.is_dir():
-            raise OutputError(f"cannot create snapshot folder {root}: folder {root.parent} does not exist",
-                              hint="create the folder first")
         try:
             root.mkdir(mode=0o700)
         except OSError as exc:

@@ -1,0 +1,203 @@
+"""Rich tables for ``custinv compare`` (a :class:`Comparison`), and the display labels of the
+comparison, customer-book and service sections (en / zh; machine keys never change).
+
+Migration matrices are drawn as a grid (rows: the older class, columns: the newer class),
+each cell "customers" with the revenue that moved underneath; the diagonal (no change) is dim.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from custinv.models import ChangedCustomer, Comparison, MigrationCell
+from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate
+from custinv.render.i18n import Lang, label
+
+LABELS: dict[str, dict[str, str]] = {
+    "comparison": {"en": "Changes since the last stocktake", "zh": "与上次盘点相比的变化"},
+    "kpi_deltas": {"en": "Key figures: before → after", "zh": "关键指标变化"},
+    "before": {"en": "Before", "zh": "上次"},
+    "after": {"en": "After", "zh": "本次"},
+    "change": {"en": "Change", "zh": "变化"},
+    "migration": {"en": "Migration", "zh": "客户迁移"},
+    "(new)": {"en": "(new)", "zh": "（新增）"},
+    "(lost)": {"en": "(lost)", "zh": "（已不在）"},
+    "customers_gained": {"en": "Customers gained", "zh": "新增客户"},
+    "customers_lost": {"en": "Customers lost", "zh": "流失客户"},
+    "gained_customers": {"en": "Top customers gained", "zh": "新增的重要客户"},
+    "lost_customers": {"en": "Top customers lost", "zh": "流失的重要客户"},
+    "movers": {"en": "Biggest movers by value", "zh": "价值最高的变动客户"},
+    "reason": {"en": "Reason", "zh": "原因"},
+    "value_tier": {"en": "Value tier", "zh": "价值分层"},
+    "rfm_segment": {"en": "RFM segment", "zh": "RFM 分群"},
+    "lifecycle_stage": {"en": "Lifecycle stage", "zh": "生命周期阶段"},
+    "customer": {"en": "Customer", "zh": "客户"},
+    "customer_book": {"en": "Customer book", "zh": "客户档案"},
+    "accounts": {"en": "Accounts in the master", "zh": "档案客户数"},
+    "buyers": {"en": "Accounts with orders", "zh": "已成交客户"},
+    "prospects": {"en": "Prospects (never bought)", "zh": "潜在客户（未成交）"},
+    "prospect_share": {"en": "Prospect share", "zh": "潜在客户占比"},
+    "customers_missing_from_master": {"en": "Buyers missing from the master", "zh": "档案中缺失的成交客户"},
+    "missing_revenue": {"en": "Their revenue", "zh": "其销售额"},
+    "conversion": {"en": "Conversion of new accounts", "zh": "新客户转化"},
+    "conversion_rate": {"en": "Conversion rate", "zh": "转化率"},
+    "converted": {"en": "Converted", "zh": "已转化"},
+    "median_days_to_first_order": {"en": "Median days to first order", "zh": "首单天数中位数"},
+    "service": {"en": "Service quality", "zh": "服务质量"},
+    "tickets": {"en": "Tickets", "zh": "工单数"},
+    "complaints": {"en": "Complaints", "zh": "投诉数"},
+    "customers_with_complaints": {"en": "Customers with complaints", "zh": "投诉客户数"},
+    "complaint_rate": {"en": "Complaint rate", "zh": "投诉率"},
+    "tickets_per_100_orders": {"en": "Tickets per 100 orders", "zh": "每百单工单数"},
+    "median_resolution_hours": {"en": "Median resolution (hours)", "zh": "解决时长中位数（小时）"},
+    "sla_rate": {"en": "Resolved within SLA", "zh": "SLA 内解决率"},
+    "resolved_tickets": {"en": "Resolved tickets", "zh": "已解决工单"},
+    "sla_tickets": {"en": "Tickets with a known SLA outcome", "zh": "可判定 SLA 的工单"},
+    "csat_responses": {"en": "CSAT answers", "zh": "满意度回复数"},
+    "nps_responses": {"en": "NPS answers", "zh": "NPS 回复数"},
+    "csat": {"en": "CSAT (4–5)", "zh": "满意度（4–5分占比）"},
+    "nps": {"en": "NPS", "zh": "净推荐值 NPS"},
+    "churn_by_complaint": {"en": "Churn by complaint", "zh": "投诉与流失"},
+    "complained": {"en": "Complained", "zh": "有投诉"},
+    "no_complaint": {"en": "No complaint", "zh": "无投诉"},
+    "unresolved_complaint": {"en": "Unresolved complaint", "zh": "投诉未解决"},
+    "resolved_complaint": {"en": "Complaints all resolved", "zh": "投诉均已解决"},
+}
+
+
+def book_label(key: str, lang: Lang = "en") -> str:
+    """Labels of the comparison / book / service sections, else the shared table's."""
+    entry = LABELS.get(key)
+    if entry is not None:
+        return entry.get(lang) or entry["en"]
+    if key.startswith("service."):
+        return book_label(key.removeprefix("service."), lang) + (" (service)" if lang == "en" else "（服务）")
+    if key.startswith("book."):
+        return book_label(key.removeprefix("book."), lang)
+    return label(key, lang)
+
+
+def _table(title: str, *columns: tuple[str, str]) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold")
+    for name, justify in columns:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    return table
+
+
+def _who(customer_id: str) -> str:
+    """Console display never shows emails or phone numbers in full."""
+    from custinv.render.console import mask_identity
+
+    return mask_identity(customer_id)
+
+
+def _is_rate(key: str) -> bool:
+    return key.split(".")[-1].endswith(("_rate", "_share", "csat")) or key.endswith("sla_rate")
+
+
+def _fmt(key: str, value: float | None, currency: str | None) -> str:
+    from custinv.render.console import MONEY_KPIS
+
+    if value is None:
+        return "—"
+    if key in MONEY_KPIS:
+        return fmt_money(value, currency)
+    if _is_rate(key):
+        return fmt_rate(value)
+    return fmt_count(value) if float(value).is_integer() else fmt_number(value)
+
+
+def _fmt_delta(key: str, value: float | None, currency: str | None) -> str:
+    if value is None:
+        return "—"
+    if _is_rate(key):
+        text = f"{value * 100:+.1f} pp"
+    else:
+        text = _fmt(key, abs(value), currency)
+        text = ("+" if value > 0 else "−" if value < 0 else "±") + text
+    colour = "green" if value > 0 else "red" if value < 0 else "dim"
+    return f"[{colour}]{escape(text)}[/]"
+
+
+def kpi_delta_table(cmp: Comparison, lang: Lang, currency: str | None = None) -> Table:
+    table = _table(book_label("kpi_deltas", lang), ("", "left"), (book_label("before", lang), "right"),
+                   (book_label("after", lang), "right"), (book_label("change", lang), "right"))
+    from custinv.render.console import _HIDDEN_KPIS
+
+    for key, d in cmp.kpi_deltas.items():
+        if (d.old is None and d.new is None) or key in _HIDDEN_KPIS:
+            continue
+        table.add_row(escape(book_label(key, lang)), _fmt(key, d.old, currency), _fmt(key, d.new, currency),
+                      _fmt_delta(key, d.delta, currency))
+    return table
+
+
+def _class_order(axis: str, value: str) -> tuple[int, int, str]:
+    """Classes in their usual order (best first), unknown ones alphabetically, (new)/(lost) last."""
+    from custinv.analytics import actions
+
+    known: tuple[str, ...] = {
+        "value_tier": actions.VALUE_TIERS,
+        "rfm_segment": actions.RFM_SEGMENTS + actions.CN8_SEGMENTS,
+        "lifecycle_stage": actions.LIFECYCLE_STAGES,
+    }.get(axis, ())
+    if value in ("(new)", "(lost)"):
+        return (2, 0, value)
+    return (0, known.index(value), value) if value in known else (1, 0, value)
+
+
+def migration_grid(axis: str, cells: list[MigrationCell], lang: Lang, currency: str | None = None) -> Table:
+    """Older class down the side, newer class across; 'customers' over 'revenue' in each cell."""
+    froms = sorted({c.from_ for c in cells}, key=lambda v: _class_order(axis, v))
+    tos = sorted({c.to for c in cells}, key=lambda v: _class_order(axis, v))
+    grid = {(c.from_, c.to): c for c in cells}
+    table = _table(f"{book_label('migration', lang)}: {book_label(axis, lang)}", ("→", "left"),
+                   *[(escape(book_label(t, lang)), "right") for t in tos])
+    for f in froms:
+        row = [escape(book_label(f, lang))]
+        for t in tos:
+            cell = grid.get((f, t))
+            if cell is None:
+                row.append("")
+                continue
+            text = f"{fmt_count(cell.customers)}\n[dim]{fmt_money(cell.revenue, currency)}[/]"
+            row.append(f"[dim]{text}[/]" if f == t else text)
+        table.add_row(*row)
+    return table
+
+
+def changed_table(title: str, rows: list[ChangedCustomer], lang: Lang, currency: str | None = None) -> Table:
+    table = _table(title, (book_label("customer", lang), "left"), (book_label("reason", lang), "left"),
+                   (label("value", lang), "right"), (label("revenue", lang), "right"),
+                   (book_label("value_tier", lang), "left"), (book_label("rfm_segment", lang), "left"))
+    for r in rows:
+        table.add_row(escape(_who(r.customer_id)), r.reason, fmt_money(r.value, currency), fmt_money(r.revenue, currency),
+                      label(r.value_tier, lang) if r.value_tier else "—",
+                      label(r.rfm_segment, lang) if r.rfm_segment else "—")
+    return table
+
+
+def render_comparison(cmp: Comparison, lang: Lang, console: Console, currency: str | None = None) -> None:
+    console.print(f"[bold]{book_label('comparison', lang)}[/]: {cmp.old.as_of} → {cmp.new.as_of}   "
+                  f"{book_label('customers_gained', lang)} [green]+{fmt_count(cmp.customers_gained)}[/]   "
+                  f"{book_label('customers_lost', lang)} [red]−{fmt_count(cmp.customers_lost)}[/]")
+    console.print(kpi_delta_table(cmp, lang, currency))
+    for axis, cells in cmp.migrations.items():
+        if cells:
+            console.print(migration_grid(axis, cells, lang, currency))
+    if cmp.gained_customers:
+        console.print(changed_table(book_label("gained_customers", lang), cmp.gained_customers, lang, currency))
+    if cmp.lost_customers:
+        console.print(changed_table(book_label("lost_customers", lang), cmp.lost_customers, lang, currency))
+    if cmp.movers:
+        table = _table(book_label("movers", lang), (book_label("customer", lang), "left"), (label("value", lang), "right"),
+                       (book_label("before", lang), "right"), (book_label("after", lang), "right"),
+                       (book_label("change", lang), "left"))
+        for m in cmp.movers:
+            changes = "; ".join(f"{book_label(a, lang)}: {label(o, lang) if o else '—'} → {label(n, lang) if n else '—'}"
+                                for a, (o, n) in m.changes.items())
+            table.add_row(escape(_who(m.customer_id)), fmt_money(m.value, currency), fmt_money(m.revenue_old, currency),
+                          fmt_money(m.revenue_new, currency), escape(changes))
+        console.print(table)
