@@ -54,7 +54,8 @@ def fill_dimensions(
     """Take dimension values from the master where the orders lack them.
 
     The orders' value wins when both exist (it is what the customer bought under); returns
-    the frame and the dimensions that gained at least one value from the master.
+    the frame and the dimensions where at least one buyer (orders ≥ 1) got its value from the
+    master (prospects always take theirs from it).
     """
     usable = [d for d in dims if d in accounts.columns and accounts[d].null_count() < accounts.height]
     if not usable:
@@ -65,7 +66,8 @@ def fill_dimensions(
     exprs: list[pl.Expr] = []
     for d in usable:
         current = pl.col(d) if d in customers.columns else pl.lit(None, dtype=pl.String)
-        gained = joined.select((current.is_null() & pl.col(f"__m_{d}").is_not_null()).any()).item()
+        buyer = pl.col("orders") >= 1 if "orders" in joined.columns else pl.lit(True)
+        gained = joined.select((buyer & current.is_null() & pl.col(f"__m_{d}").is_not_null()).any()).item()
         if gained:
             filled.append(d)
         exprs.append(pl.coalesce(current, pl.col(f"__m_{d}")).alias(d))

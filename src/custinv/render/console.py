@@ -384,6 +384,76 @@ def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | Non
     render_trend(st, lang, console)
     render_cohorts(st, lang, console, last=12)
     render_clv(st, lang, console)
+    render_book(st, lang, console)
+    render_service(st, lang, console)
+
+
+# ----------------------------------------------------------------------------- customer book and service
+
+
+def render_book(st: Stocktake, lang: Lang, console: Console) -> None:
+    """The customer master joined to the orders: prospects, conversion, buyers missing from it."""
+    from custinv.render.compare import book_label
+
+    book = st.customer_book
+    if book is None:
+        return
+    table = Table(title=book_label("customer_book", lang), title_justify="left", title_style="bold",
+                  show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row(book_label("accounts", lang), fmt_count(book.accounts))
+    table.add_row(book_label("buyers", lang), fmt_count(book.buyers))
+    table.add_row(book_label("prospects", lang), f"{fmt_count(book.prospects)} ({fmt_rate(book.prospect_share)})")
+    table.add_row(book_label("customers_missing_from_master", lang),
+                  f"{fmt_count(book.customers_missing_from_master)} · {fmt_money(book.missing_revenue, st.currency)}")
+    conv = book.conversion
+    if conv is not None:
+        table.add_row(f"{book_label('conversion_rate', lang)} (≤ {conv.within_days} d)",
+                      f"{fmt_rate(conv.conversion_rate)} ({fmt_count(conv.converted)}/{fmt_count(conv.accounts_eligible)})")
+        table.add_row(book_label("median_days_to_first_order", lang), fmt_number(conv.median_days_to_first_order, 1))
+    console.print(table)
+
+
+def render_service(st: Stocktake, lang: Lang, console: Console) -> None:
+    """Service KPIs, the period trend and churn of complainers vs the rest."""
+    from custinv.render.compare import book_label
+
+    svc = st.service
+    if svc is None:
+        return
+    k = svc.kpis
+    table = Table(title=book_label("service", lang), title_justify="left", title_style="bold", show_header=False,
+                  box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("tickets", fmt_count(k.tickets)), ("complaints", fmt_count(k.complaints)),
+        ("customers_with_complaints", fmt_count(k.customers_with_complaints)),
+        ("complaint_rate", fmt_rate(k.complaint_rate)), ("tickets_per_100_orders", fmt_number(k.tickets_per_100_orders, 1)),
+        ("median_resolution_hours", fmt_number(k.median_resolution_hours, 1)),
+        ("sla_rate", f"{fmt_rate(k.sla_rate)} (≤ {fmt_number(svc.sla_hours, 0)} h)"),
+        ("csat", f"{fmt_rate(k.csat)} (n={fmt_count(k.csat_responses)})"),
+        ("nps", f"{fmt_number(k.nps, 0)} (n={fmt_count(k.nps_responses)})"),
+    ]
+    for key, text in rows:
+        table.add_row(book_label(key, lang), text)
+    console.print(table)
+    if svc.by_period:
+        trend = _table("", (label("period", lang), "left"), (book_label("tickets", lang), "right"),
+                       (book_label("complaints", lang), "right"), (book_label("complaint_rate", lang), "right"),
+                       (book_label("sla_rate", lang), "right"), (book_label("csat", lang), "right"),
+                       (book_label("nps", lang), "right"))
+        for r in svc.by_period:
+            trend.add_row(r.period + (" *" if r.partial else ""), fmt_count(r.tickets), fmt_count(r.complaints),
+                          fmt_rate(r.complaint_rate), fmt_rate(r.sla_rate), fmt_rate(r.csat), fmt_number(r.nps, 0))
+        console.print(trend)
+    if svc.churn_by_complaint:
+        churn = _table(book_label("churn_by_complaint", lang), ("", "left"), (label("customers", lang), "right"),
+                       (label("churned_customers", lang), "right"), (label("churn_rate", lang), "right"))
+        for g in svc.churn_by_complaint:
+            churn.add_row(book_label(g.group, lang), fmt_count(g.customers), fmt_count(g.churned), fmt_rate(g.churn_rate))
+        console.print(churn)
 
 
 def mask_identity(value: str) -> str:
