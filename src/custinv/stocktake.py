@@ -20,7 +20,6 @@ from custinv.analytics import breakdowns as bd
 from custinv.analytics.churn import churn_section, churn_window_days
 from custinv.analytics.classify import ClassifySettings, classification_tables, classify
 from custinv.alerts import evaluate_alerts
-from custinv.analytics.clv.fit import DEFAULT_MARGIN
 from custinv.analytics.headline import headline_kpis
 from custinv.analytics.kpis import last_complete_period, period_kpis
 from custinv.analytics.periods import order_sequence
@@ -201,6 +200,8 @@ def clv_margin(settings: Settings, orders: pl.DataFrame) -> float | str:
         return settings.margin
     if "cost" in orders.columns and orders["cost"].null_count() < orders.height:
         return "cost"
+    from custinv.analytics.clv.fit import DEFAULT_MARGIN  # lazily: the clv package imports scipy
+
     return DEFAULT_MARGIN
 
 
