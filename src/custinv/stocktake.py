@@ -32,7 +32,7 @@ from custinv.ingest.master import read_master
 from custinv.ingest.tickets import read_tickets
 from custinv.cache import cached_build_ledger
 from custinv.ingest.ledger import Ledger
-from custinv.errors import DataError, UsageError
+from custinv.errors import DataError, InputError, UsageError
 from custinv.models import ClvSection, Stocktake, Tool
 
 
@@ -85,6 +85,9 @@ def audit(
     """Compute a stocktake of the orders in ``paths``."""
     timings = Timings()
     say = progress or (lambda _msg: None)
+    for side in (settings.customers_file, settings.tickets):  # fail before the long part (exit 66)
+        if side is not None and not Path(side).is_file():
+            raise InputError(f"{side}: no such file" if not Path(side).exists() else f"{side} is not a file")
     with timings.stage("ingest"):
         ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"))
     as_of = ledger.as_of
