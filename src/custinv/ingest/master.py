@@ -60,13 +60,14 @@ def read_side_table(path: Path, settings: Settings, table: F.FieldTable, what: s
 
     ``--map`` overrides apply when they name a field of this table and a column of this
     file (so ``--map customer_id='Buyer'`` also keys the master when it has that column).
+    ``--date-format`` applies to the master's signup dates too (same d/m vs m/d question).
     """
 
     def score(cells: list[str | None]) -> float:
         return float(sum(1 for c in cells if c and table.matches(c)))
 
-    raw = read_table(Path(path), encoding=settings.encoding, delimiter=settings.delimiter,
-                     header_row=None, header_score=score)
+    # encoding, delimiter and header row are sniffed per file: --encoding etc. describe the order files
+    raw = read_table(Path(path), header_score=score)
     frame = raw.frame.collect() if isinstance(raw.frame, pl.LazyFrame) else raw.frame
     columns = [c for c in frame.columns if not c.startswith("__")]
     norm = {F.normalise_header(c) for c in columns}
@@ -78,7 +79,8 @@ def read_side_table(path: Path, settings: Settings, table: F.FieldTable, what: s
     if mapping.column("customer_id") is None:
         raise DataError(
             f"{path}: cannot find the customer id column of the {what}",
-            hint=f"columns found: {', '.join(repr(c) for c in columns)}; name it with --map customer_id=COLUMN",
+            hint=(f"columns found: {', '.join(repr(c) for c in columns)}; rename the id column to a recognised "
+                  "header such as 'Customer ID' or '客户编号'"),
         )
     exprs = [pl.col("__line__").cast(pl.Int64), raw.structural_rows().alias("__struct__")]
     for name in table.synonyms:

@@ -97,7 +97,8 @@ def read_tickets(path: Path, settings: Settings, as_of: dt.date | None = None) -
     side = read_side_table(path, settings, F.TICKET_TABLE, "ticket export")
     if side.mapping.column("created") is None:
         raise DataError(f"{path}: cannot find the created date/time column of the tickets",
-                        hint="name it with --map created=COLUMN")
+                        hint=(f"columns found: {', '.join(repr(c) for c in side.raw.columns)}; rename it to a "
+                              "recognised header such as 'Created at' or '创建时间'"))
     frame = side.frame
     data = frame.filter(pl.col("__struct__").is_null())
     try:
