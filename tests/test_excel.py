@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from _report_data import HOSTILE_IDS, hostile_result
 
-from custinv.render.digest import t
+from custinv.render.i18n import t
 from custinv.render.excel import FMT_DATE, FMT_MONEY, write_excel
 from custinv.stocktake import AuditResult
 

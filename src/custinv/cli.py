@@ -453,7 +453,7 @@ def audit(
         if format is OutputFormat.table:
             from custinv.render.console import render_stocktake
 
-            render_stocktake(result.stocktake, lang=settings.lang)
+            render_stocktake(result.stocktake, lang=settings.lang, pii=settings.pii)
         elif format is OutputFormat.json:
             _print_json(result.stocktake.to_json_dict())
         else:
@@ -648,7 +648,7 @@ def churn(
         if format is OutputFormat.table:
             from custinv.render.console import render_churn, stdout_console
 
-            render_churn(st, settings.lang, stdout_console())
+            render_churn(st, settings.lang, stdout_console(), pii=settings.pii)
         elif format is OutputFormat.csv:
             from custinv.render.tabular import print_model_rows
 
@@ -688,7 +688,7 @@ def clv(
         if format is OutputFormat.table:
             from custinv.render.console import render_clv, stdout_console
 
-            render_clv(st, settings.lang, stdout_console())
+            render_clv(st, settings.lang, stdout_console(), pii=settings.pii)
         else:
             _print_json(st.to_json_dict())
         return 0

@@ -88,9 +88,9 @@ def _table(title: str, *columns: tuple[str, str]) -> Table:
 
 def _who(customer_id: str) -> str:
     """Console display never shows emails or phone numbers in full."""
-    from custinv.render.console import mask_identity
+    from custinv.render.pii import protect
 
-    return mask_identity(customer_id)
+    return protect(customer_id, "mask") or ""
 
 
 def _is_rate(key: str) -> bool:

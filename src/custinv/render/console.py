@@ -18,6 +18,7 @@ from rich.text import Text
 
 from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate, sparkline
 from custinv.render.i18n import Lang, label, reason_label
+from custinv.render.pii import PiiMode, protect
 
 if TYPE_CHECKING:
     from custinv.ingest.ledger import Ledger
@@ -204,20 +205,21 @@ def render_breakdowns(st: Stocktake, lang: Lang, console: Console) -> None:
 # ----------------------------------------------------------------------------- churn, trends, cohorts
 
 
-def _customer_list(title: str, rows: Sequence[Any], st: Stocktake, lang: Lang) -> Table:
+def _customer_list(title: str, rows: Sequence[Any], st: Stocktake, lang: Lang, pii: PiiMode) -> Table:
     table = _table(
         title, (label("customer_id", lang), "left"), (label("last_order", lang), "left"),
         (label("recency_days", lang), "right"), (label("usual_interval_days", lang), "right"),
         (label("orders", lang), "right"), (label("revenue", lang), "right"), (label("value_at_risk", lang), "right"),
     )
     for r in rows:
-        table.add_row(escape(mask_identity(r.customer_id)), str(r.last_order), fmt_count(r.recency_days),
+        table.add_row(escape(protect(r.customer_id, pii) or ""), str(r.last_order), fmt_count(r.recency_days),
                       fmt_number(r.usual_interval_days, 0), fmt_count(r.orders), fmt_money(r.revenue, st.currency),
                       fmt_money(r.value_at_risk, st.currency))
     return table
 
 
-def render_churn(st: Stocktake, lang: Lang, console: Console, *, limit: int | None = None) -> None:
+def render_churn(st: Stocktake, lang: Lang, console: Console, *, limit: int | None = None,
+                 pii: PiiMode = "mask") -> None:
     if st.churn is None:
         return
     c = st.churn
@@ -231,9 +233,9 @@ def render_churn(st: Stocktake, lang: Lang, console: Console, *, limit: int | No
         title=label("churn", lang), title_align="left",
     ))
     if c.at_risk:
-        console.print(_customer_list(label("at_risk_list", lang), c.at_risk[:limit], st, lang))
+        console.print(_customer_list(label("at_risk_list", lang), c.at_risk[:limit], st, lang, pii))
     if c.win_back:
-        console.print(_customer_list(label("win_back_list", lang), c.win_back[:limit], st, lang))
+        console.print(_customer_list(label("win_back_list", lang), c.win_back[:limit], st, lang, pii))
 
 
 _TREND_KPIS = ("customers_end", "new_customers", "churned_customers", "retention_rate", "churn_rate",
@@ -310,7 +312,7 @@ def render_cohorts(st: Stocktake, lang: Lang, console: Console, *, measure: str 
 # ----------------------------------------------------------------------------- CLV
 
 
-def render_clv(st: Stocktake, lang: Lang, console: Console) -> None:
+def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "mask") -> None:
     c = st.clv
     if c is None:
         return
@@ -347,7 +349,7 @@ def render_clv(st: Stocktake, lang: Lang, console: Console) -> None:
                        (label("p_alive", lang), "right"), (label("expected_purchases", lang), "right"),
                        (label("orders", lang), "right"), (label("revenue", lang), "right"))
         for r in c.top_customers[:10]:
-            table.add_row(escape(mask_identity(str(r["customer_id"]))), fmt_money(r["clv"], st.currency),
+            table.add_row(escape(protect(str(r["customer_id"]), pii) or ""), fmt_money(r["clv"], st.currency),
                           fmt_rate(r.get("p_alive")), fmt_number(r.get("expected_purchases")),
                           fmt_count(r.get("orders")), fmt_money(r.get("revenue"), st.currency))
         console.print(table)
@@ -372,7 +374,9 @@ def render_holdout(v: dict[str, Any], console: Console) -> None:
 # ----------------------------------------------------------------------------- the whole stocktake
 
 
-def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | None = None) -> None:
+def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | None = None,
+                     pii: PiiMode = "mask") -> None:
+    """Every section; emails and phone numbers shown as ``pii`` says (masked by default)."""
     console = console or stdout_console()
     console.print(source_panel(st, lang))
     if st.kpis is not None:
@@ -380,10 +384,10 @@ def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | Non
     render_classes(st, lang, console)
     render_rfm(st, lang, console, actions=False)
     render_breakdowns(st, lang, console)
-    render_churn(st, lang, console, limit=10)
+    render_churn(st, lang, console, limit=10, pii=pii)
     render_trend(st, lang, console)
     render_cohorts(st, lang, console, last=12)
-    render_clv(st, lang, console)
+    render_clv(st, lang, console, pii=pii)
     render_book(st, lang, console)
     render_service(st, lang, console)
 
@@ -454,13 +458,6 @@ def render_service(st: Stocktake, lang: Lang, console: Console) -> None:
         for g in svc.churn_by_complaint:
             churn.add_row(book_label(g.group, lang), fmt_count(g.customers), fmt_count(g.churned), fmt_rate(g.churn_rate))
         console.print(churn)
-
-
-def mask_identity(value: str) -> str:
-    """Console display never shows emails or phone numbers in full (see render.pii)."""
-    from custinv.render.pii import mask
-
-    return mask(value)
 
 
 def render_timings(stages: dict[str, float], console: Console) -> None:

@@ -42,7 +42,7 @@ from custinv.analytics import actions
 from custinv.models import Stocktake
 from custinv.outputs import FORMULA_PREFIXES
 from custinv.render import digest
-from custinv.render.digest import Lang, t
+from custinv.render.i18n import Lang, t
 from custinv.render.i18n import reason_label
 from custinv.render.pii import PiiMode, protect
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from custinv.analytics import actions
 from custinv.models import Stocktake
 from custinv.render import charts, digest
-from custinv.render.digest import Lang, t
+from custinv.render.i18n import Lang, t
 from custinv.render.i18n import reason_label
 from custinv.render.pii import PiiMode, protect
 
