@@ -153,17 +153,25 @@ def test_same_frames_mean_no_change():
 # ----------------------------------------------------------------------------- through the CLI
 
 
-def _snapshot(tmp_path, *extra: str) -> None:
+def _snapshot(root, *extra: str) -> None:
     proc = run_cli("audit", str(EXAMPLES / "salesforce_opportunities.csv"), "--customers-file",
                    str(EXAMPLES / "crm_accounts.csv"), "--tickets", str(EXAMPLES / "tickets.csv"),
-                   "--snapshot", str(tmp_path / "snaps"), "--no-clv", "-q", "--format", "json", *extra)
+                   "--snapshot", str(root), "--no-clv", "-q", "--format", "json", *extra)
     assert proc.returncode == 0, proc.stderr
 
 
-def test_compare_same_data_twice_reports_zero_change(tmp_path):
-    _snapshot(tmp_path)
+@pytest.fixture(scope="module")
+def snaps(tmp_path_factory):
+    """One folder with two stocktakes of the Salesforce example: as of 2023-12-31 and as of its end."""
+    root = tmp_path_factory.mktemp("compare") / "snaps"
+    _snapshot(root, "--as-of", "2023-12-31")
+    _snapshot(root)
+    return root
+
+
+def test_compare_same_data_twice_reports_zero_change(snaps, tmp_path):
+    folder = snaps / "2024-03-28"
     (tmp_path / "copy").mkdir()
-    folder = tmp_path / "snaps" / "2024-03-28"
     for f in folder.iterdir():
         (tmp_path / "copy" / f.name).write_bytes(f.read_bytes())
     proc = run_cli("compare", str(folder), str(tmp_path / "copy"), "--format", "json")
@@ -183,10 +191,8 @@ def test_compare_same_data_twice_reports_zero_change(tmp_path):
     assert sum(c["customers"] for c in data["migrations"]["lifecycle_stage"]) == 17  # 12 buyers + 5 prospects
 
 
-def test_compare_since_against_the_newest(tmp_path):
-    _snapshot(tmp_path, "--as-of", "2023-12-31")
-    _snapshot(tmp_path)
-    proc = run_cli("compare", str(tmp_path / "snaps"), "--since", "2024-01-15", "--format", "json")
+def test_compare_since_against_the_newest(snaps):
+    proc = run_cli("compare", str(snaps), "--since", "2024-01-15", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert (data["old"]["as_of"], data["new"]["as_of"]) == ("2023-12-31", "2024-03-28")
@@ -197,7 +203,7 @@ def test_compare_since_against_the_newest(tmp_path):
     assert data["kpi_deltas"]["revenue"]["delta"] == pytest.approx(593100.0 - data["kpi_deltas"]["revenue"]["old"])
     assert {"from": "prospect", "to": "active", "customers": 1, "revenue": 46650.0} in \
         data["migrations"]["lifecycle_stage"]
-    table = run_cli("compare", str(tmp_path / "snaps"), "--since", "2024-01-15")
+    table = run_cli("compare", str(snaps), "--since", "2024-01-15")
     assert table.returncode == 0, table.stderr
     assert "Migration" in table.stdout and "Customers gained" in table.stdout
 
@@ -208,11 +214,10 @@ def test_compare_since_against_the_newest(tmp_path):
     (["a", "b", "--since", "2024-01-01"], 2),
     (["DIR", "--since", "not-a-date"], 2),
     (["DIR", "--since", "2020-01-01"], 66),
+    (["DIR", "--since", "2024-06-30"], 66),  # the newest is the one before: nothing to compare
 ])
-def test_compare_errors(tmp_path, args, code):
-    if "DIR" in args:
-        _snapshot(tmp_path)
-    args = [str(tmp_path / "snaps") if a == "DIR" else a for a in args]
+def test_compare_errors(snaps, tmp_path, args, code):
+    args = [str(snaps) if a == "DIR" else a for a in args]
     proc = run_cli("compare", *args, "--format", "json", cwd=tmp_path)
     assert proc.returncode == code, proc.stderr
     if code != 2:
