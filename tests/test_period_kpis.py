@@ -87,7 +87,7 @@ def ref_period_kpis(
                 "revenue": revenue,
                 "repeat_purchase_rate": len(repeaters) / len(active) if active else None,
                 "net_revenue_retention": kept_rev / prev_rev if prev_rev else None,
-                "retention_rate": (len(E) - len(N)) / len(S) if S else None,
+                "retention_rate": (len(E) - len(N) - len(R)) / len(S) if S else None,
                 "churn_rate": len(C) / len(S) if S else None,
                 "customer_growth_rate": (len(E) - len(S)) / len(S) if S else None,
             }
@@ -173,7 +173,13 @@ def test_property_matches_brute_force(raw, w, period, n, as_of_offset) -> None:
     base = dt.date(2023, 11, 20)
     orders = [(f"c{c}", base + dt.timedelta(days=d), float(a)) for c, d, a in raw]
     as_of = max(base + dt.timedelta(days=as_of_offset), min(o[1] for o in orders))
-    assert_matches(orders, as_of, w, period, n)
+    rows = assert_matches(orders, as_of, w, period, n)
+    period_days = {"week": 7, "month": 31, "quarter": 92}[period]
+    for r in rows:
+        if r["customers_start"] and w >= period_days:
+            # a window at least a period long: retention is a share of the starting customers
+            assert 0 <= r["retention_rate"] <= 1
+            assert r["retention_rate"] + r["churn_rate"] == pytest.approx(1)
 
 
 def test_hand_case_and_models() -> None:

@@ -16,10 +16,12 @@ such order is at most W = ``churn_days`` days before t. For a period [start, end
 - ``customers_end`` E: counted at the end. E = S + N + R − C holds exactly (S, N, R are
   disjoint and E is inside their union).
 - ``active_customers``: ordered in the period; ``orders``, ``revenue``, ``average_order_value``.
-- ``customer_growth_rate`` (E − S) / S; ``retention_rate`` CRR = (E − N) / S (so reactivated
-  customers count as retained and CRR can exceed 1 when many lapsed customers return);
-  ``churn_rate`` C / S (C includes customers won and lost within the period, so it, too,
-  can exceed 1 in extreme cases); all null when S = 0.
+- ``customer_growth_rate`` (E − S) / S; ``retention_rate`` CRR = (E − N) / S with N all the
+  customers *acquired* in the period — new and reactivated alike, since neither was a customer
+  at its start — so CRR = (E − N − R) / S: the share of the starting customers still counted at
+  the end, a fraction in [0, 1] (design.md's rule for rates), and CRR + churn rate = 1 whenever
+  the churn window is at least a period long (a customer acquired in the period cannot then
+  also lapse in it); ``churn_rate`` C / S; all null when S = 0.
 - ``repeat_purchase_rate``: among the period's active customers, the share with at least two
   orders in total by the period's end (ordered before the period, or twice within it).
 - ``net_revenue_retention``: revenue in the period from customers who ordered in the previous
@@ -238,7 +240,7 @@ def period_kpis_frame(
     return table.with_columns(
         ratio(pl.col("revenue"), pl.col("orders")).alias("average_order_value"),
         ratio(e - s, s).alias("customer_growth_rate"),
-        ratio(e - pl.col("new_customers"), s).alias("retention_rate"),
+        ratio(e - pl.col("new_customers") - pl.col("reactivated_customers"), s).alias("retention_rate"),
         ratio(pl.col("churned_customers"), s).alias("churn_rate"),
         ratio(pl.col("repeaters"), pl.col("active_customers")).alias("repeat_purchase_rate"),
         ratio(pl.col("retained_revenue"), pl.col("previous_revenue")).alias(
