@@ -167,9 +167,32 @@ class _Decoded:
     score: float
 
 
-def _read_csv(
+@dataclass
+class _CsvLayout:
+    """What sniffing a CSV decided: encoding, delimiter, header, line ends, column names."""
+
+    path: Path
+    best: _Decoded
+    candidates: list[str]
+    eol: str
+    names: list[str]
+    notes: list[str]
+
+    @property
+    def header(self) -> Record:
+        assert self.best.header is not None
+        return self.best.records[self.best.header]
+
+    @property
+    def blank_above(self) -> int:
+        assert self.best.header is not None
+        return sum(1 for r in self.best.records[: self.best.header] if r.blank)
+
+
+def _sniff_csv(
     path: Path, encoding: str | None, delimiter: str | None, header_row: int | None, score: HeaderScorer
-) -> RawTable:
+) -> _CsvLayout | RawTable:
+    """Sniff a CSV's sample; an empty or header-less file comes back as its (empty) RawTable."""
     size = path.stat().st_size
     with path.open("rb") as f:
         head = f.read(sniff.SAMPLE_BYTES)
@@ -211,9 +234,19 @@ def _read_csv(
         notes.append("CR line endings")
     if best.delimiter != ",":
         notes.append(f"delimiter {best.delimiter!r}")
+    return _CsvLayout(path, best, candidates, eol, sniff.column_names(header.cells), notes)
 
-    names = sniff.column_names(header.cells)
-    frame, used_encoding = _bulk_read(path, best.encoding, candidates, eol, header.last_line, names, best.delimiter, notes)
+
+def _read_csv(
+    path: Path, encoding: str | None, delimiter: str | None, header_row: int | None, score: HeaderScorer
+) -> RawTable:
+    layout = _sniff_csv(path, encoding, delimiter, header_row, score)
+    if isinstance(layout, RawTable):
+        return layout
+    best, header, names, notes = layout.best, layout.header, layout.names, layout.notes
+    frame, used_encoding = _bulk_read(
+        path, best.encoding, layout.candidates, layout.eol, header.last_line, names, best.delimiter, notes
+    )
     frame, blank = _finish(frame, names, header.last_line)
     return RawTable(
         frame=frame,
@@ -224,10 +257,85 @@ def _read_csv(
         sheet=None,
         header_row=header.first_line,
         rows_read=frame.height,
-        skipped_blank=blank + sum(1 for r in best.records[: best.header] if r.blank),
+        skipped_blank=blank + layout.blank_above,
         notes=notes,
         header_cells=list(header.cells),
     )
+
+
+@dataclass
+class CsvScan:
+    """A plain UTF-8 CSV as a lazy scan (see :func:`scan_plain_csv`).
+
+    ``frame`` has the data columns (all String) plus ``__line__`` and ``__ragged__``, blank
+    rows already filtered out — the same rows and values :func:`read_table` gives, not read yet.
+    ``table`` is the RawTable describing the file, with an empty frame of the same columns
+    (its row counts are filled in by whoever collects the scan).
+    """
+
+    frame: pl.LazyFrame
+    names: list[str]
+    cells: list[str]  # names plus the spare columns ragged rows spill into
+    table: RawTable
+    blank_rows: pl.Expr  # True on the blank rows the frame filters out (over the unfiltered scan)
+    unfiltered: pl.LazyFrame
+
+
+def scan_plain_csv(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header_row: int | None = None,
+    header_score: HeaderScorer | None = None,
+) -> CsvScan | None:
+    """The lazy twin of :func:`read_table` for a plain CSV, or None when the file is not one.
+
+    Plain: a .csv-like file sniffed as UTF-8 without BOM, LF line ends, a header found. Rows
+    are read with spare columns (``truncate_ragged_lines``) so ragged rows are flagged as in
+    the eager read; line numbers are the row index plus the lines above the first data row,
+    which is right only while no cell holds a line break — the caller must check that
+    (:func:`cells_with_line_breaks`) before trusting ``__line__``. A file that is not UTF-8
+    past the sniffed sample fails when collected (``pl.exceptions.ComputeError``).
+    """
+    path = Path(path)
+    _check_readable(path)
+    if detect_format(path) != "csv":
+        return None
+    try:
+        layout = _sniff_csv(path, encoding, delimiter, header_row, header_score or sniff.default_header_score)
+    except PermissionError as e:
+        raise UnreadableInput(f"{path}: permission denied") from e
+    if isinstance(layout, RawTable) or layout.best.encoding != "utf-8" or layout.eol != "\n":
+        return None
+    names, header = layout.names, layout.header
+    skip = header.last_line
+    spare = [f"__extra_{i}__" for i in range(max(8, len(names)))]
+    schema = {n: pl.String for n in [*names, *spare]}
+    scan = pl.scan_csv(
+        path, has_header=False, skip_lines=skip, separator=layout.best.delimiter, quote_char='"',
+        encoding="utf8", schema=schema, infer_schema=False, missing_columns="insert",
+        truncate_ragged_lines=True, raise_if_empty=False, row_index_name=_IDX,
+    )
+    cells = [*names, *spare]
+    blank = pl.all_horizontal([~_filled(c) for c in cells])
+    lines = scan.with_columns(
+        (pl.col(_IDX).cast(pl.Int64) + (skip + 1)).alias(LINE),
+        pl.any_horizontal([_filled(c) for c in spare]).alias(RAGGED),
+    )
+    frame = lines.filter(~blank).select(*names, LINE, RAGGED)
+    empty = pl.DataFrame(schema={**{n: pl.String for n in names}, LINE: pl.Int64, RAGGED: pl.Boolean})
+    table = RawTable(
+        frame=empty, path=path, format="csv", encoding="utf-8", delimiter=layout.best.delimiter, sheet=None,
+        header_row=header.first_line, rows_read=0, skipped_blank=layout.blank_above, notes=layout.notes,
+        header_cells=list(header.cells),
+    )
+    return CsvScan(frame, names, cells, table, blank, lines)
+
+
+def cells_with_line_breaks(names: list[str]) -> pl.Expr:
+    """True when some row holds a line break inside a quoted cell (an aggregate)."""
+    return pl.any_horizontal([pl.col(c).str.contains("\n", literal=True).fill_null(False) for c in names]).any()
 
 
 def _encoding_candidates(path: Path, head: bytes, encoding: str | None, notes: list[str]) -> list[str]:

@@ -397,7 +397,7 @@ def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | Non
 
 def render_book(st: Stocktake, lang: Lang, console: Console) -> None:
     """The customer master joined to the orders: prospects, conversion, buyers missing from it."""
-    from custinv.render.compare import book_label
+    from custinv.render.i18n import book_label
 
     book = st.customer_book
     if book is None:
@@ -421,7 +421,7 @@ def render_book(st: Stocktake, lang: Lang, console: Console) -> None:
 
 def render_service(st: Stocktake, lang: Lang, console: Console) -> None:
     """Service KPIs, the period trend and churn of complainers vs the rest."""
-    from custinv.render.compare import book_label
+    from custinv.render.i18n import book_label
 
     svc = st.service
     if svc is None:

@@ -215,3 +215,68 @@ def t(key: str, lang: Lang = "en", **fmt: Any) -> str:
     entry = REPORT_LABELS.get(key)
     text = (entry.get(lang) or entry["en"]) if entry else label(key, lang)
     return text.format(**fmt) if fmt else text
+
+
+# Words of the comparison, customer-book and service sections.
+BOOK_LABELS: dict[str, dict[str, str]] = {
+    "comparison": {"en": "Changes since the last stocktake", "zh": "与上次盘点相比的变化"},
+    "kpi_deltas": {"en": "Key figures: before → after", "zh": "关键指标变化"},
+    "before": {"en": "Before", "zh": "上次"},
+    "after": {"en": "After", "zh": "本次"},
+    "change": {"en": "Change", "zh": "变化"},
+    "migration": {"en": "Migration", "zh": "客户迁移"},
+    "(new)": {"en": "(new)", "zh": "（新增）"},
+    "(lost)": {"en": "(lost)", "zh": "（已不在）"},
+    "customers_gained": {"en": "Customers gained", "zh": "新增客户"},
+    "customers_lost": {"en": "Customers lost", "zh": "流失客户"},
+    "gained_customers": {"en": "Top customers gained", "zh": "新增的重要客户"},
+    "lost_customers": {"en": "Top customers lost", "zh": "流失的重要客户"},
+    "movers": {"en": "Biggest movers by value", "zh": "价值最高的变动客户"},
+    "reason": {"en": "Reason", "zh": "原因"},
+    "value_tier": {"en": "Value tier", "zh": "价值分层"},
+    "rfm_segment": {"en": "RFM segment", "zh": "RFM 分群"},
+    "lifecycle_stage": {"en": "Lifecycle stage", "zh": "生命周期阶段"},
+    "customer": {"en": "Customer", "zh": "客户"},
+    "customer_book": {"en": "Customer book", "zh": "客户档案"},
+    "accounts": {"en": "Accounts in the master", "zh": "档案客户数"},
+    "buyers": {"en": "Accounts with orders", "zh": "已成交客户"},
+    "prospects": {"en": "Prospects (never bought)", "zh": "潜在客户（未成交）"},
+    "prospect_share": {"en": "Prospect share", "zh": "潜在客户占比"},
+    "customers_missing_from_master": {"en": "Buyers missing from the master", "zh": "档案中缺失的成交客户"},
+    "missing_revenue": {"en": "Their revenue", "zh": "其销售额"},
+    "conversion": {"en": "Conversion of new accounts", "zh": "新客户转化"},
+    "conversion_rate": {"en": "Conversion rate", "zh": "转化率"},
+    "converted": {"en": "Converted", "zh": "已转化"},
+    "median_days_to_first_order": {"en": "Median days to first order", "zh": "首单天数中位数"},
+    "service": {"en": "Service quality", "zh": "服务质量"},
+    "tickets": {"en": "Tickets", "zh": "工单数"},
+    "complaints": {"en": "Complaints", "zh": "投诉数"},
+    "customers_with_complaints": {"en": "Customers with complaints", "zh": "投诉客户数"},
+    "complaint_rate": {"en": "Complaint rate", "zh": "投诉率"},
+    "tickets_per_100_orders": {"en": "Tickets per 100 orders", "zh": "每百单工单数"},
+    "median_resolution_hours": {"en": "Median resolution (hours)", "zh": "解决时长中位数（小时）"},
+    "sla_rate": {"en": "Resolved within SLA", "zh": "SLA 内解决率"},
+    "resolved_tickets": {"en": "Resolved tickets", "zh": "已解决工单"},
+    "sla_tickets": {"en": "Tickets with a known SLA outcome", "zh": "可判定 SLA 的工单"},
+    "csat_responses": {"en": "CSAT answers", "zh": "满意度回复数"},
+    "nps_responses": {"en": "NPS answers", "zh": "NPS 回复数"},
+    "csat": {"en": "CSAT (4–5)", "zh": "满意度（4–5分占比）"},
+    "nps": {"en": "NPS", "zh": "净推荐值 NPS"},
+    "churn_by_complaint": {"en": "Churn by complaint", "zh": "投诉与流失"},
+    "complained": {"en": "Complained", "zh": "有投诉"},
+    "no_complaint": {"en": "No complaint", "zh": "无投诉"},
+    "unresolved_complaint": {"en": "Unresolved complaint", "zh": "投诉未解决"},
+    "resolved_complaint": {"en": "Complaints all resolved", "zh": "投诉均已解决"},
+}
+
+
+def book_label(key: str, lang: Lang = "en") -> str:
+    """Labels of the comparison / book / service sections, else the shared table's."""
+    entry = BOOK_LABELS.get(key)
+    if entry is not None:
+        return entry.get(lang) or entry["en"]
+    if key.startswith("service."):
+        return book_label(key.removeprefix("service."), lang) + (" (service)" if lang == "en" else "（服务）")
+    if key.startswith("book."):
+        return book_label(key.removeprefix("book."), lang)
+    return label(key, lang)
