@@ -8,6 +8,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from pathlib import Path
 
 import polars as pl
@@ -81,19 +82,21 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 
 def write_frame(frame: pl.DataFrame, path: Path, fmt: str, *, private: bool = True) -> None:
     """Write a frame as csv / ndjson / parquet / json, atomically."""
-    def writer(tmp: Path) -> None:
-        if fmt == "csv":
-            neutralise_formulas(frame).write_csv(tmp)
-        elif fmt == "ndjson":
-            frame.write_ndjson(tmp)
-        elif fmt == "parquet":
-            frame.write_parquet(tmp)
-        elif fmt == "json":
-            frame.write_json(tmp)
-        else:  # pragma: no cover - guarded by the CLI's choices
-            raise ValueError(fmt)
+    write_atomic(path, lambda tmp: serialise_frame(frame, tmp, fmt), private=private)
 
-    write_atomic(path, writer, private=private)
+
+def serialise_frame(frame: pl.DataFrame, target: Path | BinaryIO, fmt: str) -> None:
+    """The one place that turns rows into a file format (csv text cells neutralised)."""
+    if fmt == "csv":
+        neutralise_formulas(frame).write_csv(target)
+    elif fmt == "ndjson":
+        frame.write_ndjson(target)
+    elif fmt == "parquet":
+        frame.write_parquet(target)
+    elif fmt == "json":
+        frame.write_json(target)
+    else:  # pragma: no cover - guarded by the CLI's choices
+        raise ValueError(f"unknown row format {fmt!r}")
 
 
 def write_text(path: Path, text: str, *, private: bool = False) -> None:

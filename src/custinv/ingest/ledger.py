@@ -23,8 +23,8 @@ import polars as pl
 from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
-from custinv.ingest import parse, status
-from custinv.ingest.readers import RawTable, read_table
+from custinv.ingest import parse, sniff, status
+from custinv.ingest.readers import CsvScan, RawTable, cells_with_line_breaks, read_table, scan_plain_csv
 from custinv.models import FileReport, SourceReport
 
 # Excluded reasons (parsed, left out by a rule) and rejected reasons (could not be parsed).
@@ -74,6 +74,7 @@ class _FilePlan:
     mapping: F.Mapping
     amount_mode: str  # "line" | "order_total" | "price"
     plain: frozenset[str] = frozenset()  # raw columns of plain shape (see _plain_columns)
+    unique_ids: bool = False  # no two data rows share a raw order id
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -82,11 +83,11 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
 
 
 def _canonical_columns(
-    frame: pl.DataFrame, mapping: F.Mapping, file_index: int, structural: pl.Expr
-) -> pl.DataFrame:
+    frame: pl.DataFrame | pl.LazyFrame, mapping: F.Mapping, file_index: int, structural: pl.Expr
+) -> pl.DataFrame | pl.LazyFrame:
     """Rename mapped columns to ``raw_<field>`` (text, blanks → null); keep line, ragged flag."""
     exprs = [pl.lit(file_index, dtype=pl.Int32).alias("__file__"), pl.col("__line__").cast(pl.Int64)]
-    exprs.append(pl.col("__ragged__") if "__ragged__" in frame.columns else pl.lit(False).alias("__ragged__"))
+    exprs.append(pl.col("__ragged__") if "__ragged__" in frame.collect_schema().names() else pl.lit(False).alias("__ragged__"))
     for name in _RAW_FIELDS:
         column = mapping.column(name)
         if column is None:
@@ -188,11 +189,25 @@ def _parse_file(
         if mapping.column(name) is not None
     }
     plain = _plain_columns(data_rows, mapping, money_formats)
+    exprs = _parse_exprs(mapping, plain, date_fmt, money_formats)
+    return frame.with_columns(exprs), frozenset(plain)
+
+
+def _parse_exprs(
+    mapping: F.Mapping,
+    plain: set[str] | frozenset[str],
+    date_fmt: parse.DateFormat | None,
+    money_formats: dict[str, parse.MoneyFormat],
+) -> list[pl.Expr]:
+    """One expression per parsed field (plain columns take the short form); shared by both paths.
+
+    ``date_fmt`` may be None only when the date column is plain, and ``money_formats`` need
+    only name the money columns that are not."""
     id_parser = parse.email_expr if mapping.customer_id_is_email else parse.id_expr
     exprs: list[pl.Expr] = [
         _id("raw_customer_id", plain, id_parser).alias("customer_id"),
         _id("raw_order_id", plain, parse.id_expr).alias("order_id"),
-        (parse.plain_date_expr("raw_order_date") if "raw_order_date" in plain
+        (parse.plain_date_expr("raw_order_date") if "raw_order_date" in plain or date_fmt is None
          else parse.date_expr("raw_order_date", date_fmt)).alias("order_date"),
     ]
     for name in ("amount", "quantity", "unit_price", "cost", "margin"):
@@ -212,7 +227,7 @@ def _parse_file(
         exprs.append(pl.lit(None, dtype=pl.String).alias("currency"))
     for name in F.DIMENSIONS:
         exprs.append(pl.col(f"raw_{name}").alias(name))
-    return frame.with_columns(exprs), frozenset(plain)
+    return exprs
 
 
 def _plain_columns(data_rows: pl.DataFrame, mapping: F.Mapping, money_formats: dict[str, parse.MoneyFormat]) -> set[str]:
@@ -315,6 +330,10 @@ def build_ledger(
     on_file: Callable[[Path], None] | None = None,
 ) -> Ledger:
     """Read, map, parse and account for every row of every file; return the order ledger."""
+    if len(paths) == 1 and Path(paths[0]).stat().st_size >= LAZY_MIN_BYTES:
+        lazy = build_ledger_lazy(Path(paths[0]), settings, on_file=on_file)
+        if lazy is not None:
+            return lazy
     parsed_frames: list[pl.DataFrame] = []
     plans: list[_FilePlan] = []
     for index, path in enumerate(paths):
@@ -344,7 +363,7 @@ def build_ledger(
             canonical = _fill_order_level(canonical, mapping, amount_mode)
         parsed, plain = _parse_file(canonical, mapping, settings, path)
         parsed_frames.append(parsed.with_columns(pl.lit(amount_mode).alias("__amount_mode__")))
-        plans.append(_FilePlan(raw, mapping, amount_mode, plain))
+        plans.append(_FilePlan(raw, mapping, amount_mode, plain, unique_ids))
 
     combined = pl.concat(parsed_frames, how="vertical")
     deal_export = status.is_deal_export(combined.filter(pl.col("__struct__").is_null())["raw_status"].drop_nulls())
@@ -355,7 +374,7 @@ def build_ledger(
 
     # currency: one per report
     combined = combined.with_columns(pl.lit(False).alias("__other_currency__"))
-    currency = _decide_currency(combined, settings.currency)
+    currency = _decide_currency(_currency_counts(combined), settings.currency)  # type: ignore[arg-type]
     if settings.currency:
         combined = combined.with_columns(
             (pl.col("currency").is_not_null() & (pl.col("currency") != currency)).alias("__other_currency__")
@@ -382,7 +401,11 @@ def build_ledger(
     if as_of is None and used.height:
         as_of = used["order_date"].max()
 
-    source = _accounting(combined, plans, currency)
+    source = _accounting(
+        combined.group_by("__file__", "__decision__").agg(pl.len().alias("n")),
+        combined.filter(pl.col("__decision__").is_in(["anonymous", "return"])).select(_AMOUNT_COLUMNS),
+        plans, currency,
+    )
     _check_usable(source, settings)
     orders = _orders(used, plans)
     return Ledger(
@@ -425,13 +448,17 @@ def _order_level_decisions(part: pl.DataFrame, plan: _FilePlan) -> pl.DataFrame:
     )
 
 
-def _decide_currency(frame: pl.DataFrame, wanted: str | None) -> str | None:
-    seen = (
+def _currency_counts(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """Rows per written currency (data rows only)."""
+    return (
         frame.filter(pl.col("__struct__").is_null() & pl.col("currency").is_not_null())
         .group_by("currency")
         .agg(pl.len().alias("rows"))
-        .sort("rows", descending=True)
     )
+
+
+def _decide_currency(counts: pl.DataFrame, wanted: str | None) -> str | None:
+    seen = counts.sort("rows", descending=True)
     codes = seen["currency"].to_list()
     if wanted:
         return wanted.upper()
@@ -444,8 +471,14 @@ def _decide_currency(frame: pl.DataFrame, wanted: str | None) -> str | None:
     return codes[0] if codes else None
 
 
-def _accounting(frame: pl.DataFrame, plans: list[_FilePlan], currency: str | None) -> SourceReport:
-    counts = frame.group_by("__file__", "__decision__").agg(pl.len().alias("n"))
+_AMOUNT_COLUMNS = ("__decision__", "__file__", "raw_order_id", "line_amount", "__amount_mode__")
+
+
+def _accounting(
+    counts: pl.DataFrame, reported: pl.DataFrame, plans: list[_FilePlan], currency: str | None
+) -> SourceReport:
+    """The source report from rows per (file, decision) and the anonymous and return lines
+    (``reported``: their _AMOUNT_COLUMNS), whose amounts are reported beside the revenue."""
     files: list[FileReport] = []
     totals_ex: dict[str, int] = {}
     totals_rej: dict[str, int] = {}
@@ -479,8 +512,8 @@ def _accounting(frame: pl.DataFrame, plans: list[_FilePlan], currency: str | Non
                 notes=notes + [_AMOUNT_NOTES[plan.amount_mode]],
             )
         )
-    anonymous = frame.filter(pl.col("__decision__") == "anonymous")
-    returns = frame.filter(pl.col("__decision__") == "return")
+    anonymous = reported.filter(pl.col("__decision__") == "anonymous")
+    returns = reported.filter(pl.col("__decision__") == "return")
     mapping: dict[str, str] = {}
     for plan in plans:
         for f, c in plan.mapping.as_dict().items():
@@ -553,7 +586,7 @@ def _orders(used: pl.DataFrame, plans: list[_FilePlan]) -> pl.DataFrame:
     cost = pl.coalesce(pl.col("cost"), pl.col("line_amount") - pl.col("margin"))
     if has_cost:
         aggs.append(cost.sum().alias("cost"))
-    if _one_line_orders(used):
+    if _one_line_orders(used, plans):
         # Every line is its own order: the group_by would be the identity, so each aggregate
         # is its one-value form (a sum over one null is 0, as in the group_by).
         one = [
@@ -578,10 +611,17 @@ def _orders(used: pl.DataFrame, plans: list[_FilePlan]) -> pl.DataFrame:
     return grouped
 
 
-def _one_line_orders(used: pl.DataFrame) -> bool:
-    """True when every used line has an order id and no two share one (nothing to group)."""
+def _one_line_orders(used: pl.DataFrame, plans: list[_FilePlan]) -> bool:
+    """True when every used line has an order id and no two share one (nothing to group).
+
+    With one file whose raw order ids were already found unique and plain (parsed id = raw
+    id), the used ids are a subset of them: only the null check is left to do."""
     ids = used["order_id"]
-    return ids.null_count() == 0 and ids.n_unique() == ids.len()
+    if ids.null_count():
+        return False
+    if len(plans) == 1 and plans[0].unique_ids and "raw_order_id" in plans[0].plain:
+        return True
+    return ids.n_unique() == ids.len()
 
 
 def _rejects(frame: pl.DataFrame, plans: list[_FilePlan]) -> pl.DataFrame:
@@ -623,3 +663,174 @@ def _rejects(frame: pl.DataFrame, plans: list[_FilePlan]) -> pl.DataFrame:
         value.alias("value"),
         pl.col("__decision__").alias("reason"),
     ).sort("file", "line")
+
+
+# --- the lazy path: one plain UTF-8 CSV, scanned instead of read -------------------------------
+
+LAZY_MIN_BYTES = 32 << 20
+"""Files at least this big that are plain UTF-8 CSVs take the lazy path (small ones gain nothing)."""
+
+_MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
+
+
+def _plain_evidence(mapping: F.Mapping) -> dict[str, pl.Expr]:
+    """Aggregates (over data rows) that prove a column plain, as parse.*_are_plain would.
+
+    For a money column also whether the sampled evidence would pick the decimal comma: on
+    plain values (digits, one optional point, a sign) only point-strong and comma-weak
+    evidence can occur, so the comma wins exactly when some value looks like ``1.500`` and
+    none is point-strong (see parse.detect_money_format)."""
+    aggs: dict[str, pl.Expr] = {}
+
+    def all_match(raw: str, pattern: str) -> pl.Expr:
+        return pl.col(raw).str.contains(pattern).all()
+
+    if mapping.column("customer_id") is not None and not mapping.customer_id_is_email:
+        aggs["raw_customer_id"] = all_match("raw_customer_id", parse._PLAIN_ID_RE) & ~pl.col(
+            "raw_customer_id").str.contains(parse._MISSING_WORD_RE).any()
+    if mapping.column("order_id") is not None:
+        aggs["raw_order_id"] = all_match("raw_order_id", parse._PLAIN_ID_RE) & ~pl.col(
+            "raw_order_id").str.contains(parse._MISSING_WORD_RE).any()
+        aggs["__ids_unique__"] = (
+            pl.col("raw_order_id").drop_nulls().n_unique() == pl.col("raw_order_id").drop_nulls().len()
+        )
+    aggs["raw_order_date"] = all_match("raw_order_date", parse._PLAIN_DATE_RE)
+    for name in _MONEY_FIELDS:
+        if mapping.column(name) is not None:
+            raw = f"raw_{name}"
+            digits = pl.col(raw).str.replace("-", "", literal=True)
+            comma = (~digits.str.contains(parse._POINT_STRONG).any()) & digits.str.contains(parse._COMMA_WEAK).any()
+            aggs[raw] = all_match(raw, parse._PLAIN_MONEY_RE) & ~comma
+    return aggs
+
+
+def _structural_codes(scan: CsvScan) -> pl.Expr:
+    """sniff.structural_row_codes for a scan: the rule runs on the candidate rows only (collected),
+    and the few codes found come back as a line → code lookup."""
+    names = scan.names
+    c0 = pl.col(names[0])
+    head0 = (scan.table.header_cells[0] if scan.table.header_cells else "").strip()
+    candidate = (
+        c0.is_null()
+        | c0.str.contains(rf"^\s*$|{sniff._TOTAL_LABEL.pattern}|{sniff._BANNER}")
+        | (c0.str.strip_chars() == head0 if head0 else pl.lit(False))
+        | (pl.sum_horizontal([pl.col(c).is_not_null() for c in names]) <= 1)
+    )
+    rows = scan.frame.filter(candidate).collect()
+    codes = rows.select(pl.col("__line__"), sniff.classify_structural_rows(names, scan.table.header_cells).alias("c"))
+    codes = codes.filter(pl.col("c").is_not_null())
+    if codes.height == 0:
+        return pl.lit(None, dtype=pl.String)
+    return pl.col("__line__").replace_strict(
+        codes["__line__"], codes["c"], default=pl.lit(None, dtype=pl.String), return_dtype=pl.String
+    )
+
+
+def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
+    """build_ledger for one plain CSV whose key columns are machine-written, as lazy scans.
+
+    Three passes over the file, none holding it in memory as text: the structural-row
+    candidates, then the evidence (plain shapes, unique order ids, line breaks in cells,
+    statuses), then parse → decide → the used orders with the accounting, rejects and
+    reported amounts as side outputs of the same scan (collect_all). Returns None (the caller
+    reads the file eagerly) when the evidence shows something only the general path handles:
+    a column that is not plain, multi-line orders, line breaks inside cells.
+    """
+    raw = scan.table
+    head = scan.frame.head(500).collect()
+    columns = scan.names
+    name_like = {c: F.order_number_like(head[c].to_list()) for c in columns if F.normalise_header(c) == "name"}
+    mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
+    F.require_fields(mapping, columns, str(path))
+
+    canonical = _canonical_columns(scan.frame, mapping, 0, _structural_codes(scan))  # type: ignore[arg-type]
+    data = canonical.filter(pl.col("__struct__").is_null())
+    checks = _plain_evidence(mapping)
+    evidence_q = data.select(**checks)
+    breaks_q = scan.unfiltered.select(cells_with_line_breaks(scan.cells).alias("breaks"))
+    blank_q = scan.unfiltered.select(scan.blank_rows.sum().alias("blank"))
+    status_q = data.group_by("raw_status").agg(pl.len().alias("n"))
+    evidence, breaks, blank, status_counts = pl.collect_all([evidence_q, breaks_q, blank_q, status_q])
+    ev = evidence.row(0, named=True)
+    if breaks.item() or not all(bool(v) for v in ev.values()):
+        return None
+    plain = frozenset(k for k in ev if k.startswith("raw_"))
+    unique_ids = mapping.column("order_id") is not None  # (and proven unique above)
+    amount_mode = "price" if mapping.column("amount") is None else "line"
+
+    statuses = _status_series(status_counts)
+    deal_export = status.is_deal_export(statuses.drop_nulls())
+    decided = canonical.with_columns(_parse_exprs(mapping, plain, None, {})).with_columns(
+        pl.lit(amount_mode).alias("__amount_mode__"),
+        status.status_decision_expr("raw_status", deal_export=deal_export).alias("status_decision"),
+        pl.lit(False).alias("__duplicate__"),
+    )
+    wanted = settings.currency.upper() if settings.currency else None
+    decided = decided.with_columns(
+        (pl.col("currency").is_not_null() & (pl.col("currency") != wanted)).alias("__other_currency__")
+        if wanted else pl.lit(False).alias("__other_currency__")
+    ).with_columns(_line_amount(amount_mode))
+    decided = decided.with_columns(_line_decision(amount_mode, plain).alias("__decision__"))
+    as_of = settings.as_of_date()
+    if as_of is not None:
+        decided = decided.with_columns(
+            pl.when((pl.col("__decision__") == USED) & (pl.col("order_date") > as_of))
+            .then(pl.lit("after_as_of")).otherwise(pl.col("__decision__")).alias("__decision__")
+        )
+    dims = [d for d in F.DIMENSIONS if mapping.column(d)]
+    used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", "cost", "margin",
+                 "__amount_mode__", "raw_status", "currency", *dims]
+    reject_cols = ["__file__", "__line__", "__decision__", *(f"raw_{n}" for n in
+                   ("order_date", "amount", "quantity", "unit_price", "customer_id"))]
+    queries = [
+        decided.filter(pl.col("__decision__") == USED).select(used_cols),
+        decided.group_by("__file__", "__decision__").agg(pl.len().alias("n")),
+        decided.filter(pl.col("__decision__").is_in(list(REJECTED_REASONS))).select(reject_cols),
+        decided.filter(pl.col("__decision__").is_in(["anonymous", "return"])).select(_AMOUNT_COLUMNS),
+        _currency_counts(decided),
+    ]
+    used, counts, rejected, reported, currencies = pl.collect_all(queries)  # type: ignore[arg-type]
+
+    currency = _decide_currency(currencies, settings.currency)
+    if as_of is None and used.height:
+        as_of = used["order_date"].max()  # type: ignore[assignment]
+    raw.rows_read = int(counts["n"].sum())
+    raw.skipped_blank += int(blank.item() or 0)
+    plans = [_FilePlan(raw, mapping, amount_mode, plain, unique_ids)]
+    source = _accounting(counts, reported, plans, currency)
+    _check_usable(source, settings)
+    return Ledger(
+        orders=_orders(used, plans),
+        as_of=as_of,
+        currency=currency,
+        source=source,
+        rejects=_rejects(rejected, plans),
+        statuses=status.status_report(statuses, deal_export=deal_export),
+        mappings=[mapping],
+        raw_tables=[raw],
+        samples=used.head(5).select("customer_id", "order_id", "order_date", "line_amount", "quantity",
+                                    "raw_status", "currency"),
+    )
+
+
+def _status_series(counts: pl.DataFrame) -> pl.Series:
+    """The data rows' raw statuses rebuilt from their counts (order does not matter to the users)."""
+    return counts.select(pl.col("raw_status").repeat_by("n").explode()).to_series()
+
+
+def build_ledger_lazy(
+    path: Path, settings: Settings, *, on_file: Callable[[Path], None] | None = None
+) -> Ledger | None:
+    """The lazy path for one file, or None when the file needs the eager one (same results)."""
+    if settings.sheet is not None or settings.encoding not in (None, "utf-8", "utf8", "UTF-8"):
+        return None
+    scan = scan_plain_csv(path, encoding=settings.encoding, delimiter=settings.delimiter,
+                          header_row=settings.header_row, header_score=F.header_score)
+    if scan is None:
+        return None
+    if on_file is not None:
+        on_file(path)
+    try:
+        return _build_lazy(path, settings, scan)
+    except pl.exceptions.ComputeError:  # e.g. not UTF-8 past the sniffed sample: the eager reader copes
+        return None

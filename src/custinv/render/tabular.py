@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from custinv.models import MONEY_DECIMALS
+
 if TYPE_CHECKING:
     from custinv.ingest.ledger import Ledger
     from custinv.models import Stocktake
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 SCHEMA_RESOURCE = "stocktake.schema.json"
 
+MONEY_COLUMNS = ("revenue", "average_order_value", "clv")
 CUSTOMER_COLUMNS = (
     "customer_id", "first_order", "last_order", "orders", "revenue", "average_order_value", "recency_days",
     "tenure_days", "mean_interpurchase_days", "frequency_class", "value_tier", "r_score", "f_score", "m_score",
@@ -46,7 +49,10 @@ def json_schema() -> dict[str, Any]:
 def customer_rows(result: AuditResult) -> pl.DataFrame:
     """Per-customer rows in the documented column order; columns a run did not compute are left out."""
     frame = result.customers
-    return frame.select([c for c in CUSTOMER_COLUMNS if c in frame.columns])
+    money = [c for c in MONEY_COLUMNS if c in frame.columns]
+    return frame.select([c for c in CUSTOMER_COLUMNS if c in frame.columns]).with_columns(
+        pl.col(money).round(MONEY_DECIMALS)  # full precision inside; cents at the edge
+    )
 
 
 def write_rows(frame: pl.DataFrame, fmt: str, output: Path | None) -> None:
@@ -56,17 +62,12 @@ def write_rows(frame: pl.DataFrame, fmt: str, output: Path | None) -> None:
 
         write_frame(frame, output, fmt, private=True)
         return
-    out = sys.stdout.buffer
-    if fmt == "csv":
-        from custinv.outputs import neutralise_formulas
+    from custinv.outputs import serialise_frame
 
-        neutralise_formulas(frame).write_csv(out)
-    elif fmt == "ndjson":
-        frame.write_ndjson(out)
-    elif fmt == "parquet":
-        frame.write_parquet(out)
-    else:
-        out.write(json.dumps(frame.to_dicts(), ensure_ascii=False, default=str, indent=2).encode() + b"\n")
+    out = sys.stdout.buffer
+    serialise_frame(frame, out, fmt)
+    if fmt == "json":
+        out.write(b"\n")
     out.flush()
 
 
