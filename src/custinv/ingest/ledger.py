@@ -24,7 +24,7 @@ from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
 from custinv.ingest import parse, sniff, status
-from custinv.ingest.readers import CsvScan, RawTable, cells_with_line_breaks, read_table, scan_plain_csv
+from custinv.ingest.readers import CsvScan, RawTable, read_table, scan_plain_csv
 from custinv.models import FileReport, SourceReport
 
 # Excluded reasons (parsed, left out by a rule) and rejected reasons (could not be parsed).
@@ -83,15 +83,24 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
 
 
 def _canonical_columns(
-    frame: pl.DataFrame | pl.LazyFrame, mapping: F.Mapping, file_index: int, structural: pl.Expr
+    frame: pl.DataFrame | pl.LazyFrame,
+    mapping: F.Mapping,
+    file_index: int,
+    structural: pl.Expr,
+    unpadded: set[str] | frozenset[str] = frozenset(),
 ) -> pl.DataFrame | pl.LazyFrame:
-    """Rename mapped columns to ``raw_<field>`` (text, blanks → null); keep line, ragged flag."""
+    """Rename mapped columns to ``raw_<field>`` (text, blanks → null); keep line, ragged flag.
+
+    Fields in ``unpadded`` are known to hold no value with outer spaces and no empty value,
+    so they are taken as they are (trim and blank→null would be the identity)."""
     exprs = [pl.lit(file_index, dtype=pl.Int32).alias("__file__"), pl.col("__line__").cast(pl.Int64)]
     exprs.append(pl.col("__ragged__") if "__ragged__" in frame.collect_schema().names() else pl.lit(False).alias("__ragged__"))
     for name in _RAW_FIELDS:
         column = mapping.column(name)
         if column is None:
             exprs.append(pl.lit(None, dtype=pl.String).alias(f"raw_{name}"))
+        elif name in unpadded:
+            exprs.append(pl.col(column).cast(pl.String).alias(f"raw_{name}"))
         else:
             exprs.append(_blank_to_null(pl.col(column).cast(pl.String)).alias(f"raw_{name}"))
     exprs.append(structural.alias("__struct__"))
@@ -301,6 +310,14 @@ def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset()) -> pl.
     return expr
 
 
+def _status_decision(mapping: F.Mapping | None, deal_export: bool) -> pl.Expr:
+    """The status rule's reason per row; without a status column every row is null (as the
+    rule gives on a null column), without running the normaliser over it."""
+    if mapping is not None and mapping.column("status") is None:
+        return pl.lit(None, dtype=pl.String).alias("status_decision")
+    return status.status_decision_expr("raw_status", deal_export=deal_export).alias("status_decision")
+
+
 def _line_amount(amount_mode: str) -> pl.Expr:
     if amount_mode == "price":
         return (pl.col("quantity") * pl.col("unit_price")).alias("line_amount")
@@ -368,7 +385,7 @@ def build_ledger(
     combined = pl.concat(parsed_frames, how="vertical")
     deal_export = status.is_deal_export(combined.filter(pl.col("__struct__").is_null())["raw_status"].drop_nulls())
     combined = combined.with_columns(
-        status.status_decision_expr("raw_status", deal_export=deal_export).alias("status_decision"),
+        _status_decision(plans[0].mapping if len(plans) == 1 else None, deal_export),
         _duplicate_flags(combined, len(paths)),
     )
 
@@ -536,6 +553,7 @@ def _order_amount_total(lines: pl.DataFrame) -> float:
     """Sum amounts of lines, counting an order-total column once per order."""
     if lines.height == 0:
         return 0.0
+    lines = lines.rechunk()  # a float sum depends on the chunking: the same rows, the same total
     per_line = lines.filter(pl.col("__amount_mode__") != "order_total")["line_amount"].sum()
     totals = (
         lines.filter(pl.col("__amount_mode__") == "order_total")
@@ -600,6 +618,8 @@ def _orders(used: pl.DataFrame, plans: list[_FilePlan]) -> pl.DataFrame:
             one.append(cost.fill_null(0.0).alias("cost"))
         grouped = used.select(one)
     else:
+        if "__amount_mode__" not in used.columns:  # the lazy path: one file, one mode
+            used = used.with_columns(pl.lit(plans[0].amount_mode).alias("__amount_mode__"))
         grouped = (
             used.with_columns(order_key.alias("order_id"))
             .group_by("customer_id", "order_id", maintain_order=True)
@@ -671,98 +691,158 @@ LAZY_MIN_BYTES = 32 << 20
 """Files at least this big that are plain UTF-8 CSVs take the lazy path (small ones gain nothing)."""
 
 _MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
+_PADDED = r"^\s|\s$|^$"  # a value that trimming or blank-to-null would change
+#: parse._PLAIN_MONEY_RE without the values that are weak decimal-comma evidence (1.500): on
+#: plain values the point-strong and comma-weak patterns are the only evidence that can occur,
+#: so a column of these values is read with the decimal point, as detect_money_format decides.
+#: (A column that also has 1.500 goes to the eager path, which weighs the evidence.)
+_PLAIN_POINT_MONEY = r"^-?(?:[0-9]+(?:\.[0-9]{1,2}|\.[0-9]{4,})?|(?:0|0[0-9]{1,2}|[0-9]{4,})\.[0-9]{3})$"
 
 
-def _plain_evidence(mapping: F.Mapping) -> dict[str, pl.Expr]:
-    """Aggregates (over data rows) that prove a column plain, as parse.*_are_plain would.
-
-    For a money column also whether the sampled evidence would pick the decimal comma: on
-    plain values (digits, one optional point, a sign) only point-strong and comma-weak
-    evidence can occur, so the comma wins exactly when some value looks like ``1.500`` and
-    none is point-strong (see parse.detect_money_format)."""
+def _evidence_aggs(mapping: F.Mapping, keep: pl.Expr | None = None) -> dict[str, pl.Expr]:
+    """Aggregates over the data rows' RAW cells: which key columns are plain (as parse.*_are_plain
+    decides on the trimmed values — a plain value has no spaces, so raw and trimmed agree; money
+    see _PLAIN_POINT_MONEY), whether the order ids are unique, and which other mapped columns
+    hold padding (where they do not, trim and blank→null are the identity and are skipped)."""
     aggs: dict[str, pl.Expr] = {}
 
-    def all_match(raw: str, pattern: str) -> pl.Expr:
-        return pl.col(raw).str.contains(pattern).all()
+    def col(column: str) -> pl.Expr:  # the column over the rows kept
+        return pl.col(column) if keep is None else pl.col(column).filter(keep)
 
-    if mapping.column("customer_id") is not None and not mapping.customer_id_is_email:
-        aggs["raw_customer_id"] = all_match("raw_customer_id", parse._PLAIN_ID_RE) & ~pl.col(
-            "raw_customer_id").str.contains(parse._MISSING_WORD_RE).any()
-    if mapping.column("order_id") is not None:
-        aggs["raw_order_id"] = all_match("raw_order_id", parse._PLAIN_ID_RE) & ~pl.col(
-            "raw_order_id").str.contains(parse._MISSING_WORD_RE).any()
-        aggs["__ids_unique__"] = (
-            pl.col("raw_order_id").drop_nulls().n_unique() == pl.col("raw_order_id").drop_nulls().len()
-        )
-    aggs["raw_order_date"] = all_match("raw_order_date", parse._PLAIN_DATE_RE)
-    for name in _MONEY_FIELDS:
-        if mapping.column(name) is not None:
-            raw = f"raw_{name}"
-            digits = pl.col(raw).str.replace("-", "", literal=True)
-            comma = (~digits.str.contains(parse._POINT_STRONG).any()) & digits.str.contains(parse._COMMA_WEAK).any()
-            aggs[raw] = all_match(raw, parse._PLAIN_MONEY_RE) & ~comma
+    def plain_id(column: str) -> pl.Expr:
+        c = col(column)
+        return c.str.contains(parse._PLAIN_ID_RE).all() & ~c.str.contains(parse._MISSING_WORD_RE).any()
+
+    for name in _RAW_FIELDS:
+        column = mapping.column(name)
+        if column is None:
+            continue
+        c = col(column)
+        if name == "customer_id" and not mapping.customer_id_is_email:
+            aggs["raw_customer_id"] = plain_id(column)
+        elif name == "order_id":
+            aggs["raw_order_id"] = plain_id(column)
+            # n_unique of the hashes: equal ids hash equal, so all hashes distinct ⇒ all ids distinct
+            # (a collision can only send a file to the eager path)
+            aggs["ids_n"] = c.drop_nulls().len()
+            aggs["ids_unique"] = c.drop_nulls().hash(seed=0).n_unique()
+        elif name == "order_date":
+            aggs["raw_order_date"] = c.str.contains(parse._PLAIN_DATE_RE).all()
+        elif name in _MONEY_FIELDS:
+            aggs[f"raw_{name}"] = c.str.contains(_PLAIN_POINT_MONEY).all()
+        else:  # key columns are plain (or the file goes eager): only the others can be padded
+            aggs[f"pad:{name}"] = c.str.contains(_PADDED).any()
     return aggs
 
 
-def _structural_codes(scan: CsvScan) -> pl.Expr:
-    """sniff.structural_row_codes for a scan: the rule runs on the candidate rows only (collected),
-    and the few codes found come back as a line → code lookup."""
+def _combine_evidence(lazy: dict[str, object], eager: dict[str, object]) -> dict[str, object]:
+    """Evidence of two disjoint row sets → the evidence of their union (plain: all; padding: any)."""
+    out: dict[str, object] = {}
+    for key, a in lazy.items():
+        b = eager[key]
+        if key.startswith("pad:"):
+            out[key] = bool(a) or bool(b)
+        elif key.startswith("ids_"):
+            out[key] = int(a or 0) + int(b or 0)  # ids_unique: exact only when the sets share no id
+        else:
+            out[key] = (a is None or bool(a)) and (b is None or bool(b))  # .all() of no rows is True
+    return out
+
+
+def _candidate_rows(scan: CsvScan) -> pl.Expr:
+    """sniff.structural_row_codes' candidates; every blank row is one too (empty first cell)."""
     names = scan.names
     c0 = pl.col(names[0])
     head0 = (scan.table.header_cells[0] if scan.table.header_cells else "").strip()
-    candidate = (
+    return (
         c0.is_null()
         | c0.str.contains(rf"^\s*$|{sniff._TOTAL_LABEL.pattern}|{sniff._BANNER}")
         | (c0.str.strip_chars() == head0 if head0 else pl.lit(False))
         | (pl.sum_horizontal([pl.col(c).is_not_null() for c in names]) <= 1)
     )
-    rows = scan.frame.filter(candidate).collect()
-    codes = rows.select(pl.col("__line__"), sniff.classify_structural_rows(names, scan.table.header_cells).alias("c"))
-    codes = codes.filter(pl.col("c").is_not_null())
-    if codes.height == 0:
+
+
+def _line_lookup(lines: pl.Series, codes: pl.Series) -> pl.Expr:
+    if lines.len() == 0:
         return pl.lit(None, dtype=pl.String)
-    return pl.col("__line__").replace_strict(
-        codes["__line__"], codes["c"], default=pl.lit(None, dtype=pl.String), return_dtype=pl.String
-    )
+    return pl.col("__line__").replace_strict(lines, codes, default=pl.lit(None, dtype=pl.String),
+                                             return_dtype=pl.String)
 
 
 def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
-    """build_ledger for one plain CSV whose key columns are machine-written, as lazy scans.
+    """build_ledger for one plain CSV whose key columns are machine-written, as two scans.
 
-    Three passes over the file, none holding it in memory as text: the structural-row
-    candidates, then the evidence (plain shapes, unique order ids, line breaks in cells,
-    statuses), then parse → decide → the used orders with the accounting, rejects and
-    reported amounts as side outputs of the same scan (collect_all). Returns None (the caller
-    reads the file eagerly) when the evidence shows something only the general path handles:
-    a column that is not plain, multi-line orders, line breaks inside cells.
+    Pass 1 collects, from one scan, the few candidate rows for blank / structural detection
+    (decided eagerly with the same rules as the eager path) and the evidence over all other
+    rows (plain shapes, padding, unique order ids, statuses). Pass 2 parses, decides and
+    collects the used orders with the accounting, rejects and reported amounts as side
+    outputs of the same scan. Returns None (the caller reads the file eagerly; the results
+    are the same) when the evidence shows what only the general path handles: a key column
+    that is not plain, multi-line orders, line breaks inside cells.
     """
     raw = scan.table
-    head = scan.frame.head(500).collect()
     columns = scan.names
-    name_like = {c: F.order_number_like(head[c].to_list()) for c in columns if F.normalise_header(c) == "name"}
+    candidate = _candidate_rows(scan)
+    head = scan.frame.head(1000).collect()
+    head = head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
+    name_like = {c: F.order_number_like(head[c].head(500).to_list()) for c in columns
+                 if F.normalise_header(c) == "name"}
     mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
     F.require_fields(mapping, columns, str(path))
 
-    canonical = _canonical_columns(scan.frame, mapping, 0, _structural_codes(scan))  # type: ignore[arg-type]
-    data = canonical.filter(pl.col("__struct__").is_null())
-    checks = _plain_evidence(mapping)
-    evidence_q = data.select(**checks)
-    breaks_q = scan.unfiltered.select(cells_with_line_breaks(scan.cells).alias("breaks"))
-    blank_q = scan.unfiltered.select(scan.blank_rows.sum().alias("blank"))
-    status_q = data.group_by("raw_status").agg(pl.len().alias("n"))
-    evidence, breaks, blank, status_counts = pl.collect_all([evidence_q, breaks_q, blank_q, status_q])
-    ev = evidence.row(0, named=True)
-    if breaks.item() or not all(bool(v) for v in ev.values()):
+    aggs = _evidence_aggs(mapping)
+    status_col = mapping.column("status")
+    status_key = _blank_to_null(pl.col(status_col)) if status_col else pl.lit(None, dtype=pl.String)
+    # Separate streaming queries, not one collect_all: a shared subplan would be cached in
+    # memory (the whole file as text); a second scan of the CSV costs less than that.
+    rest = scan.frame.filter(~candidate)
+    marked = scan.frame.with_columns(candidate.alias("__cand__"))
+    keep = ~pl.col("__cand__")
+    evidence = marked.select(
+        pl.col("__cand__").sum().alias("__candidates__"),
+        keep.sum().alias("__rest__"),
+        **_evidence_aggs(mapping, keep),
+    ).collect(engine="streaming")
+    n_cand, n_rest = evidence["__candidates__"].item(), evidence["__rest__"].item()
+    evidence = evidence.drop("__candidates__", "__rest__")
+    cand = scan.frame.filter(candidate).collect(engine="streaming") if n_cand else scan.frame.head(0).collect()
+    if status_col:
+        status_rest = rest.group_by(status_key.alias("raw_status")).agg(pl.len().alias("n")).collect(engine="streaming")
+    else:
+        status_rest = pl.DataFrame({"raw_status": [None], "n": [n_rest]}, schema={"raw_status": pl.String, "n": pl.UInt32})
+    blank = scan.blank_lines(cand)
+    cand = cand.filter(~pl.col("__line__").is_in(pl.Series(blank, dtype=pl.Int64).implode()))
+    codes = cand.select(pl.col("__line__"), sniff.classify_structural_rows(columns, raw.header_cells).alias("c"))
+    codes = codes.filter(pl.col("c").is_not_null())
+    cand_data = cand.filter(~pl.col("__line__").is_in(codes["__line__"].implode()))
+    ev = _combine_evidence(evidence.row(0, named=True), cand_data.select(**aggs).row(0, named=True))
+    ev_cand = cand.select(**{k: v for k, v in aggs.items() if k.startswith("pad:")}).row(0, named=True)
+    ev.update({k: bool(ev[k]) or bool(v) for k, v in ev_cand.items()})  # padding over every row
+    plain = frozenset(k for k, v in ev.items() if k.startswith("raw_") and v)
+    keys = {k for k in ev if k.startswith("raw_")}
+    if plain != keys:
         return None
-    plain = frozenset(k for k in ev if k.startswith("raw_"))
-    unique_ids = mapping.column("order_id") is not None  # (and proven unique above)
+    cand_ids: list[str] = []
+    if mapping.column("order_id") is not None:
+        cand_ids = cand_data[mapping.column("order_id")].drop_nulls().to_list()  # type: ignore[index]
+        if ev["ids_unique"] != ev["ids_n"] or len(set(cand_ids)) != len(cand_ids):
+            return None  # multi-line orders: the amount-mode evidence and the fill need the eager path
+    unique_ids = mapping.column("order_id") is not None
     amount_mode = "price" if mapping.column("amount") is None else "line"
-
-    statuses = _status_series(status_counts)
+    statuses = _status_series(pl.concat([
+        status_rest.select("raw_status", pl.col("n").cast(pl.UInt32)),
+        cand_data.group_by(status_key.alias("raw_status")).agg(pl.len().cast(pl.UInt32).alias("n")),
+    ]))
     deal_export = status.is_deal_export(statuses.drop_nulls())
+
+    # plain key columns hold no padding by their shape; the others were checked
+    unpadded = {name for name in _RAW_FIELDS if mapping.column(name) and not ev.get(f"pad:{name}", True)}
+    unpadded |= {k.removeprefix("raw_") for k in plain}
+    frame = scan.without_lines(blank)
+    canonical = _canonical_columns(frame, mapping, 0, _line_lookup(codes["__line__"], codes["c"]), unpadded)
     decided = canonical.with_columns(_parse_exprs(mapping, plain, None, {})).with_columns(
         pl.lit(amount_mode).alias("__amount_mode__"),
-        status.status_decision_expr("raw_status", deal_export=deal_export).alias("status_decision"),
+        _status_decision(mapping, deal_export),
         pl.lit(False).alias("__duplicate__"),
     )
     wanted = settings.currency.upper() if settings.currency else None
@@ -778,24 +858,49 @@ def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
             .then(pl.lit("after_as_of")).otherwise(pl.col("__decision__")).alias("__decision__")
         )
     dims = [d for d in F.DIMENSIONS if mapping.column(d)]
-    used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", "cost", "margin",
-                 "__amount_mode__", "raw_status", "currency", *dims]
+    cost = ["cost", "margin"] if mapping.column("cost") or mapping.column("margin") else []
+    used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", *cost, *dims]
+    sample_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", "raw_status", "currency"]
     reject_cols = ["__file__", "__line__", "__decision__", *(f"raw_{n}" for n in
                    ("order_date", "amount", "quantity", "unit_price", "customer_id"))]
-    queries = [
-        decided.filter(pl.col("__decision__") == USED).select(used_cols),
-        decided.group_by("__file__", "__decision__").agg(pl.len().alias("n")),
-        decided.filter(pl.col("__decision__").is_in(list(REJECTED_REASONS))).select(reject_cols),
-        decided.filter(pl.col("__decision__").is_in(["anonymous", "return"])).select(_AMOUNT_COLUMNS),
-        _currency_counts(decided),
-    ]
-    used, counts, rejected, reported, currencies = pl.collect_all(queries)  # type: ignore[arg-type]
+    is_used = pl.col("__decision__") == USED
+    if mapping.column("status"):
+        used_cols.append("raw_status")
+    if mapping.column("currency"):
+        used_cols.append("currency")
+    other_cols = list(dict.fromkeys([*reject_cols, *_AMOUNT_COLUMNS, "__struct__", "currency"]))
+    used = decided.filter(is_used).select(used_cols).collect(engine="streaming")
+    others = decided.filter(~is_used).select(other_cols).collect(engine="streaming")
+    if cand_ids:  # ids of candidate rows must not occur among the others either
+        overlap = rest.filter(pl.col(mapping.column("order_id")).is_in(  # type: ignore[arg-type]
+            pl.Series(cand_ids, dtype=pl.String).implode())).select(pl.len()).collect(engine="streaming")
+        if overlap.item():
+            return None
+    counts = pl.concat([
+        others.group_by("__file__", "__decision__").agg(pl.len().alias("n")),
+        pl.DataFrame({"__file__": [0], "__decision__": [USED], "n": [used.height]},
+                     schema={"__file__": pl.Int32, "__decision__": pl.String, "n": pl.UInt32}),
+    ])
+    rejected = others.filter(pl.col("__decision__").is_in(list(REJECTED_REASONS))).select(reject_cols)
+    reported = others.filter(pl.col("__decision__").is_in(["anonymous", "return"])).select(_AMOUNT_COLUMNS)
+    currencies = _currency_counts(pl.concat([
+        others.select("__struct__", "currency"),
+        used.select(pl.lit(None, dtype=pl.String).alias("__struct__"),
+                    pl.col("currency") if "currency" in used.columns else pl.lit(None, dtype=pl.String).alias("currency")),
+    ]))
+    samples = used.head(5).select(
+        [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
+    )
+    used = used.drop("raw_status", "currency", strict=False)
+    rows = int(counts["n"].sum())
+    if rows + len(blank) != scan.physical_rows():
+        return None  # a quoted cell holds a line break: line numbers need the eager reader's count
 
     currency = _decide_currency(currencies, settings.currency)
     if as_of is None and used.height:
         as_of = used["order_date"].max()  # type: ignore[assignment]
-    raw.rows_read = int(counts["n"].sum())
-    raw.skipped_blank += int(blank.item() or 0)
+    raw.rows_read = rows
+    raw.skipped_blank += len(blank)
     plans = [_FilePlan(raw, mapping, amount_mode, plain, unique_ids)]
     source = _accounting(counts, reported, plans, currency)
     _check_usable(source, settings)
@@ -808,13 +913,13 @@ def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
         statuses=status.status_report(statuses, deal_export=deal_export),
         mappings=[mapping],
         raw_tables=[raw],
-        samples=used.head(5).select("customer_id", "order_id", "order_date", "line_amount", "quantity",
-                                    "raw_status", "currency"),
+        samples=samples,
     )
 
 
 def _status_series(counts: pl.DataFrame) -> pl.Series:
-    """The data rows' raw statuses rebuilt from their counts (order does not matter to the users)."""
+    """The data rows' statuses rebuilt from their counts (order does not matter to the users)."""
+    counts = counts.group_by("raw_status").agg(pl.col("n").sum()).filter(pl.col("n") > 0)
     return counts.select(pl.col("raw_status").repeat_by("n").explode()).to_series()
 
 

@@ -277,8 +277,21 @@ class CsvScan:
     names: list[str]
     cells: list[str]  # names plus the spare columns ragged rows spill into
     table: RawTable
-    blank_rows: pl.Expr  # True on the blank rows the frame filters out (over the unfiltered scan)
-    unfiltered: pl.LazyFrame
+    skip: int  # physical lines above the first data row
+
+    def without_lines(self, lines: list[int]) -> pl.LazyFrame:
+        """The frame without the given lines (the blank rows, found by the caller)."""
+        if not lines:
+            return self.frame
+        return self.frame.filter(~pl.col(LINE).is_in(pl.Series(lines, dtype=pl.Int64).implode()))
+
+    def blank_lines(self, rows: pl.DataFrame) -> list[int]:
+        """Lines of the blank rows among ``rows`` (rows of the frame, with every cell)."""
+        return rows.filter(pl.all_horizontal([~_filled(c) for c in self.cells]))[LINE].to_list()
+
+    def physical_rows(self) -> int:
+        """Data lines of the file, for the line-break check (see scan_plain_csv)."""
+        return count_lines(self.table.path) - self.skip
 
 
 def scan_plain_csv(
@@ -318,24 +331,18 @@ def scan_plain_csv(
         truncate_ragged_lines=True, raise_if_empty=False, row_index_name=_IDX,
     )
     cells = [*names, *spare]
-    blank = pl.all_horizontal([~_filled(c) for c in cells])
-    lines = scan.with_columns(
+    frame = scan.select(
+        *cells,
         (pl.col(_IDX).cast(pl.Int64) + (skip + 1)).alias(LINE),
         pl.any_horizontal([_filled(c) for c in spare]).alias(RAGGED),
     )
-    frame = lines.filter(~blank).select(*names, LINE, RAGGED)
     empty = pl.DataFrame(schema={**{n: pl.String for n in names}, LINE: pl.Int64, RAGGED: pl.Boolean})
     table = RawTable(
         frame=empty, path=path, format="csv", encoding="utf-8", delimiter=layout.best.delimiter, sheet=None,
         header_row=header.first_line, rows_read=0, skipped_blank=layout.blank_above, notes=layout.notes,
         header_cells=list(header.cells),
     )
-    return CsvScan(frame, names, cells, table, blank, lines)
-
-
-def cells_with_line_breaks(names: list[str]) -> pl.Expr:
-    """True when some row holds a line break inside a quoted cell (an aggregate)."""
-    return pl.any_horizontal([pl.col(c).str.contains("\n", literal=True).fill_null(False) for c in names]).any()
+    return CsvScan(frame, names, cells, table, skip)
 
 
 def _encoding_candidates(path: Path, head: bytes, encoding: str | None, notes: list[str]) -> list[str]:
@@ -492,16 +499,17 @@ def _polars_csv(source: Path, names: list[str], skip: int, delimiter: str) -> pl
     schema = {n: pl.String for n in names}
     try:
         df = pl.read_csv(source, schema=schema, **common)  # type: ignore[arg-type]
-    except pl.exceptions.ComputeError as e:
-        if "more fields" not in str(e):
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as e:
+        # a row longer than the header: "more fields", or (found while checking the schema) "n_extra"
+        if "more fields" not in str(e) and "n_extra" not in str(e):
             raise
         spare = {f"__extra_{i}__": pl.String for i in range(max(8, len(names)))}
         df = pl.read_csv(source, schema=schema | spare, truncate_ragged_lines=True, **common)  # type: ignore[arg-type]
-    total = _count_lines(source)
+    total = count_lines(source)
     return df.with_columns(pl.lit(total - skip).alias("__data_lines__"))
 
 
-def _count_lines(path: Path) -> int:
+def count_lines(path: Path) -> int:
     """Physical lines (LF-terminated, plus an unterminated last one); one reused buffer."""
     n = 0
     last: int | None = None
