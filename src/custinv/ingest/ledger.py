@@ -829,11 +829,11 @@ def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
             return None  # multi-line orders: the amount-mode evidence and the fill need the eager path
     unique_ids = mapping.column("order_id") is not None
     amount_mode = "price" if mapping.column("amount") is None else "line"
-    statuses = _status_series(pl.concat([
+    status_counts = pl.concat([
         status_rest.select("raw_status", pl.col("n").cast(pl.UInt32)),
         cand_data.group_by(status_key.alias("raw_status")).agg(pl.len().cast(pl.UInt32).alias("n")),
-    ]))
-    deal_export = status.is_deal_export(statuses.drop_nulls())
+    ]).group_by("raw_status").agg(pl.col("n").sum()).filter(pl.col("n") > 0)
+    deal_export = bool(status_col) and status.is_deal_export(_status_series(status_counts).drop_nulls())
 
     # plain key columns hold no padding by their shape; the others were checked
     unpadded = {name for name in _RAW_FIELDS if mapping.column(name) and not ev.get(f"pad:{name}", True)}
@@ -863,35 +863,46 @@ def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
     sample_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", "raw_status", "currency"]
     reject_cols = ["__file__", "__line__", "__decision__", *(f"raw_{n}" for n in
                    ("order_date", "amount", "quantity", "unit_price", "customer_id"))]
-    is_used = pl.col("__decision__") == USED
     if mapping.column("status"):
         used_cols.append("raw_status")
     if mapping.column("currency"):
         used_cols.append("currency")
-    other_cols = list(dict.fromkeys([*reject_cols, *_AMOUNT_COLUMNS, "__struct__", "currency"]))
-    used = decided.filter(is_used).select(used_cols).collect(engine="streaming")
-    others = decided.filter(~is_used).select(other_cols).collect(engine="streaming")
+    # One streaming scan collects every row with the ledger's columns and a compact decision
+    # (a shared collect_all would cache the whole file as text); the raw cells of rejected
+    # rows are fetched by line afterwards, only when there are some.
+    every = decided.select(
+        *used_cols, "__line__", pl.col("__decision__").cast(pl.Enum([USED, *EXCLUDED_REASONS, *REJECTED_REASONS]))
+    ).collect(engine="streaming")
     if cand_ids:  # ids of candidate rows must not occur among the others either
         overlap = rest.filter(pl.col(mapping.column("order_id")).is_in(  # type: ignore[arg-type]
             pl.Series(cand_ids, dtype=pl.String).implode())).select(pl.len()).collect(engine="streaming")
         if overlap.item():
             return None
-    counts = pl.concat([
-        others.group_by("__file__", "__decision__").agg(pl.len().alias("n")),
-        pl.DataFrame({"__file__": [0], "__decision__": [USED], "n": [used.height]},
-                     schema={"__file__": pl.Int32, "__decision__": pl.String, "n": pl.UInt32}),
-    ])
-    rejected = others.filter(pl.col("__decision__").is_in(list(REJECTED_REASONS))).select(reject_cols)
-    reported = others.filter(pl.col("__decision__").is_in(["anonymous", "return"])).select(_AMOUNT_COLUMNS)
-    currencies = _currency_counts(pl.concat([
-        others.select("__struct__", "currency"),
-        used.select(pl.lit(None, dtype=pl.String).alias("__struct__"),
-                    pl.col("currency") if "currency" in used.columns else pl.lit(None, dtype=pl.String).alias("currency")),
-    ]))
+    decision = pl.col("__decision__")  # an Enum: compared with strings, cast only on small frames
+    file0 = pl.lit(0, dtype=pl.Int32).alias("__file__")
+    counts = every.group_by(decision).agg(pl.len().alias("n")).select(file0, decision.cast(pl.String), "n")
+    others = every.filter(decision != USED)
+    reject_lines = others.filter(decision.is_in(list(REJECTED_REASONS)))["__line__"]
+    rejected = (
+        decided.filter(pl.col("__line__").is_in(reject_lines.implode())).select(reject_cols).collect(engine="streaming")
+        if reject_lines.len() else pl.DataFrame(schema={c: pl.String for c in reject_cols} | {
+            "__file__": pl.Int32, "__line__": pl.Int64})
+    )
+    reported = others.filter(decision.is_in(["anonymous", "return"])).select(
+        decision.cast(pl.String), file0, pl.col("order_id").alias("raw_order_id"), "line_amount",  # plain ids: parsed == raw
+        pl.lit(amount_mode).alias("__amount_mode__"),
+    )
+    data_rows = every.filter(~decision.is_in(["footer", "repeated_header"]))
+    currencies = (
+        _currency_counts(data_rows.select(pl.lit(None, dtype=pl.String).alias("__struct__"), "currency"))
+        if "currency" in every.columns else pl.DataFrame(schema={"currency": pl.String, "rows": pl.UInt32})
+    )
+    used = every if others.height == 0 else every.filter(decision == USED)
+    del every, others, data_rows
     samples = used.head(5).select(
         [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
     )
-    used = used.drop("raw_status", "currency", strict=False)
+    used = used.drop("raw_status", "currency", "__line__", "__decision__", strict=False)
     rows = int(counts["n"].sum())
     if rows + len(blank) != scan.physical_rows():
         return None  # a quoted cell holds a line break: line numbers need the eager reader's count
@@ -910,7 +921,7 @@ def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
         currency=currency,
         source=source,
         rejects=_rejects(rejected, plans),
-        statuses=status.status_report(statuses, deal_export=deal_export),
+        statuses=_status_report(status_counts, deal_export),
         mappings=[mapping],
         raw_tables=[raw],
         samples=samples,
@@ -918,9 +929,18 @@ def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
 
 
 def _status_series(counts: pl.DataFrame) -> pl.Series:
-    """The data rows' statuses rebuilt from their counts (order does not matter to the users)."""
-    counts = counts.group_by("raw_status").agg(pl.col("n").sum()).filter(pl.col("n") > 0)
+    """The data rows' statuses rebuilt from their counts (order does not matter to is_deal_export)."""
     return counts.select(pl.col("raw_status").repeat_by("n").explode()).to_series()
+
+
+def _status_report(counts: pl.DataFrame, deal_export: bool) -> pl.DataFrame:
+    """status.status_report of the data rows, from their counts per (trimmed, blank→null) status:
+    the report of the distinct values, with each value's row count and the report's order."""
+    report = status.status_report(counts["raw_status"], deal_export=deal_export).drop("rows")
+    rows = counts.select(pl.col("raw_status").alias("status"), pl.col("n").alias("rows"))
+    return report.join(rows, on="status", how="left", nulls_equal=True).sort(
+        ["rows", "status"], descending=[True, False], nulls_last=True
+    )
 
 
 def build_ledger_lazy(
