@@ -880,8 +880,13 @@ def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
             return None
     decision = pl.col("__decision__")  # an Enum: compared with strings, cast only on small frames
     file0 = pl.lit(0, dtype=pl.Int32).alias("__file__")
-    counts = every.group_by(decision).agg(pl.len().alias("n")).select(file0, decision.cast(pl.String), "n")
-    others = every.filter(decision != USED)
+    # USED is the Enum's first category: comparing its physical code avoids a cast of every row
+    others = every.filter(decision.to_physical() != 0)  # few rows: grouped; the used ones counted by difference
+    counts = pl.concat([
+        others.group_by(decision).agg(pl.len().alias("n")).select(file0, decision.cast(pl.String), "n"),
+        pl.DataFrame({"__file__": [0], "__decision__": [USED], "n": [every.height - others.height]},
+                     schema={"__file__": pl.Int32, "__decision__": pl.String, "n": pl.UInt32}),
+    ])
     reject_lines = others.filter(decision.is_in(list(REJECTED_REASONS)))["__line__"]
     rejected = (
         decided.filter(pl.col("__line__").is_in(reject_lines.implode())).select(reject_cols).collect(engine="streaming")
@@ -892,13 +897,13 @@ def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
         decision.cast(pl.String), file0, pl.col("order_id").alias("raw_order_id"), "line_amount",  # plain ids: parsed == raw
         pl.lit(amount_mode).alias("__amount_mode__"),
     )
-    data_rows = every.filter(~decision.is_in(["footer", "repeated_header"]))
     currencies = (
-        _currency_counts(data_rows.select(pl.lit(None, dtype=pl.String).alias("__struct__"), "currency"))
+        _currency_counts(every.filter(~decision.is_in(["footer", "repeated_header"])).select(
+            pl.lit(None, dtype=pl.String).alias("__struct__"), "currency"))
         if "currency" in every.columns else pl.DataFrame(schema={"currency": pl.String, "rows": pl.UInt32})
     )
-    used = every if others.height == 0 else every.filter(decision == USED)
-    del every, others, data_rows
+    used = every if others.height == 0 else every.filter(decision.to_physical() == 0)
+    del every, others
     samples = used.head(5).select(
         [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
     )
