@@ -147,6 +147,7 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "tickets": (Annotated[Optional[str], typer.Option("--tickets", help="Ticket/feedback export (Zendesk, Freshdesk, CRM service; en/zh headers): complaints, resolution time, SLA, CSAT, NPS, churn of complainers.", rich_help_panel=_B)], None),
         "sla_hours": (Annotated[Optional[float], typer.Option(help="Resolution SLA in hours [default: 48].", min=0, rich_help_panel=_B)], None),
         "snapshot": (Annotated[Optional[Path], typer.Option("--snapshot", help="Keep this run in DIR/<as-of>/ (customers.parquet + stocktake.json, mode 0600) for `custinv compare`.", rich_help_panel=_B)], None),
+        "compare_with": (Annotated[Optional[Path], typer.Option("--compare-with", help="Compare this run with that snapshot folder (DIR/<as-of>): a Changes sheet/section in --excel/--html. Without it, --snapshot DIR compares with the latest earlier snapshot there.", rich_help_panel=_B)], None),
     },
     "lang": {
         "lang": (Annotated[Optional[Lang], typer.Option(help="Language of labels in tables and reports: en or zh (default: CUSTINV_LANG or the config file, else en).", rich_help_panel=_O)], None),
@@ -300,7 +301,7 @@ def _parse_map(items: list[str] | None) -> dict[str, str] | None:
 
 
 _NOT_SETTINGS = {"config", "quiet", "debug", "timings", "rejects", "map_", "alert",
-                 "excel", "html", "report_dir", "keep", "customers_out", "snapshot"}
+                 "excel", "html", "report_dir", "keep", "customers_out", "snapshot", "compare_with"}
 
 
 def _settings(opts: dict[str, Any], **extra: Any) -> Settings:
@@ -438,7 +439,21 @@ def audit(
             from custinv.snapshots import check_snapshot_root
 
             check_snapshot_root(opts["snapshot"])
+        if opts.get("compare_with") is not None:
+            from custinv.changes import check_snapshot_folder
+
+            check_snapshot_folder(opts["compare_with"])
         result = _run_audit(files, settings, opts)
+        changes = None
+        if opts.get("snapshot") is not None or opts.get("compare_with") is not None:
+            from rich.markup import escape
+
+            from custinv.changes import changes_for_run
+            from custinv.render.book_views import changes_hint
+
+            changes = changes_for_run(result, snapshot_root=opts.get("snapshot"), compare_with=opts.get("compare_with"))
+            if changes is not None:
+                _stderr_console(quiet=bool(opts.get("quiet"))).print(f"[dim]{escape(changes_hint(changes, settings.lang))}[/]")
         if opts.get("snapshot") is not None:
             from custinv.snapshots import write_snapshot
 
@@ -449,7 +464,7 @@ def audit(
 
             write_reports(result, excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
                           keep=opts.get("keep"), customers_out=opts.get("customers_out"), lang=settings.lang,
-                          pii=settings.pii)
+                          pii=settings.pii, comparison=changes)
         if format is OutputFormat.table:
             from custinv.render.console import render_stocktake
 

@@ -39,7 +39,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from custinv.analytics import actions
-from custinv.models import Stocktake
+from custinv.models import Comparison, Stocktake
 from custinv.outputs import FORMULA_PREFIXES
 from custinv.render import digest
 from custinv.render.i18n import Lang, t
@@ -673,8 +673,13 @@ def _sheet_names(lang: Lang) -> dict[str, str]:
 
 
 def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "mask",
-                   max_rows: int = EXCEL_MAX_ROWS) -> tuple[bytes, list[_Streamed], ExcelReport]:
-    """The workbook without the streamed rows (as bytes), the streamed sheets, and the report."""
+                   max_rows: int = EXCEL_MAX_ROWS,
+                   comparison: Comparison | None = None) -> tuple[bytes, list[_Streamed], ExcelReport]:
+    """The workbook without the streamed rows (as bytes), the streamed sheets, and the report.
+
+    With a ``comparison`` (the previous stocktake), a Changes sheet follows the Summary."""
+    from custinv.render import excel_book
+    from custinv.render.i18n import book_label
     st = result.stocktake
     w = _Writer(lang, st.currency, pii)
     names = _sheet_names(lang)
@@ -683,6 +688,7 @@ def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "ma
     assert summary is not None
     summary.title = names["summary"]
 
+    changes_ws = wb.create_sheet(book_label("changes_sheet", lang)) if comparison is not None else None
     customers_ws = wb.create_sheet(names["customers_sheet"])
     table = digest.customer_table(result.customers, pii, lang)
     total = table.height
@@ -691,7 +697,10 @@ def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "ma
     note = (t("capped_note", lang, shown=shown.height, total=total) if shown.height < total
             else t("all_customers_note", lang, total=total))
     headers = _unique([digest.column_label(c, lang) for c in shown.columns])
-    streamed = [_prepare_streamed(w, customers_ws, 2, shown, headers, note, "Customers")]
+    streamed = [_prepare_streamed(w, customers_ws, wb.worksheets.index(customers_ws) + 1, shown, headers, note,
+                                  "Customers")]
+    if changes_ws is not None and comparison is not None:
+        excel_book.changes_sheet(w, changes_ws, st, comparison)
 
     for key, fill in (("segments", _segments), ("cohorts", _cohorts), ("trends", _trends), ("clv", _clv),
                       ("breakdowns", _breakdowns), ("at_risk", _at_risk)):
@@ -700,6 +709,10 @@ def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "ma
         if key == "breakdowns" and not st.breakdowns:
             continue
         fill(w, wb.create_sheet(names[key]), st)
+    if st.customer_book is not None:
+        excel_book.book_sheet(w, wb.create_sheet(book_label("book_sheet", lang)), st)
+    if st.service is not None:
+        excel_book.service_sheet(w, wb.create_sheet(book_label("service_sheet", lang)), st)
 
     rejects = result.ledger.rejects
     if rejects.height:
@@ -739,11 +752,11 @@ def _unique(labels: list[str]) -> list[str]:
 
 
 def write_excel(result: AuditResult, path: Path, *, lang: Lang = "en", pii: PiiMode = "mask",
-                max_rows: int = EXCEL_MAX_ROWS) -> ExcelReport:
+                max_rows: int = EXCEL_MAX_ROWS, comparison: Comparison | None = None) -> ExcelReport:
     """Write the workbook atomically (mode 0600: it lists customers and rejected raw values)."""
     from custinv.outputs import atomic_path
 
-    raw, streamed, report = build_workbook(result, lang=lang, pii=pii, max_rows=max_rows)
+    raw, streamed, report = build_workbook(result, lang=lang, pii=pii, max_rows=max_rows, comparison=comparison)
     with atomic_path(path, private=True) as tmp:
         _splice(raw, tmp, streamed)
     report.path = path

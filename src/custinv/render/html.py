@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from custinv.analytics import actions
-from custinv.models import Stocktake
+from custinv.models import Comparison, Stocktake
 from custinv.render import charts, digest
 from custinv.render.i18n import Lang, t
 from custinv.render.i18n import reason_label
@@ -67,17 +67,26 @@ class _Fmt:
         return digest.compact_money(v, self.currency, self.lang)
 
 
-def render_html(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "mask") -> str:
-    """The report as a string (see :func:`write_html` for the file)."""
+def render_html(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "mask",
+                comparison: Comparison | None = None) -> str:
+    """The report as a string (see :func:`write_html` for the file); ``comparison`` adds the Changes section."""
+    from custinv.render import html_book
+    from custinv.render.i18n import book_label
+
     env = environment()
-    return env.get_template(TEMPLATE).render(**_context(result.stocktake, result, lang, pii))
+    ctx = _context(result.stocktake, result, lang, pii)
+    ctx.update(B=lambda key: book_label(key, lang),
+               changes=html_book.changes(comparison, result.stocktake.currency, lang, pii),
+               book=html_book.book(result.stocktake, lang, pii), service=html_book.service(result.stocktake, lang))
+    return env.get_template(TEMPLATE).render(**ctx)
 
 
-def write_html(result: AuditResult, path: Path, *, lang: Lang = "en", pii: PiiMode = "mask") -> Path:
+def write_html(result: AuditResult, path: Path, *, lang: Lang = "en", pii: PiiMode = "mask",
+               comparison: Comparison | None = None) -> Path:
     """Write the report atomically; private (0600) when personal data is shown in full."""
     from custinv.outputs import write_text
 
-    write_text(path, render_html(result, lang=lang, pii=pii), private=pii == "show")
+    write_text(path, render_html(result, lang=lang, pii=pii, comparison=comparison), private=pii == "show")
     return path
 
 

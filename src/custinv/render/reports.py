@@ -18,6 +18,7 @@ from custinv.render.pii import PiiMode
 
 if TYPE_CHECKING:
     from custinv.render.digest import Lang
+    from custinv.models import Comparison
     from custinv.render.excel import ExcelReport
     from custinv.stocktake import AuditResult
 
@@ -84,8 +85,11 @@ def write_reports(
     customers_out: Path | None = None,
     lang: Lang = "en",
     pii: PiiMode = "mask",
+    comparison: Comparison | None = None,
 ) -> WrittenReports:
-    """Write every requested report atomically; an interrupted run leaves older files intact."""
+    """Write every requested report atomically; an interrupted run leaves older files intact.
+
+    ``comparison`` (this run against the previous stocktake) adds the Changes sheet and section."""
     if keep is not None and report_dir is None:
         raise UsageError("--keep needs --report-dir")
     out = WrittenReports()
@@ -99,13 +103,13 @@ def write_reports(
         from custinv.render.excel import write_excel
 
         for path in excel_paths:
-            out.excel.append(write_excel(result, path, lang=lang, pii=pii))
+            out.excel.append(write_excel(result, path, lang=lang, pii=pii, comparison=comparison))
             out.paths.append(path)
     if html_paths:
         from custinv.render.html import write_html
 
         for path in html_paths:
-            write_html(result, path, lang=lang, pii=pii)
+            write_html(result, path, lang=lang, pii=pii, comparison=comparison)
             out.paths.append(path)
     if customers_out is not None:
         from custinv.outputs import write_frame

@@ -1,0 +1,91 @@
+"""Shared read-outs of a :class:`Comparison` for the Excel and HTML reports.
+
+The console (:mod:`custinv.render.compare`), the workbook and the HTML page must show the
+same rows in the same order; this module decides *which* KPI deltas are shown, how a KPI's
+number is to be read (money, rate, count…) and the order of a migration grid's classes, so
+that each renderer only lays them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from custinv.models import Comparison, KpiDelta, MigrationCell
+from custinv.render.i18n import Lang, book_label
+
+Kind = Literal["money", "rate", "count", "number"]
+
+
+def kpi_kind(key: str) -> Kind:
+    """How a (possibly ``service.`` / ``book.`` prefixed) KPI reads: money, a rate, a count or a number."""
+    from custinv.render.compare import _is_rate
+    from custinv.render.console import MONEY_KPIS
+
+    if key in MONEY_KPIS:
+        return "money"
+    if _is_rate(key):
+        return "rate"
+    bare = key.split(".")[-1]
+    if bare in ("nps", "tickets_per_100_orders", "median_resolution_hours", "average_orders_per_customer",
+                "mean_interpurchase_days"):
+        return "number"
+    return "count"
+
+
+def shown_deltas(cmp: Comparison) -> list[tuple[str, KpiDelta]]:
+    """The KPI deltas people read: known on some side, window settings left out (as on the console)."""
+    from custinv.render.console import _HIDDEN_KPIS
+
+    return [(k, d) for k, d in cmp.kpi_deltas.items()
+            if not (d.old is None and d.new is None) and k not in _HIDDEN_KPIS]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One migration matrix laid out: older classes down the side, newer ones across."""
+
+    axis: str
+    froms: list[str]
+    tos: list[str]
+    cells: dict[tuple[str, str], MigrationCell]
+
+
+def grids(cmp: Comparison) -> list[Grid]:
+    """Every non-empty migration matrix, classes in their usual order (best first, (new)/(lost) last)."""
+    from custinv.render.compare import _class_order
+
+    out = []
+    for axis, cells in cmp.migrations.items():
+        if not cells:
+            continue
+        froms = sorted({c.from_ for c in cells}, key=lambda v: _class_order(axis, v))
+        tos = sorted({c.to for c in cells}, key=lambda v: _class_order(axis, v))
+        out.append(Grid(axis, froms, tos, {(c.from_, c.to): c for c in cells}))
+    return out
+
+
+def reason_text(code: str, lang: Lang) -> str:
+    """new / reactivated / churned / missing as words."""
+    return book_label(f"reason.{code}", lang) if f"reason.{code}" in _reason_keys() else code
+
+
+def _reason_keys() -> set[str]:
+    from custinv.render.i18n import BOOK_LABELS
+
+    return {k for k in BOOK_LABELS if k.startswith("reason.")}
+
+
+def class_text(value: str | None, lang: Lang) -> str:
+    """A class key (or ``(new)`` / ``(lost)``) as a label; an em dash when there is none."""
+    return "—" if not value else book_label(value, lang)
+
+
+def changes_hint(cmp: Comparison, lang: Lang = "en") -> str:
+    """One line for the console after ``audit``: what changed since the older stocktake."""
+    parts = [f"{book_label('customers_gained', lang)} +{cmp.customers_gained:,}",
+             f"{book_label('customers_lost', lang)} −{cmp.customers_lost:,}"]
+    rev = cmp.kpi_deltas.get("revenue")
+    if rev is not None and rev.delta is not None:
+        parts.append(f"{book_label('revenue', lang)} {'+' if rev.delta >= 0 else '−'}{abs(rev.delta):,.2f}")
+    return f"{book_label('changes_since', lang).format(date=cmp.old.as_of)}: " + " · ".join(parts)
