@@ -347,7 +347,7 @@ def build_ledger(
     on_file: Callable[[Path], None] | None = None,
 ) -> Ledger:
     """Read, map, parse and account for every row of every file; return the order ledger."""
-    if len(paths) == 1 and Path(paths[0]).stat().st_size >= LAZY_MIN_BYTES:
+    if len(paths) == 1 and _big_file(Path(paths[0])):
         lazy = build_ledger_lazy(Path(paths[0]), settings, on_file=on_file)
         if lazy is not None:
             return lazy
@@ -691,6 +691,14 @@ LAZY_MIN_BYTES = 32 << 20
 """Files at least this big that are plain UTF-8 CSVs take the lazy path (small ones gain nothing)."""
 
 _MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
+
+
+def _big_file(path: Path) -> bool:
+    """Worth the lazy path; a missing or unreadable file is left to the eager reader's errors."""
+    try:
+        return path.is_file() and path.stat().st_size >= LAZY_MIN_BYTES
+    except OSError:
+        return False
 _PADDED = r"^\s|\s$|^$"  # a value that trimming or blank-to-null would change
 #: parse._PLAIN_MONEY_RE without the values that are weak decimal-comma evidence (1.500): on
 #: plain values the point-strong and comma-weak patterns are the only evidence that can occur,
