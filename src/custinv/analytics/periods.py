@@ -202,29 +202,41 @@ def last_periods(
 _DAY_BITS: Final[int] = 20  # days since the first order fit in 20 bits (2,800 years)
 
 
-def _sort_by_customer(lf: pl.LazyFrame) -> pl.DataFrame:
-    """Sort by customer then date, fast: one UInt64 key instead of a string sort.
+def _neighbours(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """prev_date / next_date from the rows above and below (the frame is sorted by customer)."""
+    cid = pl.col("customer_id")
+    date = pl.col("order_date")
+    return frame.lazy().with_columns(
+        pl.when(cid == cid.shift(1)).then(date.shift(1)).alias("prev_date"),
+        pl.when(cid == cid.shift(-1)).then(date.shift(-1)).alias("next_date"),
+    )
 
-    The key is the customer id's hash with its low 20 bits replaced by the day number, so one
-    integer sort groups each customer's orders in date order. Two customers whose hashes
-    agree above those bits would interleave; that is detected (the id changes where the
-    hash prefix does not) and the frame is then sorted by the id itself.
+
+def _sorted_sequence(lf: pl.LazyFrame) -> pl.DataFrame:
+    """Sort by customer then date, fast, and add the neighbours' dates in the same pass.
+
+    The sort key is one UInt64: the customer id's hash with its low 20 bits replaced by the
+    day number, so one integer sort groups each customer's orders in date order. Two
+    customers whose hashes agree above those bits would interleave; that is detected in the
+    same pass as the neighbours (the id changes where the hash prefix does not) and the frame
+    is then sorted by the id itself.
     """
     date = pl.col("order_date")
     day = date.cast(pl.Int32) - date.cast(pl.Int32).min()
     high = pl.lit(~((1 << _DAY_BITS) - 1) & 0xFFFFFFFFFFFFFFFF, dtype=pl.UInt64)
     key = pl.col("customer_id").hash(seed=0).and_(high).or_(day.cast(pl.UInt64))
-    frame = lf.with_columns(key.alias("_key")).sort("_key").collect()
+    prefix = pl.col("_key") // pl.lit(1 << _DAY_BITS, dtype=pl.UInt64)
+    cid = pl.col("customer_id")
+    frame = (
+        _neighbours(lf.with_columns(key.alias("_key")).sort("_key"))
+        .with_columns(((cid != cid.shift(1)) & (prefix == prefix.shift(1))).fill_null(False).alias("_clash"))
+        .collect()
+    )
     if frame.height:
         span = frame.select(date.max().cast(pl.Int32) - date.min().cast(pl.Int32)).item()
-        prefix = pl.col("_key") // (1 << _DAY_BITS)
-        clash = frame.select(
-            ((pl.col("customer_id") != pl.col("customer_id").shift(1)) & (prefix == prefix.shift(1)))
-            .any()
-        ).item()
-        if clash or span >= 1 << _DAY_BITS:
-            frame = frame.sort("customer_id", "order_date")
-    return frame.drop("_key")
+        if frame["_clash"].any() or span >= 1 << _DAY_BITS:
+            frame = _neighbours(frame.drop("prev_date", "next_date").sort("customer_id", "order_date")).collect()
+    return frame.drop("_key", "_clash")
 
 
 def order_sequence(
@@ -246,12 +258,7 @@ def order_sequence(
     )
     if as_of is not None:
         lf = lf.filter(pl.col("order_date") <= pl.lit(as_of, dtype=pl.Date))
-    cid = pl.col("customer_id")
-    date = pl.col("order_date")
-    return _sort_by_customer(lf).with_columns(
-        pl.when(cid == cid.shift(1)).then(date.shift(1)).alias("prev_date"),
-        pl.when(cid == cid.shift(-1)).then(date.shift(-1)).alias("next_date"),
-    )
+    return _sorted_sequence(lf)
 
 
 def as_sequence(
