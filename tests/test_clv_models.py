@@ -289,12 +289,14 @@ def test_invalid_inputs_are_rejected() -> None:
 
 # ------------------------------------------------------------------ properties
 
+# what a ledger can produce: a repeat purchase is a later purchase *day*, so x > 0 means
+# t_x ≥ 1 day (1/7 week) and T ≥ t_x; a customer with x = 0 has t_x = 0 and any T ≥ 0
 customers = st.integers(0, 40).flatmap(
     lambda x: st.tuples(
         st.just(float(x)),
         st.floats(0, 1) if x > 0 else st.just(0.0),
-        st.floats(0, 200),
-    ).map(lambda c: (c[0], c[1] * c[2], c[2]))
+        st.floats(1 / 7, 200) if x > 0 else st.floats(0, 200),
+    ).map(lambda c: (c[0], max(c[1] * c[2], 1 / 7) if c[0] > 0 else 0.0, c[2]))
 )
 positive = st.floats(0.01, 50)
 
@@ -321,3 +323,17 @@ def test_expected_purchases_non_decreasing_in_horizon(row, t1, dt_) -> None:
         e1 = module.conditional_expected_purchases(params, t1, x, t_x, T)[0]
         e2 = module.conditional_expected_purchases(params, t1 + dt_, x, t_x, T)[0]
         assert 0 <= e1 <= e2 * (1 + 1e-12) + 1e-12
+
+
+def test_pareto_nbd_survives_scipy_hyp2f1_overflow() -> None:
+    """scipy's hyp2f1(1, 23; 111; 0.906) returns inf; the series fallback keeps P(alive) a probability."""
+    from scipy.special import hyp2f1
+
+    from custinv.analytics.clv.paretonbd import _hyp2f1_a1
+
+    assert not np.isfinite(hyp2f1(1.0, 23.0, 111.0, 11 / (12 + 1 / 7)))
+    b, c, z = np.array([2.0, 3.5, 40.0]), np.array([5.0, 9.0, 41.0]), np.array([0.5, 0.9, 0.3])
+    assert _hyp2f1_a1(b, c, z) == pytest.approx(hyp2f1(1.0, b, c, z), rel=1e-12)
+    p = paretonbd.p_alive({"r": 50.0, "alpha": 1.0, "s": 22.0, "beta": 12.0},
+                          np.array([38.0]), np.array([1 / 7]), np.array([0.1875]))
+    assert np.isfinite(p).all() and 0 <= p[0] <= 1

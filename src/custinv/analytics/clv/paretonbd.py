@@ -38,7 +38,33 @@ def _log_F(r: float, alpha: float, s: float, beta: float, x: FloatArray, t: Floa
     k = r + s + x
     c = s + 1 if alpha >= beta else r + x
     z = abs(alpha - beta) / (m + t)
-    return np.log(hyp2f1(k, c, k + 1, z)) - k * np.log(m + t)
+    # Euler's transformation 2F1(k, c; k+1; z) = (1-z)^(1-c) · 2F1(1, k+1-c; k+1; z), taken in
+    # logs: the right-hand series is bounded by 1/(1-z), so large r + x with z near 1 (where
+    # the direct series overflows to inf and the likelihood turned NaN) stays finite
+    b, cc = k + 1 - c, k + 1
+    series = np.asarray(hyp2f1(1.0, b, cc, z), dtype=np.float64)
+    bad = ~np.isfinite(series)
+    if np.any(bad):
+        bb, ccc, zz = np.broadcast_arrays(b, cc, z)
+        series = series.copy()
+        series[bad] = _hyp2f1_a1(bb[bad], ccc[bad], zz[bad])
+    return (1 - c) * np.log1p(-z) + np.log(series) - k * np.log(m + t)
+
+
+def _hyp2f1_a1(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+    """2F1(1, b; c; z) by its power series, for the few points where scipy's hyp2f1 overflows.
+
+    With 0 < b < c and 0 ≤ z < 1 every term is positive and the ratio of terms,
+    (b + n)/(c + n)·z, stays below z, so the sum converges and is at most 1/(1 − z).
+    """
+    total = np.ones_like(z)
+    term = np.ones_like(z)
+    for n in range(1_000_000):  # a loop over series terms, not rows: each step is vectorised
+        term = term * (b + n) / (c + n) * z
+        total = total + term
+        if np.all(term <= 1e-17 * total):
+            break
+    return total
 
 
 def _log_terms(

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 
 import numpy as np
+import numpy.typing as npt
+import polars as pl
 
 from . import bgnbd, paretonbd
 from ._mle import FitResult, FloatArray
@@ -32,19 +34,30 @@ def fit(name: str, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FitResult:
     return module(name).fit(x, t_x, T)
 
 
+def distinct_rows(x: FloatArray, t_x: FloatArray, T: FloatArray) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """(unique rows as a k×3 array, each customer's row index into it).
+
+    A hash group_by (multi-threaded) instead of ``np.unique(axis=0)``, whose lexicographic
+    sort of a million 3-float rows took 1.4 s; the unique rows are sorted so results do not
+    depend on hashing.
+    """
+    frame = pl.DataFrame({"x": x, "t_x": t_x, "T": T}).with_row_index("i")
+    groups = (
+        frame.group_by("x", "t_x", "T").agg(pl.col("i")).sort("x", "t_x", "T").with_row_index("g")
+    )
+    members = groups.select("g", "i").explode("i")
+    inverse = np.empty(x.size, dtype=np.intp)
+    inverse[members["i"].to_numpy()] = members["g"].to_numpy()
+    return groups.select("x", "t_x", "T").to_numpy().astype(np.float64), inverse
+
+
 class Predictor:
     """Per-customer P(alive) and E[Y(t)] for fitted parameters, computed on unique rows."""
 
     def __init__(self, name: str, params: Mapping[str, float], x: FloatArray, t_x: FloatArray, T: FloatArray) -> None:
         self._mod = module(name)
         self._params = dict(params)
-        stacked = np.stack([x, t_x, T], axis=1)
-        if stacked.shape[0]:
-            uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-        else:
-            uniq, inverse = stacked, np.zeros(0, dtype=np.int64)
-        self._u = uniq
-        self._inverse = inverse.reshape(-1)
+        self._u, self._inverse = distinct_rows(x, t_x, T)
         self.n = x.size
 
     def p_alive(self) -> FloatArray:
