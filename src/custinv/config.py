@@ -56,7 +56,7 @@ class Settings(BaseModel):
     # ---- classification
     high_frequency: float | None = Field(default=None, gt=0)
     value_method: Literal["abc", "quantile", "margin"] = "abc"
-    value_tiers: tuple[float, float] = (0.80, 0.95)
+    value_tiers: tuple[float, float] | None = None  # None: the method's own (abc/margin 0.80,0.95; quantile 0.20,0.50)
     rfm_scheme: Literal["standard", "cn8"] = "standard"
     rfm_frequency: tuple[float, ...] | None = None
     new_days: int = Field(default=30, ge=1)
@@ -89,7 +89,9 @@ class Settings(BaseModel):
 
     @field_validator("value_tiers")
     @classmethod
-    def _tiers_ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+    def _tiers_ordered(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is None:
+            return None
         a, b = v
         if a > 1 or b > 1:  # allow percentages: 70,90
             a, b = a / 100, b / 100

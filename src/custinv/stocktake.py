@@ -65,8 +65,7 @@ def classify_settings(settings: Settings) -> ClassifySettings:
     return ClassifySettings(
         high_frequency_bar=settings.high_frequency,
         value_method=settings.value_method,
-        value_cuts=settings.value_tiers if settings.value_tiers != (0.80, 0.95) or settings.value_method != "quantile"
-        else None,
+        value_cuts=settings.value_tiers,
         rfm_scheme=settings.rfm_scheme,
         rfm_frequency_method="thresholds",
         **({"rfm_frequency_cuts": tuple(cuts)} if cuts else {}),
