@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import settings as hypothesis_settings
 
@@ -21,6 +23,21 @@ if os.environ.get("CI") == "true":
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 DATA = Path(__file__).resolve().parent / "data"
+
+
+CDNOW = DATA / "cdnow_sample.csv"
+CDNOW_CALIBRATION_END = dt.date(1997, 9, 30)
+
+
+def cdnow_ledger() -> pl.DataFrame:
+    """The CDNOW sample as a ledger, one order per CSV row (read directly, not through custinv's ingest)."""
+    raw = pl.read_csv(CDNOW, schema_overrides={"customer_id": pl.String, "amount": pl.Float64}, try_parse_dates=True)
+    return raw.with_row_index("row").select(
+        "customer_id",
+        pl.col("row").cast(pl.String).alias("order_id"),
+        pl.col("date").alias("order_date"),
+        "amount",
+    )
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -17,19 +16,10 @@ from custinv.analytics.clv import ModelNotIdentifiable, bgnbd, clv_inputs, fit_c
 from custinv.analytics.clv.discount import discounted_purchases, schedule
 from custinv.analytics.clv.purchase import Predictor
 
-DATA = Path(__file__).parent / "data" / "cdnow_sample.csv"
-CAL_END = dt.date(1997, 9, 30)
+from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
+
+CAL_END = CDNOW_CALIBRATION_END
 D = dt.date
-
-
-def cdnow_ledger() -> pl.DataFrame:
-    raw = pl.read_csv(DATA, schema_overrides={"customer_id": pl.String, "amount": pl.Float64}, try_parse_dates=True)
-    return raw.with_row_index("row").select(
-        "customer_id",
-        pl.col("row").cast(pl.String).alias("order_id"),
-        pl.col("date").alias("order_date"),
-        "amount",
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -16,19 +15,9 @@ from scipy import integrate, stats
 from custinv.analytics.clv import ModelNotIdentifiable, bgnbd, clv_inputs, gammagamma, paretonbd
 from custinv.analytics.clv._mle import central_gradient, group_rfm
 
-DATA = Path(__file__).parent / "data" / "cdnow_sample.csv"
-CAL_END = dt.date(1997, 9, 30)
+from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
 
-
-def cdnow_ledger() -> pl.DataFrame:
-    """The CDNOW sample as a ledger: one order per CSV row."""
-    raw = pl.read_csv(DATA, schema_overrides={"customer_id": pl.String, "amount": pl.Float64}, try_parse_dates=True)
-    return raw.with_row_index("row").select(
-        "customer_id",
-        pl.col("row").cast(pl.String).alias("order_id"),
-        pl.col("date").alias("order_date"),
-        "amount",
-    )
+CAL_END = CDNOW_CALIBRATION_END
 
 
 @pytest.fixture(scope="module")
