@@ -40,6 +40,19 @@ def cdnow_ledger() -> pl.DataFrame:
     )
 
 
+def ledger_of(orders: list[tuple[str, dt.date, float]]) -> pl.DataFrame:
+    """A hand-made order ledger (customer, date, amount), one order id per row."""
+    return pl.DataFrame(
+        {
+            "customer_id": [o[0] for o in orders],
+            "order_id": [str(i) for i in range(len(orders))],
+            "order_date": [o[1] for o in orders],
+            "amount": [o[2] for o in orders],
+        },
+        schema={"customer_id": pl.String, "order_id": pl.String, "order_date": pl.Date, "amount": pl.Float64},
+    )
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             input: bytes | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m custinv ARGS`` as a real process (exit codes, stdout/stderr as users see them)."""

@@ -14,6 +14,8 @@ from custinv.analytics.churn import churn_section, churn_window_days, counting_r
 from custinv.analytics.periods import order_sequence
 from custinv.analytics.summary import customer_summary
 
+from conftest import ledger_of
+
 d = dt.date
 AS_OF = d(2024, 12, 31)
 ORDERS = [
@@ -23,18 +25,6 @@ ORDERS = [
     ("d", d(2024, 9, 1), 200.0), ("d", d(2024, 10, 1), 100.0), ("d", d(2024, 10, 25), 100.0),
 ]
 
-
-def ledger_of(orders: list[tuple[str, dt.date, float]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "customer_id": [o[0] for o in orders],
-            "order_id": [str(i) for i in range(len(orders))],
-            "order_date": [o[1] for o in orders],
-            "amount": [o[2] for o in orders],
-        },
-        schema={"customer_id": pl.String, "order_id": pl.String, "order_date": pl.Date,
-                "amount": pl.Float64},
-    )
 
 
 def test_window_is_rounded_up_90th_percentile_of_gaps() -> None:

@@ -6,13 +6,14 @@ import datetime as dt
 import random
 from collections import defaultdict
 
-import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custinv.analytics.kpis import last_complete_period, period_kpis, period_kpis_frame
 from custinv.analytics.periods import order_sequence
+
+from conftest import ledger_of
 
 ONE = dt.timedelta(days=1)
 Order = tuple[str, dt.date, float]
@@ -94,18 +95,6 @@ def ref_period_kpis(
         )
     return out
 
-
-def ledger_of(orders: list[Order]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "customer_id": [c for c, _, _ in orders],
-            "order_id": [str(i) for i in range(len(orders))],
-            "order_date": [d for _, d, _ in orders],
-            "amount": [a for _, _, a in orders],
-        },
-        schema={"customer_id": pl.String, "order_id": pl.String, "order_date": pl.Date,
-                "amount": pl.Float64},
-    )
 
 
 def assert_matches(orders: list[Order], as_of: dt.date, w: int, period: str, n: int, fs: int = 1) -> list[dict]:

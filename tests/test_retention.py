@@ -6,12 +6,13 @@ import datetime as dt
 import random
 from collections import defaultdict
 
-import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custinv.analytics.retention import cohort_matrix_frame, retention_section
+
+from conftest import ledger_of
 
 ONE = dt.timedelta(days=1)
 Order = tuple[str, dt.date, float]
@@ -69,18 +70,6 @@ def ref_cohorts(orders: list[Order], as_of: dt.date, period: str) -> list[dict]:
         )
     return out
 
-
-def ledger_of(orders: list[Order]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "customer_id": [c for c, _, _ in orders],
-            "order_id": [str(i) for i in range(len(orders))],
-            "order_date": [d for _, d, _ in orders],
-            "amount": [a for _, _, a in orders],
-        },
-        schema={"customer_id": pl.String, "order_id": pl.String, "order_date": pl.Date,
-                "amount": pl.Float64},
-    )
 
 
 def assert_matches(orders: list[Order], as_of: dt.date, period: str) -> list[dict]:
