@@ -109,19 +109,24 @@ REASON_LABELS: dict[str, dict[str, str]] = {
 """Why a row was excluded or rejected (kept apart: ``lost`` is a deal status here, an RFM segment there)."""
 
 
+def _word(table: dict[str, dict[str, str]], key: str, lang: Lang) -> str | None:
+    """One table's word for ``key`` in ``lang`` (English when that language lacks it), or None."""
+    entry = table.get(key)
+    return None if entry is None else entry.get(lang) or entry["en"]
+
+
 def label(key: str, lang: Lang = "en") -> str:
     """The display label of a machine key (KPIs, then classification keys); the key itself if unknown."""
-    entry = LABELS.get(key)
-    if entry is not None:
-        return entry.get(lang) or entry["en"]
+    word = _word(LABELS, key, lang)
+    if word is not None:
+        return word
     from custinv.analytics.actions import label as class_label
 
     return class_label(key, lang)
 
 
 def reason_label(key: str, lang: Lang = "en") -> str:
-    entry = REASON_LABELS.get(key)
-    return key if entry is None else entry.get(lang) or entry["en"]
+    return _word(REASON_LABELS, key, lang) or key
 
 
 # Words of the Excel and HTML reports (sheet names, section titles, notes with {placeholders}).
@@ -212,8 +217,7 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
 
 def t(key: str, lang: Lang = "en", **fmt: Any) -> str:
     """A report label: the report's own table, then the shared KPI/classification labels."""
-    entry = REPORT_LABELS.get(key)
-    text = (entry.get(lang) or entry["en"]) if entry else label(key, lang)
+    text = _word(REPORT_LABELS, key, lang) or label(key, lang)
     return text.format(**fmt) if fmt else text
 
 
@@ -304,9 +308,9 @@ BOOK_LABELS: dict[str, dict[str, str]] = {
 
 def book_label(key: str, lang: Lang = "en") -> str:
     """Labels of the comparison / book / service sections, else the shared table's."""
-    entry = BOOK_LABELS.get(key)
-    if entry is not None:
-        return entry.get(lang) or entry["en"]
+    word = _word(BOOK_LABELS, key, lang)
+    if word is not None:
+        return word
     if key.startswith("service."):
         return book_label(key.removeprefix("service."), lang) + (" (service)" if lang == "en" else "（服务）")
     if key.startswith("book."):
