@@ -24,7 +24,7 @@ from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
 from custinv.ingest import parse, sniff, status
-from custinv.ingest.readers import CsvScan, RawTable, read_table, scan_plain_csv
+from custinv.ingest.readers import RawTable, read_table
 from custinv.models import FileReport, SourceReport
 
 # Excluded reasons (parsed, left out by a rule) and rejected reasons (could not be parsed).
@@ -88,12 +88,15 @@ def _canonical_columns(
     file_index: int,
     structural: pl.Expr,
     unpadded: set[str] | frozenset[str] = frozenset(),
+    keep: Sequence[str] = (),
 ) -> pl.DataFrame | pl.LazyFrame:
-    """Rename mapped columns to ``raw_<field>`` (text, blanks → null); keep line, ragged flag.
+    """Rename mapped columns to ``raw_<field>`` (text, blanks → null); keep line, ragged flag
+    and the columns named in ``keep``.
 
     Fields in ``unpadded`` are known to hold no value with outer spaces and no empty value,
     so they are taken as they are (trim and blank→null would be the identity)."""
-    exprs = [pl.lit(file_index, dtype=pl.Int32).alias("__file__"), pl.col("__line__").cast(pl.Int64)]
+    exprs = [pl.lit(file_index, dtype=pl.Int32).alias("__file__"), pl.col("__line__").cast(pl.Int64),
+             *(pl.col(k) for k in keep)]
     exprs.append(pl.col("__ragged__") if "__ragged__" in frame.collect_schema().names() else pl.lit(False).alias("__ragged__"))
     for name in _RAW_FIELDS:
         column = mapping.column(name)
@@ -345,12 +348,18 @@ def build_ledger(
     settings: Settings,
     *,
     on_file: Callable[[Path], None] | None = None,
+    on_rows: Callable[[int, int], None] | None = None,
 ) -> Ledger:
-    """Read, map, parse and account for every row of every file; return the order ledger."""
-    if len(paths) == 1 and _big_file(Path(paths[0])):
-        lazy = build_ledger_lazy(Path(paths[0]), settings, on_file=on_file)
-        if lazy is not None:
-            return lazy
+    """Read, map, parse and account for every row of every file; return the order ledger.
+
+    One big plain CSV takes the streaming path (same results, one read); ``on_rows`` then
+    hears (rows read, estimated rows) after each batch."""
+    from custinv.ingest import streaming  # it builds on this module's rules
+
+    if len(paths) == 1 and streaming.big_file(Path(paths[0])):
+        streamed = streaming.build_ledger_streaming(Path(paths[0]), settings, on_file=on_file, on_rows=on_rows)
+        if streamed is not None:
+            return streamed
     parsed_frames: list[pl.DataFrame] = []
     plans: list[_FilePlan] = []
     for index, path in enumerate(paths):
@@ -685,261 +694,7 @@ def _rejects(frame: pl.DataFrame, plans: list[_FilePlan]) -> pl.DataFrame:
     ).sort("file", "line")
 
 
-# --- the lazy path: one plain UTF-8 CSV, scanned instead of read -------------------------------
-
-LAZY_MIN_BYTES = 32 << 20
-"""Files at least this big that are plain UTF-8 CSVs take the lazy path (small ones gain nothing)."""
-
-_MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
-
-
-def _big_file(path: Path) -> bool:
-    """Worth the lazy path; a missing or unreadable file is left to the eager reader's errors."""
-    try:
-        return path.is_file() and path.stat().st_size >= LAZY_MIN_BYTES
-    except OSError:
-        return False
-_PADDED = r"^\s|\s$|^$"  # a value that trimming or blank-to-null would change
-#: parse._PLAIN_MONEY_RE without the values that are weak decimal-comma evidence (1.500): on
-#: plain values the point-strong and comma-weak patterns are the only evidence that can occur,
-#: so a column of these values is read with the decimal point, as detect_money_format decides.
-#: (A column that also has 1.500 goes to the eager path, which weighs the evidence.)
-_PLAIN_POINT_MONEY = r"^-?(?:[0-9]+(?:\.[0-9]{1,2}|\.[0-9]{4,})?|(?:0|0[0-9]{1,2}|[0-9]{4,})\.[0-9]{3})$"
-
-
-def _evidence_aggs(mapping: F.Mapping, keep: pl.Expr | None = None) -> dict[str, pl.Expr]:
-    """Aggregates over the data rows' RAW cells: which key columns are plain (as parse.*_are_plain
-    decides on the trimmed values — a plain value has no spaces, so raw and trimmed agree; money
-    see _PLAIN_POINT_MONEY), whether the order ids are unique, and which other mapped columns
-    hold padding (where they do not, trim and blank→null are the identity and are skipped)."""
-    aggs: dict[str, pl.Expr] = {}
-
-    def col(column: str) -> pl.Expr:  # the column over the rows kept
-        return pl.col(column) if keep is None else pl.col(column).filter(keep)
-
-    def plain_id(column: str) -> pl.Expr:
-        c = col(column)
-        return c.str.contains(parse._PLAIN_ID_RE).all() & ~c.str.contains(parse._MISSING_WORD_RE).any()
-
-    for name in _RAW_FIELDS:
-        column = mapping.column(name)
-        if column is None:
-            continue
-        c = col(column)
-        if name == "customer_id" and not mapping.customer_id_is_email:
-            aggs["raw_customer_id"] = plain_id(column)
-        elif name == "order_id":
-            aggs["raw_order_id"] = plain_id(column)
-            # n_unique of the hashes: equal ids hash equal, so all hashes distinct ⇒ all ids distinct
-            # (a collision can only send a file to the eager path)
-            aggs["ids_n"] = c.drop_nulls().len()
-            aggs["ids_unique"] = c.drop_nulls().hash(seed=0).n_unique()
-        elif name == "order_date":
-            aggs["raw_order_date"] = c.str.contains(parse._PLAIN_DATE_RE).all()
-        elif name in _MONEY_FIELDS:
-            aggs[f"raw_{name}"] = c.str.contains(_PLAIN_POINT_MONEY).all()
-        else:  # key columns are plain (or the file goes eager): only the others can be padded
-            aggs[f"pad:{name}"] = c.str.contains(_PADDED).any()
-    return aggs
-
-
-def _combine_evidence(lazy: dict[str, object], eager: dict[str, object]) -> dict[str, object]:
-    """Evidence of two disjoint row sets → the evidence of their union (plain: all; padding: any)."""
-    out: dict[str, object] = {}
-    for key, a in lazy.items():
-        b = eager[key]
-        if key.startswith("pad:"):
-            out[key] = bool(a) or bool(b)
-        elif key.startswith("ids_"):
-            out[key] = int(a or 0) + int(b or 0)  # ids_unique: exact only when the sets share no id
-        else:
-            out[key] = (a is None or bool(a)) and (b is None or bool(b))  # .all() of no rows is True
-    return out
-
-
-def _candidate_rows(scan: CsvScan) -> pl.Expr:
-    """sniff.structural_row_codes' candidates; every blank row is one too (empty first cell)."""
-    names = scan.names
-    c0 = pl.col(names[0])
-    head0 = (scan.table.header_cells[0] if scan.table.header_cells else "").strip()
-    return (
-        c0.is_null()
-        | c0.str.contains(rf"^\s*$|{sniff._TOTAL_LABEL.pattern}|{sniff._BANNER}")
-        | (c0.str.strip_chars() == head0 if head0 else pl.lit(False))
-        | (pl.sum_horizontal([pl.col(c).is_not_null() for c in names]) <= 1)
-    )
-
-
-def _line_lookup(lines: pl.Series, codes: pl.Series) -> pl.Expr:
-    if lines.len() == 0:
-        return pl.lit(None, dtype=pl.String)
-    return pl.col("__line__").replace_strict(lines, codes, default=pl.lit(None, dtype=pl.String),
-                                             return_dtype=pl.String)
-
-
-def _build_lazy(path: Path, settings: Settings, scan: CsvScan) -> Ledger | None:
-    """build_ledger for one plain CSV whose key columns are machine-written, as two scans.
-
-    Pass 1 collects, from one scan, the few candidate rows for blank / structural detection
-    (decided eagerly with the same rules as the eager path) and the evidence over all other
-    rows (plain shapes, padding, unique order ids, statuses). Pass 2 parses, decides and
-    collects the used orders with the accounting, rejects and reported amounts as side
-    outputs of the same scan. Returns None (the caller reads the file eagerly; the results
-    are the same) when the evidence shows what only the general path handles: a key column
-    that is not plain, multi-line orders, line breaks inside cells.
-    """
-    raw = scan.table
-    columns = scan.names
-    candidate = _candidate_rows(scan)
-    head = scan.frame.head(1000).collect()
-    head = head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
-    name_like = {c: F.order_number_like(head[c].head(500).to_list()) for c in columns
-                 if F.normalise_header(c) == "name"}
-    mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
-    F.require_fields(mapping, columns, str(path))
-
-    aggs = _evidence_aggs(mapping)
-    status_col = mapping.column("status")
-    status_key = _blank_to_null(pl.col(status_col)) if status_col else pl.lit(None, dtype=pl.String)
-    # Separate streaming queries, not one collect_all: a shared subplan would be cached in
-    # memory (the whole file as text); a second scan of the CSV costs less than that.
-    rest = scan.frame.filter(~candidate)
-    marked = scan.frame.with_columns(candidate.alias("__cand__"))
-    keep = ~pl.col("__cand__")
-    evidence = marked.select(
-        pl.col("__cand__").sum().alias("__candidates__"),
-        keep.sum().alias("__rest__"),
-        **_evidence_aggs(mapping, keep),
-    ).collect(engine="streaming")
-    n_cand, n_rest = evidence["__candidates__"].item(), evidence["__rest__"].item()
-    evidence = evidence.drop("__candidates__", "__rest__")
-    cand = scan.frame.filter(candidate).collect(engine="streaming") if n_cand else scan.frame.head(0).collect()
-    if status_col:
-        status_rest = rest.group_by(status_key.alias("raw_status")).agg(pl.len().alias("n")).collect(engine="streaming")
-    else:
-        status_rest = pl.DataFrame({"raw_status": [None], "n": [n_rest]}, schema={"raw_status": pl.String, "n": pl.UInt32})
-    blank = scan.blank_lines(cand)
-    cand = cand.filter(~pl.col("__line__").is_in(pl.Series(blank, dtype=pl.Int64).implode()))
-    codes = cand.select(pl.col("__line__"), sniff.classify_structural_rows(columns, raw.header_cells).alias("c"))
-    codes = codes.filter(pl.col("c").is_not_null())
-    cand_data = cand.filter(~pl.col("__line__").is_in(codes["__line__"].implode()))
-    ev = _combine_evidence(evidence.row(0, named=True), cand_data.select(**aggs).row(0, named=True))
-    ev_cand = cand.select(**{k: v for k, v in aggs.items() if k.startswith("pad:")}).row(0, named=True)
-    ev.update({k: bool(ev[k]) or bool(v) for k, v in ev_cand.items()})  # padding over every row
-    plain = frozenset(k for k, v in ev.items() if k.startswith("raw_") and v)
-    keys = {k for k in ev if k.startswith("raw_")}
-    if plain != keys:
-        return None
-    cand_ids: list[str] = []
-    if mapping.column("order_id") is not None:
-        cand_ids = cand_data[mapping.column("order_id")].drop_nulls().to_list()  # type: ignore[index]
-        if ev["ids_unique"] != ev["ids_n"] or len(set(cand_ids)) != len(cand_ids):
-            return None  # multi-line orders: the amount-mode evidence and the fill need the eager path
-    unique_ids = mapping.column("order_id") is not None
-    amount_mode = "price" if mapping.column("amount") is None else "line"
-    status_counts = pl.concat([
-        status_rest.select("raw_status", pl.col("n").cast(pl.UInt32)),
-        cand_data.group_by(status_key.alias("raw_status")).agg(pl.len().cast(pl.UInt32).alias("n")),
-    ]).group_by("raw_status").agg(pl.col("n").sum()).filter(pl.col("n") > 0)
-    deal_export = bool(status_col) and status.is_deal_export(_status_series(status_counts).drop_nulls())
-
-    # plain key columns hold no padding by their shape; the others were checked
-    unpadded = {name for name in _RAW_FIELDS if mapping.column(name) and not ev.get(f"pad:{name}", True)}
-    unpadded |= {k.removeprefix("raw_") for k in plain}
-    frame = scan.without_lines(blank)
-    canonical = _canonical_columns(frame, mapping, 0, _line_lookup(codes["__line__"], codes["c"]), unpadded)
-    decided = canonical.with_columns(_parse_exprs(mapping, plain, None, {})).with_columns(
-        pl.lit(amount_mode).alias("__amount_mode__"),
-        _status_decision(mapping, deal_export),
-        pl.lit(False).alias("__duplicate__"),
-    )
-    wanted = settings.currency.upper() if settings.currency else None
-    decided = decided.with_columns(
-        (pl.col("currency").is_not_null() & (pl.col("currency") != wanted)).alias("__other_currency__")
-        if wanted else pl.lit(False).alias("__other_currency__")
-    ).with_columns(_line_amount(amount_mode))
-    decided = decided.with_columns(_line_decision(amount_mode, plain).alias("__decision__"))
-    as_of = settings.as_of_date()
-    if as_of is not None:
-        decided = decided.with_columns(
-            pl.when((pl.col("__decision__") == USED) & (pl.col("order_date") > as_of))
-            .then(pl.lit("after_as_of")).otherwise(pl.col("__decision__")).alias("__decision__")
-        )
-    dims = [d for d in F.DIMENSIONS if mapping.column(d)]
-    cost = ["cost", "margin"] if mapping.column("cost") or mapping.column("margin") else []
-    used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", *cost, *dims]
-    sample_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", "raw_status", "currency"]
-    reject_cols = ["__file__", "__line__", "__decision__", *(f"raw_{n}" for n in
-                   ("order_date", "amount", "quantity", "unit_price", "customer_id"))]
-    if mapping.column("status"):
-        used_cols.append("raw_status")
-    if mapping.column("currency"):
-        used_cols.append("currency")
-    # One streaming scan collects every row with the ledger's columns and a compact decision
-    # (a shared collect_all would cache the whole file as text); the raw cells of rejected
-    # rows are fetched by line afterwards, only when there are some.
-    every = decided.select(
-        *used_cols, "__line__", pl.col("__decision__").cast(pl.Enum([USED, *EXCLUDED_REASONS, *REJECTED_REASONS]))
-    ).collect(engine="streaming")
-    if cand_ids:  # ids of candidate rows must not occur among the others either
-        overlap = rest.filter(pl.col(mapping.column("order_id")).is_in(  # type: ignore[arg-type]
-            pl.Series(cand_ids, dtype=pl.String).implode())).select(pl.len()).collect(engine="streaming")
-        if overlap.item():
-            return None
-    decision = pl.col("__decision__")  # an Enum: compared with strings, cast only on small frames
-    file0 = pl.lit(0, dtype=pl.Int32).alias("__file__")
-    # USED is the Enum's first category: comparing its physical code avoids a cast of every row
-    others = every.filter(decision.to_physical() != 0)  # few rows: grouped; the used ones counted by difference
-    counts = pl.concat([
-        others.group_by(decision).agg(pl.len().alias("n")).select(file0, decision.cast(pl.String), "n"),
-        pl.DataFrame({"__file__": [0], "__decision__": [USED], "n": [every.height - others.height]},
-                     schema={"__file__": pl.Int32, "__decision__": pl.String, "n": pl.UInt32}),
-    ])
-    reject_lines = others.filter(decision.is_in(list(REJECTED_REASONS)))["__line__"]
-    rejected = (
-        decided.filter(pl.col("__line__").is_in(reject_lines.implode())).select(reject_cols).collect(engine="streaming")
-        if reject_lines.len() else pl.DataFrame(schema={c: pl.String for c in reject_cols} | {
-            "__file__": pl.Int32, "__line__": pl.Int64})
-    )
-    reported = others.filter(decision.is_in(["anonymous", "return"])).select(
-        decision.cast(pl.String), file0, pl.col("order_id").alias("raw_order_id"), "line_amount",  # plain ids: parsed == raw
-        pl.lit(amount_mode).alias("__amount_mode__"),
-    )
-    currencies = (
-        _currency_counts(every.filter(~decision.is_in(["footer", "repeated_header"])).select(
-            pl.lit(None, dtype=pl.String).alias("__struct__"), "currency"))
-        if "currency" in every.columns else pl.DataFrame(schema={"currency": pl.String, "rows": pl.UInt32})
-    )
-    used = every if others.height == 0 else every.filter(decision.to_physical() == 0)
-    del every, others
-    samples = used.head(5).select(
-        [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
-    )
-    used = used.drop("raw_status", "currency", "__line__", "__decision__", strict=False)
-    rows = int(counts["n"].sum())
-    if rows + len(blank) != scan.physical_rows():
-        return None  # a quoted cell holds a line break: line numbers need the eager reader's count
-
-    currency = _decide_currency(currencies, settings.currency)
-    if as_of is None and used.height:
-        as_of = used["order_date"].max()  # type: ignore[assignment]
-    raw.rows_read = rows
-    raw.skipped_blank += len(blank)
-    plans = [_FilePlan(raw, mapping, amount_mode, plain, unique_ids)]
-    source = _accounting(counts, reported, plans, currency)
-    _check_usable(source, settings)
-    return Ledger(
-        orders=_orders(used, plans),
-        as_of=as_of,
-        currency=currency,
-        source=source,
-        rejects=_rejects(rejected, plans),
-        statuses=_status_report(status_counts, deal_export),
-        mappings=[mapping],
-        raw_tables=[raw],
-        samples=samples,
-    )
-
+# --- shared with the streaming path (custinv.ingest.streaming) ---------------------------------
 
 def _status_series(counts: pl.DataFrame) -> pl.Series:
     """The data rows' statuses rebuilt from their counts (order does not matter to is_deal_export)."""
@@ -954,21 +709,3 @@ def _status_report(counts: pl.DataFrame, deal_export: bool) -> pl.DataFrame:
     return report.join(rows, on="status", how="left", nulls_equal=True).sort(
         ["rows", "status"], descending=[True, False], nulls_last=True
     )
-
-
-def build_ledger_lazy(
-    path: Path, settings: Settings, *, on_file: Callable[[Path], None] | None = None
-) -> Ledger | None:
-    """The lazy path for one file, or None when the file needs the eager one (same results)."""
-    if settings.sheet is not None or settings.encoding not in (None, "utf-8", "utf8", "UTF-8"):
-        return None
-    scan = scan_plain_csv(path, encoding=settings.encoding, delimiter=settings.delimiter,
-                          header_row=settings.header_row, header_score=F.header_score)
-    if scan is None:
-        return None
-    if on_file is not None:
-        on_file(path)
-    try:
-        return _build_lazy(path, settings, scan)
-    except pl.exceptions.ComputeError:  # e.g. not UTF-8 past the sniffed sample: the eager reader copes
-        return None

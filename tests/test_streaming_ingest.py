@@ -1,9 +1,9 @@
-"""The lazy ingest path (big plain UTF-8 CSVs) gives exactly the eager path's ledger.
+"""The streaming ingest path (big plain UTF-8 CSVs) gives exactly the eager path's ledger.
 
 Messy files are generated from a seed: padding, blank lines, footers, repeated headers,
 ragged and short rows, impossible dates, missing values, anonymous rows, returns, void
 lines, statuses. Each is
-built twice — build_ledger_lazy and the eager build_ledger — and every part of the ledger
+built twice — build_ledger_streaming and the eager build_ledger — and every part of the ledger
 must be equal. Files the lazy path must hand back to the eager one (None) are checked too.
 """
 
@@ -16,6 +16,7 @@ import pytest
 
 from custinv.config import Settings
 from custinv.ingest import ledger as L
+from custinv.ingest import streaming as S
 
 HEADER = ["Order ID", "Customer ID", "Order Date", "Amount", "Quantity", "Channel", "Status", "Region"]
 
@@ -78,16 +79,20 @@ def assert_same(a: L.Ledger, b: L.Ledger) -> None:
 
 
 def eager(path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> L.Ledger:
-    monkeypatch.setattr(L, "LAZY_MIN_BYTES", 1 << 62)
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 1 << 62)
     return L.build_ledger([path], settings)
 
 
+@pytest.mark.parametrize("batch_rows", [500_000, 23, 1])
 @pytest.mark.parametrize("seed", range(12))
-def test_lazy_equals_eager_on_messy_files(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lazy_equals_eager_on_messy_files(tmp_path: Path, seed: int, batch_rows: int,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also with batches so small that footers, blank lines and repeated headers straddle them."""
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
     path = write_messy(tmp_path / "orders.csv", seed, statuses=seed % 2 == 0, footer=seed % 3 != 0,
                        ragged=seed % 4 != 1)
     settings = Settings(max_reject_rate=1.0)
-    lazy = L.build_ledger_lazy(path, settings)
+    lazy = S.build_ledger_streaming(path, settings)
     assert lazy is not None  # plain key columns, one line per order: the lazy path takes it
     assert_same(lazy, eager(path, settings, monkeypatch))
 
@@ -95,7 +100,7 @@ def test_lazy_equals_eager_on_messy_files(tmp_path: Path, seed: int, monkeypatch
 def test_lazy_equals_eager_with_as_of_and_currency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_messy(tmp_path / "orders.csv", 99)
     settings = Settings(max_reject_rate=1.0, as_of="2024-06-30", currency="usd")
-    lazy = L.build_ledger_lazy(path, settings)
+    lazy = S.build_ledger_streaming(path, settings)
     assert lazy is not None
     assert_same(lazy, eager(path, settings, monkeypatch))
 
@@ -104,9 +109,9 @@ def test_build_ledger_takes_the_lazy_path_above_the_size(tmp_path: Path, monkeyp
     path = write_messy(tmp_path / "orders.csv", 5)
     settings = Settings(max_reject_rate=1.0)
     calls: list[Path] = []
-    real = L._build_lazy
-    monkeypatch.setattr(L, "_build_lazy", lambda p, s, scan: calls.append(p) or real(p, s, scan))
-    monkeypatch.setattr(L, "LAZY_MIN_BYTES", 0)
+    real = S._build
+    monkeypatch.setattr(S, "_build", lambda p, s, scan, on_rows=None: calls.append(p) or real(p, s, scan, on_rows))
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
     lazy = L.build_ledger([path], settings)
     assert calls == [path]
     assert_same(lazy, eager(path, settings, monkeypatch))
@@ -127,9 +132,67 @@ def test_files_the_lazy_path_hands_back(tmp_path: Path, change, monkeypatch: pyt
     text = change(path.read_text(encoding="utf-8"))
     path.write_text(text, encoding="utf-8")
     settings = Settings(max_reject_rate=1.0)
-    lazy = L.build_ledger_lazy(path, settings)
+    lazy = S.build_ledger_streaming(path, settings)
     expected = eager(path, settings, monkeypatch)
     if lazy is not None:  # taken only when the change turned out harmless: then it must agree
         assert_same(lazy, expected)
-    monkeypatch.setattr(L, "LAZY_MIN_BYTES", 0)
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
     assert_same(L.build_ledger([path], settings), expected)
+
+
+def test_a_late_odd_value_hands_the_file_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shapes are assumed from the first rows and checked on every row of every batch."""
+    monkeypatch.setattr(S, "BATCH_ROWS", 10)
+    path = write_messy(tmp_path / "orders.csv", 4, footer=False)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells = lines[-3].split(",")
+    cells[3] = "1.234,50"  # a decimal comma in the last batch
+    lines[-3] = ",".join(f'"{c}"' if "," in c else c for c in cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(max_reject_rate=1.0)
+    assert S.build_ledger_streaming(path, settings) is None
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
+    assert_same(L.build_ledger([path], settings), eager(path, settings, monkeypatch))
+
+
+def test_the_whole_file_decides_the_status_vote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """First rows look like order statuses, most rows are deal stages: decided by all rows, as eager."""
+    rows = ["Order ID,Customer ID,Close Date,Amount,Stage"]
+    rows += [f"{i},C{i % 7},2024-01-{1 + i % 28:02d},{i}.50,Paid" for i in range(1, 1001)]
+    rows += [f"{i},C{i % 7},2024-02-{1 + i % 28:02d},{i}.25,{'Closed Won' if i % 3 else 'Closed Lost'}"
+             for i in range(1001, 3001)]
+    path = tmp_path / "deals.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    settings = Settings(max_reject_rate=1.0)
+    passes: list[bool] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda scan, plan, *a: passes.append(plan.deal_export) or real(scan, plan, *a))
+    streamed = S.build_ledger_streaming(path, settings)
+    expected = eager(path, settings, monkeypatch)
+    assert streamed is not None
+    assert passes == [False, True]  # the first rows voted "order statuses"; all rows say "deals"
+    assert_same(streamed, expected)
+    assert streamed.source.rows_excluded == {"lost": 667}
+
+
+def test_files_without_order_ids_group_customer_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(S, "BATCH_ROWS", 5)
+    rows = ["Customer,Date,Amount"] + [f"C{i % 4},2024-03-{1 + i % 3:02d},{i}.10" for i in range(40)]
+    path = tmp_path / "days.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    settings = Settings()
+    streamed = S.build_ledger_streaming(path, settings)
+    assert streamed is not None and streamed.orders.height == 12  # 4 customers × 3 days
+    assert_same(streamed, eager(path, settings, monkeypatch))
+
+
+def test_progress_hears_every_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(S, "BATCH_ROWS", 50)
+    path = write_messy(tmp_path / "orders.csv", 8)
+    heard: list[tuple[int, int]] = []
+    ledger = S.build_ledger_streaming(path, Settings(max_reject_rate=1.0), on_rows=lambda d, t: heard.append((d, t)))
+    assert ledger is not None
+    done = [d for d, _ in heard]
+    data_lines = len(path.read_text(encoding="utf-8").splitlines()) - 1  # every line under the header
+    assert done == sorted(done) and done[-1] == data_lines and len(heard) == -(-data_lines // 50)
+    assert all(t >= d for d, t in heard)

@@ -1,0 +1,453 @@
+"""The streaming path of ingest: one big plain UTF-8 CSV, read once, in batches.
+
+The eager path (:func:`custinv.ingest.ledger.build_ledger`) holds the whole file as text and
+decides every per-column rule from the whole column before parsing. On a 10-million-row
+export that costs a second read of the file (the evidence) and gigabytes of text. This path
+reads the file **once**, batch by batch, and decides the column rules *before* the first batch
+from what a machine-written export looks like:
+
+* every key column (ids, the order date, money) is *plain* — the shapes ``parse.*_are_plain``
+  accept, which parse with the short expressions;
+* order ids are unique (one line per order);
+* the status column is an order status, or a deal pipeline, as the first rows say.
+
+Each batch is parsed and decided with those rules, and every one of them is **verified** on
+every row as the batches go by: a key value of another shape stops the read at once; a
+repeated order id, a line break inside a quoted cell or a status vote that the whole file
+decides differently are found at the end. Then the file is handed back (``None``) to the
+eager path — or, for the status vote, decided again with the right vote — so the results are
+always the eager path's. Rules that look across rows are applied after the last batch, on the
+few rows they concern: blank rows and structural rows (footers, repeated headers) are
+recognised among the *candidate* rows (an empty first cell, a total label, a banner, at most
+one filled cell), whose raw cells are kept as they pass.
+
+Memory: each batch is parsed and split at once into used orders (the ledger's columns only)
+and the other rows (few, with what the accounting and the rejects need), so the file's text
+is never held and no 10M-row frame is copied to drop rows from it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from custinv.config import Settings
+from custinv.ingest import fields as F
+from custinv.ingest import parse, sniff, status
+from custinv.ingest import ledger as L
+from custinv.ingest.readers import CsvScan, scan_plain_csv
+
+BATCH_ROWS = 500_000
+"""Rows per batch: large enough that per-batch overhead vanishes, small enough to stay in cache
+of memory (a batch's text is a few tens of MiB)."""
+
+LAZY_MIN_BYTES = 32 << 20
+"""Files at least this big that are plain UTF-8 CSVs take this path (small ones gain nothing)."""
+
+RowProgress = Callable[[int, int], None]
+"""Called after each batch with (data rows read so far, estimated data rows in the file)."""
+
+_DECISIONS = pl.Enum([L.USED, *L.EXCLUDED_REASONS, *L.REJECTED_REASONS])
+_MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
+#: parse._PLAIN_MONEY_RE without the values that are weak decimal-comma evidence (1.500): on
+#: plain values the point-strong and comma-weak patterns are the only evidence that can occur,
+#: so a column of these values is read with the decimal point, as detect_money_format decides.
+#: (A column that also has 1.500 goes to the eager path, which weighs the evidence.)
+_PLAIN_POINT_MONEY = r"^-?(?:[0-9]+(?:\.[0-9]{1,2}|\.[0-9]{4,})?|(?:0|0[0-9]{1,2}|[0-9]{4,})\.[0-9]{3})$"
+_REJECT_RAW = tuple(f"raw_{n}" for n in ("order_date", "amount", "quantity", "unit_price", "customer_id"))
+
+
+class _HandBack(Exception):
+    """The file needs the eager path (a rule assumed before the read did not hold)."""
+
+
+def _key_fields(mapping: F.Mapping) -> list[str]:
+    """Mapped fields that must be plain for this path: ids (not emails), the date, money."""
+    keys = []
+    for name in L._RAW_FIELDS:
+        if mapping.column(name) is None:
+            continue
+        if name == "order_id" or name == "order_date" or name in _MONEY_FIELDS:
+            keys.append(name)
+        elif name == "customer_id" and not mapping.customer_id_is_email:
+            keys.append(name)
+    return keys
+
+
+def _not_plain(mapping: F.Mapping, keys: list[str]) -> pl.Expr:
+    """Per row: some key cell has a shape other than the plain one (a null cell is fine)."""
+    flags: list[pl.Expr] = []
+    for name in keys:
+        c = pl.col(mapping.column(name))  # type: ignore[arg-type]
+        if name in ("customer_id", "order_id"):
+            odd = ~c.str.contains(parse._PLAIN_ID_RE) | c.str.contains(parse._MISSING_WORD_RE)
+        elif name == "order_date":
+            odd = ~c.str.contains(parse._PLAIN_DATE_RE)
+        else:
+            odd = ~c.str.contains(_PLAIN_POINT_MONEY)
+        flags.append(odd.fill_null(False))
+    return pl.any_horizontal(flags) if flags else pl.lit(False)
+
+
+def _candidate_rows(scan: CsvScan) -> pl.Expr:
+    """Rows that may be blank or structural (sniff.structural_row_codes' candidates)."""
+    names = scan.names
+    c0 = pl.col(names[0])
+    head0 = (scan.table.header_cells[0] if scan.table.header_cells else "").strip()
+    return (
+        c0.is_null()
+        | c0.str.contains(rf"^\s*$|{sniff._TOTAL_LABEL.pattern}|{sniff._BANNER}")
+        | (c0.str.strip_chars() == head0 if head0 else pl.lit(False))
+        | (pl.sum_horizontal([pl.col(c).is_not_null() for c in names]) <= 1)
+    ).fill_null(True)
+
+
+@dataclass
+class _Plan:
+    """Everything decided before the first batch."""
+
+    mapping: F.Mapping
+    keys: list[str]
+    plain: frozenset[str]
+    amount_mode: str
+    deal_export: bool
+    used_cols: list[str]
+
+    @property
+    def untrimmed(self) -> set[str]:
+        """Fields taken as written in the batches: the plain keys (no padding by their shape), the
+        dimensions (trimmed once at the end, and only when a value needs it: see _trim_dimensions)
+        and fields the ledger does not keep. Status and currency decide rows, so they are trimmed."""
+        kept_as_written = {"customer_name", "email", "phone", *F.DIMENSIONS}
+        return set(self.keys) | (kept_as_written & set(L._RAW_FIELDS))
+
+
+@dataclass
+class _Read:
+    """What the batches left behind."""
+
+    used: list[pl.DataFrame] = field(default_factory=list)  # used rows: ledger columns + __cand__
+    others: list[pl.DataFrame] = field(default_factory=list)  # every other row, with line and decision
+    candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
+    rows: int = 0
+
+
+def _decide_batch(batch: pl.DataFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
+                  columns: list[str]) -> pl.DataFrame:
+    """Parse and decide one batch exactly as the eager path decides its rows (row-local rules);
+    one query, projected onto ``columns`` so nothing else is computed or kept."""
+    mapping = plan.mapping
+    canonical = L._canonical_columns(batch.lazy().with_columns(flags), mapping, 0, pl.lit(None, dtype=pl.String),
+                                     plan.untrimmed, keep=[f.meta.output_name() for f in flags])
+    decided = canonical.with_columns(L._parse_exprs(mapping, plan.plain, None, {})).with_columns(
+        L._status_decision(mapping, plan.deal_export),
+        pl.lit(False).alias("__duplicate__"),
+    )
+    wanted = settings.currency.upper() if settings.currency else None
+    decided = decided.with_columns(
+        (pl.col("currency").is_not_null() & (pl.col("currency") != wanted)).alias("__other_currency__")
+        if wanted else pl.lit(False).alias("__other_currency__"),
+        L._line_amount(plan.amount_mode),
+    ).with_columns(L._line_decision(plan.amount_mode, plan.plain).alias("__decision__"))
+    as_of = settings.as_of_date()
+    if as_of is not None:
+        decided = decided.with_columns(
+            pl.when((pl.col("__decision__") == L.USED) & (pl.col("order_date") > as_of))
+            .then(pl.lit("after_as_of")).otherwise(pl.col("__decision__")).alias("__decision__")
+        )
+    return decided.select(*columns, pl.col("__decision__").cast(_DECISIONS)).collect()
+
+
+def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowProgress | None,
+                  estimate: int) -> _Read:
+    """One pass over the file; raises _HandBack as soon as a key cell is not plain."""
+    read = _Read()
+    flags = [_candidate_rows(scan).alias("__cand__"), _not_plain(plan.mapping, plan.keys).alias("__odd__")]
+    other_cols = [*plan.used_cols, "__line__", "__cand__", "__file__", *_REJECT_RAW]
+    used_cols = [*plan.used_cols, "__cand__"]
+    is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
+    for batch in scan.frame.collect_batches(chunk_size=BATCH_ROWS):
+        decided = _decide_batch(batch, plan, settings, flags, [*other_cols, "__odd__"])
+        cand, odd = decided["__cand__"], decided["__odd__"]
+        if (odd & ~cand).any():
+            raise _HandBack
+        if cand.any():
+            read.candidates.append(batch.filter(cand).with_columns(odd.filter(cand)))
+        if decided.select(is_used.all()).item():
+            read.used.append(decided.select(used_cols))  # nothing to filter: no copy
+        else:
+            read.used.append(decided.filter(is_used).select(used_cols))
+            read.others.append(decided.filter(~is_used).select(*other_cols, "__decision__"))
+        read.rows += batch.height
+        if on_rows is not None:
+            on_rows(read.rows, max(estimate, read.rows))
+    return read
+
+
+def _concat(frames: list[pl.DataFrame], schema_of: pl.DataFrame) -> pl.DataFrame:
+    return pl.concat(frames) if frames else schema_of.head(0)
+
+
+def _estimate_rows(path: Path, head: pl.DataFrame) -> int:
+    """Data rows the file probably holds, from its size and the mean size of the first rows."""
+    if head.height == 0:
+        return 0
+    cells = [c for c in head.columns if not c.startswith("__")]
+    text = head.select(pl.sum_horizontal([pl.col(c).str.len_bytes().fill_null(0) + 1 for c in cells]).sum()).item()
+    return max(head.height, math.ceil(path.stat().st_size / max(1.0, text / head.height)))
+
+
+def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> _Plan:
+    columns = scan.names
+    name_like = {c: F.order_number_like(head[c].head(500).to_list()) for c in columns
+                 if F.normalise_header(c) == "name"}
+    mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
+    F.require_fields(mapping, columns, str(path))
+    keys = _key_fields(mapping)
+    status_col = mapping.column("status")
+    deal_export = bool(status_col) and status.is_deal_export(
+        head.select(L._blank_to_null(pl.col(status_col))).to_series().drop_nulls())
+    dims = [d for d in F.DIMENSIONS if mapping.column(d)]
+    cost = ["cost", "margin"] if mapping.column("cost") or mapping.column("margin") else []
+    used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", *cost, *dims]
+    if status_col:
+        used_cols.append("raw_status")
+    if mapping.column("currency"):
+        used_cols.append("currency")
+    return _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
+                 "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
+
+
+def _structural(scan: CsvScan, candidates: pl.DataFrame) -> tuple[list[int], pl.DataFrame]:
+    """(blank lines, structural codes by line) among the candidate rows, in file order."""
+    blank = scan.blank_lines(candidates)
+    rest = candidates.filter(~pl.col("__line__").is_in(pl.Series(blank, dtype=pl.Int64).implode()))
+    codes = rest.select(pl.col("__line__"), sniff.classify_structural_rows(scan.names, scan.table.header_cells)
+                        .alias("code"))
+    return blank, codes.filter(pl.col("code").is_not_null())
+
+
+def _drop_structural_used(used: pl.DataFrame, candidates: pl.DataFrame, gone: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Take out of the used rows the candidates that turned out blank or structural.
+
+    Used candidate rows are in file order in both frames, so the k-th used row flagged
+    ``__cand__`` is the k-th candidate row whose provisional decision was used.
+    Returns (used rows kept, lines + codes of the ones taken out)."""
+    used_cands = candidates.filter(pl.col("__provisional_used__"))
+    drop = used_cands["__line__"].is_in(gone.implode())
+    if not drop.any():
+        return used, used_cands.head(0).select("__line__")
+    k = pl.col("__cand__").cast(pl.Int64).cum_sum() - 1
+    kept = used.filter(~(pl.col("__cand__") & pl.lit(drop).gather(k.clip(0))))
+    return kept, used_cands.filter(drop).select("__line__")
+
+
+def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Ledger:
+    """Everything after the last batch: structural rows, the checks, the accounting."""
+    raw = scan.table
+    empty_cells = scan.frame.head(0).collect()
+    candidates = _concat(read.candidates, empty_cells.with_columns(pl.lit(True).alias("__cand__"),
+                                                                    pl.lit(True).alias("__odd__")))
+    blank, codes = _structural(scan, candidates)
+    blank_series = pl.Series(blank, dtype=pl.Int64)
+    gone = pl.concat([blank_series, codes["__line__"]])
+    # a candidate that is not structural is data: its key cells must be plain as well
+    if candidates.filter(pl.col("__odd__") & ~pl.col("__line__").is_in(gone.implode())).height:
+        raise _HandBack
+    used = _concat(read.used, pl.DataFrame(schema={c: None for c in plan.used_cols}))
+    others = pl.concat(read.others) if read.others else None
+    if candidates.height:
+        provisional = pl.col("__line__").is_in(
+            others["__line__"].implode()) if others is not None else pl.lit(False)
+        candidates = candidates.with_columns((~provisional).alias("__provisional_used__"))
+        used, moved = _drop_structural_used(used, candidates, gone)
+    used = used.drop("__cand__")
+    if others is not None:
+        others = others.filter(~pl.col("__line__").is_in(blank_series.implode()))
+        others = others.with_columns(
+            pl.col("__line__").replace_strict(codes["__line__"], codes["code"], default=None, return_dtype=pl.String)
+            .alias("__struct__")
+        ).with_columns(
+            pl.when(pl.col("__struct__").is_not_null()).then(pl.col("__struct__").cast(_DECISIONS))
+            .otherwise(pl.col("__decision__")).alias("__decision__")
+        )
+    moved_codes = (codes.join(moved, on="__line__", how="semi") if candidates.height else codes.head(0))
+    data_others = others.filter(pl.col("__struct__").is_null()) if others is not None else None
+
+    if plan.mapping.column("order_id") is not None:
+        _check_unique_ids(used, data_others)
+    status_counts = _status_counts(plan, used, data_others)
+    if plan.mapping.column("status"):
+        deal_export = status.is_deal_export(L._status_series(status_counts).drop_nulls())
+        if deal_export != plan.deal_export:
+            raise _Revote(deal_export)
+
+    decision = pl.col("__decision__")
+    file0 = pl.lit(0, dtype=pl.Int32).alias("__file__")
+    counted = [
+        pl.DataFrame({"__file__": [0], "__decision__": [L.USED], "n": [used.height]},
+                     schema={"__file__": pl.Int32, "__decision__": pl.String, "n": pl.UInt32}),
+        moved_codes.group_by("code").agg(pl.len().alias("n")).select(
+            file0, pl.col("code").alias("__decision__"), pl.col("n").cast(pl.UInt32)),
+    ]
+    if others is not None:
+        counted.append(others.group_by(decision).agg(pl.len().alias("n")).select(
+            file0, decision.cast(pl.String), pl.col("n").cast(pl.UInt32)))
+    counts = pl.concat(counted).group_by("__file__", "__decision__", maintain_order=True).agg(pl.col("n").sum())
+    rows = int(counts["n"].sum())
+    if rows != read.rows - len(blank):
+        raise AssertionError("streaming ingest lost rows")  # every row has one decision
+    if rows + len(blank) != scan.physical_rows():
+        raise _HandBack  # a quoted cell holds a line break: line numbers need the eager reader's count
+
+    reject_cols = ["__file__", "__line__", "__decision__", *_REJECT_RAW]
+    if others is not None:
+        rejected = others.filter(decision.is_in(list(L.REJECTED_REASONS))).select(reject_cols).with_columns(
+            decision.cast(pl.String))
+        reported = others.filter(decision.is_in(["anonymous", "return"])).select(
+            decision.cast(pl.String), file0, pl.col("order_id").alias("raw_order_id"), "line_amount",
+            pl.lit(plan.amount_mode).alias("__amount_mode__"),
+        )
+    else:
+        rejected = pl.DataFrame(schema={c: pl.String for c in reject_cols} | {"__file__": pl.Int32, "__line__": pl.Int64})
+        reported = pl.DataFrame(schema={"__decision__": pl.String, "__file__": pl.Int32, "raw_order_id": pl.String,
+                                        "line_amount": pl.Float64, "__amount_mode__": pl.String})
+    currency = L._decide_currency(_currency_counts(used, data_others), settings.currency)
+
+    as_of = settings.as_of_date()
+    if as_of is None and used.height:
+        as_of = used["order_date"].max()  # type: ignore[assignment]
+    raw.rows_read = rows
+    raw.skipped_blank += len(blank)
+    sample_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", "raw_status", "currency"]
+    samples = used.head(5).select(
+        [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
+    )
+    used = _trim_dimensions(used.drop("raw_status", "currency", strict=False))
+    file_plan = L._FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
+                            unique_ids=plan.mapping.column("order_id") is not None)
+    source = L._accounting(counts, reported, [file_plan], currency)
+    L._check_usable(source, settings)
+    return L.Ledger(
+        orders=L._orders(used, [file_plan]),
+        as_of=as_of,
+        currency=currency,
+        source=source,
+        rejects=L._rejects(rejected, [file_plan]),
+        statuses=L._status_report(status_counts, plan.deal_export),
+        mappings=[plan.mapping],
+        raw_tables=[raw],
+        samples=samples,
+    )
+
+
+class _Revote(Exception):
+    """The whole file votes the status column differently from its first rows."""
+
+    def __init__(self, deal_export: bool) -> None:
+        super().__init__(deal_export)
+        self.deal_export = deal_export
+
+
+_PADDED = r"^\s|\s$|^$"  # a value that trimming or blank-to-null would change
+
+
+def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
+    """Trim the dimension columns (blank → null) as the eager path does — only those that need
+    it, found on their few distinct values instead of on every row."""
+    needs = [d for d in F.DIMENSIONS if d in used.columns
+             and used[d].unique().str.contains(_PADDED).any()]
+    return used.with_columns(L._blank_to_null(pl.col(d)).alias(d) for d in needs) if needs else used
+
+
+def _check_unique_ids(used: pl.DataFrame, data_others: pl.DataFrame | None) -> None:
+    """No two data rows share an order id (else: multi-line orders, the eager path's job).
+
+    Exports usually number orders in file order: ids strictly increasing (as text, or as
+    numbers) are distinct without hashing ten million strings. Otherwise distinct hashes ⇒
+    distinct ids; a hash collision can only hand a file back."""
+    if (data_others is None or data_others.height == 0) and _increasing(used["order_id"]):
+        return
+    parts = [used.select(pl.col("order_id").drop_nulls().hash(seed=0))]
+    if data_others is not None:
+        parts.append(data_others.select(pl.col("order_id").drop_nulls().hash(seed=0)))
+    hashes = pl.concat(parts)["order_id"]
+    if hashes.n_unique() != hashes.len():
+        raise _HandBack
+
+
+def _increasing(ids: pl.Series) -> bool:
+    """Every id is greater than the one before it, compared as text or (all numeric) as numbers."""
+    if ids.null_count():
+        return False
+    frame = ids.to_frame("id")
+    if frame.select((pl.col("id") > pl.col("id").shift()).all()).item():
+        return True
+    number = pl.col("id").cast(pl.Int64, strict=False)
+    return bool(frame.select(number.is_not_null().all() & (number > number.shift()).all()).item())
+
+
+def _status_counts(plan: _Plan, used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl.DataFrame:
+    """Data rows per (trimmed, blank→null) status."""
+    if plan.mapping.column("status") is None:
+        n = used.height + (data_others.height if data_others is not None else 0)
+        return pl.DataFrame({"raw_status": [None], "n": [n]}, schema={"raw_status": pl.String, "n": pl.UInt32})
+    parts = [f.group_by("raw_status").agg(pl.len().cast(pl.UInt32).alias("n"))
+             for f in (used, data_others) if f is not None]
+    return pl.concat(parts).group_by("raw_status").agg(pl.col("n").sum()).filter(pl.col("n") > 0)
+
+
+def _currency_counts(used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl.DataFrame:
+    if "currency" not in used.columns:
+        return pl.DataFrame(schema={"currency": pl.String, "rows": pl.UInt32})
+    parts = [f.filter(pl.col("currency").is_not_null()).group_by("currency").agg(pl.len().alias("rows"))
+             for f in (used, data_others) if f is not None]
+    return pl.concat(parts).group_by("currency").agg(pl.col("rows").sum())
+
+
+def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress | None = None) -> L.Ledger | None:
+    """The streaming ledger of one plain CSV, or None when the file needs the eager path."""
+    head = scan.frame.head(1000).collect()
+    head = head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
+    try:
+        plan = _plan(scan, settings, path, head)
+        estimate = _estimate_rows(path, head)
+        for _ in range(2):  # a second pass only when the whole file votes the status column otherwise
+            try:
+                return _finish(scan, settings, plan, _read_batches(scan, plan, settings, on_rows, estimate))
+            except _Revote as revote:
+                plan.deal_export = revote.deal_export
+        return None
+    except _HandBack:
+        return None
+
+
+def build_ledger_streaming(
+    path: Path, settings: Settings, *, on_file: Callable[[Path], None] | None = None,
+    on_rows: RowProgress | None = None,
+) -> L.Ledger | None:
+    """The streaming path for one file, or None when the file needs the eager one (same results)."""
+    if settings.sheet is not None or settings.encoding not in (None, "utf-8", "utf8", "UTF-8"):
+        return None
+    scan = scan_plain_csv(path, encoding=settings.encoding, delimiter=settings.delimiter,
+                          header_row=settings.header_row, header_score=F.header_score)
+    if scan is None:
+        return None
+    if on_file is not None:
+        on_file(path)
+    try:
+        return _build(path, settings, scan, on_rows)
+    except pl.exceptions.ComputeError:  # e.g. not UTF-8 past the sniffed sample: the eager reader copes
+        return None
+
+
+def big_file(path: Path) -> bool:
+    """Worth the streaming path; a missing or unreadable file is left to the eager reader's errors."""
+    try:
+        return path.is_file() and path.stat().st_size >= LAZY_MIN_BYTES
+    except OSError:
+        return False
