@@ -120,6 +120,7 @@ def cached_build_ledger(
     settings: Settings,
     *,
     on_file: Callable[[Path], None] | None = None,
+    on_rows: Callable[[int, int], None] | None = None,
     build: Callable[..., Ledger] | None = None,
 ) -> Ledger:
     """build_ledger, through the cache when settings.cache_dir is set.
@@ -129,14 +130,14 @@ def cached_build_ledger(
     """
     build = build or build_ledger
     if not settings.cache_dir:
-        return build(paths, settings, on_file=on_file)
+        return build(paths, settings, on_file=on_file, on_rows=on_rows)
     entry = Path(settings.cache_dir).expanduser() / cache_key(paths, settings)
     ledger = load_ledger(entry)
     if ledger is not None:
         return ledger
     if entry.exists():  # damaged or foreign: replace it
         shutil.rmtree(entry, ignore_errors=True)
-    ledger = build(paths, settings, on_file=on_file)
+    ledger = build(paths, settings, on_file=on_file, on_rows=on_rows)
     try:
         store_ledger(entry, ledger)
     except OSError:

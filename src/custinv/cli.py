@@ -13,6 +13,7 @@ accept the same flags with the same help.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import inspect as pyinspect
@@ -347,11 +348,13 @@ def _expand(files: list[str]) -> list[Path]:
     return expand_inputs(files)
 
 
-def _progress(quiet: bool) -> Callable[[str], None] | None:
+def _progress(quiet: bool) -> Any:
+    """A live progress display on a terminal's stderr; none for cron, pipes or --quiet."""
     if quiet or not sys.stderr.isatty():
-        return None
-    console = _stderr_console()
-    return lambda msg: console.print(f"[dim]… {msg}[/]")
+        return contextlib.nullcontext(None)
+    from custinv.render.progress import TerminalProgress
+
+    return TerminalProgress(_stderr_console())
 
 
 def _print_json(payload: Any) -> None:
@@ -370,7 +373,9 @@ def _prepare_outputs(opts: dict[str, Any], *paths: Path | None) -> None:
 def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> AuditResult:
     from custinv.stocktake import audit
 
-    result = audit(_expand(files), settings, progress=_progress(bool(opts.get("quiet"))))
+    with _progress(bool(opts.get("quiet"))) as progress:
+        result = audit(_expand(files), settings, progress=progress,
+                       on_rows=progress.rows if progress is not None else None)
     if opts.get("rejects") is not None:
         from custinv.outputs import write_frame
 

@@ -80,15 +80,19 @@ def audit(
     settings: Settings,
     *,
     progress: Callable[[str], None] | None = None,
+    on_rows: Callable[[int, int], None] | None = None,
 ) -> AuditResult:
-    """Compute a stocktake of the orders in ``paths``."""
+    """Compute a stocktake of the orders in ``paths``.
+
+    ``progress`` hears each stage's name; ``on_rows`` (rows read, estimated rows) while a big
+    file streams in."""
     timings = Timings()
     say = progress or (lambda _msg: None)
     for side in (settings.customers_file, settings.tickets):  # fail before the long part (exit 66)
         if side is not None and not Path(side).is_file():
             raise InputError(f"{side}: no such file" if not Path(side).exists() else f"{side} is not a file")
     with timings.stage("ingest"):
-        ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"))
+        ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"), on_rows=on_rows)
     as_of = ledger.as_of
     assert as_of is not None  # build_ledger raises when nothing is usable
     orders = ledger.orders

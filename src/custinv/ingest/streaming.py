@@ -37,8 +37,8 @@ import polars as pl
 
 from custinv.config import Settings
 from custinv.ingest import fields as F
-from custinv.ingest import parse, sniff, status
 from custinv.ingest import ledger as L
+from custinv.ingest import parse, sniff, status
 from custinv.ingest.readers import CsvScan, scan_plain_csv
 
 BATCH_ROWS = 500_000
@@ -71,9 +71,8 @@ def _key_fields(mapping: F.Mapping) -> list[str]:
     for name in L._RAW_FIELDS:
         if mapping.column(name) is None:
             continue
-        if name == "order_id" or name == "order_date" or name in _MONEY_FIELDS:
-            keys.append(name)
-        elif name == "customer_id" and not mapping.customer_id_is_email:
+        email_ids = name == "customer_id" and mapping.customer_id_is_email  # parsed as emails, always
+        if not email_ids and name in ("customer_id", "order_id", "order_date", *_MONEY_FIELDS):
             keys.append(name)
     return keys
 
