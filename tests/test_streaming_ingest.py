@@ -196,3 +196,21 @@ def test_progress_hears_every_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     data_lines = len(path.read_text(encoding="utf-8").splitlines()) - 1  # every line under the header
     assert done == sorted(done) and done[-1] == data_lines and len(heard) == -(-data_lines // 50)
     assert all(t >= d for d, t in heard)
+
+
+@pytest.mark.parametrize("ids", [["3", "10", "200"], ["A-1", "B-1", "C-1"], ["10", "9", "11"], ["007", "7", "8"]])
+def test_increasing_ids_are_unique_without_hashing(ids: list[str]) -> None:
+    import polars as pl
+
+    # "007" < "7" < "8" as text: distinct strings although 007 and 7 are the same number
+    assert S._increasing(pl.Series(ids)) == (ids != ["10", "9", "11"])
+
+
+def test_quoted_line_breaks_are_found_only_where_quotes_exist(tmp_path: Path) -> None:
+    from custinv.ingest.readers import contains_byte
+
+    plain, quoted, empty = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    plain.write_bytes(b"a,b\n1,2\n")
+    quoted.write_bytes(b'a,b\n1,"x\ny"\n')
+    empty.write_bytes(b"")
+    assert not contains_byte(plain, b'"') and contains_byte(quoted, b'"') and not contains_byte(empty, b'"')

@@ -300,7 +300,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     rows = int(counts["n"].sum())
     if rows != read.rows - len(blank):
         raise AssertionError("streaming ingest lost rows")  # every row has one decision
-    if rows + len(blank) != scan.physical_rows():
+    if not scan.rows_are_lines(rows + len(blank)):
         raise _HandBack  # a quoted cell holds a line break: line numbers need the eager reader's count
 
     reject_cols = ["__file__", "__line__", "__decision__", *_REJECT_RAW]
@@ -381,13 +381,13 @@ def _check_unique_ids(used: pl.DataFrame, data_others: pl.DataFrame | None) -> N
 
 def _increasing(ids: pl.Series) -> bool:
     """Every id is greater than the one before it, compared as text or (all numeric) as numbers."""
-    if ids.null_count():
-        return False
+    if ids.null_count() or ids.len() == 0:
+        return ids.len() == 0
     frame = ids.to_frame("id")
-    if frame.select((pl.col("id") > pl.col("id").shift()).all()).item():
-        return True
     number = pl.col("id").cast(pl.Int64, strict=False)
-    return bool(frame.select(number.is_not_null().all() & (number > number.shift()).all()).item())
+    if str(ids[0]).isdigit() and frame.select(number.is_not_null().all() & (number > number.shift()).all()).item():
+        return True
+    return bool(frame.select((pl.col("id") > pl.col("id").shift()).all()).item())
 
 
 def _status_counts(plan: _Plan, used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl.DataFrame:
