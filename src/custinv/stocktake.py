@@ -125,8 +125,11 @@ def audit(
     if settings.clv:
         with timings.stage("clv"):
             say("fitting the CLV model")
-            clv_frame, clv_section = customer_lifetime_value(orders, buyers, as_of, settings)
-            classified = classified.join(clv_frame, on="customer_id", how="left", maintain_order="left")
+            from custinv.analytics.clv.report import attach_clv  # lazily: the clv package imports scipy
+
+            clv_frame, clv_section = customer_lifetime_value(orders, buyers, as_of, settings,
+                                                             summary=summary, sequence=sequence)
+            classified = attach_clv(classified, clv_frame)
             buyers = classified.filter(pl.col("orders") >= 1) if master is not None else classified
 
     with timings.stage("breakdowns"):
@@ -212,22 +215,28 @@ def clv_margin(settings: Settings, orders: pl.DataFrame) -> float | str:
 
 
 def customer_lifetime_value(
-    orders: pl.DataFrame, classified: pl.DataFrame, as_of: dt.date, settings: Settings
+    orders: pl.DataFrame, classified: pl.DataFrame, as_of: dt.date, settings: Settings,
+    *, summary: pl.DataFrame | None = None, sequence: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, ClvSection]:
-    """Fit the CLV model, price every customer, and summarise it for the stocktake."""
+    """Fit the CLV model, price every customer, and summarise it for the stocktake.
+
+    ``summary`` and ``sequence`` (the audit's customer summary and order sequence) spare the
+    CLV inputs a pass over every order.
+    """
     from custinv.analytics.clv import ModelNotIdentifiable, fit_clv, validate_holdout
-    from custinv.analytics.clv.report import clv_by_segment, top_customers_by_clv
+    from custinv.analytics.clv.report import attach_clv, clv_by_segment, top_customers_by_clv
 
     try:
-        frame, summary = fit_clv(
+        frame, clv_summary = fit_clv(
             orders, as_of, model=settings.model, time_unit=settings.time_unit, horizon_months=settings.horizon,
             discount_rate=settings.discount_rate, margin=clv_margin(settings, orders),
+            summary=summary, sequence=sequence,
         )
     except ModelNotIdentifiable as exc:
         raise DataError(f"the {settings.model} model cannot be fitted: {exc}",
                         hint="use --model auto to fall back to the historical CLV") from exc
-    section = ClvSection(**summary.to_dict())
-    priced = classified.join(frame, on="customer_id", how="left", maintain_order="left")
+    section = ClvSection(**clv_summary.to_dict())
+    priced = attach_clv(classified, frame)
     section.by_segment = clv_by_segment(priced)
     section.top_customers = top_customers_by_clv(priced, settings.top)
     if settings.holdout is not None:

@@ -141,6 +141,34 @@ def unique_rows(*columns: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray
     return key.astype(np.intp), first
 
 
+def dense_codes(values: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.intp]]:
+    """(sorted distinct values, each value's index into them) of a 1-D numeric array.
+
+    The distinct values come from a hash ``unique`` and the indices from a hash join, several
+    times faster on a million values than ``np.unique(return_inverse=True)``'s sort (or a
+    binary search per value). ``-0.0`` and ``0.0`` are one value; NaN must not occur.
+    """
+    arr = np.ascontiguousarray(values).reshape(-1)
+    if arr.dtype.kind == "f":
+        arr = arr + 0.0  # -0.0 + 0.0 is 0.0: equal numbers get one code
+    distinct = np.sort(pl.Series(arr).unique().to_numpy())
+    table = pl.DataFrame({"v": distinct, "c": np.arange(distinct.size, dtype=np.int64)})
+    codes = pl.DataFrame({"v": arr}).join(table, on="v", how="left", maintain_order="left")["c"]
+    return distinct, codes.to_numpy().astype(np.intp)
+
+
+def distinct_pairs(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp]]:
+    """(a, b of the distinct (a, b) pairs, each row's index into them), pairs in sorted order.
+
+    Expectations that depend on (x, T) but not on t_x are evaluated once per pair: a million
+    customers have tens of thousands of such pairs.
+    """
+    ua, ca = dense_codes(a)
+    ub, cb = dense_codes(b)
+    keys, inverse = dense_codes(ca.astype(np.int64) * ub.size + cb)
+    return ua[keys // ub.size], ub[keys % ub.size], inverse
+
+
 def check_identifiable(data: Grouped, model: str) -> None:
     """Raise :class:`ModelNotIdentifiable` for data that cannot pin down a purchase model."""
     n = data.n_customers

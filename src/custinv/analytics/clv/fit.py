@@ -24,7 +24,7 @@ import polars as pl
 from . import gammagamma, historical, purchase
 from ._mle import FitResult, FloatArray, ModelNotIdentifiable
 from .discount import discounted_purchases, schedule
-from .inputs import TimeUnit, clv_inputs
+from .inputs import TimeUnit, clv_inputs, clv_inputs_from_summary
 
 ModelName = Literal["auto", "bgnbd", "paretonbd", "historical"]
 DEFAULT_MARGIN = 0.3
@@ -190,6 +190,27 @@ def _choose(
     return "bgnbd", result, None
 
 
+def _inputs(
+    ledger: pl.DataFrame | pl.LazyFrame,
+    as_of: dt.date,
+    time_unit: TimeUnit,
+    margin: float | str,
+    summary: pl.DataFrame | None,
+    sequence: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The model inputs: from the audit's summary and sequence when they can serve, else the ledger."""
+    usable = (
+        summary is not None
+        and sequence is not None
+        and margin != "cost"  # the per-customer cost is only in the ledger
+        and (summary.height == 0 or summary["last_order"].max() <= as_of)  # type: ignore[operator]
+    )
+    if usable:
+        assert summary is not None and sequence is not None
+        return clv_inputs_from_summary(summary, sequence, as_of, time_unit)
+    return clv_inputs(ledger, as_of, time_unit)
+
+
 def fit_clv(
     ledger: pl.DataFrame | pl.LazyFrame,
     as_of: dt.date,
@@ -198,14 +219,23 @@ def fit_clv(
     horizon_months: float = 12,
     discount_rate: float = 0.10,
     margin: float | Literal["cost"] = DEFAULT_MARGIN,
+    *,
+    summary: pl.DataFrame | None = None,
+    sequence: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, CLVSummary]:
     """Per-customer ``customer_id, p_alive, expected_purchases, clv`` and a run summary.
 
     ``expected_purchases`` is the undiscounted expectation over the horizon; ``clv`` the
     discounted expected margin (discounted expected purchases × expected spend × margin).
     ``p_alive`` is null under the historical model (it has no dropout process).
+
+    An audit that already has the ledger's customer summary and order sequence passes them
+    (``summary``, ``sequence``): the model inputs are then built from those instead of grouping
+    every order again (:func:`~custinv.analytics.clv.inputs.clv_inputs_from_summary`). The
+    ledger is still used when the margin comes from its cost column or when the summary has
+    orders after ``as_of``. Rows come in the summary's order (sorted by ``customer_id``).
     """
-    inputs = clv_inputs(ledger, as_of, time_unit)
+    inputs = _inputs(ledger, as_of, time_unit, margin, summary, sequence)
     x = inputs["x"].to_numpy().astype(np.float64)
     t_x = inputs["t_x"].to_numpy().astype(np.float64)
     T = inputs["T"].to_numpy().astype(np.float64)

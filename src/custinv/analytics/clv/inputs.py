@@ -10,6 +10,13 @@ published CDNOW summary exactly):
   purchase day to ``calibration_end`` (both as day differences divided by the unit's length);
 * ``monetary_value`` is the mean spend per *repeat* purchase day (first purchase excluded, as
   Fader, Hardie & Lee do for the Gamma-Gamma model), null for one-time buyers.
+
+:func:`clv_inputs` builds them from the ledger (two group_bys over every order).
+:func:`clv_inputs_from_summary` builds the same frame from what an audit already has — the
+per-customer summary and the order sequence — because purchase *days* differ from orders only
+where a customer has several orders on one day: days = orders − (orders whose date equals the
+previous order's date), and the first day's spend is the first order's amount plus that of the
+same-day orders that follow it. Only those few rows are aggregated, so no pass groups all orders.
 """
 
 from __future__ import annotations
@@ -97,5 +104,69 @@ def clv_inputs(
             "customer_id", "x", "t_x", "T", "monetary_value", "revenue", *(["cost"] if has_cost else [])
         )
         .sort("customer_id")
+    )
+    return out.collect()
+
+
+def clv_inputs_from_summary(
+    summary: pl.DataFrame,
+    sequence: pl.DataFrame,
+    calibration_end: dt.date,
+    time_unit: TimeUnit = "week",
+) -> pl.DataFrame:
+    """:func:`clv_inputs` (without ``cost``) from a customer summary and an order sequence.
+
+    ``summary`` is :func:`custinv.analytics.summary.customer_summary` (``customer_id``,
+    ``first_order``, ``last_order``, ``orders``, ``revenue``; one row per customer, sorted by
+    ``customer_id``) and ``sequence`` is :func:`custinv.analytics.periods.order_sequence` of the
+    same orders (sorted by customer and date, ``prev_date`` null on a customer's first order).
+    Both must hold only orders up to ``calibration_end``: a calibration cut needs
+    :func:`clv_inputs` on the ledger, so a later order raises ``ValueError``. Revenue sums the
+    orders rather than the purchase days, so it can differ from :func:`clv_inputs` in the last
+    bits of a float; everything else is the same frame.
+    """
+    u = unit_days(time_unit)
+    end = pl.lit(calibration_end, dtype=pl.Date)
+    last_seen = summary["last_order"].max() if summary.height else None
+    if last_seen is not None and last_seen > calibration_end:  # type: ignore[operator]
+        raise ValueError(
+            f"the summary has orders up to {last_seen}, after calibration_end {calibration_end}; use clv_inputs"
+        )
+    date, prev = pl.col("order_date"), pl.col("prev_date")
+    # a customer's first order and every order on the same day as the order before it: the
+    # rest of the sequence cannot change purchase days or the first day's spend
+    few = (
+        sequence.lazy()
+        .filter(prev.is_null() | (date == prev))
+        .with_columns(pl.when(prev.is_null()).then(date).forward_fill().alias("_first_day"))
+    )
+    firsts = few.filter(prev.is_null()).select("customer_id", pl.col("amount").alias("_first_amount"))
+    repeats = (
+        few.filter(prev.is_not_null())
+        .group_by("customer_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("_same_day"),
+            pl.col("amount").filter(date == pl.col("_first_day")).sum().alias("_first_day_rest"),
+        )
+    )
+    out = (
+        summary.lazy()
+        .select("customer_id", "first_order", "last_order", "orders", "revenue")
+        .join(firsts, on="customer_id", how="left", maintain_order="left")
+        .join(repeats, on="customer_id", how="left", maintain_order="left")
+        .with_columns(
+            (pl.col("orders") - pl.col("_same_day").fill_null(0) - 1).cast(pl.Int64).alias("x"),
+            (pl.col("_first_amount") + pl.col("_first_day_rest").fill_null(0.0)).alias("_first_amount"),
+        )
+        .with_columns(
+            ((pl.col("last_order") - pl.col("first_order")).dt.total_days() / u).alias("t_x"),
+            ((end - pl.col("first_order")).dt.total_days() / u).alias("T"),
+            pl.when(pl.col("x") > 0)
+            .then((pl.col("revenue") - pl.col("_first_amount")) / pl.col("x"))
+            .otherwise(None)
+            .cast(pl.Float64)
+            .alias("monetary_value"),
+        )
+        .select("customer_id", "x", "t_x", "T", "monetary_value", "revenue")
     )
     return out.collect()

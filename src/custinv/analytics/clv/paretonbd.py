@@ -22,7 +22,16 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, gammaln, hyp2f1
 
-from ._mle import FitResult, FloatArray, Grouped, as_float_array, check_identifiable, group_rfm, maximise
+from ._mle import (
+    FitResult,
+    FloatArray,
+    Grouped,
+    as_float_array,
+    check_identifiable,
+    distinct_pairs,
+    group_rfm,
+    maximise,
+)
 
 NAMES = ("r", "alpha", "s", "beta")
 _STEP = 1e-5
@@ -149,25 +158,34 @@ def fit(
     return maximise("paretonbd", NAMES, objective, _starts(data), float(data.weight.sum()), data.n_customers)
 
 
+def _log_F_distinct(
+    r: float, alpha: float, s: float, beta: float, x: FloatArray, t_x: FloatArray, T: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """log F(t_x) and log F(T) per customer, each evaluated once per distinct (x, t) pair."""
+    n = x.size
+    px, pt, inverse = distinct_pairs(np.concatenate([x, x]), np.concatenate([t_x, T]))
+    log_f = _log_F(r, alpha, s, beta, px, pt)[inverse]
+    return log_f[:n], log_f[n:]
+
+
 def p_alive(params: Mapping[str, float], x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike) -> FloatArray:
     """P(alive at T | x, t_x, T) = alive term / (alive + died) of the likelihood bracket."""
     r, alpha, s, beta = _unpack(params)
     xa, ta, Ta = as_float_array(x, "x"), as_float_array(t_x, "t_x"), as_float_array(T, "T")
-    alive, died = _log_terms(
-        r, alpha, s, beta, xa, Ta, _log_F(r, alpha, s, beta, xa, ta), _log_F(r, alpha, s, beta, xa, Ta)
-    )
+    alive, died = _log_terms(r, alpha, s, beta, xa, Ta, *_log_F_distinct(r, alpha, s, beta, xa, ta, Ta))
     return expit(alive - died)
 
 
-def conditional_expected_purchases(
-    params: Mapping[str, float], t: float | npt.ArrayLike, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike
+def expected_purchases_if_alive(
+    params: Mapping[str, float], t: float | npt.ArrayLike, x: npt.ArrayLike, T: npt.ArrayLike
 ) -> FloatArray:
-    """E[Y(t) | x, t_x, T] = P(alive) · (r+x)(β+T)/((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)].
+    """E[Y(t) | alive at T, x, T] = (r+x)(β+T)/((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)].
 
-    At s = 1 the bracket's limit (β+T)/(α+T)·(r+x)·ln((β+T+t)/(β+T)) is used.
+    At s = 1 the bracket's limit (β+T)/(α+T)·(r+x)·ln((β+T+t)/(β+T)) is used. It does not
+    depend on t_x (see :func:`custinv.analytics.clv.bgnbd.expected_purchases_if_alive`).
     """
     r, alpha, s, beta = _unpack(params)
-    xa, ta, Ta = as_float_array(x, "x"), as_float_array(t_x, "t_x"), as_float_array(T, "T")
+    xa, Ta = as_float_array(x, "x"), as_float_array(T, "T")
     tt = np.asarray(t, dtype=np.float64)
     log_growth = np.log(beta + Ta + tt) - np.log(beta + Ta)
     rate = (r + xa) / (alpha + Ta) * (beta + Ta)
@@ -175,4 +193,11 @@ def conditional_expected_purchases(
         mass = -np.expm1(-(s - 1) * log_growth) / (s - 1)
     else:
         mass = log_growth
-    return p_alive(params, xa, ta, Ta) * rate * mass
+    return rate * mass
+
+
+def conditional_expected_purchases(
+    params: Mapping[str, float], t: float | npt.ArrayLike, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike
+) -> FloatArray:
+    """E[Y(t) | x, t_x, T] = P(alive) · E[Y(t) | alive, x, T]."""
+    return p_alive(params, x, t_x, T) * expected_purchases_if_alive(params, t, x, T)

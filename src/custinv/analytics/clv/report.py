@@ -9,6 +9,18 @@ import polars as pl
 BY_SEGMENT_AXES = ("value_tier", "rfm_segment", "lifecycle_stage")
 
 
+def attach_clv(customers: pl.DataFrame, clv: pl.DataFrame) -> pl.DataFrame:
+    """``customers`` with the CLV frame's columns added (a left join on ``customer_id``).
+
+    The CLV frame usually lists the same customers in the same order (both come from the
+    summary, sorted by id); then its columns are placed alongside, which gives the left join's
+    result without hashing a million ids. Any other shape is joined.
+    """
+    if clv.height == customers.height and clv["customer_id"].equals(customers["customer_id"]):
+        return customers.hstack(clv.drop("customer_id").get_columns())
+    return customers.join(clv, on="customer_id", how="left", maintain_order="left")
+
+
 def clv_by_segment(classified: pl.DataFrame) -> list[dict[str, Any]]:
     """CLV per value tier, RFM segment and lifecycle stage (``axis``, ``segment`` keys).
 
@@ -54,10 +66,12 @@ def top_customers_by_clv(classified: pl.DataFrame, top: int) -> list[dict[str, A
     """The ``top`` customers by CLV with what explains it."""
     cols = [c for c in ("customer_id", "clv", "p_alive", "expected_purchases", "orders", "revenue",
                         "last_order", "value_tier", "rfm_segment") if c in classified.columns]
+    # top_k then a sort of those k rows: the same rows and order as sorting everyone, without
+    # sorting a million customers (ids are unique, so (clv, id) has no ties)
     frame = (
         classified.filter(pl.col("clv").is_not_null())
+        .top_k(top, by=["clv", "customer_id"], reverse=[False, True])
         .sort(["clv", "customer_id"], descending=[True, False])
-        .head(top)
         .select(cols)
     )
     return [
