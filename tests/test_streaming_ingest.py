@@ -198,12 +198,19 @@ def test_progress_hears_every_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert all(t >= d for d, t in heard)
 
 
-@pytest.mark.parametrize("ids", [["3", "10", "200"], ["A-1", "B-1", "C-1"], ["10", "9", "11"], ["007", "7", "8"]])
-def test_increasing_ids_are_unique_without_hashing(ids: list[str]) -> None:
+@pytest.mark.parametrize("batches", [[["3", "10"], ["200"]], [["A-1", "B-1"], ["C-1"]], [["10", "9"], ["11"]],
+                                     [["10"], ["9", "11"]], [["007", "7"], ["8"]], [["5", None], ["6"]]])
+def test_increasing_ids_are_unique_without_hashing(batches: list[list[str | None]]) -> None:
     import polars as pl
 
+    order = S._IdOrder()
+    for ids in batches:
+        order.follow(pl.Series(ids, dtype=pl.String))
+    flat = [i for b in batches for i in b]
     # "007" < "7" < "8" as text: distinct strings although 007 and 7 are the same number
-    assert S._increasing(pl.Series(ids)) == (ids != ["10", "9", "11"])
+    numeric = None not in flat and all(i.isdigit() for i in flat) and flat == sorted(flat, key=int)  # type: ignore[union-attr]
+    textual = None not in flat and flat == sorted(flat)  # type: ignore[type-var]
+    assert order.increasing == ((numeric or textual) and len(set(flat)) == len(flat))
 
 
 def test_quoted_line_breaks_are_found_only_where_quotes_exist(tmp_path: Path) -> None:

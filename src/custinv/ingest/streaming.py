@@ -133,6 +133,45 @@ class _Read:
     others: list[pl.DataFrame] = field(default_factory=list)  # every other row, with line and decision
     candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
     rows: int = 0
+    ids: _IdOrder = field(default_factory=lambda: _IdOrder())
+
+
+@dataclass
+class _IdOrder:
+    """Are the used rows' order ids strictly increasing so far — as numbers, or as text?
+
+    Exports usually number orders in file order, and strictly increasing ids are distinct:
+    followed batch by batch, that proves one line per order without hashing ten million
+    strings at the end (and without a 10M-row temporary)."""
+
+    as_number: bool = True
+    as_text: bool = True
+    last_number: int | None = None
+    last_text: str | None = None
+
+    @property
+    def increasing(self) -> bool:
+        return self.as_number or self.as_text
+
+    def follow(self, ids: pl.Series) -> None:
+        if not self.increasing or ids.len() == 0:
+            return
+        if ids.null_count():
+            self.as_number = self.as_text = False
+            return
+        frame = ids.to_frame("id")
+        if self.as_number:
+            number = pl.col("id").cast(pl.Int64, strict=False)
+            first, last, ok = frame.select(number.first().alias("first"), number.last().alias("last"),
+                                           (number.is_not_null().all() & (number > number.shift()).all()).alias("ok")
+                                           ).row(0)
+            self.as_number = bool(ok) and first is not None and (self.last_number is None or first > self.last_number)
+            self.last_number = last
+        if self.as_text:
+            first, last, ok = frame.select(pl.col("id").first().alias("first"), pl.col("id").last().alias("last"),
+                                           (pl.col("id") > pl.col("id").shift()).all().alias("ok")).row(0)
+            self.as_text = bool(ok) and (self.last_text is None or first > self.last_text)
+            self.last_text = last
 
 
 def _decide_batch(batch: pl.DataFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
@@ -181,6 +220,8 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
         else:
             read.used.append(decided.filter(is_used).select(used_cols))
             read.others.append(decided.filter(~is_used).select(*other_cols, "__decision__"))
+        if not read.others:  # with other rows the ids are checked by hashing at the end
+            read.ids.follow(read.used[-1]["order_id"])
         read.rows += batch.height
         if on_rows is not None:
             on_rows(read.rows, max(estimate, read.rows))
@@ -278,7 +319,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     data_others = others.filter(pl.col("__struct__").is_null()) if others is not None else None
 
     if plan.mapping.column("order_id") is not None:
-        _check_unique_ids(used, data_others)
+        _check_unique_ids(used, data_others, read.ids)
     status_counts = _status_counts(plan, used, data_others)
     if plan.mapping.column("status"):
         deal_export = status.is_deal_export(L._status_series(status_counts).drop_nulls())
@@ -363,13 +404,12 @@ def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
     return used.with_columns(L._blank_to_null(pl.col(d)).alias(d) for d in needs) if needs else used
 
 
-def _check_unique_ids(used: pl.DataFrame, data_others: pl.DataFrame | None) -> None:
+def _check_unique_ids(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder) -> None:
     """No two data rows share an order id (else: multi-line orders, the eager path's job).
 
-    Exports usually number orders in file order: ids strictly increasing (as text, or as
-    numbers) are distinct without hashing ten million strings. Otherwise distinct hashes ⇒
-    distinct ids; a hash collision can only hand a file back."""
-    if (data_others is None or data_others.height == 0) and _increasing(used["order_id"]):
+    Ids seen strictly increasing (every row used) are distinct; otherwise distinct hashes ⇒
+    distinct ids, and a hash collision can only hand a file back."""
+    if (data_others is None or data_others.height == 0) and order.increasing:
         return
     parts = [used.select(pl.col("order_id").drop_nulls().hash(seed=0))]
     if data_others is not None:
@@ -377,17 +417,6 @@ def _check_unique_ids(used: pl.DataFrame, data_others: pl.DataFrame | None) -> N
     hashes = pl.concat(parts)["order_id"]
     if hashes.n_unique() != hashes.len():
         raise _HandBack
-
-
-def _increasing(ids: pl.Series) -> bool:
-    """Every id is greater than the one before it, compared as text or (all numeric) as numbers."""
-    if ids.null_count() or ids.len() == 0:
-        return ids.len() == 0
-    frame = ids.to_frame("id")
-    number = pl.col("id").cast(pl.Int64, strict=False)
-    if str(ids[0]).isdigit() and frame.select(number.is_not_null().all() & (number > number.shift()).all()).item():
-        return True
-    return bool(frame.select((pl.col("id") > pl.col("id").shift()).all()).item())
 
 
 def _status_counts(plan: _Plan, used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl.DataFrame:
