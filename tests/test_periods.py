@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custinv.analytics.periods import (
+    as_sequence,
     last_periods,
     order_sequence,
     period_index,
@@ -124,32 +125,48 @@ def test_last_periods_and_partial_flag() -> None:
     assert short["period"].to_list() == ["2024-02", "2024-03"]
 
 
-def _check_sequence(seq: pl.DataFrame, ledger: pl.DataFrame) -> None:
-    """Each customer's rows are contiguous, in date order, with the right neighbours."""
+def _check_sequence(seq: pl.DataFrame, ledger: pl.DataFrame, as_of: dt.date | None = None) -> None:
+    """The orders up to ``as_of``, each customer's contiguous and in date order, with the right
+    neighbours."""
+    assert seq.columns == ["customer_id", "order_date", "amount", "prev_date", "next_date"]
+    used = ledger if as_of is None else ledger.filter(pl.col("order_date") <= as_of)
+    key = ["customer_id", "order_date", "amount"]
+    assert sorted(seq.select(key).rows()) == sorted(used.select(key).rows())
     ids = seq["customer_id"].to_list()
     runs = [c for i, c in enumerate(ids) if i == 0 or ids[i - 1] != c]
     assert len(runs) == len(set(runs))  # contiguous
     for cid in set(ids):
         dates = seq.filter(pl.col("customer_id") == cid)
-        expected = sorted(ledger.filter(pl.col("customer_id") == cid)["order_date"].to_list())
+        expected = sorted(used.filter(pl.col("customer_id") == cid)["order_date"].to_list())
         assert dates["order_date"].to_list() == expected
         assert dates["prev_date"].to_list() == [None, *expected[:-1]]
         assert dates["next_date"].to_list() == [*expected[1:], None]
 
 
+LEDGER_5 = pl.DataFrame(
+    {
+        "customer_id": ["b", "a", "a", "b", "a"],
+        "order_id": ["1", "2", "3", "4", "5"],
+        "order_date": [dt.date(2024, 1, 5), dt.date(2024, 1, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 1),
+                       dt.date(2024, 3, 1)],
+        "amount": [1.0, 2.0, 3.0, 4.0, 5.0],
+    }
+)
+
+
 def test_order_sequence_neighbours_and_as_of() -> None:
-    d = dt.date
-    ledger = pl.DataFrame(
-        {
-            "customer_id": ["b", "a", "a", "b", "a"],
-            "order_id": ["1", "2", "3", "4", "5"],
-            "order_date": [d(2024, 1, 5), d(2024, 1, 1), d(2024, 1, 1), d(2024, 2, 1), d(2024, 3, 1)],
-            "amount": [1.0, 2.0, 3.0, 4.0, 5.0],
-        }
-    )
-    seq = order_sequence(ledger, as_of=d(2024, 2, 15))
+    as_of = dt.date(2024, 2, 15)
+    seq = order_sequence(LEDGER_5, as_of=as_of)
     assert seq.height == 4
-    _check_sequence(seq, ledger.filter(pl.col("order_date") <= d(2024, 2, 15)))
+    _check_sequence(seq, LEDGER_5, as_of)
+    assert order_sequence(LEDGER_5, dt.date(2023, 1, 1)).height == 0
+
+
+def test_as_sequence_cuts_a_longer_sequence_at_as_of() -> None:
+    as_of = dt.date(2024, 2, 15)
+    cut = as_sequence(order_sequence(LEDGER_5), as_of)
+    _check_sequence(cut, LEDGER_5, as_of)
+    assert sorted(as_sequence(LEDGER_5, as_of).rows()) == sorted(cut.rows())
 
 
 @pytest.mark.parametrize("day_bits", [20, 62])  # 62: every hash prefix clashes -> fallback sort
@@ -165,7 +182,21 @@ def test_order_sequence_sort_and_clash_fallback(monkeypatch: pytest.MonkeyPatch,
         {
             "customer_id": [f"id{rng.randrange(60)}" for _ in range(n)],
             "order_date": [dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(900)) for _ in range(n)],
-            "amount": [1.0] * n,
+            "amount": [float(i) for i in range(n)],
         }
     )
+    _check_sequence(order_sequence(ledger), ledger)
+
+
+def test_order_sequence_dates_too_far_apart_for_the_key() -> None:
+    from custinv.analytics import periods
+
+    ledger = pl.DataFrame(
+        {
+            "customer_id": ["x", "y", "x", "y"],
+            "order_date": [dt.date(1, 1, 1), dt.date(2024, 1, 1), dt.date(9999, 12, 31), dt.date(2000, 1, 1)],
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    assert (dt.date(9999, 12, 31) - dt.date(1, 1, 1)).days >= 1 << periods._DAY_BITS
     _check_sequence(order_sequence(ledger), ledger)

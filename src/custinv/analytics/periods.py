@@ -202,41 +202,14 @@ def last_periods(
 _DAY_BITS: Final[int] = 20  # days since the first order fit in 20 bits (2,800 years)
 
 
-def _neighbours(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
-    """prev_date / next_date from the rows above and below (the frame is sorted by customer)."""
-    cid = pl.col("customer_id")
+def _with_neighbours(frame: pl.LazyFrame, same_customer: pl.Expr) -> pl.LazyFrame:
+    """prev_date / next_date from the rows above and below; ``same_customer`` is true where a
+    row belongs to the same customer as the row above it (the frame is sorted by customer)."""
     date = pl.col("order_date")
-    return frame.lazy().with_columns(
-        pl.when(cid == cid.shift(1)).then(date.shift(1)).alias("prev_date"),
-        pl.when(cid == cid.shift(-1)).then(date.shift(-1)).alias("next_date"),
+    return frame.with_columns(same_customer.alias("_same")).with_columns(
+        pl.when(pl.col("_same")).then(date.shift(1)).alias("prev_date"),
+        pl.when(pl.col("_same").shift(-1)).then(date.shift(-1)).alias("next_date"),
     )
-
-
-def _sorted_sequence(lf: pl.LazyFrame) -> pl.DataFrame:
-    """Sort by customer then date, fast, and add the neighbours' dates in the same pass.
-
-    The sort key is one UInt64: the customer id's hash with its low 20 bits replaced by the
-    day number, so one integer sort groups each customer's orders in date order. Two
-    customers whose hashes agree above those bits would interleave; that is detected in the
-    same pass as the neighbours (the id changes where the hash prefix does not) and the frame
-    is then sorted by the id itself.
-    """
-    date = pl.col("order_date")
-    day = date.cast(pl.Int32) - date.cast(pl.Int32).min()
-    high = pl.lit(~((1 << _DAY_BITS) - 1) & 0xFFFFFFFFFFFFFFFF, dtype=pl.UInt64)
-    key = pl.col("customer_id").hash(seed=0).and_(high).or_(day.cast(pl.UInt64))
-    prefix = pl.col("_key") // pl.lit(1 << _DAY_BITS, dtype=pl.UInt64)
-    cid = pl.col("customer_id")
-    frame = (
-        _neighbours(lf.with_columns(key.alias("_key")).sort("_key"))
-        .with_columns(((cid != cid.shift(1)) & (prefix == prefix.shift(1))).fill_null(False).alias("_clash"))
-        .collect()
-    )
-    if frame.height:
-        span = frame.select(date.max().cast(pl.Int32) - date.min().cast(pl.Int32)).item()
-        if frame["_clash"].any() or span >= 1 << _DAY_BITS:
-            frame = _neighbours(frame.drop("prev_date", "next_date").sort("customer_id", "order_date")).collect()
-    return frame.drop("_key", "_clash")
 
 
 def order_sequence(
@@ -246,27 +219,63 @@ def order_sequence(
 
     Columns: ``customer_id``, ``order_date``, ``amount``, ``prev_date`` (the same customer's
     previous order, null on their first), ``next_date`` (their next order, null on their
-    last). Orders on the same day are neighbours with a gap of 0 days. Orders after
+    last). Orders on the same day are neighbours with a gap of 0 days, in ledger order (the
+    sort is stable, so sums over the sequence are reproducible). Orders after
     ``as_of`` are dropped. The shifts compare neighbouring rows instead of using a window
     over ``customer_id``: the frame is sorted, so a customer boundary is where the id changes.
     Consumers may rely on that order (a row's neighbours are the rows above and below it).
+
+    The sort key is one UInt64 — the id's hash with its low 20 bits replaced by the day
+    number — so a plain integer sort groups each customer's orders in date order, and the
+    date is read back from the key instead of being moved by the sort. Two ids whose hashes
+    agree above those bits would interleave; that is detected in the same pass as the
+    neighbours (the id changes where the hash prefix does not), and the frame is then sorted
+    by the id itself, as it is when the dates span 2^20 days or more.
     """
+    date = pl.col("order_date")
     lf = ledger.lazy().select(
-        pl.col("customer_id").cast(pl.String),
-        pl.col("order_date").cast(pl.Date),
-        pl.col("amount").cast(pl.Float64),
+        pl.col("customer_id").cast(pl.String), date.cast(pl.Date), pl.col("amount").cast(pl.Float64)
     )
     if as_of is not None:
-        lf = lf.filter(pl.col("order_date") <= pl.lit(as_of, dtype=pl.Date))
-    return _sorted_sequence(lf)
+        lf = lf.filter(date <= pl.lit(as_of, dtype=pl.Date))
+    day = date.cast(pl.Int32)
+    first, last = lf.select(day.min().alias("first"), day.max().alias("last")).collect().row(0)
+    cid = pl.col("customer_id")
+    by_id = lf.sort("customer_id", "order_date", maintain_order=True)
+    if first is None or last - first >= 1 << _DAY_BITS:
+        return _with_neighbours(by_id, cid == cid.shift(1)).drop("_same").collect()
+    low = pl.lit(1 << _DAY_BITS, dtype=pl.UInt64)
+    key = cid.hash(seed=0) // low * low + (day - first).cast(pl.UInt64)
+    prefix = pl.col("_key") // low
+    frame = (
+        _with_neighbours(
+            lf.select(key.alias("_key"), "customer_id", "amount")
+            .sort("_key", maintain_order=True)
+            .select("customer_id", ((pl.col("_key") % low).cast(pl.Int32) + first).cast(pl.Date).alias("order_date"),
+                    "amount", "_key"),
+            prefix == prefix.shift(1),
+        )
+        .with_columns((pl.col("_same") & (cid != cid.shift(1))).any().alias("_clash"))
+        .collect()
+    )
+    if frame.height and frame["_clash"][0]:
+        return _with_neighbours(by_id, cid == cid.shift(1)).drop("_same").collect()
+    return frame.drop("_key", "_same", "_clash")
 
 
 def as_sequence(
     frame: pl.DataFrame | pl.LazyFrame, as_of: dt.date | None = None
 ) -> pl.DataFrame:
-    """Accept either a ledger or an :func:`order_sequence` result (recognised by its columns)."""
+    """Accept either a ledger or an :func:`order_sequence` result (recognised by its columns).
+
+    A sequence reaching past ``as_of`` is cut there: its later rows go and the dates after
+    ``as_of`` are no longer anyone's next order (the rest stays sorted).
+    """
     if isinstance(frame, pl.DataFrame) and set(SEQUENCE_COLUMNS) <= set(frame.columns):
         if as_of is not None and frame.height and frame["order_date"].max() > as_of:  # type: ignore[operator]
-            return order_sequence(frame, as_of)
+            cut = pl.lit(as_of, dtype=pl.Date)
+            return frame.filter(pl.col("order_date") <= cut).with_columns(
+                pl.when(pl.col("next_date") <= cut).then(pl.col("next_date")).alias("next_date")
+            )
         return frame
     return order_sequence(frame, as_of)
