@@ -26,7 +26,7 @@ from custinv.analytics.periods import order_sequence
 from custinv.analytics.retention import retention_section
 from custinv.analytics.master import book_section, fill_dimensions
 from custinv.analytics.service import service_section
-from custinv.analytics.summary import customer_summary
+from custinv.analytics.summary import summary_from_sequence
 from custinv.config import Settings
 from custinv.ingest.master import read_master
 from custinv.ingest.tickets import read_tickets
@@ -96,12 +96,12 @@ def audit(
     as_of = ledger.as_of
     assert as_of is not None  # build_ledger raises when nothing is usable
     orders = ledger.orders
-    with timings.stage("summary"):
-        say("summarising customers")
-        summary = customer_summary(orders, as_of).collect()
-
     with timings.stage("sequence"):
+        say("summarising customers")
         sequence = order_sequence(orders, as_of)
+
+    with timings.stage("summary"):  # from the sorted orders: no second pass keyed by customer id
+        summary = summary_from_sequence(sequence, as_of)
 
     master = None
     if settings.customers_file:
