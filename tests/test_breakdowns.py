@@ -6,6 +6,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custinv.analytics.breakdowns import (
     BLANK,
@@ -98,3 +100,51 @@ def test_attach_dimensions_without_order_id_breaks_same_day_ties_by_value() -> N
     out = attach_dimensions(customer_summary(led, D(2024, 3, 31)), led, ["region"])
     # b's two same-day orders say East and West → the larger value, West
     assert out["region"].to_list() == ["South", "West", None, "East"]
+
+
+def _latest_value_reference(led: pl.DataFrame, dim: str) -> dict[str, str | None]:
+    """Plain Python: per customer, the value on the latest order with one; same-day ties by the
+    larger order_id, then the larger value."""
+    best: dict[str, tuple] = {}
+    for r in led.iter_rows(named=True):
+        if r[dim] is None:
+            best.setdefault(r["customer_id"], ())
+            continue
+        key = (r["order_date"], r["order_id"], r[dim])
+        if best.get(r["customer_id"], ()) < key:
+            best[r["customer_id"]] = key
+    return {c: (k[2] if k else None) for c, k in best.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcde"), st.integers(0, 6), st.integers(0, 30),
+                  st.sampled_from(["N", "S", "E", None]), st.sampled_from(["web", "shop", "app"])),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_attach_dimensions_matches_a_brute_force_pick(rows: list[tuple]) -> None:
+    # channel never null (one shared pass, dates from the summary), region nullable (its own
+    # pass); few dates and order ids so same-day ties are common
+    led = pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "order_id": [f"{r[2]:02d}" for r in rows],
+            "order_date": [D(2024, 1, 1) + dt.timedelta(days=r[1]) for r in rows],
+            "amount": [1.0] * len(rows),
+            "region": [r[3] for r in rows],
+            "channel": [r[4] for r in rows],
+        }
+    )
+    summary = customer_summary(led, D(2024, 3, 31)).collect()
+    out = attach_dimensions(summary, led)
+    assert out.columns == [*summary.columns, "region", "channel"]
+    assert out.drop("region", "channel").equals(summary)
+    for dim in ("region", "channel"):
+        ref = _latest_value_reference(led, dim)
+        assert dict(zip(out["customer_id"], out[dim], strict=True)) == ref
+    # without last_order on the frame the latest dates come from the ledger: same answer
+    assert attach_dimensions(summary.drop("last_order"), led).drop("region", "channel").equals(summary.drop("last_order"))
+    assert attach_dimensions(summary.drop("last_order"), led)["channel"].equals(out["channel"])

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custinv.analytics.churn import churn_section, churn_window_days, counting_rule
+from custinv.analytics.churn import churn_section, churn_window_days, counting_rule, linear_quantile
 from custinv.analytics.periods import order_sequence
 from custinv.analytics.summary import customer_summary
 
@@ -73,6 +73,19 @@ def test_window_bounds_by_gap_ranks(raw: list[tuple[int, int]]) -> None:
         assert days >= 30
         assert sum(g <= days for g in gaps) >= math.floor(0.9 * (len(gaps) - 1)) + 1
         assert days <= max(30, max(gaps))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(1, 60), min_size=1, max_size=50),
+    st.floats(0.0, 1.0) | st.sampled_from([0.0, 0.5, 0.9, 1.0]),
+)
+def test_linear_quantile_of_counts_equals_polars_on_the_values(values: list[int], q: float) -> None:
+    counts = (
+        pl.DataFrame({"gap": values}).group_by("gap").agg(pl.len().alias("count")).sort("gap")
+    )
+    assert linear_quantile(counts, q) == pl.Series(values, dtype=pl.Float64).quantile(q, interpolation="linear")
+    assert linear_quantile(counts.clear(), q) is None
 
 
 def test_churn_section_hand_case() -> None:

@@ -49,13 +49,39 @@ WIN_BACK_TOP_SHARE: Final[float] = 0.2
 HIGH_TIERS: Final[tuple[str, ...]] = ("high",)  # value tiers of custinv.analytics.classify
 
 
-def purchase_gaps(frame: pl.DataFrame | pl.LazyFrame) -> pl.Series:
-    """Days between consecutive purchase dates of the same customer (all customers, > 0)."""
+def purchase_gap_counts(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """How often each gap occurs: ``gap`` (days between consecutive purchase dates of the same
+    customer, > 0) and ``count``, one row per distinct gap, ascending.
+
+    Counted rather than listed: gaps are whole days, so millions of them take a few thousand
+    distinct values, and a quantile needs only their counts (no sort of every gap).
+    """
     seq = as_sequence(frame)
-    gaps = seq.select(
-        (pl.col("order_date") - pl.col("prev_date")).dt.total_days().alias("gap")
-    ).filter(pl.col("gap") > 0)
-    return gaps["gap"]
+    gap = pl.col("order_date").cast(pl.Int32) - pl.col("prev_date").cast(pl.Int32)
+    return (
+        seq.lazy()
+        .select(gap.alias("gap"))
+        .filter(pl.col("gap") > 0)
+        .group_by("gap")
+        .agg(pl.len().alias("count"))
+        .sort("gap")
+        .collect()
+    )
+
+
+def linear_quantile(counts: pl.DataFrame, quantile: float) -> float | None:
+    """The ``quantile`` of the values ``counts`` lists (``gap`` ascending, ``count`` each),
+    with linear interpolation — Polars' ``quantile(q, "linear")`` of the expanded values:
+    position p = q·(n − 1), the values at floor(p) and ceil(p), and (p − floor(p))·(upper −
+    lower) + lower between them. None when there are no values."""
+    n = int(counts["count"].sum()) if counts.height else 0
+    if n == 0:
+        return None
+    position = (n - 1) * quantile
+    low, high = math.floor(position), math.ceil(position)
+    ends = counts.select(pl.col("count").cum_sum().alias("_through"), pl.col("gap").cast(pl.Float64))
+    lower, upper = (float(ends.filter(pl.col("_through") > k)["gap"][0]) for k in (low, high))
+    return lower if lower == upper else (position - low) * (upper - lower) + lower
 
 
 def churn_window_days(
@@ -73,24 +99,27 @@ def churn_window_days(
     """
     columns = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
     if "order_date" in columns:
-        gaps = purchase_gaps(frame).cast(pl.Float64)
+        counts = purchase_gap_counts(frame)
         what = "inter-purchase gaps (days between a customer's consecutive purchase dates)"
     else:
-        summary = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        gaps = (
-            summary.select(pl.col("mean_interpurchase_days").cast(pl.Float64))
-            .filter(pl.col("mean_interpurchase_days") > 0)
+        gap = pl.col("mean_interpurchase_days").cast(pl.Float64)
+        counts = (
+            frame.lazy()
+            .select(gap.alias("gap"))
+            .filter(pl.col("gap") > 0)
+            .group_by("gap")
+            .agg(pl.len().alias("count"))
+            .sort("gap")
             .collect()
-            .to_series()
         )
         what = "repeat buyers' mean inter-purchase days"
-    if gaps.len() == 0:
+    value = linear_quantile(counts, quantile)
+    if value is None:
         return fallback, f"no repeat purchases in the data; default of {fallback} days"
-    value = gaps.quantile(quantile, interpolation="linear")
-    assert value is not None
+    n = int(counts["count"].sum())
     raw = math.ceil(float(value) - 1e-9)
     days = max(raw, floor)
-    basis = f"{quantile * 100:g}th percentile of {gaps.len():,} {what} = {float(value):.1f}, rounded up"
+    basis = f"{quantile * 100:g}th percentile of {n:,} {what} = {float(value):.1f}, rounded up"
     if raw < floor:
         basis += f"; raised to the floor of {floor} days"
     return days, basis
