@@ -14,6 +14,8 @@ from custinv.analytics.periods import (
     last_periods,
     order_sequence,
     period_index,
+    period_index_expr,
+    period_index_lookup,
     period_label_expr,
     period_start_expr,
     periods_between_expr,
@@ -200,3 +202,24 @@ def test_order_sequence_dates_too_far_apart_for_the_key() -> None:
     )
     assert (dt.date(9999, 12, 31) - dt.date(1, 1, 1)).days >= 1 << periods._DAY_BITS
     _check_sequence(order_sequence(ledger), ledger)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dates(dt.date(1990, 1, 1), dt.date(2060, 12, 31)),
+    st.integers(0, 800),
+    st.sampled_from(["month", "quarter", "week", "year"]),
+    st.integers(1, 12),
+)
+def test_period_index_lookup_equals_the_rule(first: dt.date, span: int, period: str, fiscal_start: int) -> None:
+    last = first + dt.timedelta(days=span)
+    days = pl.DataFrame({"d": pl.date_range(first, last, eager=True)}).with_columns(
+        pl.lit(None, dtype=pl.Date).alias("none")
+    )
+    got = days.select(
+        period_index_lookup(pl.col("d"), period, fiscal_start, first, last).alias("a"),
+        period_index_expr(pl.col("d"), period, fiscal_start).alias("b"),
+        period_index_lookup(pl.col("none"), period, fiscal_start, first, last).alias("null"),
+    )
+    assert got["a"].to_list() == got["b"].to_list()
+    assert got["null"].null_count() == days.height

@@ -46,7 +46,7 @@ import polars as pl
 from custinv.analytics.periods import (
     as_sequence,
     last_periods,
-    period_index_expr,
+    period_index_lookup,
     period_table,
 )
 from custinv.models import PeriodKpis
@@ -79,6 +79,7 @@ def _sequence_columns(
     # the churn day of this order if nothing follows it in time (capped after as_of: unused)
     churn_day = pl.min_horizontal(day + (churn_days + 1), as_of_day + 1).cast(pl.Date)
     lo_lit = pl.lit(lo, dtype=pl.Date)
+    day_after = as_of + dt.timedelta(days=1)  # the latest churn day (orders and churn days lie in lo..day_after)
     base = seq.lazy().filter(date >= lo_lit).select(
         pl.col("amount"),
         has_prev.alias("has_prev"),
@@ -87,8 +88,8 @@ def _sequence_columns(
         day.alias("day"),
         prev.cast(pl.Int32).alias("prev_day"),
         nxt.cast(pl.Int32).alias("next_day"),
-        period_index_expr(date, period, fiscal_year_start).alias("idx"),
-        period_index_expr(churn_day, period, fiscal_year_start).alias("cidx"),
+        period_index_lookup(date, period, fiscal_year_start, lo, day_after).alias("idx"),
+        period_index_lookup(churn_day, period, fiscal_year_start, lo, day_after).alias("cidx"),
         churn_day.cast(pl.Int32).alias("churn_day"),
     )
     idx, cidx = pl.col("idx"), pl.col("cidx")

@@ -26,7 +26,7 @@ from custinv.analytics.periods import (
     as_sequence,
     index_label_expr,
     period_index,
-    period_index_expr,
+    period_index_lookup,
 )
 from custinv.models import Cohort, RetentionSection
 
@@ -48,9 +48,13 @@ def cohort_counts(
     """
     seq = as_sequence(ledger, as_of)
     last = period_index(as_of, period, fiscal_year_start)
+    if seq.height == 0:
+        return pl.DataFrame(schema={"cohort_index": pl.Int64, "cohort": pl.String, "k": pl.Int64, "size": pl.Int64,
+                                    "customers": pl.Int64, "revenue": pl.Float64, "retention": pl.Float64})
+    lo, hi = seq.select(pl.col("order_date").min().alias("lo"), pl.col("order_date").max().alias("hi")).row(0)
 
     def pidx(e: pl.Expr) -> pl.Expr:
-        return period_index_expr(e, period, fiscal_year_start)
+        return period_index_lookup(e, period, fiscal_year_start, lo, hi)
 
     first = pl.col("prev_date").is_null()
     idx = pl.col("idx")
