@@ -16,8 +16,11 @@ Every model here is fitted the same way, so the rules live in one place:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +28,14 @@ import polars as pl
 from scipy.optimize import minimize
 
 FloatArray = npt.NDArray[np.float64]
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
+
+#: Rows per block of the per-row likelihood work: a block's temporaries stay in cache, and
+#: blocks run on several cores. The split depends on the data only, never on the machine, so
+#: every machine adds the same partial sums in the same order (reproducible fits).
+BLOCK_ROWS = 1 << 16
+_pool: ThreadPoolExecutor | None = None
 
 #: Log-parameter box: e^±15 is far beyond any sensible value in days, weeks or months; an
 #: optimum on this box means the data push a parameter to 0 or infinity (not identified).
@@ -103,11 +114,19 @@ def group_rfm(
     w = np.ones_like(xa) if weights is None else as_float_array(weights, "weights")
     if w.shape != xa.shape or np.any(w < 0):
         raise ValueError("weights must be non-negative and match x")
-    keep = w > 0
-    frame = pl.DataFrame({"x": xa[keep], "t_x": ta[keep], "T": Ta[keep], "w": w[keep]})
+    if weights is not None and not np.all(w > 0):
+        keep = w > 0
+        xa, ta, Ta, w = xa[keep], ta[keep], Ta[keep], w[keep]
     # a hash group_by (multi-threaded) is several times faster than sorting rows with numpy;
-    # sorting the few unique rows afterwards keeps the fit reproducible
-    grouped = frame.group_by("x", "t_x", "T").agg(pl.col("w").sum()).sort("x", "t_x", "T")
+    # sorting the unique rows afterwards (same query) keeps the fit reproducible
+    grouped = (
+        pl.DataFrame({"x": xa, "t_x": ta, "T": Ta, "w": w})
+        .lazy()
+        .group_by("x", "t_x", "T")
+        .agg(pl.col("w").sum())
+        .sort("x", "t_x", "T")
+        .collect()
+    )
     return Grouped(
         grouped["x"].to_numpy().astype(np.float64),
         grouped["t_x"].to_numpy().astype(np.float64),
@@ -167,6 +186,46 @@ def distinct_pairs(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray
     ub, cb = dense_codes(b)
     keys, inverse = dense_codes(ca.astype(np.int64) * ub.size + cb)
     return ua[keys // ub.size], ub[keys % ub.size], inverse
+
+
+def block_bounds(starts: npt.NDArray[np.intp], n: int) -> list[tuple[int, int, int, int]]:
+    """Split n rows, grouped in segments beginning at ``starts``, into blocks of whole segments.
+
+    Returns (first row, end row, first segment, end segment) per block, each about
+    :data:`BLOCK_ROWS` rows (a segment longer than that is a block of its own).
+    """
+    if n == 0:
+        return []
+    ends = np.r_[starts[1:], n]
+    bounds: list[tuple[int, int, int, int]] = []
+    row0 = seg0 = 0
+    while seg0 < starts.size:
+        # the last segment that still ends within BLOCK_ROWS of row0 (at least one segment)
+        seg1 = max(int(np.searchsorted(ends, row0 + BLOCK_ROWS, side="right")), seg0 + 1)
+        row1 = int(ends[seg1 - 1])
+        bounds.append((row0, row1, seg0, seg1))
+        row0, seg0 = row1, seg1
+    return bounds
+
+
+def row_blocks(n: int) -> list[tuple[int, int]]:
+    """(first, end) rows of consecutive blocks of :data:`BLOCK_ROWS` rows covering n rows."""
+    return [(lo, min(lo + BLOCK_ROWS, n)) for lo in range(0, n, BLOCK_ROWS)]
+
+
+def map_blocks(fn: Callable[[_In], _Out], blocks: Iterable[_In]) -> list[_Out]:
+    """``[fn(b) for b in blocks]``, on a few threads when there are several blocks.
+
+    numpy releases the GIL inside its loops, so blocks of a million-row likelihood run in
+    parallel; results come back in block order.
+    """
+    items = list(blocks)
+    if len(items) <= 1:
+        return [fn(b) for b in items]
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="custinv-mle")
+    return list(_pool.map(fn, items))
 
 
 def check_identifiable(data: Grouped, model: str) -> None:

@@ -14,6 +14,7 @@ value (there are few), which is what keeps a fit on a million customers fast.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -24,9 +25,11 @@ from ._mle import (
     FloatArray,
     Grouped,
     as_float_array,
+    block_bounds,
     check_identifiable,
     dense_codes,
     group_rfm,
+    map_blocks,
     maximise,
 )
 
@@ -35,6 +38,39 @@ NAMES = ("r", "alpha", "a", "b")
 
 def _unpack(params: Mapping[str, float]) -> tuple[float, float, float, float]:
     return float(params["r"]), float(params["alpha"]), float(params["a"]), float(params["b"])
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Rows of repeat buyers with whole x-segments; ``starts`` are the segment starts in it."""
+
+    i_x: npt.NDArray[np.intp]  # index into this block's distinct x (0 = first segment)
+    i_T: npt.NDArray[np.intp]
+    i_t: npt.NDArray[np.intp]
+    w: FloatArray
+    starts: npt.NDArray[np.intp]
+    seg0: int
+    seg1: int
+
+    def sums(
+        self, log_T: FloatArray, log_t: FloatArray, inv_T: FloatArray, inv_t: FloatArray, rx_x: FloatArray, c_x: FloatArray
+    ) -> tuple[float, FloatArray, FloatArray, FloatArray]:
+        """(Σ w·softplus(d), per x: Σ w·s, Σ w·s·[log(α+T) − log(α+t_x)], Σ w·s·[1/(α+t_x) − 1/(α+T)])."""
+        rx = rx_x[self.seg0 : self.seg1][self.i_x]
+        c = c_x[self.seg0 : self.seg1][self.i_x]
+        d_log = log_T[self.i_T] - log_t[self.i_t]  # >= 0 since t_x <= T
+        d = c + rx * d_log
+        e = np.exp(-np.abs(d))
+        softplus = np.maximum(d, 0.0) + np.log1p(e)
+        s = np.exp(np.minimum(d, 0.0)) / (1.0 + e)  # sigmoid(d) without overflow
+        ws = self.w * s
+        d_inv = inv_t[self.i_t] - inv_T[self.i_T]
+        return (
+            float(self.w @ softplus),
+            np.add.reduceat(ws, self.starts),
+            np.add.reduceat(ws * d_log, self.starts),
+            np.add.reduceat(ws * d_inv, self.starts),
+        )
 
 
 class _Objective:
@@ -52,7 +88,9 @@ class _Objective:
       and expit, which call libm per element), on repeat buyers only (s = 0 when x = 0);
     * the s-weighted sums are per distinct x (rows are sorted by x: ``np.add.reduceat``);
     * log(α+T), log(α+t_x) and 1/(α+·) are evaluated on the distinct T and t_x (a few thousand
-      days) and gathered.
+      days) and gathered;
+    * the rows are cut into blocks of whole x-segments (:func:`block_bounds`) that stay in cache
+      and run on several cores (:func:`map_blocks`); their sums are added in block order.
     """
 
     def __init__(self, data: Grouped) -> None:
@@ -74,31 +112,33 @@ class _Objective:
         self.i_x = (ix.reshape(-1)[repeat] - first_repeat).astype(np.intp)
         self.i_T, self.i_t, self.w = iT[repeat], it[repeat], w[repeat]
         xr = x[repeat]
-        self.starts = np.flatnonzero(np.r_[True, xr[1:] != xr[:-1]]) if xr.size else np.zeros(0, dtype=np.intp)
+        starts = np.flatnonzero(np.r_[True, xr[1:] != xr[:-1]]) if xr.size else np.zeros(0, dtype=np.intp)
+        self.blocks = [
+            _Block(self.i_x[r0:r1] - self.i_x[r0], self.i_T[r0:r1], self.i_t[r0:r1], self.w[r0:r1], starts[s0:s1] - r0, s0, s1)
+            for r0, r1, s0, s1 in block_bounds(starts, xr.size)
+        ]
 
     def _repeat_sums(
         self, r: float, alpha: float, a: float, b: float
     ) -> tuple[float, FloatArray, FloatArray, FloatArray]:
         """(Σ w·softplus(d), and per distinct repeat x: Σ w·s, Σ w·s·ΔlogT, Σ w·s·Δ1/T)."""
-        k = self.rx_values.size
-        if k == 0:
+        if not self.blocks:
             return 0.0, np.zeros(0), np.zeros(0), np.zeros(0)
-        log_T, log_t = np.log(alpha + self.uT), np.log(alpha + self.ut)
         xr = self.rx_values
-        rx = (r + xr)[self.i_x]
-        c = (np.log(a) - np.log(b + xr - 1))[self.i_x]
-        d_log = log_T[self.i_T] - log_t[self.i_t]  # log(α+T) − log(α+t_x) >= 0
-        d = c + rx * d_log
-        e = np.exp(-np.abs(d))
-        softplus = np.maximum(d, 0.0) + np.log1p(e)
-        s = np.exp(np.minimum(d, 0.0)) / (1.0 + e)  # sigmoid(d) without overflow
-        ws = self.w * s
-        d_inv = (1.0 / (alpha + self.ut))[self.i_t] - (1.0 / (alpha + self.uT))[self.i_T]
+        tables = (
+            np.log(alpha + self.uT),
+            np.log(alpha + self.ut),
+            1.0 / (alpha + self.uT),
+            1.0 / (alpha + self.ut),
+            r + xr,
+            np.log(a) - np.log(b + xr - 1),
+        )
+        parts = map_blocks(lambda block: block.sums(*tables), self.blocks)
         return (
-            float(self.w @ softplus),
-            np.add.reduceat(ws, self.starts),
-            np.add.reduceat(ws * d_log, self.starts),
-            np.add.reduceat(ws * d_inv, self.starts),
+            float(sum(p[0] for p in parts)),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+            np.concatenate([p[3] for p in parts]),
         )
 
     def __call__(self, theta: FloatArray) -> tuple[float, FloatArray]:
