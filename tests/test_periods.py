@@ -130,7 +130,12 @@ def test_last_periods_and_partial_flag() -> None:
 def _check_sequence(seq: pl.DataFrame, ledger: pl.DataFrame, as_of: dt.date | None = None) -> None:
     """The orders up to ``as_of``, each customer's contiguous and in date order, with the right
     neighbours."""
-    assert seq.columns == ["customer_id", "order_date", "amount", "prev_date", "next_date"]
+    assert seq.columns == ["customer_id", "order_date", "amount", "prev_date", "next_date", "row"]
+    rows = seq["row"].to_list()
+    assert len(set(rows)) == len(rows)
+    assert seq.select("customer_id", "order_date", "amount").rows() == [
+        (ledger["customer_id"][r], ledger["order_date"][r], ledger["amount"][r]) for r in rows
+    ]
     used = ledger if as_of is None else ledger.filter(pl.col("order_date") <= as_of)
     key = ["customer_id", "order_date", "amount"]
     assert sorted(seq.select(key).rows()) == sorted(used.select(key).rows())

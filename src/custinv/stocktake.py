@@ -134,7 +134,7 @@ def audit(
 
     with timings.stage("breakdowns"):
         dims = settings.by if settings.by is not None else bd.present_dimensions(orders)
-        customers = bd.attach_dimensions(classified, orders, dims) if dims else classified
+        customers = bd.attach_dimensions(classified, orders, dims, sequence=sequence) if dims else classified
         book = None
         if master is not None:
             customers, from_master = fill_dimensions(customers, master.accounts, settings.by or bd.DIMENSIONS)

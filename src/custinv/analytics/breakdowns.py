@@ -67,15 +67,19 @@ def attach_dimensions(
     summary: pl.DataFrame | pl.LazyFrame,
     ledger: pl.DataFrame | pl.LazyFrame,
     dims: Sequence[str] | None = None,
+    *,
+    sequence: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Add each dimension column to the per-customer frame: the value of the customer's most
     recent order that has one (ties on a date broken by order_id, then by the value, so the
     result never depends on row order). Customers with no value get null.
 
-    When ``summary`` has ``last_order`` (a per-customer summary of the same orders), the
-    dimensions without nulls read each customer's latest date from it instead of finding it
-    in the ledger again. The values are matched to the summary's customers on one narrow
-    column and added beside its columns, so the (wide) summary is never copied by a join.
+    ``sequence`` (the :func:`~custinv.analytics.periods.order_sequence` of ``ledger``, which
+    must then be a DataFrame) already has every customer's orders in date order: the
+    dimensions without nulls are then read off each customer's last rows, fetched from the
+    ledger by row number, instead of matching every order to its customer's latest date.
+    The values are matched to the frame's customers on one narrow column and added beside
+    its columns, so the (wide) frame is never copied by a join.
     """
     ledger_lf = ledger.lazy()
     dims = list(dims) if dims is not None else present_dimensions(ledger_lf)
@@ -89,37 +93,60 @@ def attach_dimensions(
     null_counts = ledger_lf.select([pl.col(d).null_count() for d in dims]).collect().row(0)
     full = [d for d, n in zip(dims, null_counts, strict=True) if n == 0]
     passes = ([full] if full else []) + [[d] for d, n in zip(dims, null_counts, strict=True) if n > 0]
-    latest = (
-        frame.lazy().select("customer_id", pl.col("last_order").alias("order_date")).drop_nulls()
-        if "last_order" in frame.columns
-        else None
-    )
     ids = frame.lazy().select("customer_id")
     for group in passes:
-        picks = _latest_values(ledger_lf, group, has_order_id, latest if group is full else None)
+        if group is full and sequence is not None and isinstance(ledger, pl.DataFrame):
+            picks = _last_values_from_sequence(sequence, ledger, group, has_order_id)
+        else:
+            picks = _latest_values(ledger_lf, group, has_order_id)
         ids = ids.join(picks, on="customer_id", how="left", maintain_order="left")
     values = ids.collect()
     return frame.hstack([values[d] for d in dims])
 
 
-def _latest_values(
-    ledger: pl.LazyFrame, dims: list[str], has_order_id: bool, latest: pl.LazyFrame | None
-) -> pl.LazyFrame:
-    """customer_id → each dimension's value on the latest order that has one (``dims`` are
-    one nullable dimension, or several without nulls, which share that order; ``latest`` is
-    customer_id → their latest order date when known, only for the latter).
+def _pick(dims: list[str], has_order_id: bool) -> list[pl.Expr]:
+    """The tie-break among one customer's orders on their latest date (one rule for both paths)."""
+    return [pl.col(d).sort_by(["order_id", d]).last() if has_order_id else pl.col(d).max() for d in dims]
 
-    Keeps only each customer's rows on their latest dated non-null order first (a semi-join),
-    so the tie-break sort runs on a handful of rows instead of whole histories — sorting every
-    customer's history was four times slower on 10M rows.
+
+def _latest_values(ledger: pl.LazyFrame, dims: list[str], has_order_id: bool) -> pl.LazyFrame:
+    """customer_id → each dimension's value on the latest order that has one (``dims`` are
+    one nullable dimension, or several without nulls, which share that order).
+
+    Keeps only each customer's rows on their latest dated non-null order first (a max and a
+    semi-join), so the tie-break sort runs on a handful of rows instead of whole histories —
+    sorting every customer's history was four times slower on 10M rows.
     """
-    rows = ledger.select("customer_id", "order_date", *(["order_id"] if has_order_id else []), *dims)
-    if latest is None:  # a nullable dimension: its latest date among the orders that have it
-        rows = rows.filter(pl.all_horizontal([pl.col(d).is_not_null() for d in dims]))
-        latest = rows.group_by("customer_id").agg(pl.col("order_date").max())
+    rows = ledger.select("customer_id", "order_date", *(["order_id"] if has_order_id else []), *dims).filter(
+        pl.all_horizontal([pl.col(d).is_not_null() for d in dims])
+    )
+    latest = rows.group_by("customer_id").agg(pl.col("order_date").max())
     on_latest = rows.join(latest, on=["customer_id", "order_date"], how="semi")
-    picks = [pl.col(d).sort_by(["order_id", d]).last() if has_order_id else pl.col(d).max() for d in dims]
-    return on_latest.group_by("customer_id").agg(picks)
+    return on_latest.group_by("customer_id").agg(_pick(dims, has_order_id))
+
+
+def _last_values_from_sequence(
+    sequence: pl.DataFrame, ledger: pl.DataFrame, dims: list[str], has_order_id: bool
+) -> pl.LazyFrame:
+    """customer_id → each dimension's value on their latest order, for dimensions without nulls.
+
+    A customer's rows on their latest date are the tail of their run in the sequence; most
+    customers have one, which is their pick. Only the few with several orders on that day go
+    through the tie-break (a sort per customer), so no step groups every order.
+    """
+    date, prev, nxt = pl.col("order_date"), pl.col("prev_date"), pl.col("next_date")
+    last_date = pl.when(nxt.is_null()).then(date).backward_fill()
+    tails = (
+        sequence.lazy()
+        .filter(date == last_date)
+        .select("customer_id", "row", (nxt.is_null() & (prev.is_null() | (prev < date))).alias("_alone"))
+        .collect()
+    )
+    columns = [*(["order_id"] if has_order_id else []), *dims]
+    rows = pl.concat([tails, ledger.select(columns)[tails["row"]]], how="horizontal").lazy()
+    alone = rows.filter(pl.col("_alone")).select("customer_id", *dims)
+    tied = rows.filter(~pl.col("_alone")).group_by("customer_id").agg(_pick(dims, has_order_id))
+    return pl.concat([alone, tied], how="vertical")
 
 
 def breakdown(frame: pl.DataFrame, dimension: str, top: int = 20) -> Breakdown:

@@ -48,6 +48,7 @@ SEQUENCE_COLUMNS: Final[tuple[str, ...]] = (
     "amount",
     "prev_date",
     "next_date",
+    "row",
 )
 
 
@@ -221,7 +222,8 @@ _DAY_BITS: Final[int] = 20  # days since the first order fit in 20 bits (2,800 y
 
 def _with_neighbours(frame: pl.LazyFrame, same_customer: pl.Expr) -> pl.LazyFrame:
     """prev_date / next_date from the rows above and below; ``same_customer`` is true where a
-    row belongs to the same customer as the row above it (the frame is sorted by customer)."""
+    row belongs to the same customer as the row above it (the frame is sorted by customer).
+    Keeps ``_same`` (that flag) for the caller's checks."""
     date = pl.col("order_date")
     return frame.with_columns(same_customer.alias("_same")).with_columns(
         pl.when(pl.col("_same")).then(date.shift(1)).alias("prev_date"),
@@ -236,11 +238,13 @@ def order_sequence(
 
     Columns: ``customer_id``, ``order_date``, ``amount``, ``prev_date`` (the same customer's
     previous order, null on their first), ``next_date`` (their next order, null on their
-    last). Orders on the same day are neighbours with a gap of 0 days, in ledger order (the
-    sort is stable, so sums over the sequence are reproducible). Orders after
-    ``as_of`` are dropped. The shifts compare neighbouring rows instead of using a window
-    over ``customer_id``: the frame is sorted, so a customer boundary is where the id changes.
-    Consumers may rely on that order (a row's neighbours are the rows above and below it).
+    last) and ``row``, the order's row number in ``ledger`` (to fetch any other column of it
+    with a gather instead of a join). Orders on the same day are neighbours with a gap of 0
+    days, in ledger order (the sort is stable, so sums over the sequence are reproducible).
+    Orders after ``as_of`` are dropped. The shifts compare neighbouring rows instead of using
+    a window over ``customer_id``: the frame is sorted, so a customer boundary is where the id
+    changes. Consumers may rely on that order (a row's neighbours are the rows above and
+    below it).
 
     The sort key is one UInt64 — the id's hash with its low 20 bits replaced by the day
     number — so a plain integer sort groups each customer's orders in date order, and the
@@ -250,8 +254,8 @@ def order_sequence(
     by the id itself, as it is when the dates span 2^20 days or more.
     """
     date = pl.col("order_date")
-    lf = ledger.lazy().select(
-        pl.col("customer_id").cast(pl.String), date.cast(pl.Date), pl.col("amount").cast(pl.Float64)
+    lf = ledger.lazy().with_row_index("row").select(
+        pl.col("customer_id").cast(pl.String), date.cast(pl.Date), pl.col("amount").cast(pl.Float64), "row"
     )
     if as_of is not None:
         lf = lf.filter(date <= pl.lit(as_of, dtype=pl.Date))
@@ -260,24 +264,23 @@ def order_sequence(
     cid = pl.col("customer_id")
     by_id = lf.sort("customer_id", "order_date", maintain_order=True)
     if first is None or last - first >= 1 << _DAY_BITS:
-        return _with_neighbours(by_id, cid == cid.shift(1)).drop("_same").collect()
+        return _with_neighbours(by_id, cid == cid.shift(1)).select(SEQUENCE_COLUMNS).collect()
     low = pl.lit(1 << _DAY_BITS, dtype=pl.UInt64)
     key = cid.hash(seed=0) // low * low + (day - first).cast(pl.UInt64)
     prefix = pl.col("_key") // low
     frame = (
         _with_neighbours(
-            lf.select(key.alias("_key"), "customer_id", "amount")
+            lf.select(key.alias("_key"), "customer_id", "amount", "row")
             .sort("_key", maintain_order=True)
-            .select("customer_id", ((pl.col("_key") % low).cast(pl.Int32) + first).cast(pl.Date).alias("order_date"),
-                    "amount", "_key"),
+            .with_columns(((pl.col("_key") % low).cast(pl.Int32) + first).cast(pl.Date).alias("order_date")),
             prefix == prefix.shift(1),
         )
-        .with_columns((pl.col("_same") & (cid != cid.shift(1))).any().alias("_clash"))
+        .select(*SEQUENCE_COLUMNS, (pl.col("_same") & (cid != cid.shift(1))).any().alias("_clash"))
         .collect()
     )
     if frame.height and frame["_clash"][0]:
-        return _with_neighbours(by_id, cid == cid.shift(1)).drop("_same").collect()
-    return frame.drop("_key", "_same", "_clash")
+        return _with_neighbours(by_id, cid == cid.shift(1)).select(SEQUENCE_COLUMNS).collect()
+    return frame.drop("_clash")
 
 
 def as_sequence(
