@@ -26,7 +26,7 @@ from custinv.analytics.clv import bgnbd, clv_inputs, fit_clv, paretonbd
 from custinv.analytics.clv._mle import dense_codes, distinct_pairs, group_rfm
 from custinv.analytics.clv.inputs import clv_inputs_from_summary
 from custinv.analytics.clv.purchase import Predictor
-from custinv.analytics.clv.report import attach_clv, top_customers_by_clv
+from custinv.analytics.clv.report import attach_clv, clv_by_segment, top_customers_by_clv
 from custinv.analytics.periods import order_sequence
 from custinv.analytics.summary import customer_summary
 
@@ -244,3 +244,21 @@ def test_top_customers_by_clv_ties_break_by_id() -> None:
     top = top_customers_by_clv(frame, 3)
     assert [r["customer_id"] for r in top] == ["a", "b", "d"]
     assert len(top_customers_by_clv(frame, 10)) == 4  # null CLV (prospects) left out
+
+
+def test_clv_by_segment_sums_hand_checked() -> None:
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "value_tier": ["high", "low", "high", "low"],
+            "clv": [10.0, 2.0, 6.0, None],  # d is a prospect: left out
+            "p_alive": [0.5, 1.0, 0.25, None],
+            "expected_purchases": [1.0, 2.0, 3.0, None],
+            "revenue": [100.0, 5.0, 50.0, 0.0],
+        }
+    )
+    rows = clv_by_segment(frame)
+    assert [(r["axis"], r["segment"], r["customers"]) for r in rows] == [("value_tier", "high", 2), ("value_tier", "low", 1)]
+    high = rows[0]
+    assert high["clv"] == 16.0 and high["clv_share"] == 16.0 / 18.0 and high["clv_per_customer"] == 8.0
+    assert high["mean_p_alive"] == 0.375 and high["expected_purchases"] == 4.0 and high["historical_revenue"] == 150.0

@@ -208,6 +208,15 @@ def block_bounds(starts: npt.NDArray[np.intp], n: int) -> list[tuple[int, int, i
     return bounds
 
 
+def dot(a: FloatArray, b: FloatArray) -> float:
+    """Σ a·b in numpy's own loop rather than BLAS.
+
+    Inside :func:`map_blocks` workers a BLAS ``ddot`` would start its own threads (OpenBLAS
+    does above 10,000 elements), which spin against the workers on a busy machine.
+    """
+    return float(np.einsum("i,i->", a, b))
+
+
 def row_blocks(n: int) -> list[tuple[int, int]]:
     """(first, end) rows of consecutive blocks of :data:`BLOCK_ROWS` rows covering n rows."""
     return [(lo, min(lo + BLOCK_ROWS, n)) for lo in range(0, n, BLOCK_ROWS)]

@@ -28,6 +28,7 @@ from ._mle import (
     block_bounds,
     check_identifiable,
     dense_codes,
+    dot,
     group_rfm,
     map_blocks,
     maximise,
@@ -66,7 +67,7 @@ class _Block:
         ws = self.w * s
         d_inv = inv_t[self.i_t] - inv_T[self.i_T]
         return (
-            float(self.w @ softplus),
+            dot(self.w, softplus),
             np.add.reduceat(ws, self.starts),
             np.add.reduceat(ws * d_log, self.starts),
             np.add.reduceat(ws * d_inv, self.starts),

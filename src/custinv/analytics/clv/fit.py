@@ -250,7 +250,7 @@ def fit_clv(
         spend_summary = SpendSummary("historical", reason="historical CLV uses each customer's average order value")
     else:
         predictor = purchase.Predictor(used, result.params, x, t_x, T)
-        cumulative = predictor.cumulative()
+        cumulative = predictor.cumulative(sched.times)
         alive = predictor.p_alive()
         spend, spend_summary = _spend(inputs, x)
 

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import digamma, gammaln
 
-from ._mle import FitResult, FloatArray, ModelNotIdentifiable, as_float_array, map_blocks, maximise, row_blocks
+from ._mle import FitResult, FloatArray, ModelNotIdentifiable, as_float_array, dot, map_blocks, maximise, row_blocks
 
 NAMES = ("p", "q", "gamma")
 #: |corr(x, m)| above this makes the independence assumption doubtful (warn).
@@ -75,7 +75,7 @@ class _Objective:
             y = g + mx
             log_y = np.log(y)
             inv = 1.0 / y
-            return np.array([log_y.sum(), x @ log_y, inv.sum(), x @ inv])
+            return np.array([log_y.sum(), dot(x, log_y), inv.sum(), dot(x, inv)])
 
         return np.sum(map_blocks(block, self.blocks), axis=0)
 

@@ -28,23 +28,30 @@ def clv_by_segment(classified: pl.DataFrame) -> list[dict[str, Any]]:
     ``expected_purchases``; customers without a CLV (prospects) are left out.
     """
     rows: list[dict[str, Any]] = []
-    priced = classified.filter(pl.col("clv").is_not_null())
-    total = priced["clv"].sum() or 0.0
-    for axis in BY_SEGMENT_AXES:
-        if axis not in priced.columns:
-            continue
-        table = (
-            priced.group_by(axis)
-            .agg(
-                pl.len().alias("customers"),
-                pl.col("clv").sum().alias("clv"),
-                pl.col("clv").mean().alias("clv_per_customer"),
-                pl.col("p_alive").mean().alias("mean_p_alive"),
-                pl.col("expected_purchases").sum().alias("expected_purchases"),
-                pl.col("revenue").sum().alias("revenue"),
-            )
-            .sort("clv", descending=True)
+    axes = [axis for axis in BY_SEGMENT_AXES if axis in classified.columns]
+    # only the columns used (filtering the whole wide frame copies every column), and the
+    # total and the per-axis tables in one collect_all so they run side by side
+    priced = (
+        classified.lazy()
+        .select(*axes, "clv", "p_alive", "expected_purchases", "revenue")
+        .filter(pl.col("clv").is_not_null())
+    )
+    tables = [
+        priced.group_by(axis)
+        .agg(
+            pl.len().alias("customers"),
+            pl.col("clv").sum().alias("clv"),
+            pl.col("clv").mean().alias("clv_per_customer"),
+            pl.col("p_alive").mean().alias("mean_p_alive"),
+            pl.col("expected_purchases").sum().alias("expected_purchases"),
+            pl.col("revenue").sum().alias("revenue"),
         )
+        .sort("clv", descending=True)
+        for axis in axes
+    ]
+    total_frame, *collected = pl.collect_all([priced.select(pl.col("clv").sum()), *tables])
+    total = total_frame.item() or 0.0
+    for axis, table in zip(axes, collected):
         for r in table.iter_rows(named=True):
             rows.append(
                 {
@@ -67,12 +74,12 @@ def top_customers_by_clv(classified: pl.DataFrame, top: int) -> list[dict[str, A
     cols = [c for c in ("customer_id", "clv", "p_alive", "expected_purchases", "orders", "revenue",
                         "last_order", "value_tier", "rfm_segment") if c in classified.columns]
     # top_k then a sort of those k rows: the same rows and order as sorting everyone, without
-    # sorting a million customers (ids are unique, so (clv, id) has no ties)
+    # sorting (or copying) a million customers; ids are unique, so (clv, id) has no ties
     frame = (
-        classified.filter(pl.col("clv").is_not_null())
-        .top_k(top, by=["clv", "customer_id"], reverse=[False, True])
+        classified.select(cols)
+        .top_k(top, by=["clv", "customer_id"], reverse=[False, True])  # nulls only when too few others
+        .filter(pl.col("clv").is_not_null())
         .sort(["clv", "customer_id"], descending=[True, False])
-        .select(cols)
     )
     return [
         {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
