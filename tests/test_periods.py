@@ -228,3 +228,10 @@ def test_period_index_lookup_equals_the_rule(first: dt.date, span: int, period: 
     )
     assert got["a"].to_list() == got["b"].to_list()
     assert got["null"].null_count() == days.height
+
+
+def test_a_sequence_without_customer_ids_is_still_a_sequence() -> None:
+    seq = order_sequence(LEDGER_5).drop("customer_id")
+    assert as_sequence(seq) is seq
+    cut = as_sequence(seq, dt.date(2024, 2, 15))
+    assert cut.height == 4 and cut["next_date"].max() <= dt.date(2024, 2, 15)

@@ -75,7 +75,8 @@ def attach_dimensions(
     result never depends on row order). Customers with no value get null.
 
     ``sequence`` (the :func:`~custinv.analytics.periods.order_sequence` of ``ledger``, which
-    must then be a DataFrame) already has every customer's orders in date order: the
+    must then be a DataFrame; only its dates and ``row`` are read, so a sequence without
+    ``customer_id`` will do) already has every customer's orders in date order: the
     dimensions without nulls are then read off each customer's last rows, fetched from the
     ledger by row number, instead of matching every order to its customer's latest date.
     The values are matched to the frame's customers on one narrow column and added beside
@@ -139,10 +140,10 @@ def _last_values_from_sequence(
     tails = (
         sequence.lazy()
         .filter(date == last_date)
-        .select("customer_id", "row", (nxt.is_null() & (prev.is_null() | (prev < date))).alias("_alone"))
+        .select("row", (nxt.is_null() & (prev.is_null() | (prev < date))).alias("_alone"))
         .collect()
     )
-    columns = [*(["order_id"] if has_order_id else []), *dims]
+    columns = ["customer_id", *(["order_id"] if has_order_id else []), *dims]
     rows = pl.concat([tails, ledger.select(columns)[tails["row"]]], how="horizontal").lazy()
     alone = rows.filter(pl.col("_alone")).select("customer_id", *dims)
     tied = rows.filter(~pl.col("_alone")).group_by("customer_id").agg(_pick(dims, has_order_id))

@@ -178,23 +178,30 @@ def churn_flags(
     value_column: str | None = None,
     at_risk_factor: float = AT_RISK_FACTOR,
 ) -> pl.DataFrame:
-    """The summary with ``churned``, ``at_risk``, ``usual_interval_days`` and ``value_at_risk``.
+    """The columns the churn lists show, with ``churned``, ``at_risk``, ``usual_interval_days``
+    and ``value_at_risk`` (``value_tier`` too when the summary has it).
 
     ``usual_interval_days`` is the customer's own mean interval (null for one-time buyers);
     the at-risk test falls back to the population's interval where the own one is missing or 0.
+    Only those columns are kept: the lists filter and sort this frame, and carrying every
+    column of a wide per-customer frame through that copied it several times over.
     """
     frame = summary.lazy().collect() if isinstance(summary, pl.LazyFrame) else summary
     population = _population_interval(frame)
     own = pl.col("mean_interpurchase_days")
     interval = pl.when(own > 0).then(own).otherwise(pl.lit(population, dtype=pl.Float64))
     churned = churned_expr(churn_days)
-    return frame.with_columns(
-        churned.alias("churned"),
-        ((~churned) & (pl.col("recency_days") > at_risk_factor * interval))
-        .fill_null(False)
-        .alias("at_risk"),
+    return frame.select(
+        "customer_id",
+        "last_order",
+        "recency_days",
         own.alias("usual_interval_days"),
+        "orders",
+        "revenue",
         _value_expr(value_column).alias("value_at_risk"),
+        *(["value_tier"] if "value_tier" in frame.columns else []),
+        churned.alias("churned"),
+        ((~churned) & (pl.col("recency_days") > at_risk_factor * interval)).fill_null(False).alias("at_risk"),
     )
 
 
@@ -248,7 +255,7 @@ def churn_section(
     )
     has_tier = "value_tier" in flags.columns
     customers = flags.height
-    churned = flags.filter(pl.col("churned"))
+    churned_customers = int(flags["churned"].sum())
     at_risk = flags.filter(pl.col("at_risk")).sort(
         ["value_at_risk", "customer_id"], descending=[True, False], nulls_last=True
     )
@@ -259,7 +266,7 @@ def churn_section(
         bar = flags["revenue"].quantile(1 - WIN_BACK_TOP_SHARE, interpolation="linear")
         high = pl.col("revenue") >= (bar if bar is not None else math.inf)
         high_rule = f"lifetime revenue in the top {WIN_BACK_TOP_SHARE:.0%} of customers"
-    win_back = churned.filter(high).sort(
+    win_back = flags.filter(pl.col("churned") & high).sort(
         ["revenue", "customer_id"], descending=[True, False]
     )
     definition: dict[str, Any] = {
@@ -281,8 +288,8 @@ def churn_section(
     }
     return ChurnSection(
         definition=definition,
-        churn_rate=churned.height / customers if customers else None,
-        churned_customers=churned.height,
+        churn_rate=churned_customers / customers if customers else None,
+        churned_customers=churned_customers,
         churned_revenue=churned_revenue(ledger, as_of, churn_days),
         at_risk_customers=at_risk.height,
         at_risk=_rows(at_risk.head(top), has_tier),

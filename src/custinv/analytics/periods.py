@@ -220,6 +220,10 @@ def last_periods(
 _DAY_BITS: Final[int] = 20  # days since the first order fit in 20 bits (2,800 years)
 
 
+# what cohorts, period KPIs and churn read from a sequence (as_sequence recognises it by them)
+_SEQUENCE_READ: Final[tuple[str, ...]] = ("order_date", "amount", "prev_date", "next_date")
+
+
 def _with_neighbours(frame: pl.LazyFrame, same_customer: pl.Expr) -> pl.LazyFrame:
     """prev_date / next_date from the rows above and below; ``same_customer`` is true where a
     row belongs to the same customer as the row above it (the frame is sorted by customer).
@@ -288,10 +292,11 @@ def as_sequence(
 ) -> pl.DataFrame:
     """Accept either a ledger or an :func:`order_sequence` result (recognised by its columns).
 
-    A sequence reaching past ``as_of`` is cut there: its later rows go and the dates after
+    A sequence is recognised by the columns its consumers read (its ``customer_id`` may have
+    been dropped). A sequence reaching past ``as_of`` is cut there: its later rows go and the dates after
     ``as_of`` are no longer anyone's next order (the rest stays sorted).
     """
-    if isinstance(frame, pl.DataFrame) and set(SEQUENCE_COLUMNS) <= set(frame.columns):
+    if isinstance(frame, pl.DataFrame) and set(_SEQUENCE_READ) <= set(frame.columns):
         if as_of is not None and frame.height and frame["order_date"].max() > as_of:  # type: ignore[operator]
             cut = pl.lit(as_of, dtype=pl.Date)
             return frame.filter(pl.col("order_date") <= cut).with_columns(
