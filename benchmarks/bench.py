@@ -14,7 +14,10 @@ fresh process so peak RSS is that run's own:
     python benchmarks/bench.py                      # 1M and 10M
     python benchmarks/bench.py --sizes 1M,10M,100M  # 100M is opt-in: ~4.8 GB of CSV
 
-Wall times are single runs on a shared machine: the load average is printed with the table.
+On a shared machine single runs move by ±30 %: ``--repeat N`` runs the three commands in turn
+N times (floor, custinv, pandas, floor, …) and reports each one's median wall time, so the ratios
+compare runs made under the same load; CPU seconds (user + system, the process's own) are
+printed too, as they move less with the load. The load average is printed with the table.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class Run:
     peak_mib: float
     status: int
     stdout: str = ""
+    cpu: float = 0.0
 
 
 @dataclass
@@ -84,7 +88,13 @@ def measure(cmd: list[str], stdout_path: Path | None = None) -> Run:
         if stdout_path:
             out.close()  # type: ignore[union-attr]
     text = stdout_path.read_text() if stdout_path else ""
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text)
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text, usage.ru_utime + usage.ru_stime)
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The run with the median wall time (its RSS, CPU and output come with it)."""
+    ordered = sorted(runs, key=lambda r: r.seconds)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def ensure_input(folder: Path, rows: int) -> Path:
@@ -102,31 +112,38 @@ def ensure_input(folder: Path, rows: int) -> Path:
     return path
 
 
-def bench_size(path: Path, rows: int, pandas_max: int, extra: list[str]) -> Row:
-    floor = measure([sys.executable, "-c", FLOOR, str(path)])
+def bench_size(path: Path, rows: int, pandas_max: int, extra: list[str], repeat: int = 1) -> Row:
     json_out = path.with_suffix(".audit.json")
-    custinv = measure([sys.executable, "-m", "custinv", "audit", str(path), "--format", "json", "--timings", *extra],
-                      json_out)
+    floors: list[Run] = []
+    audits: list[Run] = []
+    pandas_runs: list[Run] = []
+    for _ in range(repeat):
+        floors.append(measure([sys.executable, "-c", FLOOR, str(path)]))
+        audits.append(measure([sys.executable, "-m", "custinv", "audit", str(path), "--format", "json", "--timings",
+                               *extra], json_out))
+        if rows <= pandas_max:
+            pandas_runs.append(measure([sys.executable, str(PANDAS), str(path)]))
+    custinv = median_run(audits)
     stages: dict[str, float] = {}
     if custinv.status in (0, 3):
         stages = json.loads(custinv.stdout).get("timings") or {}
-    pandas = measure([sys.executable, str(PANDAS), str(path)]) if rows <= pandas_max else None
-    return Row(rows, floor, custinv, pandas, stages)
+    return Row(rows, median_run(floors), custinv, median_run(pandas_runs) if pandas_runs else None, stages)
 
 
 def table(rows: list[Row]) -> str:
     head = ("| rows | floor s | custinv s | ratio | ingest+summary s | ratio | floor RSS MiB | custinv RSS MiB "
-            "| RSS ratio | pandas s |")
+            "| RSS ratio | pandas s | CPU s floor / custinv / pandas |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         core = sum(r.stages.get(k, 0.0) for k in ("ingest", "summary"))
         pandas = f"{r.pandas.seconds:.2f}" if r.pandas else "—"
+        cpu = f"{r.floor.cpu:.1f} / {r.custinv.cpu:.1f} / " + (f"{r.pandas.cpu:.1f}" if r.pandas else "—")
         status = "" if r.custinv.status in (0, 3) else f" (exit {r.custinv.status})"
         lines.append(
             f"| {label(r.rows)} | {r.floor.seconds:.2f} | {r.custinv.seconds:.2f}{status} "
             f"| {r.custinv.seconds / r.floor.seconds:.1f}× | {core:.2f} | {core / r.floor.seconds:.1f}× "
             f"| {r.floor.peak_mib:.0f} | {r.custinv.peak_mib:.0f} | {r.custinv.peak_mib / r.floor.peak_mib:.1f}× "
-            f"| {pandas} |"
+            f"| {pandas} | {cpu} |"
         )
     return "\n".join(lines)
 
@@ -138,13 +155,14 @@ def main() -> None:
     parser.add_argument("--pandas-max", type=parse_size, default=parse_size("10M"),
                         help="skip the pandas baseline above this many rows")
     parser.add_argument("--custinv-args", default="", help="extra audit options, e.g. '--no-clv'")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each command per size (medians are reported)")
     args = parser.parse_args()
     results = []
     for size in args.sizes.split(","):
         rows = parse_size(size)
         path = ensure_input(args.data, rows)
         print(f"{label(rows)}: load {os.getloadavg()[0]:.2f}", file=sys.stderr)
-        row = bench_size(path, rows, args.pandas_max, args.custinv_args.split())
+        row = bench_size(path, rows, args.pandas_max, args.custinv_args.split(), max(1, args.repeat))
         results.append(row)
         if row.stages:
             split = ", ".join(f"{k} {v:.2f}" for k, v in row.stages.items())
