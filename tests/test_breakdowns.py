@@ -148,3 +148,14 @@ def test_attach_dimensions_matches_a_brute_force_pick(rows: list[tuple]) -> None
         assert dict(zip(out["customer_id"], out[dim], strict=True)) == ref
     # read off the order sequence (dimensions without nulls): the same frame
     assert attach_dimensions(summary, led, sequence=order_sequence(led)).equals(out)
+
+
+def test_attach_dimensions_when_id_hashes_collide(monkeypatch: pytest.MonkeyPatch) -> None:
+    from custinv.analytics import breakdowns as bd
+
+    summary = customer_summary(ledger(), D(2024, 3, 31)).collect()
+    expected = attach_dimensions(summary, ledger())
+    # every id hashes alike: the hash join finds wrong and repeated matches and falls back
+    monkeypatch.setattr(bd, "_id_hash", lambda ids: ids.hash(seed=0) * 0)
+    assert attach_dimensions(summary, ledger()).equals(expected)
+    assert attach_dimensions(summary, ledger(), sequence=order_sequence(ledger())).equals(expected)

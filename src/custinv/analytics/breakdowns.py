@@ -94,15 +94,37 @@ def attach_dimensions(
     null_counts = ledger_lf.select([pl.col(d).null_count() for d in dims]).collect().row(0)
     full = [d for d, n in zip(dims, null_counts, strict=True) if n == 0]
     passes = ([full] if full else []) + [[d] for d, n in zip(dims, null_counts, strict=True) if n > 0]
-    ids = frame.lazy().select("customer_id")
+    picks = []
     for group in passes:
         if group is full and sequence is not None and isinstance(ledger, pl.DataFrame):
-            picks = _last_values_from_sequence(sequence, ledger, group, has_order_id)
+            picks.append(_last_values_from_sequence(sequence, ledger, group, has_order_id))
         else:
-            picks = _latest_values(ledger_lf, group, has_order_id)
-        ids = ids.join(picks, on="customer_id", how="left", maintain_order="left")
-    values = ids.collect()
-    return frame.hstack([values[d] for d in dims])
+            picks.append(_latest_values(ledger_lf, group, has_order_id))
+    values = [_values_for(frame["customer_id"], p) for p in pl.collect_all(picks)]
+    by_dim = {d: v[d] for v in values for d in v.columns}
+    return frame.hstack([by_dim[d] for d in dims])
+
+
+def _id_hash(ids: pl.Expr) -> pl.Expr:
+    return ids.hash(seed=0)
+
+
+def _values_for(ids: pl.Series, picks: pl.DataFrame) -> pl.DataFrame:
+    """``picks`` (one row per customer_id) lined up with ``ids``: null where a customer has none.
+
+    Joined on a 64-bit hash of the id, which is several times cheaper than on the strings; the
+    strings are then compared, and any hash shared by two ids (two matches, or a match with a
+    different id) sends it back to the join on the ids themselves.
+    """
+    key = _id_hash(pl.col("customer_id")).alias("_h")
+    left = ids.to_frame("customer_id").with_columns(key)
+    joined = left.join(picks.with_columns(key).rename({"customer_id": "_id"}), on="_h", how="left",
+                       maintain_order="left")
+    if joined.height == ids.len() and bool(
+        joined.select((pl.col("_id").is_null() | (pl.col("_id") == pl.col("customer_id"))).all()).item()
+    ):
+        return joined.drop("customer_id", "_h", "_id")
+    return left.drop("_h").join(picks, on="customer_id", how="left", maintain_order="left").drop("customer_id")
 
 
 def _pick(dims: list[str], has_order_id: bool) -> list[pl.Expr]:
