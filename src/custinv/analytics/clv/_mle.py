@@ -135,31 +135,6 @@ def group_rfm(
     )
 
 
-def unique_rows(*columns: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """(inverse, first index) of the distinct rows of equal-length 1-D columns.
-
-    Much faster than ``np.unique(axis=0)``: each column is coded by a 1-D ``np.unique`` and
-    the codes combined into one integer key (re-coded after each column so it cannot overflow).
-    """
-    key = np.zeros(columns[0].size, dtype=np.int64)
-    span = 1
-    for col in columns:
-        _, code = np.unique(col, return_inverse=True)
-        size = int(code.max()) + 1 if code.size else 1
-        if span * size >= 2**62:  # re-code the key first so the product cannot overflow
-            _, key = np.unique(key, return_inverse=True)
-            key = key.reshape(-1).astype(np.int64)
-            span = int(key.max()) + 1 if key.size else 1
-        key = key * size + code.reshape(-1)
-        span *= size
-    _, key = np.unique(key, return_inverse=True)
-    key = key.reshape(-1).astype(np.int64)
-    n_unique = int(key.max()) + 1 if key.size else 0
-    first = np.full(n_unique, key.size, dtype=np.intp)
-    np.minimum.at(first, key, np.arange(key.size, dtype=np.intp))
-    return key.astype(np.intp), first
-
-
 def dense_codes(values: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.intp]]:
     """(sorted distinct values, each value's index into them) of a 1-D numeric array.
 

@@ -101,8 +101,8 @@ class _Objective:
             order = np.argsort(x, kind="stable")
             x, t_x, T, w = x[order], t_x[order], T[order], w[order]
         self.wsum = float(w.sum())
-        self.ux, ix = np.unique(x, return_inverse=True)
-        self.wx = np.bincount(ix.reshape(-1), weights=w, minlength=self.ux.size)  # weight per distinct x
+        self.ux, ix = dense_codes(x)
+        self.wx = np.bincount(ix, weights=w, minlength=self.ux.size)  # weight per distinct x
         self.uT, iT = dense_codes(T)
         self.ut, it = dense_codes(t_x)
         self.w_T = np.bincount(iT, weights=w, minlength=self.uT.size)  # Σ w per distinct T
@@ -110,7 +110,7 @@ class _Objective:
         repeat = x > 0
         self.rx_values = self.ux[self.ux > 0]  # distinct x of repeat buyers
         first_repeat = self.ux.size - self.rx_values.size
-        self.i_x = (ix.reshape(-1)[repeat] - first_repeat).astype(np.intp)
+        self.i_x = ix[repeat] - first_repeat
         self.i_T, self.i_t, self.w = iT[repeat], it[repeat], w[repeat]
         xr = x[repeat]
         starts = np.flatnonzero(np.r_[True, xr[1:] != xr[:-1]]) if xr.size else np.zeros(0, dtype=np.intp)

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import digamma, gammaln
 
-from ._mle import FitResult, FloatArray, ModelNotIdentifiable, as_float_array, dot, map_blocks, maximise, row_blocks
+from ._mle import FitResult, FloatArray, ModelNotIdentifiable, as_float_array, dense_codes, dot, map_blocks, maximise, row_blocks
 
 NAMES = ("p", "q", "gamma")
 #: |corr(x, m)| above this makes the independence assumption doubtful (warn).
@@ -57,8 +57,8 @@ class _Objective:
 
     def __init__(self, x: FloatArray, m: FloatArray) -> None:
         n = x.size
-        self.ux, ix = np.unique(x, return_inverse=True)
-        self.wx = np.bincount(ix.reshape(-1), minlength=self.ux.size) / n
+        self.ux, ix = dense_codes(x)
+        self.wx = np.bincount(ix, minlength=self.ux.size) / n
         mx = m * x
         self.blocks = [(x[lo:hi], mx[lo:hi]) for lo, hi in row_blocks(n)]
         log_m, log_x = np.log(m), np.log(x)

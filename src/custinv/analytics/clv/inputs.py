@@ -16,7 +16,8 @@ published CDNOW summary exactly):
 per-customer summary and the order sequence — because purchase *days* differ from orders only
 where a customer has several orders on one day: days = orders − (orders whose date equals the
 previous order's date), and the first day's spend is the first order's amount plus that of the
-same-day orders that follow it. Only those few rows are aggregated, so no pass groups all orders.
+same-day orders that follow it. Only those few rows are added up (they are contiguous per
+customer in the sequence), so no pass groups all orders.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 TimeUnit = Literal["day", "week", "month"]
@@ -133,31 +135,27 @@ def clv_inputs_from_summary(
             f"the summary has orders up to {last_seen}, after calibration_end {calibration_end}; use clv_inputs"
         )
     date, prev = pl.col("order_date"), pl.col("prev_date")
-    # a customer's first order and every order on the same day as the order before it: the
-    # rest of the sequence cannot change purchase days or the first day's spend
-    few = (
-        sequence.lazy()
-        .filter(prev.is_null() | (date == prev))
-        .with_columns(pl.when(prev.is_null()).then(date).forward_fill().alias("_first_day"))
+    start = prev.is_null()  # a customer's first order (the sequence is sorted by customer, date)
+    # only a customer's first order and the orders on the same day as the order before them
+    # can change purchase days or the first day's spend; each customer's rows stay together
+    few = sequence.lazy().filter(start | (date == prev)).select(
+        start.alias("start"),
+        pl.when(date == pl.when(start).then(date).forward_fill()).then(pl.col("amount")).otherwise(0.0).alias("first_day"),
     )
-    firsts = few.filter(prev.is_null()).select("customer_id", pl.col("amount").alias("_first_amount"))
-    repeats = (
-        few.filter(prev.is_not_null())
-        .group_by("customer_id")
-        .agg(
-            pl.len().cast(pl.Int64).alias("_same_day"),
-            pl.col("amount").filter(date == pl.col("_first_day")).sum().alias("_first_day_rest"),
-        )
+    ids = sequence.lazy().filter(start).select("customer_id")
+    few_rows, firsts = pl.collect_all([few, ids])
+    # number the customers by their start rows and add up per customer (rows are contiguous)
+    customer = np.cumsum(few_rows["start"].to_numpy()) - 1
+    n = firsts.height
+    firsts = firsts.with_columns(
+        pl.Series("_first_amount", np.bincount(customer, weights=few_rows["first_day"].to_numpy(), minlength=n)),
+        pl.Series("_same_day", np.bincount(customer, minlength=n) - 1, dtype=pl.Int64),
     )
     out = (
         summary.lazy()
         .select("customer_id", "first_order", "last_order", "orders", "revenue")
-        .join(firsts, on="customer_id", how="left", maintain_order="left")
-        .join(repeats, on="customer_id", how="left", maintain_order="left")
-        .with_columns(
-            (pl.col("orders") - pl.col("_same_day").fill_null(0) - 1).cast(pl.Int64).alias("x"),
-            (pl.col("_first_amount") + pl.col("_first_day_rest").fill_null(0.0)).alias("_first_amount"),
-        )
+        .join(firsts.lazy(), on="customer_id", how="left", maintain_order="left")
+        .with_columns((pl.col("orders") - pl.col("_same_day") - 1).cast(pl.Int64).alias("x"))
         .with_columns(
             ((pl.col("last_order") - pl.col("first_order")).dt.total_days() / u).alias("t_x"),
             ((end - pl.col("first_order")).dt.total_days() / u).alias("T"),
@@ -170,3 +168,4 @@ def clv_inputs_from_summary(
         .select("customer_id", "x", "t_x", "T", "monetary_value", "revenue")
     )
     return out.collect()
+
