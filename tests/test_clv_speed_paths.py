@@ -25,6 +25,7 @@ from polars.testing import assert_frame_equal
 from custinv.analytics.clv import bgnbd, clv_inputs, fit_clv, paretonbd
 from custinv.analytics.clv._mle import dense_codes, distinct_pairs, group_rfm
 from custinv.analytics.clv.inputs import clv_inputs_from_summary
+from custinv.analytics.clv.discount import discounted_purchases, schedule
 from custinv.analytics.clv.purchase import Predictor
 from custinv.analytics.clv.report import attach_clv, clv_by_segment, top_customers_by_clv
 from custinv.analytics.periods import order_sequence
@@ -262,3 +263,19 @@ def test_clv_by_segment_sums_hand_checked() -> None:
     high = rows[0]
     assert high["clv"] == 16.0 and high["clv_share"] == 16.0 / 18.0 and high["clv_per_customer"] == 8.0
     assert high["mean_p_alive"] == 0.375 and high["expected_purchases"] == 4.0 and high["historical_revenue"] == 150.0
+
+
+def test_predictor_discounted_equals_per_customer_discounting() -> None:
+    """P(alive) factored out of the discounted sum: the same numbers up to rounding."""
+    rng = np.random.default_rng(8)
+    n = 500
+    T = rng.integers(0, 60, n) / 7
+    x = rng.integers(0, 8, n).astype(float)
+    t_x = np.where(x > 0, np.floor(rng.random(n) * T * 7) / 7, 0.0)
+    pred = Predictor("bgnbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, x, t_x, T)
+    sched = schedule(12, 0.1, "week")
+    want_expected, want_discounted = discounted_purchases(pred.cumulative(), sched, n)
+    expected, discounted = pred.discounted(sched)
+    np.testing.assert_array_equal(expected, want_expected)
+    np.testing.assert_allclose(discounted, want_discounted, rtol=1e-13)
+    assert np.all(discounted <= expected)

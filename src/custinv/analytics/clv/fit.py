@@ -244,17 +244,16 @@ def fit_clv(
     used, result, reason = _choose(model, x, t_x, T)
 
     if result is None:
-        cumulative = historical.cumulative_purchases(x, T)
         alive: FloatArray = np.full(x.size, np.nan)
+        expected, discounted = discounted_purchases(historical.cumulative_purchases(x, T), sched, x.size)
         spend = historical.average_order_value(inputs["revenue"].to_numpy().astype(np.float64), x)
         spend_summary = SpendSummary("historical", reason="historical CLV uses each customer's average order value")
     else:
         predictor = purchase.Predictor(used, result.params, x, t_x, T)
-        cumulative = predictor.cumulative(sched.times)
+        expected, discounted = predictor.discounted(sched)
         alive = predictor.p_alive()
         spend, spend_summary = _spend(inputs, x)
 
-    expected, discounted = discounted_purchases(cumulative, sched, x.size)
     clv = discounted * spend * margins
     frame = pl.DataFrame(
         {

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import bgnbd, paretonbd
 from ._mle import FitResult, FloatArray, distinct_pairs, map_blocks
+from .discount import Schedule, discounted_purchases
 
 MODELS: dict[str, ModuleType] = {"bgnbd": bgnbd, "paretonbd": paretonbd}
 
@@ -66,6 +67,17 @@ class Predictor:
             return self._per_customer(known if known is not None else self._if_alive(t))
 
         return at
+
+    def discounted(self, sched: Schedule) -> tuple[FloatArray, FloatArray]:
+        """(expected purchases by the horizon, discounted expected purchases) per customer.
+
+        :func:`~custinv.analytics.clv.discount.discounted_purchases`'s rule applied to
+        E[Y(t) | alive] per (x, T) pair, then times P(alive): the factor is the same at every
+        step, so it comes out of the discounted sum and the steps run on the few pairs.
+        """
+        ahead = dict(zip(map(float, sched.times), map_blocks(self._if_alive, [float(t) for t in sched.times])))
+        expected, discounted = discounted_purchases(lambda t: ahead[float(t)], sched, self._x.size)
+        return self._per_customer(expected), self._per_customer(discounted)
 
     def _if_alive(self, t: float) -> FloatArray:
         """E[Y(t) | alive] per distinct (x, T) pair."""
