@@ -279,3 +279,16 @@ def test_predictor_discounted_equals_per_customer_discounting() -> None:
     np.testing.assert_array_equal(expected, want_expected)
     np.testing.assert_allclose(discounted, want_discounted, rtol=1e-13)
     assert np.all(discounted <= expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 5).map(float)), min_size=0, max_size=30), st.integers(0, 8))
+def test_top_customers_by_clv_equals_sorting_everyone(values: list[float | None], top: int) -> None:
+    frame = pl.DataFrame(
+        {"customer_id": [f"c{i:02d}" for i in range(len(values))][::-1], "clv": values},
+        schema={"customer_id": pl.String, "clv": pl.Float64},
+    )
+    want = (
+        frame.filter(pl.col("clv").is_not_null()).sort(["clv", "customer_id"], descending=[True, False]).head(top)
+    )
+    assert top_customers_by_clv(frame, top) == want.to_dicts()

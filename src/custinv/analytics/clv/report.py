@@ -73,13 +73,18 @@ def top_customers_by_clv(classified: pl.DataFrame, top: int) -> list[dict[str, A
     """The ``top`` customers by CLV with what explains it."""
     cols = [c for c in ("customer_id", "clv", "p_alive", "expected_purchases", "orders", "revenue",
                         "last_order", "value_tier", "rfm_segment") if c in classified.columns]
-    # top_k then a sort of those k rows: the same rows and order as sorting everyone, without
-    # sorting (or copying) a million customers; ids are unique, so (clv, id) has no ties
+    # the k-th largest CLV as a cut, then a sort of the few rows at or above it (ties at the
+    # cut included): the same rows and order as sorting everyone, without sorting or copying
+    # a million customers
+    priced = classified["clv"].drop_nulls()
+    if top <= 0 or priced.is_empty():
+        return []
+    cut = priced.top_k(min(top, priced.len())).min()
     frame = (
         classified.select(cols)
-        .top_k(top, by=["clv", "customer_id"], reverse=[False, True])  # nulls only when too few others
-        .filter(pl.col("clv").is_not_null())
+        .filter(pl.col("clv") >= cut)
         .sort(["clv", "customer_id"], descending=[True, False])
+        .head(top)
     )
     return [
         {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
