@@ -272,16 +272,17 @@ def order_sequence(
     low = pl.lit(1 << _DAY_BITS, dtype=pl.UInt64)
     key = cid.hash(seed=0) // low * low + (day - first).cast(pl.UInt64)
     prefix = pl.col("_key") // low
+    # the sort collected on its own: fused with the shifts below it ran slower
+    by_key = lf.select(key.alias("_key"), "customer_id", "amount", "row").sort("_key", maintain_order=True).collect()
     frame = (
         _with_neighbours(
-            lf.select(key.alias("_key"), "customer_id", "amount", "row")
-            .sort("_key", maintain_order=True)
-            .with_columns(((pl.col("_key") % low).cast(pl.Int32) + first).cast(pl.Date).alias("order_date")),
+            by_key.lazy().with_columns(((pl.col("_key") % low).cast(pl.Int32) + first).cast(pl.Date).alias("order_date")),
             prefix == prefix.shift(1),
         )
         .select(*SEQUENCE_COLUMNS, (pl.col("_same") & (cid != cid.shift(1))).any().alias("_clash"))
         .collect()
     )
+    del by_key
     if frame.height and frame["_clash"][0]:
         return _with_neighbours(by_id, cid == cid.shift(1)).select(SEQUENCE_COLUMNS).collect()
     return frame.drop("_clash")
