@@ -163,6 +163,7 @@ def _last_values_from_sequence(
         sequence.lazy()
         .filter(date == last_date)
         .select("row", (nxt.is_null() & (prev.is_null() | (prev < date))).alias("_alone"))
+        .sort("row")  # a gather in row order walks a ledger of many chunks once
         .collect()
     )
     columns = ["customer_id", *(["order_id"] if has_order_id else []), *dims]
