@@ -113,7 +113,7 @@ def test_build_ledger_takes_the_lazy_path_above_the_size(tmp_path: Path, monkeyp
     monkeypatch.setattr(S, "_build", lambda p, s, scan, on_rows=None: calls.append(p) or real(p, s, scan, on_rows))
     monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
     lazy = L.build_ledger([path], settings)
-    assert calls == [path]
+    assert set(calls) == {path}  # twice when a ragged row makes it read again with spare columns
     assert_same(lazy, eager(path, settings, monkeypatch))
 
 

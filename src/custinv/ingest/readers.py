@@ -310,12 +310,14 @@ def scan_plain_csv(
     delimiter: str | None = None,
     header_row: int | None = None,
     header_score: HeaderScorer | None = None,
+    spare: bool = True,
 ) -> CsvScan | None:
     """The lazy twin of :func:`read_table` for a plain CSV, or None when the file is not one.
 
     Plain: a .csv-like file sniffed as UTF-8 without BOM, LF line ends, a header found. Rows
     are read with spare columns (``truncate_ragged_lines``) so ragged rows are flagged as in
-    the eager read; line numbers are the row index plus the lines above the first data row,
+    the eager read; with ``spare=False`` they are not (reading is cheaper), and a row longer
+    than the header fails the collect with Polars' "found more fields" ComputeError; line numbers are the row index plus the lines above the first data row,
     which is right only while no cell holds a line break — the caller must check that
     (:func:`cells_with_line_breaks`) before trusting ``__line__``. A file that is not UTF-8
     past the sniffed sample fails when collected (``pl.exceptions.ComputeError``).
@@ -332,18 +334,18 @@ def scan_plain_csv(
         return None
     names, header = layout.names, layout.header
     skip = header.last_line
-    spare = [f"__extra_{i}__" for i in range(max(8, len(names)))]
-    schema = {n: pl.String for n in [*names, *spare]}
+    extras = [f"__extra_{i}__" for i in range(max(8, len(names)))] if spare else []
+    schema = {n: pl.String for n in [*names, *extras]}
     scan = pl.scan_csv(
         path, has_header=False, skip_lines=skip, separator=layout.best.delimiter, quote_char='"',
         encoding="utf8", schema=schema, infer_schema=False, missing_columns="insert",
-        truncate_ragged_lines=True, raise_if_empty=False, row_index_name=_IDX,
+        truncate_ragged_lines=spare, raise_if_empty=False, row_index_name=_IDX,
     )
-    cells = [*names, *spare]
+    cells = [*names, *extras]
     frame = scan.select(
         *cells,
         (pl.col(_IDX).cast(pl.Int64) + (skip + 1)).alias(LINE),
-        pl.any_horizontal([_filled(c) for c in spare]).alias(RAGGED),
+        (pl.any_horizontal([_filled(c) for c in extras]) if extras else pl.lit(False)).alias(RAGGED),
     )
     empty = pl.DataFrame(schema={**{n: pl.String for n in names}, LINE: pl.Int64, RAGGED: pl.Boolean})
     table = RawTable(

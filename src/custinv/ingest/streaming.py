@@ -133,6 +133,7 @@ class _Read:
     others: list[pl.DataFrame] = field(default_factory=list)  # every other row, with line and decision
     candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
     rows: int = 0
+    padded: bool = False  # some dimension value has outer spaces or is empty
     ids: _IdOrder = field(default_factory=lambda: _IdOrder())
 
 
@@ -204,13 +205,15 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
                   estimate: int) -> _Read:
     """One pass over the file; raises _HandBack as soon as a key cell is not plain."""
     read = _Read()
-    flags = [_candidate_rows(scan).alias("__cand__"), _not_plain(plan.mapping, plan.keys).alias("__odd__")]
+    flags = [_candidate_rows(scan).alias("__cand__"), _not_plain(plan.mapping, plan.keys).alias("__odd__"),
+             _padded_dimensions(plan.mapping).alias("__pad__")]
     other_cols = [*plan.used_cols, "__line__", "__cand__", "__file__", *_REJECT_RAW]
     used_cols = [*plan.used_cols, "__cand__"]
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
     for batch in scan.frame.collect_batches(chunk_size=BATCH_ROWS):
-        decided = _decide_batch(batch, plan, settings, flags, [*other_cols, "__odd__"])
+        decided = _decide_batch(batch, plan, settings, flags, [*other_cols, "__odd__", "__pad__"])
         cand, odd = decided["__cand__"], decided["__odd__"]
+        read.padded = read.padded or bool(decided["__pad__"].any())
         if (odd & ~cand).any():
             raise _HandBack
         if cand.any():
@@ -367,7 +370,9 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     samples = used.head(5).select(
         [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
     )
-    used = _trim_dimensions(used.drop("raw_status", "currency", strict=False))
+    used = used.drop("raw_status", "currency", strict=False)
+    if read.padded:
+        used = _trim_dimensions(used)
     file_plan = L._FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                             unique_ids=plan.mapping.column("order_id") is not None)
     source = L._accounting(counts, reported, [file_plan], currency)
@@ -394,6 +399,12 @@ class _Revote(Exception):
 
 
 _PADDED = r"^\s|\s$|^$"  # a value that trimming or blank-to-null would change
+
+
+def _padded_dimensions(mapping: F.Mapping) -> pl.Expr:
+    """Per row: a dimension cell with outer spaces, or empty (then the dimensions are trimmed)."""
+    cells = [pl.col(c).str.contains(_PADDED).fill_null(False) for d in F.DIMENSIONS if (c := mapping.column(d))]
+    return pl.any_horizontal(cells) if cells else pl.lit(False)
 
 
 def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
@@ -461,15 +472,25 @@ def build_ledger_streaming(
     """The streaming path for one file, or None when the file needs the eager one (same results)."""
     if settings.sheet is not None or settings.encoding not in (None, "utf-8", "utf8", "UTF-8"):
         return None
+    # Most exports have no row longer than the header: read without the spare columns that
+    # would mark one (a tenth less work), and only if Polars meets one, again with them.
     scan = scan_plain_csv(path, encoding=settings.encoding, delimiter=settings.delimiter,
-                          header_row=settings.header_row, header_score=F.header_score)
+                          header_row=settings.header_row, header_score=F.header_score, spare=False)
     if scan is None:
         return None
     if on_file is not None:
         on_file(path)
     try:
         return _build(path, settings, scan, on_rows)
-    except pl.exceptions.ComputeError:  # e.g. not UTF-8 past the sniffed sample: the eager reader copes
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
+        if "more fields" not in str(exc) and "n_extra" not in str(exc):
+            return None  # e.g. not UTF-8 past the sniffed sample: the eager reader copes
+    # a row longer than the header: read again with the spare columns that mark ragged rows
+    scan = scan_plain_csv(path, encoding=settings.encoding, delimiter=settings.delimiter,
+                          header_row=settings.header_row, header_score=F.header_score, spare=True)
+    try:
+        return _build(path, settings, scan, on_rows) if scan is not None else None
+    except pl.exceptions.ComputeError:
         return None
 
 
