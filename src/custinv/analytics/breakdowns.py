@@ -102,7 +102,9 @@ def attach_dimensions(
             picks.append(_latest_values(ledger_lf, group, has_order_id))
     values = [_values_for(frame["customer_id"], p) for p in pl.collect_all(picks)]
     by_dim = {d: v[d] for v in values for d in v.columns}
-    return frame.hstack([by_dim[d] for d in dims])
+    # the ledger may hold dimensions as categoricals; the per-customer frame is what exports and
+    # reports read, so it carries plain text (1M values, not 10M)
+    return frame.hstack([by_dim[d].cast(pl.String) for d in dims])
 
 
 def _id_hash(ids: pl.Expr) -> pl.Expr:

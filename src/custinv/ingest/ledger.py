@@ -637,7 +637,9 @@ def _orders(used: pl.DataFrame, plans: list[_FilePlan]) -> pl.DataFrame:
     # Kept in the order of each order's first line: every consumer that needs an order sorts
     # (the summary by customer, the order sequence by customer and date) — sorting the whole
     # ledger here as well cost 3-4 s on 10M rows (the gather of its string columns).
-    return grouped
+    # Dimensions hold a few distinct values on millions of rows: as categoricals they take 4 bytes
+    # a row instead of 16 (240 MB less on 10M orders with two dimensions).
+    return grouped.with_columns(pl.col(d).cast(pl.Categorical) for d in dims) if dims else grouped
 
 
 def _one_line_orders(used: pl.DataFrame, plans: list[_FilePlan]) -> bool:

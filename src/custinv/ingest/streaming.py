@@ -198,7 +198,8 @@ def _decide_batch(batch: pl.DataFrame, plan: _Plan, settings: Settings, flags: l
             pl.when((pl.col("__decision__") == L.USED) & (pl.col("order_date") > as_of))
             .then(pl.lit("after_as_of")).otherwise(pl.col("__decision__")).alias("__decision__")
         )
-    return decided.select(*columns, pl.col("__decision__").cast(_DECISIONS)).collect()
+    kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]  # as the ledger keeps them
+    return decided.select(*kept, pl.col("__decision__").cast(_DECISIONS)).collect()
 
 
 def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowProgress | None,
@@ -411,8 +412,9 @@ def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
     """Trim the dimension columns (blank → null) as the eager path does — only those that need
     it, found on their few distinct values instead of on every row."""
     needs = [d for d in F.DIMENSIONS if d in used.columns
-             and used[d].unique().str.contains(_PADDED).any()]
-    return used.with_columns(L._blank_to_null(pl.col(d)).alias(d) for d in needs) if needs else used
+             and used[d].unique().cast(pl.String).str.contains(_PADDED).any()]
+    return used.with_columns(L._blank_to_null(pl.col(d).cast(pl.String)).cast(pl.Categorical).alias(d)
+                             for d in needs) if needs else used
 
 
 def _check_unique_ids(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder) -> None:
