@@ -56,10 +56,14 @@ def purchase_gap_counts(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     Counted rather than listed: gaps are whole days, so millions of them take a few thousand
     distinct values, and a quantile needs only their counts (no sort of every gap).
     """
-    seq = as_sequence(frame)
     gap = pl.col("order_date").cast(pl.Int32) - pl.col("prev_date").cast(pl.Int32)
+    return _positive_counts(as_sequence(frame), gap)
+
+
+def _positive_counts(frame: pl.DataFrame | pl.LazyFrame, gap: pl.Expr) -> pl.DataFrame:
+    """``gap``, ``count``: how often each positive value of ``gap`` occurs, ascending."""
     return (
-        seq.lazy()
+        frame.lazy()
         .select(gap.alias("gap"))
         .filter(pl.col("gap") > 0)
         .group_by("gap")
@@ -102,16 +106,7 @@ def churn_window_days(
         counts = purchase_gap_counts(frame)
         what = "inter-purchase gaps (days between a customer's consecutive purchase dates)"
     else:
-        gap = pl.col("mean_interpurchase_days").cast(pl.Float64)
-        counts = (
-            frame.lazy()
-            .select(gap.alias("gap"))
-            .filter(pl.col("gap") > 0)
-            .group_by("gap")
-            .agg(pl.len().alias("count"))
-            .sort("gap")
-            .collect()
-        )
+        counts = _positive_counts(frame, pl.col("mean_interpurchase_days").cast(pl.Float64))
         what = "repeat buyers' mean inter-purchase days"
     value = linear_quantile(counts, quantile)
     if value is None:
