@@ -11,8 +11,9 @@ from what a machine-written export looks like:
 * order ids are unique (one line per order);
 * the status column is an order status, or a deal pipeline, as the first rows say.
 
-Each batch is parsed and decided with those rules, and every one of them is **verified** on
-every row as the batches go by: a key value of another shape stops the read at once; a
+Polars' streaming engine parses and decides every row with those rules (one query: reading,
+flags, parsing and decisions run together on all cores) and hands the rows over in batches;
+every rule is **verified** on every row as the batches go by: a key value of another shape stops the read at once; a
 repeated order id, a line break inside a quoted cell or a status vote that the whole file
 decides differently are found at the end. Then the file is handed back (``None``) to the
 eager path — or, for the status vote, decided again with the right vote — so the results are
@@ -21,9 +22,9 @@ few rows they concern: blank rows and structural rows (footers, repeated headers
 recognised among the *candidate* rows (an empty first cell, a total label, a banner, at most
 one filled cell), whose raw cells are kept as they pass.
 
-Memory: each batch is parsed and split at once into used orders (the ledger's columns only)
-and the other rows (few, with what the accounting and the rejects need), so the file's text
-is never held and no 10M-row frame is copied to drop rows from it.
+Memory: each batch is split at once into used orders (the ledger's columns only) and the
+other rows (few, with what the accounting and the rejects need), so the file's text is never
+held and no 10M-row frame is copied to drop rows from it. Dimensions are kept as categoricals.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from custinv.config import Settings
 from custinv.ingest import fields as F
 from custinv.ingest import ledger as L
 from custinv.ingest import parse, sniff, status
-from custinv.ingest.readers import CsvScan, scan_plain_csv
+from custinv.ingest.readers import RAGGED, CsvScan, scan_plain_csv
 
 BATCH_ROWS = 500_000
 """Rows per batch: large enough that per-batch overhead vanishes, small enough to stay in cache
@@ -139,49 +140,48 @@ class _Read:
 
 @dataclass
 class _IdOrder:
-    """Are the used rows' order ids strictly increasing so far — as numbers, or as text?
+    """Are the used rows' order ids strictly increasing so far — as text, or shortest first?
 
     Exports usually number orders in file order, and strictly increasing ids are distinct:
     followed batch by batch, that proves one line per order without hashing ten million
-    strings at the end (and without a 10M-row temporary)."""
+    strings at the end (and without a 10M-row temporary). Two strict orders are followed:
+    plain text order, and *shortlex* (shorter first, then text) — the order of numbers
+    written without leading zeros (…, 9999999, 10000000, …), with no cast to numbers."""
 
-    as_number: bool = True
     as_text: bool = True
-    last_number: int | None = None
-    last_text: str | None = None
+    shortlex: bool = True
+    last: str | None = None
 
     @property
     def increasing(self) -> bool:
-        return self.as_number or self.as_text
+        return self.as_text or self.shortlex
 
     def follow(self, ids: pl.Series) -> None:
         if not self.increasing or ids.len() == 0:
             return
         if ids.null_count():
-            self.as_number = self.as_text = False
+            self.as_text = self.shortlex = False
             return
-        frame = ids.to_frame("id")
-        if self.as_number:
-            number = pl.col("id").cast(pl.Int64, strict=False)
-            first, last, ok = frame.select(number.first().alias("first"), number.last().alias("last"),
-                                           (number.is_not_null().all() & (number > number.shift()).all()).alias("ok")
-                                           ).row(0)
-            self.as_number = bool(ok) and first is not None and (self.last_number is None or first > self.last_number)
-            self.last_number = last
-        if self.as_text:
-            first, last, ok = frame.select(pl.col("id").first().alias("first"), pl.col("id").last().alias("last"),
-                                           (pl.col("id") > pl.col("id").shift()).all().alias("ok")).row(0)
-            self.as_text = bool(ok) and (self.last_text is None or first > self.last_text)
-            self.last_text = last
+        joined = pl.concat([pl.Series([self.last], dtype=pl.String), ids]) if self.last is not None else ids
+        size, greater = pl.col("id").str.len_bytes(), pl.col("id") > pl.col("id").shift()
+        text, short = joined.to_frame("id").select(
+            greater.all().alias("text"),
+            ((size > size.shift()) | ((size == size.shift()) & greater)).all().alias("shortlex"),
+        ).row(0)
+        self.as_text = self.as_text and bool(text)
+        self.shortlex = self.shortlex and bool(short)
+        self.last = ids[-1]
 
 
-def _decide_batch(batch: pl.DataFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
-                  columns: list[str]) -> pl.DataFrame:
-    """Parse and decide one batch exactly as the eager path decides its rows (row-local rules);
-    one query, projected onto ``columns`` so nothing else is computed or kept."""
+def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
+                  columns: list[str], cells: list[str]) -> pl.LazyFrame:
+    """Parse and decide every row exactly as the eager path decides it (row-local rules), in the
+    streaming engine, projected onto ``columns`` plus the flags and the raw ``cells`` (renamed
+    ``__cell_<i>__``: kept only for the few candidate rows, see _read_batches)."""
     mapping = plan.mapping
-    canonical = L._canonical_columns(batch.lazy().with_columns(flags), mapping, 0, pl.lit(None, dtype=pl.String),
-                                     plan.untrimmed, keep=[f.meta.output_name() for f in flags])
+    passed = [f.meta.output_name() for f in flags] + [_cell(i) for i in range(len(cells))]
+    source = frame.with_columns(*flags, *(pl.col(c).alias(_cell(i)) for i, c in enumerate(cells)))
+    canonical = L._canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed)
     decided = canonical.with_columns(L._parse_exprs(mapping, plan.plain, None, {})).with_columns(
         L._status_decision(mapping, plan.deal_export),
         pl.lit(False).alias("__duplicate__"),
@@ -199,7 +199,11 @@ def _decide_batch(batch: pl.DataFrame, plan: _Plan, settings: Settings, flags: l
             .then(pl.lit("after_as_of")).otherwise(pl.col("__decision__")).alias("__decision__")
         )
     kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]  # as the ledger keeps them
-    return decided.select(*kept, pl.col("__decision__").cast(_DECISIONS)).collect()
+    return decided.select(*kept, *passed, pl.col("__decision__").cast(_DECISIONS))
+
+
+def _cell(i: int) -> str:
+    return f"__cell_{i}__"
 
 
 def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowProgress | None,
@@ -208,25 +212,27 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     read = _Read()
     flags = [_candidate_rows(scan).alias("__cand__"), _not_plain(plan.mapping, plan.keys).alias("__odd__"),
              _padded_dimensions(plan.mapping).alias("__pad__")]
-    other_cols = [*plan.used_cols, "__line__", "__cand__", "__file__", *_REJECT_RAW]
+    other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
     used_cols = [*plan.used_cols, "__cand__"]
+    cells = [*scan.cells, RAGGED]
+    as_cells = [pl.col(_cell(i)).alias(c) for i, c in enumerate(cells)]
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
-    for batch in scan.frame.collect_batches(chunk_size=BATCH_ROWS):
-        decided = _decide_batch(batch, plan, settings, flags, [*other_cols, "__odd__", "__pad__"])
+    query = _decide_query(scan.frame, plan, settings, flags, other_cols, cells)
+    for decided in query.collect_batches(chunk_size=BATCH_ROWS):
         cand, odd = decided["__cand__"], decided["__odd__"]
         read.padded = read.padded or bool(decided["__pad__"].any())
         if (odd & ~cand).any():
             raise _HandBack
         if cand.any():
-            read.candidates.append(batch.filter(cand).with_columns(odd.filter(cand)))
+            read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__"))
         if decided.select(is_used.all()).item():
-            read.used.append(decided.select(used_cols))  # nothing to filter: no copy
+            read.used.append(decided[used_cols])  # nothing to filter: no copy (select() copied, 7 ms a batch)
         else:
-            read.used.append(decided.filter(is_used).select(used_cols))
-            read.others.append(decided.filter(~is_used).select(*other_cols, "__decision__"))
+            read.used.append(decided.filter(is_used)[used_cols])
+            read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__decision__"]])
         if not read.others:  # with other rows the ids are checked by hashing at the end
             read.ids.follow(read.used[-1]["order_id"])
-        read.rows += batch.height
+        read.rows += decided.height
         if on_rows is not None:
             on_rows(read.rows, max(estimate, read.rows))
     return read
