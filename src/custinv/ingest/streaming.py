@@ -198,7 +198,8 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
             pl.when((pl.col("__decision__") == L.USED) & (pl.col("order_date") > as_of))
             .then(pl.lit("after_as_of")).otherwise(pl.col("__decision__")).alias("__decision__")
         )
-    kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]  # as the ledger keeps them
+    # dimensions as the ledger keeps them: categoricals
+    kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]
     return decided.select(*kept, *passed, pl.col("__decision__").cast(_DECISIONS))
 
 
@@ -281,7 +282,9 @@ def _structural(scan: CsvScan, candidates: pl.DataFrame) -> tuple[list[int], pl.
     return blank, codes.filter(pl.col("code").is_not_null())
 
 
-def _drop_structural_used(used: pl.DataFrame, candidates: pl.DataFrame, gone: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _drop_structural_used(
+    used: pl.DataFrame, candidates: pl.DataFrame, gone: pl.Series
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Take out of the used rows the candidates that turned out blank or structural.
 
     Used candidate rows are in file order in both frames, so the k-th used row flagged
@@ -363,7 +366,8 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
             pl.lit(plan.amount_mode).alias("__amount_mode__"),
         )
     else:
-        rejected = pl.DataFrame(schema={c: pl.String for c in reject_cols} | {"__file__": pl.Int32, "__line__": pl.Int64})
+        rejected = pl.DataFrame(
+            schema={c: pl.String for c in reject_cols} | {"__file__": pl.Int32, "__line__": pl.Int64})
         reported = pl.DataFrame(schema={"__decision__": pl.String, "__file__": pl.Int32, "raw_order_id": pl.String,
                                         "line_amount": pl.Float64, "__amount_mode__": pl.String})
     currency = L._decide_currency(_currency_counts(used, data_others), settings.currency)
