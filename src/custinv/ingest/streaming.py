@@ -30,6 +30,7 @@ held and no 10M-row frame is copied to drop rows from it. Dimensions are kept as
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,10 +99,10 @@ def _candidate_rows(scan: CsvScan) -> pl.Expr:
     names = scan.names
     c0 = pl.col(names[0])
     head0 = (scan.table.header_cells[0] if scan.table.header_cells else "").strip()
+    header = rf"|^\s*{re.escape(head0)}\s*$" if head0 else ""  # the header's first cell, trimmed
     return (
         c0.is_null()
-        | c0.str.contains(rf"^\s*$|{sniff._TOTAL_LABEL.pattern}|{sniff._BANNER}")
-        | (c0.str.strip_chars() == head0 if head0 else pl.lit(False))
+        | c0.str.contains(rf"^\s*$|{sniff._TOTAL_LABEL.pattern}|{sniff._BANNER}{header}")
         | (pl.sum_horizontal([pl.col(c).is_not_null() for c in names]) <= 1)
     ).fill_null(True)
 
@@ -134,7 +135,6 @@ class _Read:
     others: list[pl.DataFrame] = field(default_factory=list)  # every other row, with line and decision
     candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
     rows: int = 0
-    padded: bool = False  # some dimension value has outer spaces or is empty
     ids: _IdOrder = field(default_factory=lambda: _IdOrder())
 
 
@@ -211,8 +211,7 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
                   estimate: int) -> _Read:
     """One pass over the file; raises _HandBack as soon as a key cell is not plain."""
     read = _Read()
-    flags = [_candidate_rows(scan).alias("__cand__"), _not_plain(plan.mapping, plan.keys).alias("__odd__"),
-             _padded_dimensions(plan.mapping).alias("__pad__")]
+    flags = [_candidate_rows(scan).alias("__cand__"), _not_plain(plan.mapping, plan.keys).alias("__odd__")]
     other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
     used_cols = [*plan.used_cols, "__cand__"]
     cells = [*scan.cells, RAGGED]
@@ -221,7 +220,6 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     query = _decide_query(scan.frame, plan, settings, flags, other_cols, cells)
     for decided in query.collect_batches(chunk_size=BATCH_ROWS):
         cand, odd = decided["__cand__"], decided["__odd__"]
-        read.padded = read.padded or bool(decided["__pad__"].any())
         if (odd & ~cand).any():
             raise _HandBack
         if cand.any():
@@ -382,8 +380,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
         [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
     )
     used = used.drop("raw_status", "currency", strict=False)
-    if read.padded:
-        used = _trim_dimensions(used)
+    used = _trim_dimensions(used)
     file_plan = L._FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                             unique_ids=plan.mapping.column("order_id") is not None)
     source = L._accounting(counts, reported, [file_plan], currency)
@@ -412,15 +409,9 @@ class _Revote(Exception):
 _PADDED = r"^\s|\s$|^$"  # a value that trimming or blank-to-null would change
 
 
-def _padded_dimensions(mapping: F.Mapping) -> pl.Expr:
-    """Per row: a dimension cell with outer spaces, or empty (then the dimensions are trimmed)."""
-    cells = [pl.col(c).str.contains(_PADDED).fill_null(False) for d in F.DIMENSIONS if (c := mapping.column(d))]
-    return pl.any_horizontal(cells) if cells else pl.lit(False)
-
-
 def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
     """Trim the dimension columns (blank → null) as the eager path does — only those that need
-    it, found on their few distinct values instead of on every row."""
+    it, found on their distinct values (a unique() of categorical codes, cheap) instead of on every row."""
     needs = [d for d in F.DIMENSIONS if d in used.columns
              and used[d].unique().cast(pl.String).str.contains(_PADDED).any()]
     return used.with_columns(L._blank_to_null(pl.col(d).cast(pl.String)).cast(pl.Categorical).alias(d)
