@@ -798,5 +798,24 @@ def _only(st: Any, *sections: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Entry point for ``python -m custinv``."""
-    app()
+    """Entry point of the ``custinv`` command and ``python -m custinv``.
+
+    Once the command has finished and its output is flushed, the process ends without the
+    interpreter's teardown: freeing a big audit's frames object by object took 0.2–0.5 s on
+    10M orders, time a cron job or a pipe waits for nothing (files are already written and
+    closed; custinv registers no exit handlers)."""
+    try:
+        app()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if not isinstance(code, int):
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (| head): as the error funnel does, quietly
+        pass
+    os._exit(code)
