@@ -13,6 +13,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custinv.config import Settings
 from custinv.ingest import ledger as L
@@ -225,3 +227,14 @@ def test_quoted_line_breaks_are_found_only_where_quotes_exist(tmp_path: Path) ->
     quoted.write_bytes(b'a,b\n1,"x\ny"\n')
     empty.write_bytes(b"")
     assert not contains_byte(plain, b'"') and contains_byte(quoted, b'"') and not contains_byte(empty, b'"')
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aAnN0-_ é\t,lLuUoeiz9")), max_size=6))
+def test_one_regex_finds_exactly_the_ids_that_are_not_plain(value: str) -> None:
+    import polars as pl
+
+    from custinv.ingest import parse
+
+    plain = parse.ids_are_plain(pl.Series([value]))
+    assert bool(pl.Series([value]).str.contains(S._NOT_PLAIN_ID).item()) == (not plain)
