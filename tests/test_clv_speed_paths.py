@@ -147,12 +147,18 @@ def test_fit_clv_from_summary_matches_fit_clv_from_ledger_on_cdnow() -> None:
 # ------------------------------------------------------------------ BG/NBD objective
 
 
-def test_bgnbd_objective_equals_plain_loglik_on_unsorted_weighted_rows() -> None:
-    rng = np.random.default_rng(5)
-    n = 400
+def _random_rfm(seed: int, n: int, max_x: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray]:
+    """(rng, x, t_x, T): weekly summaries of n customers, purchase times on whole days."""
+    rng = np.random.default_rng(seed)
     T = rng.integers(0, 60, n) / 7
-    x = rng.integers(0, 9, n).astype(float)
+    x = rng.integers(0, max_x, n).astype(float)
     t_x = np.where(x > 0, np.floor(rng.random(n) * T * 7) / 7, 0.0)
+    return rng, x, t_x, T
+
+
+def test_bgnbd_objective_equals_plain_loglik_on_unsorted_weighted_rows() -> None:
+    rng, x, t_x, T = _random_rfm(seed=5, n=400, max_x=9)
+    n = x.size
     x[0], t_x[0], T[0] = 3.0, 0.0, 0.0  # repeat purchases on day 0 with T = 0: both terms at α
     w = rng.integers(1, 5, n).astype(float)
     data = group_rfm(x, t_x, T, w)
@@ -267,14 +273,10 @@ def test_clv_by_segment_sums_hand_checked() -> None:
 
 def test_predictor_discounted_equals_per_customer_discounting() -> None:
     """P(alive) factored out of the discounted sum: the same numbers up to rounding."""
-    rng = np.random.default_rng(8)
-    n = 500
-    T = rng.integers(0, 60, n) / 7
-    x = rng.integers(0, 8, n).astype(float)
-    t_x = np.where(x > 0, np.floor(rng.random(n) * T * 7) / 7, 0.0)
+    _, x, t_x, T = _random_rfm(seed=8, n=500, max_x=8)
     pred = Predictor("bgnbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, x, t_x, T)
     sched = schedule(12, 0.1, "week")
-    want_expected, want_discounted = discounted_purchases(pred.cumulative(), sched, n)
+    want_expected, want_discounted = discounted_purchases(pred.cumulative(), sched, x.size)
     expected, discounted = pred.discounted(sched)
     np.testing.assert_array_equal(expected, want_expected)
     np.testing.assert_allclose(discounted, want_discounted, rtol=1e-13)
