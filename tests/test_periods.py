@@ -176,13 +176,18 @@ def test_as_sequence_cuts_a_longer_sequence_at_as_of() -> None:
     assert sorted(as_sequence(LEDGER_5, as_of).rows()) == sorted(cut.rows())
 
 
-@pytest.mark.parametrize("day_bits", [20, 62])  # 62: every hash prefix clashes -> fallback sort
-def test_order_sequence_sort_and_clash_fallback(monkeypatch: pytest.MonkeyPatch, day_bits: int) -> None:
+@pytest.mark.parametrize("tier", ["prefix", "whole hash", "id"])
+def test_order_sequence_sort_and_clash_fallback(monkeypatch: pytest.MonkeyPatch, tier: str) -> None:
+    """Each sort the sequence can take: the packed key; the whole hash and the day when hash
+    prefixes clash (62 day bits leave two prefixes); the id itself when whole hashes clash."""
     import random
 
     from custinv.analytics import periods
 
-    monkeypatch.setattr(periods, "_DAY_BITS", day_bits)
+    if tier != "prefix":
+        monkeypatch.setattr(periods, "_day_bits", lambda span: 62)
+    if tier == "id":
+        monkeypatch.setattr(periods, "_id_hash", lambda ids: ids.hash(seed=0) // (1 << 62))
     rng = random.Random(3)
     n = 400
     ledger = pl.DataFrame(
