@@ -276,7 +276,7 @@ def test_predictor_discounted_equals_per_customer_discounting() -> None:
     _, x, t_x, T = _random_rfm(seed=8, n=500, max_x=8)
     pred = Predictor("bgnbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, x, t_x, T)
     sched = schedule(12, 0.1, "week")
-    want_expected, want_discounted = discounted_purchases(pred.cumulative(), sched, x.size)
+    want_expected, want_discounted = discounted_purchases(pred.expected, sched, x.size)
     expected, discounted = pred.discounted(sched)
     np.testing.assert_array_equal(expected, want_expected)
     np.testing.assert_allclose(discounted, want_discounted, rtol=1e-13)

@@ -9,7 +9,7 @@ summaries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from types import ModuleType
 
 import numpy as np
@@ -56,17 +56,6 @@ class Predictor:
     def expected(self, t: float) -> FloatArray:
         """Expected purchases in (T, T + t] per customer."""
         return self._per_customer(self._if_alive(t))
-
-    def cumulative(self, times: Sequence[float] = ()) -> Callable[[float], FloatArray]:
-        """``expected`` as a function of t; the ``times`` it will be asked for are evaluated
-        up front, side by side on a few threads (:func:`map_blocks`)."""
-        ahead = dict(zip(map(float, times), map_blocks(self._if_alive, [float(t) for t in times])))
-
-        def at(t: float) -> FloatArray:
-            known = ahead.get(float(t))
-            return self._per_customer(known if known is not None else self._if_alive(t))
-
-        return at
 
     def discounted(self, sched: Schedule) -> tuple[FloatArray, FloatArray]:
         """(expected purchases by the horizon, discounted expected purchases) per customer.
