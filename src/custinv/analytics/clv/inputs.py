@@ -65,6 +65,20 @@ def purchase_days(ledger: pl.DataFrame | pl.LazyFrame, start: dt.date | None, en
     return lf.filter(cond).group_by("customer_id", "order_date").agg(aggs)
 
 
+def _model_columns(first: pl.Expr, last: pl.Expr, calibration_end: dt.date, unit: float) -> list[pl.Expr]:
+    """``t_x``, ``T`` and ``monetary_value`` from the first and last purchase days, ``x``,
+    ``revenue`` and ``_first_amount`` (the rule of the module docstring, for both builders)."""
+    return [
+        ((last - first).dt.total_days() / unit).alias("t_x"),
+        ((pl.lit(calibration_end, dtype=pl.Date) - first).dt.total_days() / unit).alias("T"),
+        pl.when(pl.col("x") > 0)
+        .then((pl.col("revenue") - pl.col("_first_amount")) / pl.col("x"))
+        .otherwise(None)
+        .cast(pl.Float64)
+        .alias("monetary_value"),
+    ]
+
+
 def clv_inputs(
     ledger: pl.DataFrame | pl.LazyFrame,
     calibration_end: dt.date,
@@ -79,7 +93,6 @@ def clv_inputs(
     u = unit_days(time_unit)
     days = purchase_days(ledger, None, calibration_end)
     has_cost = "cost" in days.collect_schema().names()
-    end = pl.lit(calibration_end, dtype=pl.Date)
     aggs = [
         pl.col("order_date").min().alias("_first"),
         pl.col("order_date").max().alias("_last"),
@@ -93,15 +106,7 @@ def clv_inputs(
         days.group_by("customer_id")
         .agg(aggs)
         .with_columns((pl.col("_days") - 1).alias("x"))
-        .with_columns(
-            ((pl.col("_last") - pl.col("_first")).dt.total_days() / u).alias("t_x"),
-            ((end - pl.col("_first")).dt.total_days() / u).alias("T"),
-            pl.when(pl.col("x") > 0)
-            .then((pl.col("revenue") - pl.col("_first_amount")) / pl.col("x"))
-            .otherwise(None)
-            .cast(pl.Float64)
-            .alias("monetary_value"),
-        )
+        .with_columns(_model_columns(pl.col("_first"), pl.col("_last"), calibration_end, u))
         .select(
             "customer_id", "x", "t_x", "T", "monetary_value", "revenue", *(["cost"] if has_cost else [])
         )
@@ -128,7 +133,6 @@ def clv_inputs_from_summary(
     bits of a float; everything else is the same frame.
     """
     u = unit_days(time_unit)
-    end = pl.lit(calibration_end, dtype=pl.Date)
     last_seen = summary["last_order"].max() if summary.height else None
     if last_seen is not None and last_seen > calibration_end:  # type: ignore[operator]
         raise ValueError(
@@ -156,15 +160,7 @@ def clv_inputs_from_summary(
         .select("customer_id", "first_order", "last_order", "orders", "revenue")
         .join(firsts.lazy(), on="customer_id", how="left", maintain_order="left")
         .with_columns((pl.col("orders") - pl.col("_same_day") - 1).cast(pl.Int64).alias("x"))
-        .with_columns(
-            ((pl.col("last_order") - pl.col("first_order")).dt.total_days() / u).alias("t_x"),
-            ((end - pl.col("first_order")).dt.total_days() / u).alias("T"),
-            pl.when(pl.col("x") > 0)
-            .then((pl.col("revenue") - pl.col("_first_amount")) / pl.col("x"))
-            .otherwise(None)
-            .cast(pl.Float64)
-            .alias("monetary_value"),
-        )
+        .with_columns(_model_columns(pl.col("first_order"), pl.col("last_order"), calibration_end, u))
         .select("customer_id", "x", "t_x", "T", "monetary_value", "revenue")
     )
     return out.collect()
