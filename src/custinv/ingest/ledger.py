@@ -23,7 +23,7 @@ import polars as pl
 from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
-from custinv.ingest import parse, sniff, status
+from custinv.ingest import parse, status
 from custinv.ingest.readers import RawTable, read_table
 from custinv.models import FileReport, SourceReport
 
@@ -51,6 +51,8 @@ _AMOUNT_NOTES = {
     "price": "amount = quantity × unit price",
 }
 _RETURN_ORDER_ID = r"^[Cc]\d+$"  # credit-note invoices (C536379)
+MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
+"""Fields parsed as numbers by the money rules (parse.money_expr / plain_money_expr)."""
 
 
 @dataclass
@@ -197,7 +199,7 @@ def _parse_file(
         raise DataError(f"{path}: {exc}", hint="say which with --date-format, e.g. --date-format '%d/%m/%Y'") from exc
     money_formats = {
         name: parse.detect_money_format(_sample_values(data_rows[f"raw_{name}"]))
-        for name in ("amount", "quantity", "unit_price", "cost", "margin")
+        for name in MONEY_FIELDS
         if mapping.column(name) is not None
     }
     plain = _plain_columns(data_rows, mapping, money_formats)
@@ -222,7 +224,7 @@ def _parse_exprs(
         (parse.plain_date_expr("raw_order_date") if "raw_order_date" in plain or date_fmt is None
          else parse.date_expr("raw_order_date", date_fmt)).alias("order_date"),
     ]
-    for name in ("amount", "quantity", "unit_price", "cost", "margin"):
+    for name in MONEY_FIELDS:
         if f"raw_{name}" in plain:
             exprs.append(parse.plain_money_expr(f"raw_{name}").alias(name))
         elif name in money_formats:
@@ -311,6 +313,23 @@ def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset()) -> pl.
         value = pl.lit(reason) if isinstance(reason, str) else reason
         expr = pl.when(condition.fill_null(False)).then(value).otherwise(expr)
     return expr
+
+
+def other_currency(wanted: str | None) -> pl.Expr:
+    """``__other_currency__``: the row names a currency other than the report's (with --currency)."""
+    if not wanted:
+        return pl.lit(False).alias("__other_currency__")
+    return (pl.col("currency").is_not_null() & (pl.col("currency") != wanted)).alias("__other_currency__")
+
+
+def after_as_of(as_of: dt.date) -> pl.Expr:
+    """``__decision__`` with used rows dated after an explicit as-of date excluded as ``after_as_of``."""
+    return (
+        pl.when((pl.col("__decision__") == USED) & (pl.col("order_date") > as_of))
+        .then(pl.lit("after_as_of"))
+        .otherwise(pl.col("__decision__"))
+        .alias("__decision__")
+    )
 
 
 def _status_decision(mapping: F.Mapping | None, deal_export: bool) -> pl.Expr:
@@ -402,9 +421,7 @@ def build_ledger(
     combined = combined.with_columns(pl.lit(False).alias("__other_currency__"))
     currency = _decide_currency(_currency_counts(combined), settings.currency)  # type: ignore[arg-type]
     if settings.currency:
-        combined = combined.with_columns(
-            (pl.col("currency").is_not_null() & (pl.col("currency") != currency)).alias("__other_currency__")
-        )
+        combined = combined.with_columns(other_currency(currency))
 
     decided = []
     for index, plan in enumerate(plans):
@@ -417,12 +434,7 @@ def build_ledger(
     # as-of: explicit dates cut off later orders; the default is the latest used order date
     as_of = settings.as_of_date()
     if as_of is not None:
-        combined = combined.with_columns(
-            pl.when((pl.col("__decision__") == USED) & (pl.col("order_date") > as_of))
-            .then(pl.lit("after_as_of"))
-            .otherwise(pl.col("__decision__"))
-            .alias("__decision__")
-        )
+        combined = combined.with_columns(after_as_of(as_of))
     used = combined.filter(pl.col("__decision__") == USED)
     if as_of is None and used.height:
         as_of = used["order_date"].max()

@@ -317,9 +317,10 @@ def scan_plain_csv(
     Plain: a .csv-like file sniffed as UTF-8 without BOM, LF line ends, a header found. Rows
     are read with spare columns (``truncate_ragged_lines``) so ragged rows are flagged as in
     the eager read; with ``spare=False`` they are not (reading is cheaper), and a row longer
-    than the header fails the collect with Polars' "found more fields" ComputeError; line numbers are the row index plus the lines above the first data row,
-    which is right only while no cell holds a line break — the caller must check that
-    (:func:`cells_with_line_breaks`) before trusting ``__line__``. A file that is not UTF-8
+    than the header fails the collect with Polars' "found more fields" ComputeError
+    (:func:`is_ragged_error`). Line numbers are the row index plus the lines above the first
+    data row, which is right only while no cell holds a line break — the caller must check
+    that (:meth:`CsvScan.rows_are_lines`) before trusting ``__line__``. A file that is not UTF-8
     past the sniffed sample fails when collected (``pl.exceptions.ComputeError``).
     """
     path = Path(path)
@@ -511,8 +512,7 @@ def _polars_csv(source: Path, names: list[str], skip: int, delimiter: str) -> pl
     try:
         df = pl.read_csv(source, schema=schema, **common)  # type: ignore[arg-type]
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as e:
-        # a row longer than the header: "more fields", or (found while checking the schema) "n_extra"
-        if "more fields" not in str(e) and "n_extra" not in str(e):
+        if not is_ragged_error(e):
             raise
         spare = {f"__extra_{i}__": pl.String for i in range(max(8, len(names)))}
         df = pl.read_csv(source, schema=schema | spare, truncate_ragged_lines=True, **common)  # type: ignore[arg-type]
@@ -527,6 +527,13 @@ def contains_byte(path: Path, needle: bytes) -> bool:
             return False
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             return mapped.find(needle) != -1
+
+
+def is_ragged_error(exc: Exception) -> bool:
+    """Is this Polars' error for a row longer than the header? ("found more fields", or — found
+    while checking the schema — "n_extra")."""
+    return isinstance(exc, (pl.exceptions.ComputeError, pl.exceptions.SchemaError)) and (
+        "more fields" in str(exc) or "n_extra" in str(exc))
 
 
 def count_lines(path: Path) -> int:

@@ -329,6 +329,22 @@ def classify_structural_rows(columns: Sequence[str], header_cells: Sequence[str]
     )
 
 
+def structural_candidates(columns: Sequence[str], header_cells: Sequence[str] | None = None) -> pl.Expr:
+    """Rows classify_structural_rows could flag, and more: the first column empty, a total or
+    banner label or the header's first cell (one regex), or at most one non-null cell.
+
+    A superset found from one column and null counts, so the full rule runs on few rows; the
+    eager reader and the streaming ingest both take their candidates from here."""
+    c0 = pl.col(columns[0])
+    head0 = (header_cells[0] if header_cells else "").strip()
+    header = rf"|^\s*{re.escape(head0)}\s*$" if head0 else ""
+    return (
+        c0.is_null()
+        | c0.str.contains(rf"^\s*$|{_TOTAL_LABEL.pattern}|{_BANNER}{header}")
+        | (pl.sum_horizontal([pl.col(c).is_not_null() for c in columns]) <= 1)
+    ).fill_null(True)
+
+
 def structural_row_codes(frame: pl.DataFrame, header_cells: Sequence[str] | None = None) -> pl.Series:
     """classify_structural_rows for an eager frame, fast: the full rule runs only on candidates.
 
@@ -340,14 +356,7 @@ def structural_row_codes(frame: pl.DataFrame, header_cells: Sequence[str] | None
     cols = [c for c in frame.columns if not c.startswith("__")]
     if not cols or frame.height == 0:
         return pl.Series("structural", [None] * frame.height, dtype=pl.String)
-    c0 = pl.col(cols[0])
-    head0 = (header_cells[0] if header_cells else "").strip()
-    candidate = (
-        c0.is_null()
-        | c0.str.contains(rf"^\s*$|{_TOTAL_LABEL.pattern}|{_BANNER}")
-        | (c0.str.strip_chars() == head0 if head0 else pl.lit(False))
-        | (pl.sum_horizontal([pl.col(c).is_not_null() for c in cols]) <= 1)
-    )
+    candidate = structural_candidates(cols, header_cells)
     pos = "__structural_pos__"
     indexed = frame.select(cols).with_row_index(pos)
     sub = indexed.filter(candidate)

@@ -30,7 +30,6 @@ held and no 10M-row frame is copied to drop rows from it. Dimensions are kept as
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +40,7 @@ from custinv.config import Settings
 from custinv.ingest import fields as F
 from custinv.ingest import ledger as L
 from custinv.ingest import parse, sniff, status
-from custinv.ingest.readers import RAGGED, CsvScan, scan_plain_csv
+from custinv.ingest.readers import RAGGED, CsvScan, is_ragged_error, scan_plain_csv
 
 BATCH_ROWS = 500_000
 """Rows per batch: large enough that per-batch overhead vanishes, small enough to stay in cache
@@ -54,7 +53,6 @@ RowProgress = Callable[[int, int], None]
 """Called after each batch with (data rows read so far, estimated data rows in the file)."""
 
 _DECISIONS = pl.Enum([L.USED, *L.EXCLUDED_REASONS, *L.REJECTED_REASONS])
-_MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
 #: parse._PLAIN_MONEY_RE without the values that are weak decimal-comma evidence (1.500): on
 #: plain values the point-strong and comma-weak patterns are the only evidence that can occur,
 #: so a column of these values is read with the decimal point, as detect_money_format decides.
@@ -77,7 +75,7 @@ def _key_fields(mapping: F.Mapping) -> list[str]:
         if mapping.column(name) is None:
             continue
         email_ids = name == "customer_id" and mapping.customer_id_is_email  # parsed as emails, always
-        if not email_ids and name in ("customer_id", "order_id", "order_date", *_MONEY_FIELDS):
+        if not email_ids and name in ("customer_id", "order_id", "order_date", *L.MONEY_FIELDS):
             keys.append(name)
     return keys
 
@@ -95,19 +93,6 @@ def _not_plain(mapping: F.Mapping, keys: list[str]) -> pl.Expr:
             odd = ~c.str.contains(_PLAIN_POINT_MONEY)
         flags.append(odd.fill_null(False))
     return pl.any_horizontal(flags) if flags else pl.lit(False)
-
-
-def _candidate_rows(scan: CsvScan) -> pl.Expr:
-    """Rows that may be blank or structural (sniff.structural_row_codes' candidates)."""
-    names = scan.names
-    c0 = pl.col(names[0])
-    head0 = (scan.table.header_cells[0] if scan.table.header_cells else "").strip()
-    header = rf"|^\s*{re.escape(head0)}\s*$" if head0 else ""  # the header's first cell, trimmed
-    return (
-        c0.is_null()
-        | c0.str.contains(rf"^\s*$|{sniff._TOTAL_LABEL.pattern}|{sniff._BANNER}{header}")
-        | (pl.sum_horizontal([pl.col(c).is_not_null() for c in names]) <= 1)
-    ).fill_null(True)
 
 
 @dataclass
@@ -128,17 +113,6 @@ class _Plan:
         and fields the ledger does not keep. Status and currency decide rows, so they are trimmed."""
         kept_as_written = {"customer_name", "email", "phone", *F.DIMENSIONS}
         return set(self.keys) | (kept_as_written & set(L._RAW_FIELDS))
-
-
-@dataclass
-class _Read:
-    """What the batches left behind."""
-
-    used: list[pl.DataFrame] = field(default_factory=list)  # used rows: ledger columns + __cand__
-    others: list[pl.DataFrame] = field(default_factory=list)  # every other row, with line and decision
-    candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
-    rows: int = 0
-    ids: _IdOrder = field(default_factory=lambda: _IdOrder())
 
 
 @dataclass
@@ -176,6 +150,17 @@ class _IdOrder:
         self.last = ids[-1]
 
 
+@dataclass
+class _Read:
+    """What the batches left behind."""
+
+    used: list[pl.DataFrame] = field(default_factory=list)  # used rows: ledger columns + __cand__
+    others: list[pl.DataFrame] = field(default_factory=list)  # every other row, with line and decision
+    candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
+    rows: int = 0
+    ids: _IdOrder = field(default_factory=_IdOrder)
+
+
 def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
                   columns: list[str], cells: list[str]) -> pl.LazyFrame:
     """Parse and decide every row exactly as the eager path decides it (row-local rules), in the
@@ -189,18 +174,13 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
         L._status_decision(mapping, plan.deal_export),
         pl.lit(False).alias("__duplicate__"),
     )
-    wanted = settings.currency.upper() if settings.currency else None
     decided = decided.with_columns(
-        (pl.col("currency").is_not_null() & (pl.col("currency") != wanted)).alias("__other_currency__")
-        if wanted else pl.lit(False).alias("__other_currency__"),
+        L.other_currency(settings.currency.upper() if settings.currency else None),
         L._line_amount(plan.amount_mode),
     ).with_columns(L._line_decision(plan.amount_mode, plan.plain).alias("__decision__"))
     as_of = settings.as_of_date()
     if as_of is not None:
-        decided = decided.with_columns(
-            pl.when((pl.col("__decision__") == L.USED) & (pl.col("order_date") > as_of))
-            .then(pl.lit("after_as_of")).otherwise(pl.col("__decision__")).alias("__decision__")
-        )
+        decided = decided.with_columns(L.after_as_of(as_of))
     # dimensions as the ledger keeps them: categoricals
     kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]
     return decided.select(*kept, *passed, pl.col("__decision__").cast(_DECISIONS))
@@ -214,7 +194,8 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
                   estimate: int) -> _Read:
     """One pass over the file; raises _HandBack as soon as a key cell is not plain."""
     read = _Read()
-    flags = [_candidate_rows(scan).alias("__cand__"), _not_plain(plan.mapping, plan.keys).alias("__odd__")]
+    flags = [sniff.structural_candidates(scan.names, scan.table.header_cells).alias("__cand__"),
+             _not_plain(plan.mapping, plan.keys).alias("__odd__")]
     other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
     used_cols = [*plan.used_cols, "__cand__"]
     cells = [*scan.cells, RAGGED]
@@ -480,24 +461,19 @@ def build_ledger_streaming(
         return None
     # Most exports have no row longer than the header: read without the spare columns that
     # would mark one (a tenth less work), and only if Polars meets one, again with them.
-    scan = scan_plain_csv(path, encoding=settings.encoding, delimiter=settings.delimiter,
-                          header_row=settings.header_row, header_score=F.header_score, spare=False)
-    if scan is None:
-        return None
-    if on_file is not None:
-        on_file(path)
-    try:
-        return _build(path, settings, scan, on_rows)
-    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
-        if "more fields" not in str(exc) and "n_extra" not in str(exc):
-            return None  # e.g. not UTF-8 past the sniffed sample: the eager reader copes
-    # a row longer than the header: read again with the spare columns that mark ragged rows
-    scan = scan_plain_csv(path, encoding=settings.encoding, delimiter=settings.delimiter,
-                          header_row=settings.header_row, header_score=F.header_score, spare=True)
-    try:
-        return _build(path, settings, scan, on_rows) if scan is not None else None
-    except pl.exceptions.ComputeError:
-        return None
+    for spare in (False, True):
+        scan = scan_plain_csv(path, encoding=settings.encoding, delimiter=settings.delimiter,
+                              header_row=settings.header_row, header_score=F.header_score, spare=spare)
+        if scan is None:
+            return None
+        if on_file is not None and not spare:
+            on_file(path)
+        try:
+            return _build(path, settings, scan, on_rows)
+        except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
+            if spare or not is_ragged_error(exc):
+                return None  # e.g. not UTF-8 past the sniffed sample: the eager reader copes
+    return None
 
 
 def big_file(path: Path) -> bool:
