@@ -23,6 +23,7 @@ def test_terminal_progress_shows_rows_and_stages() -> None:
     text = out.getvalue()
     assert "500,000 of ~2,000,000 rows" in text and "25%" in text
     assert "fitting the CLV model" in text
+    assert "0%" not in text.split("fitting the CLV model")[-1]  # a stage shows no made-up fraction
 
 
 def test_rows_beyond_the_estimate_raise_the_total() -> None:

@@ -27,7 +27,6 @@ class TerminalProgress:
         from rich.progress import (
             BarColumn,
             Progress,
-            TaskProgressColumn,
             TextColumn,
             TimeElapsedColumn,
         )
@@ -35,13 +34,13 @@ class TerminalProgress:
         self._progress = Progress(
             TextColumn("[dim]{task.description}"),
             BarColumn(),
-            TaskProgressColumn(),
+            TextColumn("{task.fields[percent]}"),  # blank while a stage has no measurable fraction
             TextColumn("[dim]{task.fields[detail]}"),
             TimeElapsedColumn(),
             console=console,
             transient=True,
         )
-        self._task = self._progress.add_task("starting", total=None, detail="")
+        self._task = self._progress.add_task("starting", total=None, detail="", percent="")
 
     def __enter__(self) -> Self:
         self._progress.start()
@@ -52,9 +51,10 @@ class TerminalProgress:
 
     def __call__(self, message: str) -> None:
         """A new stage: its name, and an indeterminate bar until rows are reported."""
-        self._progress.update(self._task, description=message, total=None, completed=0, detail="")
+        self._progress.update(self._task, description=message, total=None, completed=0, detail="", percent="")
 
     def rows(self, done: int, total: int) -> None:
         """Rows read so far of an estimated total."""
-        self._progress.update(self._task, total=max(total, done), completed=done,
-                              detail=f"{done:,} of ~{max(total, done):,} rows")
+        whole = max(total, done)
+        self._progress.update(self._task, total=whole, completed=done, percent=f"{done / whole:>4.0%}" if whole else "",
+                              detail=f"{done:,} of ~{whole:,} rows")
