@@ -29,6 +29,9 @@ import typer
 
 from custinv import __version__
 from custinv.errors import CustinvError, ExitCode, UsageError
+from custinv.interrupts import SIGINT_EXIT, SIGTERM_EXIT
+
+INTERRUPT_CODES = (SIGINT_EXIT, SIGTERM_EXIT)
 
 if TYPE_CHECKING:
     from custinv.config import Settings
@@ -139,7 +142,8 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "html": (Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report (inline CSS and SVG, opens offline, prints on A4).", rich_help_panel=_O)], None),
         "report_dir": (Annotated[Optional[Path], typer.Option("--report-dir", help="Write stocktake-YYYY-MM-DD.xlsx and .html (date = as-of) into this folder, for cron.", rich_help_panel=_O)], None),
         "keep": (Annotated[Optional[int], typer.Option("--keep", help="With --report-dir: keep only the newest N dated reports of each kind.", min=1, rich_help_panel=_O)], None),
-        "customers_out": (Annotated[Optional[Path], typer.Option("--customers", help="Write the full per-customer list as .parquet or .csv (mode 0600; ids kept as they are).", rich_help_panel=_O)], None),
+        "customers_out": (Annotated[Optional[Path], typer.Option("--customers-out", help="Write the full per-customer list as .parquet or .csv (mode 0600; ids kept as they are). Never replaces a file custinv did not write (see --force).", rich_help_panel=_O)], None),
+        "customers_renamed": (Annotated[Optional[str], typer.Option("--customers", hidden=True, help="Renamed: --customers-out (write) / --customers-file (read).")], None),
         "pii": (Annotated[Optional[str], typer.Option("--pii", help="Emails and phone numbers in console and reports: mask (default), show or hash (a stable keyed hash; key from CUSTINV_PII_KEY).", rich_help_panel=_O)], None),
     },
     "book": {
@@ -156,6 +160,7 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
     "run": {
         "quiet": (Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.", rich_help_panel=_X)], False),
         "debug": (Annotated[bool, typer.Option("--debug", help="Show the traceback of unexpected errors.", rich_help_panel=_X)], False),
+        "force": (Annotated[bool, typer.Option("--force", help="Replace existing output files that custinv did not write (never an input).", rich_help_panel=_X)], False),
         "timings": (Annotated[bool, typer.Option("--timings", help="Print the time of each stage on stderr (and put it in JSON).", rich_help_panel=_X)], False),
     },
 }
@@ -208,14 +213,17 @@ def _root(
 
 
 def _stderr_console(quiet: bool = False) -> Any:
-    from rich.console import Console
+    from custinv.terminal import SafeConsole
 
-    return Console(stderr=True, quiet=quiet, highlight=False, no_color="NO_COLOR" in os.environ)
+    return SafeConsole(stderr=True, quiet=quiet, highlight=False, no_color="NO_COLOR" in os.environ)
 
 
 def _emit_error(exc: CustinvError | None, *, code: int, message: str, hint: str | None, json_mode: bool) -> None:
+    from custinv.terminal import clean
+
+    message, hint = clean(message), (clean(hint) if hint is not None else None)
     if json_mode:
-        payload = {"error": {"code": exc.code if exc else ("interrupted" if code == ExitCode.INTERRUPTED else "bug"),
+        payload = {"error": {"code": exc.code if exc else ("interrupted" if code in INTERRUPT_CODES else "bug"),
                              "exit_code": code, "message": message, "hint": hint}}
         sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
@@ -244,6 +252,9 @@ def _is_broken_pipe(exc: OSError) -> bool:
 
 def run_guarded(work: Callable[[], int | None], *, json_mode: bool = False, debug: bool = False) -> NoReturn:
     """Run a command body; every outcome leaves through here with the right exit code."""
+    from custinv import interrupts
+
+    interrupts.install()
     try:
         code = work() or 0
         sys.stdout.flush()
@@ -252,20 +263,35 @@ def run_guarded(work: Callable[[], int | None], *, json_mode: bool = False, debu
         code = int(exc.exit_code)
     except BrokenPipeError:
         _quiet_broken_pipe()
-    except KeyboardInterrupt:
-        _emit_error(None, code=ExitCode.INTERRUPTED, message="interrupted", hint=None, json_mode=json_mode)
-        code = int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        code = interrupts.interrupt_code(exc) or int(ExitCode.INTERRUPTED)
+        _emit_error(None, code=code, message="interrupted", hint=None, json_mode=json_mode)
     except (typer.Exit, typer.Abort):
         raise
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - interrupted, bug or I/O: see _unexpected
+        code = _unexpected(exc, debug=debug, json_mode=json_mode)
+    finally:
+        from custinv.stdin_inputs import remove_spooled
+
+        remove_spooled()
+    raise typer.Exit(code)
+
+
+def _unexpected(exc: Exception, *, debug: bool, json_mode: bool) -> int:
+    """A library's own error raised while an interrupt unwound it is still an interrupt (130/143)."""
+    from custinv import interrupts
+
+    interrupted = interrupts.interrupt_code(exc)
+    if interrupted is not None:
+        _emit_error(None, code=interrupted, message="interrupted", hint=None, json_mode=json_mode)
+        return interrupted
+    if isinstance(exc, OSError):
         if _is_broken_pipe(exc):
             _quiet_broken_pipe()
         _report_bug(exc, debug, json_mode, ExitCode.IO, "I/O error")
-        code = int(ExitCode.IO)
-    except Exception as exc:  # noqa: BLE001 - the bug funnel
-        _report_bug(exc, debug, json_mode, ExitCode.BUG, "internal error")
-        code = int(ExitCode.BUG)
-    raise typer.Exit(code)
+        return int(ExitCode.IO)
+    _report_bug(exc, debug, json_mode, ExitCode.BUG, "internal error")
+    return int(ExitCode.BUG)
 
 
 def _report_bug(exc: BaseException, debug: bool, json_mode: bool, code: ExitCode, what: str) -> None:
@@ -302,7 +328,8 @@ def _parse_map(items: list[str] | None) -> dict[str, str] | None:
 
 
 _NOT_SETTINGS = {"config", "quiet", "debug", "timings", "rejects", "map_", "alert",
-                 "excel", "html", "report_dir", "keep", "customers_out", "snapshot", "compare_with"}
+                 "excel", "html", "report_dir", "keep", "customers_out", "snapshot", "compare_with",
+                 "force", "customers_renamed"}
 
 
 def _settings(opts: dict[str, Any], **extra: Any) -> Settings:
@@ -344,8 +371,9 @@ def _flag_problem(exc: CustinvError, flags: dict[str, Any]) -> bool:
 
 def _expand(files: list[str]) -> list[Path]:
     from custinv.ingest.readers import expand_inputs
+    from custinv.stdin_inputs import spool_special
 
-    return expand_inputs(files)
+    return expand_inputs(spool_special(files))
 
 
 def _progress(quiet: bool) -> Any:
@@ -361,13 +389,21 @@ def _print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
 
 
-def _prepare_outputs(opts: dict[str, Any], *paths: Path | None) -> None:
-    """Check every output folder before the work starts (exit 73 early, not after a long run)."""
+def _prepare_outputs(opts: dict[str, Any], files: list[str], settings: Settings, *paths: Path | None) -> None:
+    """Before the work starts: every output folder writable (exit 73 early, not after a long
+    run), and no output is an input, a link or device, or a file custinv did not write (2)."""
+    from custinv.outguard import check_targets, set_policy
     from custinv.outputs import check_writable
 
+    if opts.get("customers_renamed") is not None:
+        raise UsageError("--customers was renamed: --customers-out FILE writes the per-customer list, "
+                         "--customers-file FILE reads a CRM account list")
+    sides = (settings.customers_file, settings.tickets, opts.get("config"), "custinv.toml")
+    set_policy([*_expand(files), *(Path(p) for p in sides if p is not None)], force=bool(opts.get("force")))
     for path in (opts.get("rejects"), *paths):
         if path is not None:
             check_writable(path)
+    check_targets([opts.get("rejects"), *paths])
 
 
 def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> AuditResult:
@@ -434,7 +470,7 @@ def audit(
 
     def work() -> int:
         settings = _settings(opts, clv=False if no_clv else None)
-        _prepare_outputs(opts, opts.get("excel"), opts.get("html"), opts.get("customers_out"))
+        _prepare_outputs(opts, files, settings, opts.get("excel"), opts.get("html"), opts.get("customers_out"))
         if any(opts.get(k) is not None for k in ("excel", "html", "report_dir", "customers_out")):
             from custinv.render.reports import check_report_targets
 
@@ -511,7 +547,7 @@ def customers(
         from custinv.render.tabular import customer_rows, write_rows
 
         settings = _settings(opts, clv=False if no_clv else None)
-        _prepare_outputs(opts, output)
+        _prepare_outputs(opts, files, settings, output)
         if output is None and format is RowFormat.parquet and sys.stdout.isatty():
             raise UsageError("parquet is binary: write it with --output FILE or redirect stdout")
         result = _run_audit(files, settings, opts)
@@ -662,7 +698,7 @@ def churn(
 
     def work() -> int:
         settings = _settings(opts, clv=False if no_clv else None)
-        _prepare_outputs(opts)
+        _prepare_outputs(opts, files, settings)
         result = _run_audit(files, settings, opts)
         st = result.stocktake
         if format is OutputFormat.table:

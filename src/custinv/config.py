@@ -16,6 +16,7 @@ tables are only for readability and are flattened), plus a ``[map]`` table of
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import os
 import tomllib
@@ -25,6 +26,29 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from custinv.errors import ConfigError
+
+#: Longest day windows and CLV horizon accepted: a century. Larger values are typos (and
+#: overflow date arithmetic); they are refused when the settings are read, before any work.
+MAX_DAYS = 36_500
+MAX_HORIZON_MONTHS = 1_200
+#: Dates custinv accepts for --as-of / --holdout: later ones overflow date arithmetic.
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2999, 12, 31))
+#: Dimensions --by can name (ingest.fields.DIMENSIONS; kept here so config stays import-light).
+BY_DIMENSIONS = ("region", "country", "city", "industry", "channel", "segment", "owner")
+
+
+def parse_setting_date(text: str, what: str) -> dt.date:
+    """``YYYY-MM-DD`` (or ``today``) within :data:`DATE_RANGE`; ValueError with a plain message."""
+    raw = text.strip()
+    if raw.lower() == "today":
+        return dt.date.today()
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a date (use YYYY-MM-DD or 'today')") from None
+    if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
+        raise ValueError(f"{what} {text!r} is outside {DATE_RANGE[0]} … {DATE_RANGE[1]}")
+    return day
 
 CONFIG_FILE = "custinv.toml"
 ENV_PREFIX = "CUSTINV_"
@@ -49,8 +73,8 @@ class Settings(BaseModel):
     as_of: str | None = None  # None = latest used order date; "today"; or an ISO date
     customers_file: str | None = None
     tickets: str | None = None
-    sla_hours: float = Field(default=48.0, gt=0)
-    conversion_days: int = Field(default=90, ge=1)
+    sla_hours: float = Field(default=48.0, gt=0, le=MAX_DAYS * 24)
+    conversion_days: int = Field(default=90, ge=1, le=MAX_DAYS)
     cache_dir: str | None = None
 
     # ---- classification
@@ -59,15 +83,15 @@ class Settings(BaseModel):
     value_tiers: tuple[float, float] | None = None  # None: the method's own (abc/margin 0.80,0.95; quantile 0.20,0.50)
     rfm_scheme: Literal["standard", "cn8"] = "standard"
     rfm_frequency: tuple[float, ...] | None = None
-    new_days: int = Field(default=30, ge=1)
-    active_days: int = Field(default=90, ge=1)
-    churn_days: int | None = Field(default=None, ge=1)
+    new_days: int = Field(default=30, ge=1, le=MAX_DAYS)
+    active_days: int = Field(default=90, ge=1, le=MAX_DAYS)
+    churn_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     loyal_min_orders: int = Field(default=3, ge=2)
     by: list[str] | None = None
 
     # ---- retention / trends
     period: Period = "month"
-    periods: int = Field(default=12, ge=1)
+    periods: int = Field(default=12, ge=1, le=10_000)
     fiscal_year_start: int = Field(default=1, ge=1, le=12)
     top: int = Field(default=20, ge=1)
 
@@ -75,7 +99,7 @@ class Settings(BaseModel):
     clv: bool = True
     model: Literal["auto", "bgnbd", "paretonbd", "historical"] = "auto"
     time_unit: Literal["day", "week", "month"] = "week"
-    horizon: int = Field(default=12, ge=1)
+    horizon: int = Field(default=12, ge=1, le=MAX_HORIZON_MONTHS)
     discount_rate: float = Field(default=0.10, ge=0, lt=10)
     margin: float | None = Field(default=None, gt=0, le=1)  # None: from cost/margin column, else 0.30
     holdout: str | None = None
@@ -86,6 +110,55 @@ class Settings(BaseModel):
     # ---- presentation
     lang: Literal["en", "zh"] = "en"
     pii: Literal["mask", "show", "hash"] = "mask"
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_text_encoding(cls, v: str | None) -> str | None:
+        """A codec Python knows *and* that turns bytes into text (``rot13``, ``zip`` do not)."""
+        if v is None:
+            return None
+        try:
+            info = codecs.lookup(v.strip())
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r} (e.g. utf-8, gb18030, cp1252, utf-16)") from None
+        if not getattr(info, "_is_text_encoding", True):
+            raise ValueError(f"{v!r} is not a text encoding (e.g. utf-8, gb18030, cp1252, utf-16)")
+        return v.strip()
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if v in ("tab", "\\t"):
+            return "\t"
+        if len(v) != 1 or v in ('"', "\n", "\r"):
+            raise ValueError(f"delimiter {v!r} must be one character other than a quote or newline (or 'tab')")
+        return v
+
+    @field_validator("as_of", "holdout")
+    @classmethod
+    def _a_date(cls, v: str | None, info: Any) -> str | None:
+        if v is not None:
+            parse_setting_date(v, "--" + str(info.field_name).replace("_", "-"))
+        return v
+
+    @field_validator("rfm_frequency")
+    @classmethod
+    def _four_increasing(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is not None and (len(v) != 4 or any(b <= a for a, b in zip(v, v[1:], strict=False)) or v[0] < 0):
+            raise ValueError("rfm frequency cuts must be four increasing order counts, e.g. 1,2,3,5")
+        return v
+
+    @field_validator("by")
+    @classmethod
+    def _known_dimensions(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        unknown = [d for d in v if d not in BY_DIMENSIONS]
+        if unknown:
+            raise ValueError(f"unknown dimension(s) {', '.join(map(repr, unknown))}; choose from {', '.join(BY_DIMENSIONS)}")
+        return v
 
     @field_validator("value_tiers")
     @classmethod
@@ -103,12 +176,10 @@ class Settings(BaseModel):
         """The explicit as-of date, or None to take the latest used order date."""
         if self.as_of is None:
             return None
-        if self.as_of.strip().lower() == "today":
-            return dt.date.today()
         try:
-            return dt.date.fromisoformat(self.as_of.strip())
+            return parse_setting_date(self.as_of, "--as-of")
         except ValueError as exc:
-            raise ConfigError(f"--as-of {self.as_of!r} is not a date", hint="use YYYY-MM-DD or 'today'") from exc
+            raise ConfigError(str(exc), hint="use YYYY-MM-DD or 'today'") from exc
 
     def number_settings(self) -> dict[str, Any]:
         """The knobs that decide numbers, as stated in the output (presentation excluded)."""
@@ -131,13 +202,23 @@ def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
+    """The file's keys, flattened; any unreadable, non-UTF-8 or ill-typed file is exit 78."""
     try:
         with path.open("rb") as fh:
-            return _flatten_toml(tomllib.load(fh))
+            flat = _flatten_toml(tomllib.load(fh))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}", hint="fix the TOML syntax") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          hint="save custinv.toml as UTF-8") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    mapping = flat.get("mapping")
+    if mapping is not None and not (isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())):
+        raise ConfigError(f"{path}: [map] must be a table of field = \"column\" strings")
+    if "cache_dir" in flat and not isinstance(flat["cache_dir"], str):
+        raise ConfigError(f"{path}: [cache] dir must be a string")
+    return flat
 
 
 def read_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -8,11 +8,12 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
+from custinv import outguard
 from custinv.errors import IOFailure, OutputError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -34,7 +35,9 @@ def atomic_path(path: Path, *, private: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success fsync it and rename it into place."""
     path = Path(path)
     check_writable(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+    outguard.check_target(path)
+    outguard.clean_stale_parts(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=outguard.part_prefix(path), suffix=".part", dir=path.parent or ".")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -46,6 +49,7 @@ def atomic_path(path: Path, *, private: bool = False) -> Iterator[Path]:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        outguard.record_written(path)
         with contextlib.suppress(OSError):
             dir_fd = os.open(path.parent or ".", os.O_RDONLY)
             try:
@@ -54,6 +58,8 @@ def atomic_path(path: Path, *, private: bool = False) -> Iterator[Path]:
                 os.close(dir_fd)
     except OSError as exc:
         raise IOFailure(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except pl.exceptions.PolarsError as exc:  # Polars reports a full disk as its own error, not OSError
+        raise IOFailure(f"cannot write {path}: {exc}") from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -18,7 +18,7 @@ import polars as pl
 from custinv import __version__
 from custinv.analytics import breakdowns as bd
 from custinv.analytics.churn import churn_section, churn_window_days
-from custinv.analytics.classify import ClassifySettings, classification_tables, classify
+from custinv.analytics.classify import ClassifySettings, classification_tables, classify, with_profit
 from custinv.alerts import evaluate_alerts
 from custinv.analytics.headline import headline_kpis
 from custinv.analytics.kpis import last_complete_period, period_kpis
@@ -75,6 +75,17 @@ def classify_settings(settings: Settings) -> ClassifySettings:
     )
 
 
+def margin_summary(summary: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
+    """The summary with each customer's gross profit, for ``--value-method margin``.
+
+    Without a cost column there is no profit to rank on: a usage error (exit 2) naming the
+    fix, never a traceback."""
+    if "cost" not in orders.columns or orders["cost"].null_count() == orders.height:
+        raise UsageError("--value-method margin needs a cost column, and none was found",
+                         hint="map one with --map cost='<column>', or use --value-method abc")
+    return with_profit(summary, orders).lazy().collect()
+
+
 def audit(
     paths: Sequence[Path],
     settings: Settings,
@@ -102,6 +113,8 @@ def audit(
 
     with timings.stage("summary"):  # from the sorted orders: no second pass keyed by customer id
         summary = summary_from_sequence(sequence, as_of)
+        if settings.value_method == "margin":
+            summary = margin_summary(summary, orders)
 
     master = None
     if settings.customers_file:

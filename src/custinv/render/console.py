@@ -16,6 +16,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from custinv.terminal import SafeConsole
+
 from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate, sparkline
 from custinv.render.i18n import Lang, label, reason_label
 from custinv.render.pii import PiiMode, protect
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def stdout_console() -> Console:
-    return Console(highlight=False, no_color="NO_COLOR" in os.environ, soft_wrap=False)
+    return SafeConsole(highlight=False, no_color="NO_COLOR" in os.environ, soft_wrap=False)
 
 
 def _table(title: str, *columns: tuple[str, str]) -> Table:

@@ -14,7 +14,7 @@ Two rules shape this module:
   generated afterwards as SpreadsheetML by Polars string expressions (inline strings, the
   style ids openpyxl registered) and streamed into the saved zip. Everything else is small
   and goes through openpyxl cell by cell. The Customers sheet is capped at Excel's row limit,
-  keeping the customers with the most revenue, with a note pointing to ``--customers``.
+  keeping the customers with the most revenue, with a note pointing to ``--customers-out``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, LineChart, PieChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -74,8 +73,11 @@ GOOD_FONT = Font(color="1B7F5B", bold=True)
 BAD_FONT = Font(color="C0392B", bold=True)
 THIN = Border(bottom=Side(style="thin", color="D5DCE4"))
 
-# Illegal in XML 1.0 (and so in xlsx): C0 controls other than tab, LF and CR.
-XML_ILLEGAL = r"[\x00-\x08\x0B\x0C\x0E-\x1F]"
+# Illegal in XML 1.0 (and so in xlsx): C0 controls other than tab, LF and CR, and the
+# non-characters U+FFFE / U+FFFF (openpyxl's own ILLEGAL_CHARACTERS_RE misses those two, and
+# one of them makes Excel refuse the whole workbook). Valid for Python's re and Polars' regex.
+XML_ILLEGAL = r"[\x00-\x08\x0B\x0C\x0E-\x1F" + "\ufffe\uffff" + "]"
+_XML_ILLEGAL_RE = re.compile(XML_ILLEGAL)
 
 
 @dataclass
@@ -107,7 +109,7 @@ class _Writer:
     widths: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def text(self, value: str) -> str:
-        clean, n = ILLEGAL_CHARACTERS_RE.subn("\ufffd", value)
+        clean, n = _XML_ILLEGAL_RE.subn("\ufffd", value)
         self.control_chars += n
         return clean[:CELL_MAX_CHARS]
 

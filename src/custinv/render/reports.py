@@ -1,5 +1,5 @@
 """One entry point for every report file an audit can write: ``--excel``, ``--html``,
-``--report-dir`` (dated names for cron, with ``--keep N``) and ``--customers``.
+``--report-dir`` (dated names for cron, with ``--keep N``) and ``--customers-out``.
 
 openpyxl and jinja2 are imported only here, inside the writers, and only when a report was
 asked for, so ``custinv --help`` and plain ``audit`` stay fast.
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from custinv import outguard
 from custinv.errors import OutputError, UsageError
 from custinv.outputs import check_writable
 from custinv.render.pii import PiiMode
@@ -50,28 +51,40 @@ def report_targets(*, excel: Path | None, html: Path | None, report_dir: Path | 
                               hint="create the folder first")
         paths.extend(dated_paths(report_dir, as_of))
     if customers_out is not None and customers_out.suffix.lower() not in CUSTOMER_FORMATS:
-        raise UsageError(f"--customers {customers_out}: use a .parquet or .csv file name")
+        raise UsageError(f"--customers-out {customers_out}: use a .parquet or .csv file name")
     return paths
 
 
-def check_report_targets(**kwargs: Path | None) -> None:
-    for path in report_targets(**kwargs):  # type: ignore[arg-type]
+def check_report_targets(*, excel: Path | None, html: Path | None, report_dir: Path | None,
+                         customers_out: Path | None) -> None:
+    """Before any work: folders exist and are writable (73); no target is an input, a link,
+    a device or someone else's file (:mod:`custinv.outguard`)."""
+    if report_dir is not None:
+        outguard.check_report_dir(report_dir, DATED_NAME)
+    for path in report_targets(excel=excel, html=html, report_dir=report_dir, customers_out=customers_out):
         check_writable(path)
+    outguard.check_targets([excel, html, customers_out])
 
 
-def prune(report_dir: Path, keep: int) -> list[Path]:
+def prune(report_dir: Path, keep: int, *, written: list[Path] | None = None) -> list[Path]:
     """Keep the newest ``keep`` dated reports of each kind in ``report_dir``; remove the older ones.
 
-    Only files named exactly ``stocktake-YYYY-MM-DD.xlsx|html`` are touched."""
+    Only files named ``stocktake-YYYY-MM-DD.xlsx|html`` *that custinv wrote* (its manifest
+    in the folder) are candidates; the run's inputs and the reports just ``written`` are
+    never removed (a backfill run with an old as-of keeps its own report)."""
     if keep < 1:
         raise UsageError("--keep must be at least 1")
-    removed = []
+    removed: list[Path] = []
     for ext in ("xlsx", "html"):
         dated = sorted((m.group(1), p) for p in report_dir.iterdir()
                        if (m := DATED_NAME.match(p.name)) and m.group(2) == ext and p.is_file())
-        for _, path in dated[:-keep]:
+        ours = set(outguard.prunable([p for _, p in dated], []))  # custinv's, not an input
+        for _, path in [(d, p) for d, p in dated if p in ours][:-keep]:
+            if any(outguard.same_file(path, w) for w in written or []):
+                continue
             path.unlink(missing_ok=True)
             removed.append(path)
+    outguard.forget_written(removed)
     return removed
 
 
@@ -117,9 +130,9 @@ def write_reports(
 
         fmt = CUSTOMER_FORMATS.get(customers_out.suffix.lower())
         if fmt is None:
-            raise UsageError(f"--customers {customers_out}: use a .parquet or .csv file name")
+            raise UsageError(f"--customers-out {customers_out}: use a .parquet or .csv file name")
         write_frame(customer_rows(result), customers_out, fmt, private=True)
         out.paths.append(customers_out)
     if report_dir is not None and keep is not None:
-        out.removed = prune(report_dir, keep)
+        out.removed = prune(report_dir, keep, written=out.paths)
     return out
