@@ -15,6 +15,11 @@ A hit skips reading and parsing entirely. Entries are written to a temporary fol
 renamed into place, so a crash never leaves half an entry that a later run would trust.
 A cached ledger carries no raw tables or column mappings (those feed `custinv inspect`,
 which always reads the file).
+
+A cache is an optimisation, so it can never fail a run: an entry that is damaged in any way
+(unreadable JSON, missing or ill-typed keys, a Parquet file holding another table — checked
+against the schemas stored beside it) is a miss and is rebuilt; a cache that cannot be
+written (full disk, read-only folder) is skipped.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from custinv.config import Settings
 from custinv.ingest.ledger import Ledger, build_ledger
 from custinv.models import SourceReport
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: entries carry their frames' schemas
 _MIB = 1 << 20
 _FRAMES = ("orders", "rejects", "statuses", "samples")
 
@@ -89,12 +94,21 @@ def load_ledger(entry: Path) -> Ledger | None:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         frames = {name: pl.read_parquet(entry / f"{name}.parquet").rechunk() for name in _FRAMES}
+        if meta["schemas"] != {name: _schema(frame) for name, frame in frames.items()}:
+            return None  # another table under the expected name
         source = SourceReport.model_validate(meta["source"])
-    except (OSError, ValueError, pl.exceptions.PolarsError):
+        as_of = dt.date.fromisoformat(meta["as_of"]) if meta["as_of"] is not None else None
+        currency = meta["currency"]
+        if currency is not None and not isinstance(currency, str):
+            return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, pl.exceptions.PolarsError):
         return None  # a damaged entry is a miss, never an error
-    as_of = dt.date.fromisoformat(meta["as_of"]) if meta["as_of"] else None
-    return Ledger(orders=frames["orders"], as_of=as_of, currency=meta["currency"], source=source,
+    return Ledger(orders=frames["orders"], as_of=as_of, currency=currency, source=source,
                   rejects=frames["rejects"], statuses=frames["statuses"], samples=frames["samples"])
+
+
+def _schema(frame: pl.DataFrame) -> dict[str, str]:
+    return {name: str(dtype) for name, dtype in frame.schema.items()}
 
 
 def store_ledger(entry: Path, ledger: Ledger) -> None:
@@ -103,13 +117,15 @@ def store_ledger(entry: Path, ledger: Ledger) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=entry.parent))
     try:
         samples = ledger.samples if ledger.samples is not None else pl.DataFrame()
-        for name, frame in zip(_FRAMES, (ledger.orders, ledger.rejects, ledger.statuses, samples), strict=True):
+        frames = dict(zip(_FRAMES, (ledger.orders, ledger.rejects, ledger.statuses, samples), strict=True))
+        for name, frame in frames.items():
             frame.write_parquet(tmp / f"{name}.parquet", compression="lz4", statistics=False)
         meta = {"as_of": ledger.as_of.isoformat() if ledger.as_of else None, "currency": ledger.currency,
-                "source": ledger.source.model_dump(mode="json")}
+                "source": ledger.source.model_dump(mode="json"),
+                "schemas": {name: _schema(frame) for name, frame in frames.items()}}
         (tmp / "ledger.json").write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp, entry)
-    except OSError:
+    except (OSError, pl.exceptions.PolarsError):  # Polars reports a full disk as its own error
         shutil.rmtree(tmp, ignore_errors=True)
         if not (entry / "ledger.json").is_file():
             raise
@@ -140,7 +156,7 @@ def cached_build_ledger(
     ledger = build(paths, settings, on_file=on_file, on_rows=on_rows)
     try:
         store_ledger(entry, ledger)
-    except OSError:
-        pass  # an unwritable cache slows the next run; it must not fail this one
+    except (OSError, pl.exceptions.PolarsError):
+        pass  # an unwritable or full cache slows the next run; it must not fail this one
     return ledger
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pydantic import ValidationError
 
 from custinv.errors import DataError, InputError, OutputError
 from custinv.models import Stocktake
@@ -84,13 +85,38 @@ def read_snapshot(path: Path) -> Snapshot:
         customers = pl.read_parquet(path / CUSTOMERS_FILE)
     except (json.JSONDecodeError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
         raise DataError(f"{path}: the snapshot cannot be read ({exc})") from exc
+    except RecursionError as exc:  # JSON nested thousands deep
+        raise DataError(f"{path / STOCKTAKE_FILE}: nested too deeply to be a snapshot") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if not isinstance(stocktake, dict) or "customer_id" not in customers.columns:
-        raise DataError(f"{path}: not a custinv snapshot")
+    _validate(path, stocktake, customers)
     as_of = stocktake.get("as_of")
     return Snapshot(path=path, as_of=dt.date.fromisoformat(as_of) if as_of else None,
                     stocktake=stocktake, customers=customers)
+
+
+def _validate(path: Path, stocktake: object, customers: pl.DataFrame) -> None:
+    """A snapshot is trusted only when ``stocktake.json`` is a valid :class:`Stocktake` with
+    an as-of and KPIs (``{}`` is not), and ``customers.parquet`` has the columns compare
+    reads, with usable types. Anything else is bad data (exit 65) naming the file."""
+    json_path = path / STOCKTAKE_FILE
+    try:
+        model = Stocktake.model_validate(stocktake)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the top level"
+        raise DataError(f"{json_path}: not a valid custinv stocktake ({where}: {first['msg']}; "
+                        f"{exc.error_count()} problem(s))", hint="re-run custinv audit --snapshot to rewrite it") from exc
+    if model.as_of is None or model.kpis is None:
+        raise DataError(f"{json_path}: not a custinv snapshot (no as_of or kpis)",
+                        hint="re-run custinv audit --snapshot to rewrite it")
+    parquet_path = path / CUSTOMERS_FILE
+    schema = customers.schema
+    for name, ok in (("customer_id", lambda d: d == pl.String), ("orders", lambda d: d.is_integer()),
+                     ("revenue", lambda d: d.is_numeric())):
+        if name not in schema or not ok(schema[name]):
+            raise DataError(f"{parquet_path}: not a custinv customer list (column {name!r} missing or of type "
+                            f"{schema.get(name)})", hint="re-run custinv audit --snapshot to rewrite it")
 
 
 def list_snapshots(root: Path) -> list[tuple[dt.date, Path]]:
