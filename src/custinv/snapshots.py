@@ -97,7 +97,7 @@ def read_snapshot(path: Path) -> Snapshot:
 
 def _validate(path: Path, stocktake: object, customers: pl.DataFrame) -> None:
     """A snapshot is trusted only when ``stocktake.json`` is a valid :class:`Stocktake` with
-    an as-of and KPIs (``{}`` is not), and ``customers.parquet`` has the columns compare
+    an as-of date (``{}`` is not), and ``customers.parquet`` has the columns compare
     reads, with usable types. Anything else is bad data (exit 65) naming the file."""
     json_path = path / STOCKTAKE_FILE
     try:
@@ -107,8 +107,8 @@ def _validate(path: Path, stocktake: object, customers: pl.DataFrame) -> None:
         where = ".".join(str(p) for p in first["loc"]) or "the top level"
         raise DataError(f"{json_path}: not a valid custinv stocktake ({where}: {first['msg']}; "
                         f"{exc.error_count()} problem(s))", hint="re-run custinv audit --snapshot to rewrite it") from exc
-    if model.as_of is None or model.kpis is None:
-        raise DataError(f"{json_path}: not a custinv snapshot (no as_of or kpis)",
+    if model.as_of is None:
+        raise DataError(f"{json_path}: not a custinv snapshot (no as_of date)",
                         hint="re-run custinv audit --snapshot to rewrite it")
     parquet_path = path / CUSTOMERS_FILE
     schema = customers.schema
