@@ -35,10 +35,10 @@ def ids(values: list[str | None]) -> list[str | None]:
         ("ABC-001", "ABC-001"),  # case kept
         ("abc-001", "abc-001"),
         ("１２３４５", "12345"),  # full-width digits
-        ("ＡＢＣ－０１", "ABC-01"),  # full-width letters and hyphen
+        ("ＡＢＣ－０１", "ＡＢＣ－01"),  # only the digits fold: full-width letters make another id (issue 15)
         ("\u3000C001\u3000", "C001"),  # ideographic spaces
         ("\ufeffC001", "C001"),  # stray BOM
-        ("C\u200b001", "C001"),  # zero-width space
+        ("C\u200b001", "C\u200b001"),  # a zero-width mark is kept: it must not merge two ids (issue 15)
         ("\u00a0C001\u00a0", "C001"),
         ("1234567890123456789", "1234567890123456789"),  # 19 digits, exact
         ("98765432109876543210123", "98765432109876543210123"),
@@ -94,11 +94,16 @@ FULLWIDTH = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
                 .filter(lambda s: s.lower() not in {"-", "--", "---", "na"}),
                 min_size=1, max_size=30),
        st.booleans())
-def test_full_width_ids_equal_their_ascii(values: list[str], pad: bool) -> None:
+def test_full_width_digits_fold_and_other_full_width_stays_distinct(values: list[str], pad: bool) -> None:
+    """Only full-width digits fold (design.md): an id with a full-width letter or sign is
+    another id, never merged with its ASCII look-alike (issue 15)."""
     wide = ["".join(FULLWIDTH[c] for c in v) for v in values]
     if pad:
         wide = ["\u3000" + w + " " for w in wide]
-    assert ids(wide) == values
+    expected = ["".join(c if c.isdigit() else FULLWIDTH[c] for c in v) for v in values]
+    assert ids(wide) == expected
+    for got, ascii_id in zip(ids(wide), values, strict=True):
+        assert (got == ascii_id) == ascii_id.isdigit()
 
 
 @settings(max_examples=100, deadline=None)

@@ -72,6 +72,7 @@ def parse_options(settings: Settings) -> dict[str, Any]:
         "currency": settings.currency,
         "as_of": as_of.isoformat() if as_of else None,
         "max_reject_rate": settings.max_reject_rate,
+        "credit_note_ids": settings.credit_note_ids,
     }
 
 

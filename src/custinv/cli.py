@@ -106,6 +106,7 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "as_of": (Annotated[Optional[str], typer.Option(help="Stocktake date, YYYY-MM-DD or 'today' (default: the latest order date). Later orders are excluded.", rich_help_panel=_R)], None),
         "max_reject_rate": (Annotated[Optional[float], typer.Option(help="Fail with exit 65 when more than this share of rows cannot be parsed [default: 0.10].", min=0, max=1, rich_help_panel=_R)], None),
         "config": (Annotated[Optional[Path], typer.Option("--config", help="Settings file (default: ./custinv.toml when present). Flags > CUSTINV_* env > file.", rich_help_panel=_R)], None),
+        "credit_note_ids": (Annotated[Optional[str], typer.Option("--credit-note-ids", help="Regular expression of order ids that are credit notes (excluded as returns), e.g. '^C\\d+$' for UCI Online Retail / CDNOW-style invoices. Off by default: in most systems C1001 is an ordinary order.", rich_help_panel=_R)], None),
         "cache_dir": (Annotated[Optional[str], typer.Option("--cache", help="Keep the parsed ledger as Parquet in this folder; a later run on the unchanged file skips reading and parsing ([cache] dir in custinv.toml).", rich_help_panel=_R)], None),
     },
     "classify": {

@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -76,6 +77,7 @@ class Settings(BaseModel):
     sla_hours: float = Field(default=48.0, gt=0, le=MAX_DAYS * 24)
     conversion_days: int = Field(default=90, ge=1, le=MAX_DAYS)
     cache_dir: str | None = None
+    credit_note_ids: str | None = None  # regex of order ids that are credit notes (off by default)
 
     # ---- classification
     high_frequency: float | None = Field(default=None, gt=0)
@@ -134,6 +136,17 @@ class Settings(BaseModel):
             return "\t"
         if len(v) != 1 or v in ('"', "\n", "\r"):
             raise ValueError(f"delimiter {v!r} must be one character other than a quote or newline (or 'tab')")
+        return v
+
+    @field_validator("credit_note_ids")
+    @classmethod
+    def _a_pattern(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"credit-note pattern {v!r} is not a regular expression ({exc})") from None
         return v
 
     @field_validator("as_of", "holdout")

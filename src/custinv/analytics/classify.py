@@ -36,6 +36,7 @@ import polars as pl
 from custinv.analytics.actions import FREQUENCY_CLASSES, VALUE_TIERS
 from custinv.analytics.breakdowns import totals_by
 from custinv.analytics.lifecycle import add_lifecycle_stage, add_prospects, lifecycle_rows
+from custinv.analytics.money import cents
 from custinv.analytics.rfm import (
     DEFAULT_FREQUENCY_CUTS,
     FrequencyMethod,
@@ -211,7 +212,7 @@ def add_value_tier(
     value = pl.col("value")
     # ranking key: null values (and non-buyers) rank below every number; weights never go
     # negative, non-buyers weigh nothing, and both weights rise with the key
-    key = value.fill_null(float("-inf"))
+    key = cents(value).fill_null(float("-inf"))  # equal spend ties, whatever float noise says
     weight = is_buyer.cast(pl.Float64) if method == "quantile" else key.clip(lower_bound=0.0)
     total = weight.sum()
     lf = lf.with_columns(weight_strictly_above(key, weight).alias("_share_before")).with_columns(

@@ -38,6 +38,7 @@ import polars as pl
 
 from custinv.analytics.actions import ACTIONS, CN8_SEGMENTS, RFM_SEGMENTS
 from custinv.analytics.breakdowns import totals_by
+from custinv.analytics.money import cents
 from custinv.models import RfmSection, RfmSegmentRow
 
 Scheme = Literal["standard", "cn8"]
@@ -111,7 +112,7 @@ def cn8_segment() -> pl.Expr:
     """The eight-segment key from above/below-mean R, F, M (see module docstring)."""
     r_good = (pl.col("recency_days") < pl.col("recency_days").mean()).cast(pl.Int8)
     f_high = (pl.col("orders") > pl.col("orders").mean()).cast(pl.Int8)
-    m_high = (pl.col("revenue") > pl.col("revenue").mean()).cast(pl.Int8)
+    m_high = (cents(pl.col("revenue")) > cents(pl.col("revenue").mean())).cast(pl.Int8)
     return (4 * m_high + 2 * r_good + f_high).replace_strict(CN8_CODES, return_dtype=pl.String)
 
 
@@ -133,7 +134,7 @@ def add_rfm(
     scored = frame.lazy().with_columns(
         quintile_score(pl.col("recency_days"), higher_is_better=False).alias("r_score"),
         _frequency_score(frequency_method, frequency_cuts).alias("f_score"),
-        quintile_score(pl.col("revenue")).alias("m_score"),
+        quintile_score(cents(pl.col("revenue"))).alias("m_score"),  # ties are never split by float noise
     )
     code = (
         pl.col("r_score").cast(pl.Int32) * 100

@@ -50,7 +50,6 @@ _AMOUNT_NOTES = {
     "order_total": "amount column holds order totals (counted once per order)",
     "price": "amount = quantity × unit price",
 }
-_RETURN_ORDER_ID = r"^[Cc]\d+$"  # credit-note invoices (C536379)
 MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
 """Fields parsed as numbers by the money rules (parse.money_expr / plain_money_expr)."""
 
@@ -265,8 +264,12 @@ def _id(raw: str, plain: set[str], parser: Callable[[str], pl.Expr]) -> pl.Expr:
     return pl.col(raw) if raw in plain else parser(raw)
 
 
-def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset()) -> pl.Expr:
-    """The bucket of each row, first rule wins (see module docstring)."""
+def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset(), credit_notes: str | None = None) -> pl.Expr:
+    """The bucket of each row, first rule wins (see module docstring).
+
+    ``credit_notes`` (``--credit-note-ids``, off by default) is a pattern of order ids that
+    are credit notes, e.g. ``^C\\d+$`` for the UCI Online Retail / CDNOW-style invoices: a
+    shape that means "refund" in one system is an ordinary order number in another."""
     def missing(raw: str) -> pl.Expr:  # blank, or a placeholder such as N/A, -, null
         if raw in plain:  # a plain value is never a placeholder
             return pl.col(raw).is_null()
@@ -292,7 +295,7 @@ def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset()) -> pl.
     is_return = (
         (pl.col("line_amount") < 0)
         | (pl.col("quantity") < 0)
-        | pl.col("order_id").str.contains(_RETURN_ORDER_ID).fill_null(False)
+        | (pl.col("order_id").str.contains(credit_notes).fill_null(False) if credit_notes else pl.lit(False))
     )
     rules: list[tuple[pl.Expr, str | pl.Expr]] = [
         (pl.col("__struct__").is_not_null(), pl.col("__struct__")),
@@ -323,9 +326,10 @@ def other_currency(wanted: str | None) -> pl.Expr:
 
 
 def after_as_of(as_of: dt.date) -> pl.Expr:
-    """``__decision__`` with used rows dated after an explicit as-of date excluded as ``after_as_of``."""
+    """``__decision__`` with used rows *and returns* dated after an explicit as-of date excluded
+    as ``after_as_of``: a refund booked after the stocktake date is not one of its returns."""
     return (
-        pl.when((pl.col("__decision__") == USED) & (pl.col("order_date") > as_of))
+        pl.when(pl.col("__decision__").is_in([USED, "return"]) & (pl.col("order_date") > as_of))
         .then(pl.lit("after_as_of"))
         .otherwise(pl.col("__decision__"))
         .alias("__decision__")
@@ -426,7 +430,7 @@ def build_ledger(
     decided = []
     for index, plan in enumerate(plans):
         part = combined.filter(pl.col("__file__") == index).with_columns(_line_amount(plan.amount_mode))
-        part = part.with_columns(_line_decision(plan.amount_mode, plan.plain).alias("__decision__"))
+        part = part.with_columns(_line_decision(plan.amount_mode, plan.plain, settings.credit_note_ids).alias("__decision__"))
         part = _order_level_decisions(part, plan)
         decided.append(part)
     combined = pl.concat(decided, how="vertical")
@@ -551,7 +555,9 @@ def _accounting(
             )
         )
     anonymous = reported.filter(pl.col("__decision__") == "anonymous")
-    returns = reported.filter(pl.col("__decision__") == "return")
+    # refunds are written as -30, as +15 with quantity -1, or as a credit note: the returned
+    # money is the sum of their absolute amounts, never a signed sum that lets them cancel
+    returns = reported.filter(pl.col("__decision__") == "return").with_columns(pl.col("line_amount").abs())
     mapping: dict[str, str] = {}
     for plan in plans:
         for f, c in plan.mapping.as_dict().items():
@@ -565,7 +571,7 @@ def _accounting(
         rows_rejected=sum(totals_rej.values()),
         reject_reasons=dict(sorted(totals_rej.items(), key=lambda kv: REJECTED_REASONS.index(kv[0]))),
         anonymous_revenue=_order_amount_total(anonymous),
-        returns=abs(_order_amount_total(returns) or 0.0),
+        returns=_order_amount_total(returns),
         returns_rows=returns.height,
     )
 

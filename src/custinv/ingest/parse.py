@@ -63,6 +63,11 @@ _WIDTH_FOLD.update({c: " " for c in "\u3000\u00a0\u2007\u2009\u200a\u202f\u205f"
 #: Invisible marks (BOM inside a cell, zero-width space/joiners) carry no meaning.
 _WIDTH_FOLD.update({c: "" for c in "\u200b\u200c\u200d\u2060\ufeff"})
 
+#: Ids fold only full-width digits (design.md) and odd spaces (so trimming sees them).
+_ID_FOLD: dict[str, str] = {chr(0xFF10 + i): str(i) for i in range(10)}
+_ID_FOLD.update({c: " " for c in "\u3000\u00a0\u2007\u2009\u200a\u202f\u205f"})
+_ID_FOLD["\ufeff"] = ""  # a byte-order mark inside a cell is an artefact of joined files, not part of an id
+
 #: Cell values that mean "nothing here" (compared after fold, trim, lowercase).
 #: ``nan``/``none`` are what a stringified pandas/Python missing value looks like.
 MISSING_TOKENS: frozenset[str] = frozenset(
@@ -524,7 +529,10 @@ def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
 def id_expr(col: IntoCol) -> pl.Expr:
     """Text → normalised id (String); null when blank-like.
 
-    Trim, NFC, full-width folded to ASCII, control bytes (NUL…) dropped; Excel's
+    Trim, NFC, full-width *digits* folded to ASCII (``１２３`` is ``123``), control bytes
+    (NUL…) dropped. Full-width letters, zero-width joiners and other marks are kept: they
+    make a *different* id (``Ａ1`` and ``A1``, ``A\u200d1`` and ``A1`` may be two customers),
+    and folding them merged customers. Excel's
     ``="00123"`` guard and a text-forcing leading apostrophe on digits
     (``'00123``) unwrapped; ``17850.0`` → ``17850`` (a float-mangled integer id:
     only a trailing ``.0…`` on an all-digit id). Case and leading zeros are
@@ -533,7 +541,7 @@ def id_expr(col: IntoCol) -> pl.Expr:
     ``-`` must not become one giant customer.
     """
     t = (
-        fold_width_expr(col)
+        _col(col).cast(pl.String).str.replace_many(_ID_FOLD)
         .str.replace_all(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "")  # invisible control bytes
         .str.normalize("NFC")
         .str.replace(r'^\s*="(.*)"\s*$', "${1}")  # ="00123"
@@ -547,8 +555,9 @@ def id_expr(col: IntoCol) -> pl.Expr:
 
 
 def email_expr(col: IntoCol) -> pl.Expr:
-    """An email as an id: :func:`id_expr`, then case-folded (lowercase)."""
-    return id_expr(col).str.to_lowercase()
+    """An email as an id: full-width folded (an address typed with a Chinese IME is the ASCII
+    address — full-width letters are not valid in one), then :func:`id_expr`, case-folded."""
+    return id_expr(fold_width_expr(col)).str.to_lowercase()
 
 
 # ---------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     decided = decided.with_columns(
         L.other_currency(settings.currency.upper() if settings.currency else None),
         L._line_amount(plan.amount_mode),
-    ).with_columns(L._line_decision(plan.amount_mode, plan.plain).alias("__decision__"))
+    ).with_columns(L._line_decision(plan.amount_mode, plan.plain, settings.credit_note_ids).alias("__decision__"))
     as_of = settings.as_of_date()
     if as_of is not None:
         decided = decided.with_columns(L.after_as_of(as_of))
