@@ -20,6 +20,13 @@ hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     hypothesis_settings.load_profile("ci")
 
+@pytest.fixture(autouse=True)
+def _private_config_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--pii hash` without CUSTINV_PII_KEY creates a per-installation key under
+    $XDG_CONFIG_HOME: tests (and the CLI processes they start) use a throwaway one."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "config-home"))
+
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 DATA = Path(__file__).resolve().parent / "data"

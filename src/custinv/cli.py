@@ -563,6 +563,7 @@ def customers(
 def inspect(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
+    pii: Annotated[Optional[str], typer.Option("--pii", help="Emails and phone numbers in sample rows and rejects: mask (default), show or hash.")] = None,
     *,
     opts: dict[str, Any],
 ) -> None:
@@ -578,8 +579,10 @@ def inspect(
     def work() -> int:
         from custinv.ingest.ledger import build_ledger
 
-        settings = _settings(opts, max_reject_rate=1.0)
-        ledger = build_ledger(_expand(files), settings)
+        from custinv.render.pii import protect_inspection
+
+        settings = _settings(opts, max_reject_rate=1.0, pii=pii)
+        ledger = protect_inspection(build_ledger(_expand(files), settings), settings.pii)
         if format is OutputFormat.table:
             from custinv.render.console import render_inspection
 
