@@ -340,7 +340,8 @@ def require_fields(mapping: Mapping, columns: Sequence[str], path: str) -> None:
         raise DataError(
             f"{path}: cannot find column(s) for {', '.join(missing)}",
             hint=(
-                f"columns found: {', '.join(repr(c) for c in columns)}; "
+                f"columns found: {', '.join(repr(c) for c in columns[:40])}"
+                f"{f' … and {len(columns) - 40} more' if len(columns) > 40 else ''}; "
                 "name them with --map field=column (e.g. --map customer_id='Buyer') "
                 "or in custinv.toml [map]"
             ),

@@ -138,12 +138,27 @@ def read_table(
         if fmt == "xlsx":
             return _read_xlsx(path, sheet, header_row, score)
         if fmt == "parquet":
+            try:
+                check_column_count(path, len(pl.read_parquet_schema(path)))
+            except (pl.exceptions.PolarsError, OSError) as e:
+                raise BadInput(f"{path}: cannot read as parquet ({e})") from e
             return _read_records(path, fmt, pl.read_parquet)
         if fmt in ("json", "ndjson"):
             return _read_records(path, fmt, _json_reader(fmt))
         return _read_csv(path, encoding, delimiter, header_row, score)
     except PermissionError as e:
         raise UnreadableInput(f"{path}: permission denied") from e
+
+
+MAX_COLUMNS = 4096
+"""More columns than this is not an order export (Excel itself stops at 16,384): refusing
+early bounds the memory a tiny hostile file could claim (100,000 columns needed 3 GB)."""
+
+
+def check_column_count(path: Path, columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise BadInput(f"{path}: {columns:,} columns; custinv reads at most {MAX_COLUMNS:,}",
+                       hint="export only the columns you need (order id, customer, date, amount, …)")
 
 
 def _check_readable(path: Path) -> None:
@@ -206,6 +221,13 @@ def _sniff_csv(
     decoded: list[_Decoded] = []
     for enc in candidates:
         text = _decode_sample(head, enc, complete)
+        if text is None and enc == "utf-8" and encoding is None:
+            text = _mostly_utf8_sample(head, complete)
+            if text is not None:  # UTF-8 with a few foreign lines: never re-decode it all (see _bulk_read)
+                found = _sniff_text(enc, text, delimiter, header_row, score)
+                if found is not None:
+                    decoded = [found]
+                    break
         if text is not None and all(text != d.text for d in decoded):  # same text, same verdict: keep the first
             found = _sniff_text(enc, text, delimiter, header_row, score)
             if found is not None:
@@ -235,6 +257,7 @@ def _sniff_csv(
         notes.append("CR line endings")
     if best.delimiter != ",":
         notes.append(f"delimiter {best.delimiter!r}")
+    check_column_count(path, len(header.cells))
     return _CsvLayout(path, best, candidates, eol, sniff.column_names(header.cells), notes)
 
 
@@ -397,6 +420,36 @@ def _decode_sample(head: bytes, encoding: str, complete: bool) -> str | None:
         return None
 
 
+def _mostly_utf8_sample(head: bytes, complete: bool) -> str | None:
+    """The sample decoded line by line when it is UTF-8 but for a few lines, else None.
+
+    "UTF-8 but for a few lines": more lines that are valid, non-ASCII UTF-8 (real evidence:
+    text in another encoding almost never forms valid multi-byte UTF-8) than lines that are
+    not UTF-8. Those few are decoded with the other fallbacks, as :func:`_transcode_mixed`
+    does for the whole file."""
+    lines = head.split(b"\n")
+    if not complete:
+        lines = lines[:-1]  # cut by the sample's end
+    good = bad = 0
+    out: list[str] = []
+    for raw in lines:
+        try:
+            out.append(raw.decode("utf-8"))
+            good += not raw.isascii()
+            continue
+        except UnicodeDecodeError:
+            bad += 1
+        for enc in sniff.FALLBACK_ENCODINGS[1:]:
+            try:
+                out.append(raw.decode(enc))
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            return None
+    return "\n".join(out) if good > bad else None
+
+
 def _sniff_text(
     encoding: str, text: str | None, delimiter: str | None, header_row: int | None, score: HeaderScorer
 ) -> _Decoded | None:
@@ -442,8 +495,11 @@ def _bulk_read(
 ) -> tuple[pl.DataFrame, str]:
     """Polars reads UTF-8 (LF/CRLF) files directly; anything else is transcoded first.
 
-    A UTF-8 guess made on the sample can still meet a non-UTF-8 byte further down; then
-    the other fallback encodings are tried on the whole file, strictly, in order.
+    A UTF-8 guess made on the sample can still meet a non-UTF-8 byte further down (one
+    GB18030 cell pasted into a UTF-8 export). Re-decoding the *whole* file as GB18030 then
+    turned every Chinese value into mojibake with exit 0; instead the file stays UTF-8 and
+    only the lines that are not UTF-8 are decoded with the next fallback that takes them,
+    with a note naming them (:func:`_transcode_mixed`).
     """
     if encoding in ("utf-8", "utf-8-sig") and eol == "\n":
         try:
@@ -451,9 +507,18 @@ def _bulk_read(
         except pl.exceptions.ComputeError as e:
             if "utf-8" not in str(e).lower():
                 raise BadInput(f"{path}: {e}") from e
-            notes.append("not UTF-8 past the sniffed sample")
-            candidates = [c for c in sniff.FALLBACK_ENCODINGS if c != "utf-8"]
-            encoding = candidates[0]
+            mixed = _transcode_mixed(path, [c for c in sniff.FALLBACK_ENCODINGS if c != "utf-8"])
+            if mixed is None:
+                raise BadInput(f"{path}: lines past the sniffed sample decode neither as UTF-8 nor as "
+                               f"{' or '.join(sniff.FALLBACK_ENCODINGS[1:])}",
+                               hint="pass --encoding with the file's encoding") from e
+            tmp, odd = mixed
+            shown = ", ".join(f"{line} ({enc})" for line, enc in odd[:5]) + (" …" if len(odd) > 5 else "")
+            notes.append(f"warning: {len(odd)} line(s) not UTF-8, decoded one by one: line {shown}; check them")
+            try:
+                return _polars_csv(tmp, names, skip, delimiter), encoding
+            finally:
+                tmp.unlink(missing_ok=True)
     order = [encoding] + [c for c in candidates if c != encoding]
     for enc in order:
         tmp = _transcode(path, enc, eol)
@@ -493,6 +558,57 @@ def _transcode(path: Path, encoding: str, eol: str) -> Path | None:
         out.unlink(missing_ok=True)
         return None
     return out
+
+
+def _transcode_mixed(path: Path, fallbacks: list[str]) -> tuple[Path, list[tuple[int, str]]] | None:
+    """A UTF-8 file with some lines in another encoding → a temporary UTF-8 file.
+
+    Chunks that are valid UTF-8 are copied as they are; in a chunk that is not, each line
+    (a ``\\n`` byte never sits inside a UTF-8 or GB18030 character) is decoded as UTF-8, else
+    with the first of ``fallbacks`` that decodes it strictly. Returns the file and the
+    (1-based line, encoding) of every line that was not UTF-8; None when a line decodes
+    with none of them."""
+    fd, name = tempfile.mkstemp(prefix="custinv-", suffix=".csv")
+    out = Path(name)
+    odd: list[tuple[int, str]] = []
+    line_no = 0
+    carry = b""
+    try:
+        with path.open("rb") as src, os.fdopen(fd, "wb") as dst:
+            while True:
+                chunk = src.read(_CHUNK)
+                data = carry + chunk
+                cut = data.rfind(b"\n") + 1 if chunk else len(data)
+                block, carry = data[:cut], data[cut:]
+                try:
+                    block.decode("utf-8")
+                    dst.write(block)
+                    line_no += block.count(b"\n")
+                except UnicodeDecodeError:
+                    for raw in block.splitlines(keepends=True):
+                        line_no += 1
+                        try:
+                            raw.decode("utf-8")
+                            dst.write(raw)
+                            continue
+                        except UnicodeDecodeError:
+                            pass
+                        for enc in fallbacks:
+                            try:
+                                dst.write(raw.decode(enc).encode("utf-8"))
+                                odd.append((line_no, enc))
+                                break
+                            except UnicodeDecodeError:
+                                continue
+                        else:
+                            out.unlink(missing_ok=True)
+                            return None
+                if not chunk:
+                    break
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return out, odd
 
 
 def _polars_csv(source: Path, names: list[str], skip: int, delimiter: str) -> pl.DataFrame:
@@ -729,6 +845,7 @@ def _read_records(path: Path, fmt: Format, read: Callable[[Path], pl.DataFrame])
         df = read(path)
     except (pl.exceptions.PolarsError, OSError, ValueError) as e:
         raise BadInput(f"{path}: cannot read as {fmt} ({e})") from e
+    check_column_count(path, df.width)
     notes: list[str] = []
     df, dropped = to_text(df)
     if dropped:

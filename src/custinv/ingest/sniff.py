@@ -252,14 +252,19 @@ def _width(cells: Sequence[str]) -> int:
 
 
 def column_names(cells: Sequence[str]) -> list[str]:
-    """Header cells → unique column names: trimmed, empty → column_<n>, repeats → Total_2, Total_3."""
+    """Header cells → unique column names: trimmed, empty → column_<n>, repeats → Total_2, Total_3.
+
+    Linear: each base name remembers the next suffix to try (a header of 20,000 equal names
+    once took minutes, retrying _2, _3 … from the start for every repeat)."""
     names: list[str] = []
     used: set[str] = set()
+    next_suffix: dict[str, int] = {}
     for i, raw in enumerate(cells, start=1):
         base = raw.strip().lstrip("\ufeff").strip() or f"column_{i}"
-        name, k = base, 2
+        name, k = base, next_suffix.get(base, 2)
         while name in used:
             name, k = f"{base}_{k}", k + 1
+        next_suffix[base] = k
         used.add(name)
         names.append(name)
     return names
