@@ -372,9 +372,9 @@ def _flag_problem(exc: CustinvError, flags: dict[str, Any]) -> bool:
 
 def _expand(files: list[str]) -> list[Path]:
     from custinv.ingest.readers import expand_inputs
-    from custinv.stdin_inputs import spool_special
+    from custinv.stdin_inputs import spool_special, utf8_names
 
-    return expand_inputs(spool_special(files))
+    return utf8_names(expand_inputs(spool_special(files)))
 
 
 def _progress(quiet: bool) -> Any:

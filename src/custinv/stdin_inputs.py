@@ -1,4 +1,5 @@
-"""Inputs that are not regular files: ``-`` (stdin), ``/dev/stdin``, ``<(…)``, named pipes.
+"""Inputs that are not regular files — ``-`` (stdin), ``/dev/stdin``, ``<(…)``, named pipes —
+and files whose name is not UTF-8.
 
 The readers seek, read a file twice (sniffing, then parsing) and take its size, none of which
 a pipe allows — so a pipe used to read as *empty*. Here each such input is copied once into
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
 import shutil
 import stat
@@ -114,6 +116,29 @@ def spool_special(names: list[str], *, timeout: float = FIFO_WAIT_SECONDS) -> li
             raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from exc
         _spooled[name] = copy
         out.append(str(copy))
+    return out
+
+
+def utf8_names(paths: list[Path]) -> list[Path]:
+    """``paths`` with every file whose name is not valid UTF-8 (``b'caf\\xe9.csv'`` from an old
+    Latin-1 system) replaced by a symbolic link with a readable name: Polars and the reports
+    take text paths, and a surrogate-escaped one crashed them. The link costs nothing (no copy)
+    and is removed with the run's other temporary files."""
+    out: list[Path] = []
+    for path in paths:
+        try:
+            str(path).encode("utf-8")
+            out.append(path)
+            continue
+        except UnicodeEncodeError:
+            pass
+        folder = Path(tempfile.mkdtemp(prefix="custinv-name-"))
+        _folders.append(folder)
+        decoded = os.fsencode(path.name).decode("utf-8", errors="replace")
+        readable = re.sub(r"[^\w.\-]", "_", decoded)  # no controls, no glob characters
+        link = folder / readable
+        os.symlink(os.fsencode(path.resolve()), os.fsencode(link))
+        out.append(link)
     return out
 
 

@@ -238,7 +238,7 @@ def money_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
     Handles currency symbols/codes anywhere, thousands separators (``,`` ``.``
     space NBSP ``'``), the column's decimal mark, ``(123.45)`` and ``123.45-``
     negatives, a leading ``+``, full-width digits and ``1.5e3``. ``inf``,
-    ``NaN`` and overflow (``1e309``) are null, never non-finite floats.
+    ``NaN``, overflow (``1e309``) and magnitudes above :data:`MAX_MONEY` are null.
     Unbalanced parentheses or two signs (``-5-``, ``(-5)``) are null.
     """
     t = (
@@ -253,10 +253,18 @@ def money_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
     )
     if fmt.decimal == ",":
         number = number.str.replace(",", ".", literal=True)
-    value = number.cast(pl.Float64, strict=False)
-    # Overflow (1e309) casts to ±inf: null instead. -0.0 (from "(0)") → 0.0.
+    return _named(_sane_money(number.cast(pl.Float64, strict=False)), col)
+
+
+MAX_MONEY = 1e15
+"""Amounts (and quantities) beyond ±10^15 are rejected (``bad_amount``): no order is worth a
+quadrillion, and ``1e308`` summed with itself is ``inf``, which turned every share into NaN."""
+
+
+def _sane_money(value: pl.Expr) -> pl.Expr:
+    """Overflow (``1e309`` casts to ±inf) and absurd magnitudes → null; -0.0 (from "(0)") → 0.0."""
     value = value.replace({float("inf"): None, float("-inf"): None, 0.0: 0.0})
-    return _named(value, col)
+    return pl.when(value.abs() <= MAX_MONEY).then(value)
 
 
 def money_currency_expr(col: IntoCol) -> pl.Expr:
@@ -598,8 +606,7 @@ def money_is_plain(values: pl.Series, fmt: MoneyFormat) -> bool:
 def plain_money_expr(col: IntoCol) -> pl.Expr:
     """:func:`money_expr` for a column :func:`money_is_plain` accepted: the same cast and the
     same overflow/−0 handling, without the rewrites (a plain value carries no currency)."""
-    value = _col(col).cast(pl.Float64, strict=False)
-    return _named(value.replace({float("inf"): None, float("-inf"): None, 0.0: 0.0}), col)
+    return _named(_sane_money(_col(col).cast(pl.Float64, strict=False)), col)
 
 
 def dates_are_plain(values: pl.Series) -> bool:
