@@ -124,8 +124,8 @@ def pii_key() -> str:
     except FileNotFoundError:
         key = ""
     except OSError as exc:
-        raise ConfigError(f"--pii hash: cannot read the key file {path} ({exc.strerror or exc})",
-                          hint=f"set {KEY_ENV}") from exc
+        raise ConfigError(f"--pii hash needs a key: {KEY_ENV} is not set and {path} cannot be read "
+                          f"({exc.strerror or exc})", hint=f"set {KEY_ENV} to a secret of your organisation") from exc
     if not key:
         key = secrets.token_hex(32)
         try:
