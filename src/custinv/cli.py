@@ -358,11 +358,16 @@ def _settings(opts: dict[str, Any], **extra: Any) -> Settings:
             raise UsageError(str(exc)) from exc
         flags["alerts"] = list(opts["alert"])
     try:
-        return load_settings(flags, config_path=opts.get("config"))
+        settings = load_settings(flags, config_path=opts.get("config"))
     except ConfigError as exc:
         if opts.get("config") is None and _flag_problem(exc, flags):
             raise UsageError(exc.message, hint="see --help for the accepted values") from exc
         raise
+    if settings.pii == "hash":  # the key (or its refusal, exit 78) before any work
+        from custinv.render.pii import pii_key
+
+        pii_key()
+    return settings
 
 
 def _flag_problem(exc: CustinvError, flags: dict[str, Any]) -> bool:
