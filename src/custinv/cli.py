@@ -50,7 +50,7 @@ app = typer.Typer(
         "  custinv inspect export.xlsx          # what was detected, and why\n\n"
         "  custinv customers orders.csv --format csv > customers.csv\n\n"
         "Exit codes: 0 ok, 2 usage, 3 an --alert breached, 65 bad data, 66 input unreadable, "
-        "73 output not writable, 74 I/O error, 78 bad config, 130 interrupted, 1 a bug."
+        "73 output not writable, 74 I/O error, 78 bad config, 130 interrupted, 143 terminated (SIGTERM), 1 a bug."
     ),
     no_args_is_help=True,
     add_completion=False,
