@@ -17,7 +17,12 @@ import pytest
 from _report_data import write_hostile_book
 from conftest import EXAMPLES, run_cli
 
-from custinv.outguard import MANIFEST_NAME, clean_stale_parts, record_written, written_by_custinv
+from custinv.outguard import (
+    MANIFEST_NAME,
+    clean_stale_parts,
+    record_written,
+    written_by_custinv,
+)
 from custinv.render.reports import prune
 
 
@@ -138,7 +143,8 @@ def test_prune_never_removes_an_input_even_if_custinv_wrote_it(tmp_path: Path) -
 
 def test_stale_part_files_of_dead_processes_are_cleaned(tmp_path: Path) -> None:
     target = tmp_path / "s.xlsx"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
     stale = tmp_path / f".s.xlsx.{int(dead.stdout)}.abc123.part"
     live = tmp_path / f".s.xlsx.{os.getpid()}.def456.part"
     other = tmp_path / f".t.xlsx.{int(dead.stdout)}.abc123.part"
@@ -166,7 +172,7 @@ def test_one_gb18030_line_in_a_utf8_file_is_not_mojibake(tmp_path: Path) -> None
     lines = ["客户编号,下单时间,实付金额,城市"]
     lines += [f"C{i % 40:03d},2024-01-{i % 28 + 1:02d},{100 + i % 50}.50,上海市" for i in range(400)]
     data = ("\n".join(lines) + "\n").encode("utf-8")
-    data += "C001,2024-02-01,88.00,北京市\n".encode("gb18030") + "C002,2024-02-02,77.00,广州市\n".encode("utf-8")
+    data += "C001,2024-02-01,88.00,北京市\n".encode("gb18030") + "C002,2024-02-02,77.00,广州市\n".encode()
     path = tmp_path / "mixed.csv"
     path.write_bytes(data)
     proc = run_cli("audit", str(path), "-q", "--format", "json")

@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import stat
 from pathlib import Path
 

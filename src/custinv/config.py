@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import itertools
 import os
 import re
 import tomllib
@@ -159,7 +160,7 @@ class Settings(BaseModel):
     @field_validator("rfm_frequency")
     @classmethod
     def _four_increasing(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if v is not None and (len(v) != 4 or any(b <= a for a, b in zip(v, v[1:], strict=False)) or v[0] < 0):
+        if v is not None and (len(v) != 4 or any(b <= a for a, b in itertools.pairwise(v)) or v[0] < 0):
             raise ValueError("rfm frequency cuts must be four increasing order counts, e.g. 1,2,3,5")
         return v
 

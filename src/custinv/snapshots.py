@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,10 @@ def _validate(path: Path, stocktake: object, customers: pl.DataFrame) -> None:
                         hint="re-run custinv audit --snapshot to rewrite it")
     parquet_path = path / CUSTOMERS_FILE
     schema = customers.schema
-    for name, ok in (("customer_id", lambda d: d == pl.String), ("orders", lambda d: d.is_integer()),
-                     ("revenue", lambda d: d.is_numeric())):
+    checks: dict[str, Callable[[pl.DataType], bool]] = {
+        "customer_id": lambda d: d == pl.String, "orders": lambda d: d.is_integer(), "revenue": lambda d: d.is_numeric(),
+    }
+    for name, ok in checks.items():
         if name not in schema or not ok(schema[name]):
             raise DataError(f"{parquet_path}: not a custinv customer list (column {name!r} missing or of type "
                             f"{schema.get(name)})", hint="re-run custinv audit --snapshot to rewrite it")

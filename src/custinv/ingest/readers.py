@@ -512,13 +512,13 @@ def _bulk_read(
                 raise BadInput(f"{path}: lines past the sniffed sample decode neither as UTF-8 nor as "
                                f"{' or '.join(sniff.FALLBACK_ENCODINGS[1:])}",
                                hint="pass --encoding with the file's encoding") from e
-            tmp, odd = mixed
+            patched, odd = mixed
             shown = ", ".join(f"{line} ({enc})" for line, enc in odd[:5]) + (" …" if len(odd) > 5 else "")
             notes.append(f"warning: {len(odd)} line(s) not UTF-8, decoded one by one: line {shown}; check them")
             try:
-                return _polars_csv(tmp, names, skip, delimiter), encoding
+                return _polars_csv(patched, names, skip, delimiter), encoding
             finally:
-                tmp.unlink(missing_ok=True)
+                patched.unlink(missing_ok=True)
     order = [encoding] + [c for c in candidates if c != encoding]
     for enc in order:
         tmp = _transcode(path, enc, eol)
