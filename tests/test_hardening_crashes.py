@@ -197,10 +197,15 @@ def test_bad_config_is_exit_78_before_any_work(tmp_path: Path, content: bytes) -
     assert "internal error" not in proc.stderr
 
 
-def test_margin_tiers_work_with_a_cost_column(tmp_path: Path) -> None:
+def _book(tmp_path: Path, text: str) -> Path:
     book = tmp_path / "o.csv"
-    book.write_text("Order ID,Customer ID,Order Date,Amount,Cost\n1,a,2024-01-01,100,90\n2,b,2024-01-02,50,10\n"
-                    "3,c,2024-01-03,80,79\n", encoding="utf-8")
+    book.write_text(text, encoding="utf-8")
+    return book
+
+
+def test_margin_tiers_work_with_a_cost_column(tmp_path: Path) -> None:
+    book = _book(tmp_path, "Order ID,Customer ID,Order Date,Amount,Cost\n1,a,2024-01-01,100,90\n"
+                           "2,b,2024-01-02,50,10\n3,c,2024-01-03,80,79\n")
     proc = run_cli("customers", str(book), "--value-method", "margin", "--no-clv", "-f", "csv")
     assert proc.returncode == 0, proc.stderr
     tiers = {r["customer_id"]: r["value_tier"] for r in pl.read_csv(proc.stdout.encode()).to_dicts()}
@@ -208,9 +213,8 @@ def test_margin_tiers_work_with_a_cost_column(tmp_path: Path) -> None:
 
 
 def test_absurd_amounts_are_rejected_not_inf(tmp_path: Path) -> None:
-    book = tmp_path / "o.csv"
-    book.write_text("Order ID,Customer ID,Order Date,Amount\n1,a,2024-01-01,1e308\n2,a,2024-01-02,1e308\n"
-                    "3,b,2024-01-03,5\n4,b,2024-01-04,7\n", encoding="utf-8")
+    book = _book(tmp_path, "Order ID,Customer ID,Order Date,Amount\n1,a,2024-01-01,1e308\n2,a,2024-01-02,1e308\n"
+                           "3,b,2024-01-03,5\n4,b,2024-01-04,7\n")
     proc = run_cli("audit", str(book), "-q", "--format", "json", "--max-reject-rate", "1")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
