@@ -192,3 +192,15 @@ def test_manifest_is_private_and_ignores_garbage(tmp_path: Path) -> None:
     assert not written_by_custinv(p)
     record_written(p)
     assert written_by_custinv(p)
+
+
+def test_reports_from_before_manifests_are_recognised_by_their_marker(book: Path, tmp_path: Path) -> None:
+    """A nightly `--excel stocktake.xlsx` written by an older custinv (no manifest) keeps working."""
+    xlsx, html = tmp_path / "s.xlsx", tmp_path / "s.html"
+    assert run_cli("audit", str(book), "-q", "--excel", str(xlsx), "--html", str(html)).returncode == 0
+    (tmp_path / MANIFEST_NAME).unlink()
+    assert written_by_custinv(xlsx) and written_by_custinv(html)
+    assert run_cli("audit", str(book), "-q", "--excel", str(xlsx), "--html", str(html)).returncode == 0
+    impostor = tmp_path / "other.xlsx"
+    shutil.copy(EXAMPLES / "sales_ledger.xlsx", impostor)  # someone else's workbook
+    assert not written_by_custinv(impostor)

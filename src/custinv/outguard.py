@@ -13,7 +13,9 @@ module first. The rules, in order:
 
 "custinv wrote it" is recorded in a manifest, ``.custinv-manifest.json``, in the folder of
 each file written: its name, size and modification time (ns). A file edited or replaced
-since no longer matches and counts as foreign. ``--keep N`` prunes only manifest files.
+since no longer matches and counts as foreign. A report with no manifest entry (written by
+an older custinv) is recognised by the marker inside it: the HTML generator tag or the
+workbook's creator. ``--keep N`` prunes only files custinv wrote, by the same test.
 
 Temporary ``.part`` files carry the writing process's id in their name
 (``.<name>.<pid>.<random>.part``); a file whose process is gone (``kill -9``, power loss)
@@ -32,6 +34,7 @@ import os
 import re
 import stat
 import tempfile
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,15 +119,42 @@ def forget_written(paths: Iterable[Path]) -> None:
 
 
 def written_by_custinv(path: Path) -> bool:
-    """Does the manifest beside ``path`` name it with its current size and mtime?"""
-    entry = _manifest(path.parent if str(path.parent) else Path(".")).get(path.name)
-    if entry is None:
-        return False
+    """Does the manifest beside ``path`` name it with its current size and mtime — or, for a
+    report written before manifests existed, does the file carry custinv's own marker?"""
     try:
         st = path.lstat()
     except OSError:
         return False
-    return stat.S_ISREG(st.st_mode) and entry == {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    entry = _manifest(path.parent if str(path.parent) else Path(".")).get(path.name)
+    if entry is not None:
+        return entry == {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return carries_marker(path)
+
+
+_HTML_MARKER = b'<meta name="generator" content="custinv '
+_XLSX_MARKER = b"<dc:creator>custinv "
+_MARKER_BYTES = 8192
+
+
+def carries_marker(path: Path) -> bool:
+    """The HTML report's generator meta tag, or the workbook's creator property (both set by
+    custinv's writers). Reads at most a few KiB, whatever the file."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".html", ".htm"):
+            with path.open("rb") as fh:
+                return _HTML_MARKER in fh.read(_MARKER_BYTES)
+        if suffix in (".xlsx", ".xlsm"):
+            with zipfile.ZipFile(path) as book:
+                info = book.getinfo("docProps/core.xml")
+                if info.file_size > _MARKER_BYTES:
+                    return False
+                return _XLSX_MARKER in book.read(info)
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return False
+    return False
 
 
 # ----------------------------------------------------------------------------- the checks
