@@ -204,3 +204,27 @@ def test_reports_from_before_manifests_are_recognised_by_their_marker(book: Path
     impostor = tmp_path / "other.xlsx"
     shutil.copy(EXAMPLES / "sales_ledger.xlsx", impostor)  # someone else's workbook
     assert not written_by_custinv(impostor)
+
+
+def test_half_written_cache_entries_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    from custinv.cache import remove_stale_entries
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    stale = tmp_path / f".{'ab' * 16}.{int(dead.stdout)}.x1y2z3"
+    live = tmp_path / f".{'cd' * 16}.{os.getpid()}.q1w2e3"
+    entry = tmp_path / ("ef" * 16)
+    for folder in (stale, live, entry):
+        folder.mkdir()
+        (folder / "orders.parquet").write_bytes(b"customer data")
+    remove_stale_entries(tmp_path)
+    assert not stale.exists() and live.exists() and entry.exists()
+
+
+def test_a_planted_link_in_the_snapshot_folder_is_refused(book: Path, tmp_path: Path) -> None:
+    snaps, elsewhere = tmp_path / "snaps", tmp_path / "elsewhere"
+    snaps.mkdir()
+    elsewhere.mkdir()
+    (snaps / "2024-12-04").symlink_to(elsewhere)
+    proc = run_cli("audit", str(book), "-q", "--snapshot", str(snaps))
+    assert proc.returncode == 73 and list(elsewhere.iterdir()) == []

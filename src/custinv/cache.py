@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -40,6 +41,7 @@ from custinv import __version__
 from custinv.config import Settings
 from custinv.ingest.ledger import Ledger, build_ledger
 from custinv.models import SourceReport
+from custinv.outguard import process_alive
 
 CACHE_FORMAT = 2  # 2: entries carry their frames' schemas
 _MIB = 1 << 20
@@ -115,7 +117,8 @@ def _schema(frame: pl.DataFrame) -> dict[str, str]:
 def store_ledger(entry: Path, ledger: Ledger) -> None:
     """Write the entry atomically: a temporary sibling folder renamed into place."""
     entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=entry.parent))
+    remove_stale_entries(entry.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.{os.getpid()}.", dir=entry.parent))
     try:
         samples = ledger.samples if ledger.samples is not None else pl.DataFrame()
         frames = dict(zip(_FRAMES, (ledger.orders, ledger.rejects, ledger.statuses, samples), strict=True))
@@ -130,6 +133,22 @@ def store_ledger(entry: Path, ledger: Ledger) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         if not (entry / "ledger.json").is_file():
             raise
+
+
+_TEMP_ENTRY = re.compile(r"^\.[0-9a-f]+\.(?P<pid>\d+)\.[^.]+$")
+
+
+def remove_stale_entries(folder: Path) -> None:
+    """Remove half-written entries (``.<key>.<pid>.<random>``) whose process is gone: a run
+    killed with ``kill -9`` mid-store left parsed customer data there for good."""
+    try:
+        children = list(folder.iterdir())
+    except OSError:
+        return
+    for child in children:
+        m = _TEMP_ENTRY.match(child.name)
+        if m and child.is_dir() and not process_alive(int(m.group("pid"))):
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def cached_build_ledger(

@@ -231,7 +231,7 @@ def part_prefix(path: Path) -> str:
     return f".{path.name}.{os.getpid()}."
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -248,7 +248,7 @@ def clean_stale_parts(path: Path) -> list[Path]:
     with contextlib.suppress(OSError):
         for child in folder.iterdir():
             m = _PART.match(child.name)
-            if m and m.group("name") == path.name and not _alive(int(m.group("pid"))):
+            if m and m.group("name") == path.name and not process_alive(int(m.group("pid"))):
                 with contextlib.suppress(OSError):
                     child.unlink()
                     removed.append(child)

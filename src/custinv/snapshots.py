@@ -62,6 +62,9 @@ def write_snapshot(root: Path, stocktake: Stocktake, customers: pl.DataFrame) ->
         except OSError as exc:
             raise OutputError(f"cannot create snapshot folder {root}: {exc.strerror or exc}") from exc
     folder = snapshot_folder(root, stocktake.as_of)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise OutputError(f"cannot write snapshot {folder}: it is a link or a file, not a folder custinv made",
+                          hint="remove it, or pick another --snapshot folder")
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
