@@ -176,7 +176,8 @@ def test_damaged_snapshots_are_exit_65_naming_the_file(tmp_path: Path) -> None:
     ["--as-of", "9999-12-31"], ["--as-of", "2024-02-30"], ["--churn-days", "999999999"],
     ["--horizon", "100000000"], ["--by", "unknown"], ["--value-method", "margin"],
     ["--rfm-frequency", "5,3,1"], ["--encoding", "rot13"], ["--delimiter", "ab"],
-    ["--holdout", "2024-13-01"], ["--credit-note-ids", "("],
+    ["--holdout", "2024-13-01"], ["--credit-note-ids", "("], ["--date-format", "abc"], ["--date-format", "%Q"],
+    ["--date-format", "%d/%m"],
 ])
 def test_bad_flags_are_usage_errors(args: list[str]) -> None:
     proc = run_cli("audit", str(SHOPIFY), "-q", "--format", "json", *args)

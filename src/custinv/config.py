@@ -139,6 +139,21 @@ class Settings(BaseModel):
             raise ValueError(f"delimiter {v!r} must be one character other than a quote or newline (or 'tab')")
         return v
 
+    @field_validator("date_format")
+    @classmethod
+    def _a_date_format(cls, v: str | None) -> str | None:
+        """A strptime format that can round-trip a date (``abc`` or ``%Q`` would reject every row)."""
+        if v is None:
+            return None
+        sample = dt.datetime(2024, 3, 5)
+        try:
+            back = dt.datetime.strptime(sample.strftime(v), v)
+        except ValueError:
+            back = None
+        if "%" not in v or back is None or back.date() != sample.date():
+            raise ValueError(f"date format {v!r} cannot read a date; use strptime codes, e.g. '%d/%m/%Y'")
+        return v
+
     @field_validator("credit_note_ids")
     @classmethod
     def _a_pattern(cls, v: str | None) -> str | None:
