@@ -145,7 +145,7 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "keep": (Annotated[Optional[int], typer.Option("--keep", help="With --report-dir: keep only the newest N dated reports of each kind.", min=1, rich_help_panel=_O)], None),
         "customers_out": (Annotated[Optional[Path], typer.Option("--customers-out", help="Write the full per-customer list as .parquet or .csv (mode 0600; ids kept as they are). Never replaces a file custinv did not write (see --force).", rich_help_panel=_O)], None),
         "customers_renamed": (Annotated[Optional[str], typer.Option("--customers", hidden=True, help="Renamed: --customers-out (write) / --customers-file (read).")], None),
-        "pii": (Annotated[Optional[str], typer.Option("--pii", help="Emails and phone numbers in console and reports: mask (default), show or hash (a stable keyed hash; key from CUSTINV_PII_KEY).", rich_help_panel=_O)], None),
+        "pii": (Annotated[Optional[str], typer.Option("--pii", help="Emails and phone numbers in console and reports, also inside values (Name <a@b.c>, tel:, ext.): mask (default), show or hash (a stable keyed hash; key from CUSTINV_PII_KEY, else a generated per-installation key in ~/.config/custinv/pii.key).", rich_help_panel=_O)], None),
     },
     "book": {
         "customers_file": (Annotated[Optional[str], typer.Option("--customers-file", help="Customer master from the CRM (account list; csv/xlsx/...): adds prospects, conversion, time to first purchase, dimensions from the master and buyers missing from it.", rich_help_panel=_B)], None),
