@@ -72,6 +72,20 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
               "商机阶段", "阶段", "opportunity stage", "deal stage")),
         (20, ("status", "状态", "单据状态")),
     ],
+    "after_sale_status": [
+        (30, ("售后状态", "退款状态", "退货状态", "售后", "作废状态", "refund status", "return status",
+              "after-sale status", "after sale status")),
+    ],
+    "transaction_type": [
+        (30, ("transaction type", "event type", "交易类型", "业务类型", "收支类型")),
+        (5, ("type",)),  # PayPal/Stripe "Type"; accepted only when the values are transaction types
+    ],
+    "refunded_amount": [
+        (30, ("refunded amount", "refund amount", "amount refunded", "total refunded", "退款金额", "已退款金额",
+              "退款总金额")),
+    ],
+    "cancelled_at": [(30, ("cancelled at", "canceled at", "cancellation date", "cancelled date", "取消时间"))],
+    "refund_reference": [(30, ("reference txn id", "original transaction id", "原订单号", "原订单编号", "源单编号"))],
     "currency": [(30, ("currency", "currency code", "币种", "货币", "币别"))],
     "customer_name": [
         (30, ("customer name", "billing name", "account name", "client name", "客户名称", "客户姓名", "收货人姓名",
@@ -101,6 +115,7 @@ SHAREABLE = frozenset({"customer_name", "email", "phone"})
 # Assignment order: the fields whose choice matters most go first.
 FIELD_ORDER = (
     "customer_id", "order_id", "order_date", "amount", "quantity", "unit_price", "status", "currency",
+    "after_sale_status", "transaction_type", "refunded_amount", "cancelled_at", "refund_reference",
     "cost", "margin", "signup_date", *DIMENSIONS, "customer_name", "email", "phone",
 )
 ALL_FIELDS = frozenset(SYNONYMS)
@@ -259,6 +274,8 @@ def map_columns(
     *,
     looks_like_order_numbers: dict[str, bool] | None = None,
     table: FieldTable | None = None,
+    looks_like_transaction_types: dict[str, bool] | None = None,
+    pinned: dict[str, tuple[str, str]] | None = None,
 ) -> Mapping:
     """Choose a column for every canonical field the header offers.
 
@@ -266,6 +283,9 @@ def map_columns(
     a usage error listing the columns. ``looks_like_order_numbers`` tells, per column, whether
     its values look like order numbers (``#1001``) — the weak ``Name`` synonym needs it.
     ``table`` maps another kind of file (:data:`MASTER_TABLE`, :data:`TICKET_TABLE`).
+    ``looks_like_transaction_types`` does the same for the weak ``Type`` synonym of
+    transaction_type. ``pinned`` (field → (column, reason)) are choices made before matching
+    (an export profile's columns); ``overrides`` still win over them.
     """
     overrides = dict(overrides or {})
     known, order, shareable, match = (
@@ -290,8 +310,15 @@ def map_columns(
             )
         choices[field] = FieldChoice(field, actual, f"set by --map / config ({field}={column})")
         taken.add(actual)
+    for field, (column, reason) in (pinned or {}).items():
+        if field in choices or column not in columns or (column in taken and field not in shareable):
+            continue
+        choices[field] = FieldChoice(field, column, reason)
+        if field not in shareable:
+            taken.add(column)
 
     order_numbers = looks_like_order_numbers or {}
+    transaction_like = looks_like_transaction_types or {}
     for field in order:
         if field in choices:
             continue
@@ -303,6 +330,8 @@ def map_columns(
                 if matched_field != field:
                     continue
                 if field == "order_id" and rank < 10 and not order_numbers.get(column, False):
+                    continue
+                if field == "transaction_type" and rank < 10 and not transaction_like.get(column, False):
                     continue
                 candidate = (rank, -position, column)
                 if best is None or candidate > best:
@@ -331,13 +360,24 @@ def order_number_like(values: Iterable[str | None]) -> bool:
     return hits / len(sample) >= 0.9
 
 
+class MissingFields(DataError):
+    """A required field has no column (exit 65); carries the partial mapping for ``inspect``."""
+
+    def __init__(self, mapping: Mapping, columns: list[str], path: str, message: str, *, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.mapping = mapping
+        self.columns = columns
+        self.path = path
+
+
 def require_fields(mapping: Mapping, columns: Sequence[str], path: str) -> None:
     """Exit 65 with the columns found when a required field cannot be mapped."""
     missing = [f for f in REQUIRED if mapping.column(f) is None]
     if mapping.column("amount") is None and not (mapping.column("quantity") and mapping.column("unit_price")):
         missing.append("amount (or quantity and unit_price)")
     if missing:
-        raise DataError(
+        raise MissingFields(
+            mapping, list(columns), path,
             f"{path}: cannot find column(s) for {', '.join(missing)}",
             hint=(
                 f"columns found: {', '.join(repr(c) for c in columns)}; "

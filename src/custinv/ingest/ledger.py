@@ -24,34 +24,40 @@ from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
 from custinv.ingest import parse, status
+from custinv.ingest import sales as S
+from custinv.ingest.mapping_plan import check_strict as _check_strict
+from custinv.ingest.mapping_plan import plan_mapping, profile_currency, status_overrides_of
+from custinv.ingest.mapping_plan import profile_label as _profile_label
 from custinv.ingest.readers import RawTable, read_table
 from custinv.models import FileReport, SourceReport
 
 # Excluded reasons (parsed, left out by a rule) and rejected reasons (could not be parsed).
 EXCLUDED_REASONS = (
     "footer", "repeated_header", "duplicate", "anonymous", "cancelled", "refunded", "voided", "closed",
-    "lost", "unpaid", "open", "other_currency", "return", "void_line", "after_as_of",
+    "lost", "unpaid", "open", status.USER_EXCLUDED, "non_sale", "other_currency", "return", "void_line",
+    "after_as_of",
 )
 REJECTED_REASONS = (
     "ragged_row", "missing_date", "bad_date", "bad_id", "missing_amount", "bad_amount", "bad_quantity",
     "bad_price",
 )
-STATUS_REASONS = ("cancelled", "refunded", "voided", "closed", "lost", "unpaid", "open")
+STATUS_REASONS = status.EXCLUSION_REASONS
 USED = "used"
 
 ORDER_LEVEL_FIELDS = ("customer_id", "order_date", "status", "currency", "customer_name", "email", "phone",
-                      *F.DIMENSIONS, "signup_date")
+                      *F.DIMENSIONS, "signup_date", "after_sale_status", "cancelled_at", "refunded_amount")
 """Fields an export may write only on the first line of an order; filled from it within the order."""
 
 _RAW_FIELDS = ("customer_id", "order_id", "order_date", "amount", "quantity", "unit_price", "status",
-               "currency", "cost", "margin", "customer_name", "email", "phone", *F.DIMENSIONS)
+               "currency", "cost", "margin", "customer_name", "email", "phone", *F.DIMENSIONS,
+               *S.DECIDING_FIELDS)
 _AMOUNT_NOTES = {
     "line": "amount column holds line amounts (summed per order)",
     "order_total": "amount column holds order totals (counted once per order)",
     "price": "amount = quantity × unit price",
 }
 _RETURN_ORDER_ID = r"^[Cc]\d+$"  # credit-note invoices (C536379)
-MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
+MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin", "refunded_amount")
 """Fields parsed as numbers by the money rules (parse.money_expr / plain_money_expr)."""
 
 
@@ -187,14 +193,15 @@ def _sample_values(series: pl.Series, limit: int = 200_000) -> pl.Series:
 
 
 def _parse_file(
-    frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Path
+    frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Path, date_format: str | None = None
 ) -> tuple[pl.DataFrame, frozenset[str]]:
     """Parse every raw field with the per-column formats decided from this file's evidence.
 
     Returns the frame and the raw columns that took the plain fast path."""
     data_rows = frame.filter(pl.col("__struct__").is_null())
     try:
-        date_fmt = parse.detect_date_format(_sample_values(data_rows["raw_order_date"]), settings.date_format)
+        date_fmt = parse.detect_date_format(_sample_values(data_rows["raw_order_date"]),
+                                            date_format or settings.date_format)
     except parse.AmbiguousDateFormat as exc:
         raise DataError(f"{path}: {exc}", hint="say which with --date-format, e.g. --date-format '%d/%m/%Y'") from exc
     money_formats = {
@@ -265,7 +272,7 @@ def _id(raw: str, plain: set[str], parser: Callable[[str], pl.Expr]) -> pl.Expr:
     return pl.col(raw) if raw in plain else parser(raw)
 
 
-def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset()) -> pl.Expr:
+def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset(), with_transactions: bool = False) -> pl.Expr:
     """The bucket of each row, first rule wins (see module docstring)."""
     def missing(raw: str) -> pl.Expr:  # blank, or a placeholder such as N/A, -, null
         if raw in plain:  # a plain value is never a placeholder
@@ -294,13 +301,16 @@ def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset()) -> pl.
         | (pl.col("quantity") < 0)
         | pl.col("order_id").str.contains(_RETURN_ORDER_ID).fill_null(False)
     )
+    txn = pl.col("txn_decision") if with_transactions else pl.lit(None, dtype=pl.String)
     rules: list[tuple[pl.Expr, str | pl.Expr]] = [
         (pl.col("__struct__").is_not_null(), pl.col("__struct__")),
         (pl.col("__duplicate__"), "duplicate"),
         (pl.col("__ragged__"), "ragged_row"),
+        (txn == S.NON_SALE, "non_sale"),
         (missing("raw_order_date"), "missing_date"),
         (pl.col("order_date").is_null(), "bad_date"),
         *amount_rules,
+        (txn == S.REFUND, "return"),
         (pl.col("customer_id").is_null() & pl.col("raw_customer_id").is_not_null(), "bad_id"),
         (pl.col("customer_id").is_null(), "anonymous"),
         (status_reason.is_in(list(STATUS_REASONS)).fill_null(False), status_reason),
@@ -381,6 +391,9 @@ def build_ledger(
             return streamed
     parsed_frames: list[pl.DataFrame] = []
     plans: list[_FilePlan] = []
+    warnings: list[str] = []
+    profiles_used: list[str | None] = []
+    overrides = status_overrides_of(settings)
     for index, path in enumerate(paths):
         if on_file is not None:
             on_file(path)
@@ -394,39 +407,40 @@ def build_ledger(
         )
         frame = raw.frame.collect() if isinstance(raw.frame, pl.LazyFrame) else raw.frame
         columns = [c for c in frame.columns if not c.startswith("__")]
-        name_like = {
-            c: F.order_number_like(frame[c].head(500).to_list())
-            for c in columns
-            if F.normalise_header(c) == "name"
-        }
-        mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
+        profile, mapping, file_warnings = plan_mapping(frame, columns, settings, str(path))
+        warnings.extend(file_warnings)
+        profiles_used.append(profile.name if profile is not None else None)
         F.require_fields(mapping, columns, str(path))
         canonical = _canonical_columns(frame, mapping, index, raw.structural_rows())
         unique_ids = _order_ids_unique(canonical, mapping)
         amount_mode = _amount_mode(canonical, mapping, unique_ids)
         if not unique_ids:  # with one line per order there is nothing to copy
             canonical = _fill_order_level(canonical, mapping, amount_mode)
-        parsed, plain = _parse_file(canonical, mapping, settings, path)
+        date_format = settings.date_format or (profile.date_format if profile is not None else None)
+        parsed, plain = _parse_file(canonical, mapping, settings, path, date_format)
         parsed_frames.append(parsed.with_columns(pl.lit(amount_mode).alias("__amount_mode__")))
         plans.append(_FilePlan(raw, mapping, amount_mode, plain, unique_ids))
 
     combined = pl.concat(parsed_frames, how="vertical")
     deal_export = status.is_deal_export(combined.filter(pl.col("__struct__").is_null())["raw_status"].drop_nulls())
+    mapped = frozenset(f for p in plans for f in p.mapping.as_dict())
     combined = combined.with_columns(
-        _status_decision(plans[0].mapping if len(plans) == 1 else None, deal_export),
+        S.status_decision(mapped, deal_export, overrides),
+        S.transaction_decision(mapped),
         _duplicate_flags(combined, len(paths)),
     )
 
     # currency: one per report
     combined = combined.with_columns(pl.lit(False).alias("__other_currency__"))
     currency = _decide_currency(_currency_counts(combined), settings.currency)  # type: ignore[arg-type]
+    currency = currency or profile_currency(profiles_used)
     if settings.currency:
         combined = combined.with_columns(other_currency(currency))
 
     decided = []
     for index, plan in enumerate(plans):
         part = combined.filter(pl.col("__file__") == index).with_columns(_line_amount(plan.amount_mode))
-        part = part.with_columns(_line_decision(plan.amount_mode, plan.plain).alias("__decision__"))
+        part = part.with_columns(_line_decision(plan.amount_mode, plan.plain, True).alias("__decision__"))
         part = _order_level_decisions(part, plan)
         decided.append(part)
     combined = pl.concat(decided, how="vertical")
@@ -444,7 +458,14 @@ def build_ledger(
         combined.filter(pl.col("__decision__").is_in(["anonymous", "return"])).select(_AMOUNT_COLUMNS),
         plans, currency,
     )
+    refunded = S.refunded_total(combined)
+    if refunded:
+        source.returns = (source.returns or 0.0) + refunded
+    source.profile = _profile_label(profiles_used)
+    warnings.extend(S.unknown_value_warnings(combined, overrides=overrides, deal_export=deal_export))
+    source.warnings = [*source.warnings, *warnings]
     _check_usable(source, settings)
+    _check_strict(source, settings)
     orders = _orders(used, plans)
     return Ledger(
         orders=orders,
@@ -565,7 +586,7 @@ def _accounting(
         rows_rejected=sum(totals_rej.values()),
         reject_reasons=dict(sorted(totals_rej.items(), key=lambda kv: REJECTED_REASONS.index(kv[0]))),
         anonymous_revenue=_order_amount_total(anonymous),
-        returns=abs(_order_amount_total(returns) or 0.0),
+        returns=_order_amount_total(returns.with_columns(pl.col("line_amount").abs())),
         returns_rows=returns.height,
     )
 

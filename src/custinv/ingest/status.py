@@ -24,17 +24,23 @@ __all__ = [
     "EXCLUSION_REASONS",
     "STATUS_VOCABULARY",
     "USED",
+    "TRANSACTION_TYPES",
     "is_deal_export",
+    "normalise_status",
     "normalise_status_expr",
+    "status_overrides",
+    "transaction_decision_expr",
     "status_decision_expr",
     "status_report",
 ]
 
 #: Decision for a known-good value.
 USED = "used"
+#: Reason of a value the user excluded that no vocabulary lists as an exclusion.
+USER_EXCLUDED = "excluded_status"
 #: Exclusion reason codes (``rows_excluded`` keys in the JSON contract).
 EXCLUSION_REASONS: tuple[str, ...] = (
-    "cancelled", "refunded", "voided", "closed", "lost", "unpaid", "open",
+    "cancelled", "refunded", "voided", "closed", "lost", "unpaid", "open", USER_EXCLUDED,
 )
 
 # Raw vocabulary, written as people write it; keys are normalised at import
@@ -47,6 +53,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     "refunded": (
         "refunded", "refund", "fully refunded", "returned",
         "已退款", "退款成功", "退款完成", "全额退款", "已退货",
+        "付款以后用户退款成功，交易自动关闭",
     ),
     "voided": ("voided", "void", "已作废", "作废"),
     "closed": ("closed", "交易关闭", "已关闭", "关闭", "订单关闭"),
@@ -54,6 +61,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     "unpaid": (
         "pending", "unpaid", "awaiting payment", "pending payment", "payment pending",
         "not paid", "failed", "payment failed", "on hold",
+        "authorized", "partially_paid", "expired",
         "等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
     ),
     "open": (
@@ -63,12 +71,13 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "商机", "初步接洽", "需求确认", "方案报价", "商务谈判", "谈判中", "跟进中", "进行中",
     ),
     USED: (
-        "paid", "completed", "complete", "shipped", "fulfilled", "delivered",
+        "paid", "completed", "complete", "shipped", "fulfilled", "delivered", "partially_refunded",
         "closed won", "closed/won", "won", "success", "successful", "succeeded", "settled",
         "processing", "invoiced",
         "赢单", "已赢单", "已成交", "成交", "交易成功", "交易完成", "已完成", "完成",
         "已发货", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "已付款", "已支付",
         "已签收", "已收货",
+        "部分发货", "等待卖家发货",
     ),
 }
 
@@ -121,22 +130,52 @@ STATUS_VOCABULARY: dict[str, str] = _build_vocabulary()
 DEAL_STAGES: frozenset[str] = frozenset(_normalise(_RAW_DEAL_STAGES))
 
 
-def status_decision_expr(col: IntoCol, *, deal_export: bool = False) -> pl.Expr:
+def status_decision_expr(
+    col: IntoCol, *, deal_export: bool = False, overrides: dict[str, str] | None = None
+) -> pl.Expr:
     """Status text → reason code, ``used`` for known-good, null for blank.
 
     Unknown values are null (the caller treats null as used) — except in a deal
     export (``deal_export=True``, see :func:`is_deal_export`), where every
     non-blank value that is not a known stage is ``open``: only won stages are
     sales there. Blank stays null either way: no information, row default.
+    ``overrides`` (:func:`status_overrides`: ``--status-used`` / ``--status-excluded``)
+    take precedence over the vocabulary.
     """
     key = normalise_status_expr(col)
+    vocabulary = {**STATUS_VOCABULARY, **(overrides or {})}
     if deal_export:
         # One pass: blank → a sentinel that maps back to null; unknown → open.
-        mapping = {**STATUS_VOCABULARY, _BLANK: None}
+        mapping: dict[str, str | None] = {**vocabulary, _BLANK: None}
         decision = key.fill_null(_BLANK).replace_strict(mapping, default="open", return_dtype=pl.String)
     else:
-        decision = key.replace_strict(STATUS_VOCABULARY, default=None, return_dtype=pl.String)
+        decision = key.replace_strict(vocabulary, default=None, return_dtype=pl.String)
     return _named(decision, col)
+
+
+def normalise_status(value: str) -> str | None:
+    """One status value's matching key (the data's own normaliser, on one value)."""
+    return _normalise([value])[0]
+
+
+def status_overrides(used: list[str] | tuple[str, ...], excluded: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """The user's ``--status-used`` / ``--status-excluded`` (or ``[status]`` in custinv.toml) as
+    normalised value → decision. An excluded value keeps its vocabulary reason when the
+    vocabulary knows it as an exclusion, else it is ``excluded_by_user``."""
+    out: dict[str, str] = {}
+    for value in used:
+        key = normalise_status(value)
+        if key is not None:
+            out[key] = USED
+    for value in excluded:
+        key = normalise_status(value)
+        if key is None:
+            continue
+        if key in out:
+            raise ValueError(f"status {value!r} is both --status-used and --status-excluded")
+        known = STATUS_VOCABULARY.get(key)
+        out[key] = known if known not in (None, USED) else USER_EXCLUDED
+    return out
 
 
 def is_deal_export(statuses: pl.Series) -> bool:
@@ -181,3 +220,61 @@ def status_report(statuses: pl.Series, *, deal_export: bool | None = None) -> pl
         .sort(["rows", "status"], descending=[True, False], nulls_last=True)
     )
 
+
+
+# --- transaction types ------------------------------------------------------------------------
+# A transaction-type column (PayPal "Type", Square "Event Type", Stripe balance "Type",
+# 交易类型) says what a row IS: a sale (an order), a refund (a return, reported beside the
+# revenue), or money moving for another reason (fees, payouts, transfers, currency
+# conversion, holds): not a sale at all. ONE vocabulary, normalised like the statuses.
+
+SALE = "sale"
+REFUND = "refund"
+NON_SALE = "non_sale"
+
+_RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
+    SALE: (
+        "sale", "sales", "payment", "charge", "order", "purchase", "invoice", "sales invoice",
+        "express checkout payment", "website payment", "mobile payment", "subscription payment",
+        "shopping cart payment", "general payment", "payment received", "invoice payment",
+        "pos payment", "web accept payment", "virtual terminal payment", "recurring payment",
+        "donation payment", "pre-approved payment bill user payment", "preapproved payment bill user payment",
+        "销售", "销售单", "收款", "订单", "销售出库", "销售出库单", "销售发票",
+    ),
+    REFUND: (
+        "refund", "payment refund", "refunds", "return", "returns", "chargeback", "payment reversal",
+        "reversal", "credit note", "credit memo", "payment_refund", "refund_failure",
+        "退款", "退货", "销售退货", "销售退货单", "红字发票", "售后退款",
+    ),
+    NON_SALE: (
+        "fee", "fees", "stripe fee", "stripe_fee", "application fee", "application_fee", "payout",
+        "payout_cancel", "payout_failure", "transfer", "transfer_cancel", "transfer_failure",
+        "withdrawal", "general withdrawal", "general currency conversion", "currency conversion",
+        "adjustment", "tax", "deposit", "general credit card deposit", "bank deposit to pp account",
+        "general credit card withdrawal", "hold on balance for dispute investigation",
+        "reversal of general account hold", "account hold for open authorization",
+        "reversal of ach deposit", "user initiated withdrawal", "connected_account_transfer",
+        "contribution", "topup", "reserve_transaction", "reserved_funds", "issuing_authorization_hold",
+        "手续费", "提现", "转账", "充值", "服务费", "佣金",
+    ),
+}
+
+
+def _build_transaction_types() -> dict[str, str]:
+    vocab: dict[str, str] = {}
+    for decision, raws in _RAW_TRANSACTION_TYPES.items():
+        for raw, key in zip(raws, _normalise(raws), strict=True):
+            if vocab.get(key, decision) != decision:
+                raise AssertionError(f"transaction type {raw!r} listed under two decisions")
+            vocab[key] = decision
+    return vocab
+
+
+#: Normalised transaction type → ``sale`` / ``refund`` / ``non_sale``.
+TRANSACTION_TYPES: dict[str, str] = _build_transaction_types()
+
+
+def transaction_decision_expr(col: IntoCol) -> pl.Expr:
+    """Transaction type text → ``sale`` / ``refund`` / ``non_sale``; null when blank or unknown."""
+    key = normalise_status_expr(col)
+    return _named(key.replace_strict(TRANSACTION_TYPES, default=None, return_dtype=pl.String), col)

@@ -38,6 +38,7 @@ import polars as pl
 
 from custinv.config import Settings
 from custinv.ingest import fields as F
+from custinv.ingest import sales as S
 from custinv.ingest import ledger as L
 from custinv.ingest import parse, sniff, status
 from custinv.ingest.readers import RAGGED, CsvScan, is_ragged_error, scan_plain_csv
@@ -239,6 +240,8 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     name_like = {c: F.order_number_like(head[c].head(500).to_list()) for c in columns
                  if F.normalise_header(c) == "name"}
     mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
+    if _needs_eager_decisions(columns, mapping, settings):
+        raise _HandBack
     F.require_fields(mapping, columns, str(path))
     keys = _key_fields(mapping)
     status_col = mapping.column("status")
@@ -253,6 +256,20 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
         used_cols.append("currency")
     return _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
+
+
+def _needs_eager_decisions(columns: list[str], mapping: F.Mapping, settings: Settings) -> bool:
+    """Profiles, second status columns, transaction types, refund amounts, user status decisions
+    and --strict are decided on the eager path only (the exports that have them are small)."""
+    from custinv.ingest.profiles import choose_profile
+
+    if settings.profile is not None or settings.status_used or settings.status_excluded or settings.strict:
+        return True
+    if any(F.normalise_header(c) == "type" for c in columns):
+        return True
+    if any(mapping.column(f) is not None for f in S.DECIDING_FIELDS):
+        return True
+    return choose_profile(columns, None) is not None
 
 
 def _structural(scan: CsvScan, candidates: pl.DataFrame) -> tuple[list[int], pl.DataFrame]:
@@ -320,6 +337,9 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
         deal_export = status.is_deal_export(L._status_series(status_counts).drop_nulls())
         if deal_export != plan.deal_export:
             raise _Revote(deal_export)
+        known = status_counts["raw_status"].drop_nulls().str.strip_chars()
+        if known.len() and not L._status_report(status_counts, plan.deal_export)["recognised"].fill_null(True).all():
+            raise _HandBack  # a status no vocabulary knows is a warning with its revenue: the eager path
 
     decision = pl.col("__decision__")
     file0 = pl.lit(0, dtype=pl.Int32).alias("__file__")

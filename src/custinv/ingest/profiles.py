@@ -1,0 +1,152 @@
+"""Export profiles: what custinv knows about one platform's export, as data.
+
+One TOML file per platform export in ``custinv/profiles/`` (loaded with :mod:`tomllib`)::
+
+    name = "shopify"
+    title = "Shopify — Orders › Export (CSV, one row per line item)"
+    sources = ["https://help.shopify.com/..."]
+    signature = ["Name", "Email", "Financial Status", "Lineitem name"]   # all must be present
+
+    [columns]                 # field = header, or a list of headers (first present wins)
+    customer_id = "Email"
+    amount = "Total"
+
+    [status]                  # the platform's documented vocabulary, as written
+    values = ["paid", "partially_refunded", "refunded", "voided", "pending"]
+
+    [transactions]            # a transaction-type column's documented values
+    values = ["Express Checkout Payment", "Payment Refund", "General Withdrawal"]
+
+A profile never holds a rule of its own: every header it names must be a synonym of that
+field in the ONE synonym table (:mod:`custinv.ingest.fields`), and every status / transaction
+value must be in the ONE vocabulary (:mod:`custinv.ingest.status`) — the tests check both. What a
+profile adds is *certainty*: the signature recognises the export, so the mapping is the
+documented one instead of a rank contest, and ``inspect`` / the Source panel / ``source.profile``
+name it. ``--profile NAME`` forces one; ``--profile none`` turns recognition off.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from custinv.errors import UsageError
+from custinv.ingest.fields import normalise_header
+
+__all__ = ["Profile", "all_profiles", "choose_profile", "get_profile"]
+
+NO_PROFILE = "none"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One platform export's documented layout (see the module docstring)."""
+
+    name: str
+    title: str
+    signature: tuple[str, ...]
+    columns: dict[str, tuple[str, ...]]
+    statuses: tuple[str, ...] = ()
+    transactions: tuple[str, ...] = ()
+    date_format: str | None = None
+    currency: str | None = None  # the export's currency when no column or symbol writes one
+    sources: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def matches(self, columns: list[str]) -> bool:
+        """Every signature header is among the columns (compared normalised)."""
+        present = {normalise_header(c) for c in columns}
+        return all(normalise_header(s) in present for s in self.signature)
+
+    def pinned(self, columns: list[str]) -> dict[str, tuple[str, str]]:
+        """field → (the file's column, reason) for every profile column the file has."""
+        by_norm: dict[str, str] = {}
+        for c in reversed(columns):  # leftmost wins on duplicate headers
+            by_norm[normalise_header(c)] = c
+        out: dict[str, tuple[str, str]] = {}
+        for fld, headers in self.columns.items():
+            for header in headers:
+                actual = by_norm.get(normalise_header(header))
+                if actual is not None:
+                    out[fld] = (actual, f"export profile {self.name!r}: {fld} is {header!r}")
+                    break
+        return out
+
+
+def _tuple(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError(f"{where}: expected a string or a list of strings")
+
+
+def parse_profile(data: dict[str, object], origin: str) -> Profile:
+    """A profile from its TOML table (``origin`` names the file in errors)."""
+    columns_raw = data.get("columns", {})
+    if not isinstance(columns_raw, dict):
+        raise ValueError(f"{origin}: [columns] must be a table")
+    status_raw = data.get("status", {})
+    txn_raw = data.get("transactions", {})
+    if not isinstance(status_raw, dict) or not isinstance(txn_raw, dict):
+        raise ValueError(f"{origin}: [status] and [transactions] must be tables")
+    name = data.get("name")
+    title = data.get("title")
+    if not isinstance(name, str) or not isinstance(title, str):
+        raise ValueError(f"{origin}: name and title are required strings")
+    date_format = data.get("date_format")
+    currency = data.get("currency")
+    if not (date_format is None or isinstance(date_format, str)) or not (currency is None or isinstance(currency, str)):
+        raise ValueError(f"{origin}: date_format and currency must be strings")
+    return Profile(
+        name=name,
+        title=title,
+        signature=_tuple(data.get("signature", []), f"{origin}: signature"),
+        columns={str(k): _tuple(v, f"{origin}: columns.{k}") for k, v in columns_raw.items()},
+        statuses=_tuple(status_raw.get("values", []), f"{origin}: status.values"),
+        transactions=_tuple(txn_raw.get("values", []), f"{origin}: transactions.values"),
+        date_format=date_format,
+        currency=currency,
+        sources=_tuple(data.get("sources", []), f"{origin}: sources"),
+        notes=_tuple(data.get("notes", []), f"{origin}: notes"),
+    )
+
+
+@cache
+def all_profiles() -> tuple[Profile, ...]:
+    """Every shipped profile, by name."""
+    out: list[Profile] = []
+    folder = resources.files("custinv") / "profiles"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            out.append(parse_profile(tomllib.loads(entry.read_text(encoding="utf-8")), entry.name))
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise AssertionError(f"duplicate profile names: {names}")
+    return tuple(out)
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; a usage error listing them when there is none."""
+    for profile in all_profiles():
+        if profile.name == name.strip().casefold():
+            return profile
+    raise UsageError(
+        f"no export profile named {name!r}",
+        hint="`custinv profiles` lists them: " + ", ".join(p.name for p in all_profiles()),
+    )
+
+
+def choose_profile(columns: list[str], forced: str | None) -> Profile | None:
+    """The profile of a file: the forced one, else the matching profile with the longest
+    signature (the most specific), else None (the generic synonym matcher alone)."""
+    if forced is not None:
+        if forced.strip().casefold() == NO_PROFILE:
+            return None
+        return get_profile(forced)
+    matching = [p for p in all_profiles() if p.matches(columns)]
+    if not matching:
+        return None
+    return max(matching, key=lambda p: (len(p.signature), p.name))

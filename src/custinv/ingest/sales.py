@@ -1,0 +1,126 @@
+"""Which rows are sales: the statuses that decide, beyond the one order-status column.
+
+A row is a sale when every column that can say otherwise agrees:
+
+* the order status (``status``), from the ONE vocabulary (:mod:`custinv.ingest.status`);
+* a second status column (``after_sale_status``: 售后状态 退款成功, 作废状态 已作废, a refund
+  status) — an exclusion there excludes the order whatever the order status says;
+* a cancellation date (``cancelled_at``: Shopify's ``Cancelled at``) — written means cancelled;
+* a transaction-type column (``transaction_type``: PayPal ``Type``, Square ``Event Type``,
+  Stripe's balance ``Type``) — refunds are returns (reported beside the revenue, never orders),
+  fees / payouts / transfers are ``non_sale``.
+
+Values no vocabulary knows are *used* (design.md) and each is a warning with its rows and
+revenue (:func:`unknown_value_warnings`). Refunded money is reported as returns: refund
+rows, negative lines, and a ``refunded_amount`` column counted once per order
+(:func:`refunded_total`).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from custinv.ingest import status
+from custinv.ingest.status import NON_SALE, REFUND, SALE
+
+__all__ = [
+    "DECIDING_FIELDS",
+    "NON_SALE",
+    "REFUND",
+    "SALE",
+    "refunded_total",
+    "status_decision",
+    "transaction_decision",
+    "unknown_value_warnings",
+]
+
+DECIDING_FIELDS = ("after_sale_status", "transaction_type", "refunded_amount", "cancelled_at", "refund_reference")
+"""Canonical fields that decide whether a row is a sale, or how much was refunded."""
+
+_EXCLUSIONS = list(status.EXCLUSION_REASONS)
+
+
+def status_decision(
+    mapped: set[str] | frozenset[str], deal_export: bool, overrides: dict[str, str] | None = None
+) -> pl.Expr:
+    """``status_decision`` per row: an exclusion from the second status column or a
+    cancellation date wins; otherwise the order status's decision (null = no information)."""
+    parts: list[pl.Expr] = []
+    if "after_sale_status" in mapped:
+        after = status.status_decision_expr("raw_after_sale_status", overrides=overrides)
+        parts.append(pl.when(after.is_in(_EXCLUSIONS)).then(after))
+    if "cancelled_at" in mapped:
+        written = pl.col("raw_cancelled_at").is_not_null()
+        parts.append(pl.when(written).then(pl.lit("cancelled")))
+    if "status" in mapped:
+        parts.append(status.status_decision_expr("raw_status", deal_export=deal_export, overrides=overrides))
+    if not parts:
+        return pl.lit(None, dtype=pl.String).alias("status_decision")
+    return pl.coalesce(parts).alias("status_decision") if len(parts) > 1 else parts[0].alias("status_decision")
+
+
+def transaction_decision(mapped: set[str] | frozenset[str]) -> pl.Expr:
+    """``txn_decision`` per row: ``sale`` / ``refund`` / ``non_sale``, null when unmapped or unknown."""
+    if "transaction_type" not in mapped:
+        return pl.lit(None, dtype=pl.String).alias("txn_decision")
+    return status.transaction_decision_expr("raw_transaction_type").alias("txn_decision")
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def unknown_value_warnings(
+    frame: pl.DataFrame, *, overrides: dict[str, str] | None = None, deal_export: bool = False
+) -> list[str]:
+    """A warning per status / after-sale status / transaction-type value that no vocabulary knows,
+    with the rows and revenue it decided, and the flag that settles it.
+
+    ``frame``: the decided rows (``__decision__``, ``line_amount``, the raw status columns)."""
+    known = {**status.STATUS_VOCABULARY, **(overrides or {})}
+    warnings: list[str] = []
+    data = frame.filter(pl.col("__struct__").is_null())
+    checks = (
+        ("raw_status", "status", known, "open (not a sale)" if deal_export else "used"),
+        ("raw_after_sale_status", "after-sale status", known, "no effect (the order status decides)"),
+        ("raw_transaction_type", "transaction type", status.TRANSACTION_TYPES, "used as a sale"),
+    )
+    for column, what, vocabulary, treated in checks:
+        if column not in data.columns or data[column].null_count() == data.height:
+            continue
+        keyed = data.with_columns(status.normalise_status_expr(column).alias("__key__"))
+        unknown = keyed.filter(pl.col("__key__").is_not_null() & ~pl.col("__key__").is_in(list(vocabulary)))
+        if unknown.height == 0:
+            continue
+        summary = (
+            unknown.group_by(pl.col(column).str.strip_chars().alias("value"))
+            .agg(
+                pl.len().alias("rows"),
+                pl.col("line_amount").filter(pl.col("__decision__") == "used").sum().alias("revenue"),
+            )
+            .sort(["rows", "value"], descending=[True, False])
+        )
+        for value, rows, revenue in summary.iter_rows():
+            warnings.append(
+                f"{what} {value!r} is in no vocabulary: {rows} row(s), revenue {_money(revenue or 0.0)}, "
+                f"{treated}; settle it with --status-used {value!r} or --status-excluded {value!r}"
+                + (" (or [status] in custinv.toml)" if column != "raw_transaction_type" else "")
+            )
+    return warnings
+
+
+def refunded_total(frame: pl.DataFrame) -> float:
+    """Money refunded per the ``refunded_amount`` column: once per order (the export writes the
+    order's refunded total, on its first line or on every line), over orders that were sales
+    or were excluded by a status (a fully refunded order's refund is still a return)."""
+    if "refunded_amount" not in frame.columns:
+        return 0.0
+    counted = frame.filter(
+        pl.col("refunded_amount").is_not_null()
+        & pl.col("__decision__").is_in(["used", *status.EXCLUSION_REASONS])
+    )
+    if counted.height == 0:
+        return 0.0
+    key = pl.coalesce(pl.col("raw_order_id"), pl.col("__line__").cast(pl.String))
+    per_order = counted.group_by("__file__", key.alias("__order__")).agg(pl.col("refunded_amount").first().abs())
+    return float(per_order["refunded_amount"].sum() or 0.0)

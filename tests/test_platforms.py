@@ -1,0 +1,84 @@
+"""Real platform exports, read without --map: exact customers, orders, revenue and returns.
+
+Each folder of tests/fixtures/platforms/ holds one export laid out as the platform writes it
+(README.md: the research and its sources), truth.json (the stocktake numbers computed by hand
+with the standard library, truth.py) — and the CLI must reproduce them, naming the profile.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from custinv.cli import app
+from custinv.ingest import fields as F
+from custinv.ingest import status
+from custinv.ingest.profiles import all_profiles
+
+PLATFORMS = Path(__file__).parent / "fixtures" / "platforms"
+FOLDERS = sorted(p for p in PLATFORMS.iterdir() if (p / "truth.json").exists())
+
+
+def _run(*args: str) -> tuple[int, dict, str]:
+    result = CliRunner().invoke(app, [*args, "--format", "json", "--no-clv"])
+    try:
+        payload = json.loads(result.stdout) if result.exit_code == 0 else {}
+    except json.JSONDecodeError:
+        payload = {}
+    return result.exit_code, payload, result.stderr
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
+def test_platform_export_read_right_without_map(folder: Path) -> None:
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    code, out, err = _run("audit", str(folder / truth["file"]))
+    assert code == 0, err
+    kpis = out["kpis"]
+    assert kpis["customers"] == truth["customers"]
+    assert kpis["orders"] == truth["orders"]
+    assert Decimal(str(kpis["revenue"])).quantize(Decimal("0.01")) == Decimal(truth["revenue"])
+    assert Decimal(str(kpis["returns"] or 0)).quantize(Decimal("0.01")) == Decimal(truth["returns"])
+    if truth.get("currency"):
+        assert out["currency"] == truth["currency"]
+    assert out["source"]["profile"] is not None, "the export was not recognised by a profile"
+
+
+def test_every_platform_has_a_profile_that_recognises_it() -> None:
+    named = {p.name for p in all_profiles()}
+    for folder in FOLDERS:
+        truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+        _, out, _ = _run("audit", str(folder / truth["file"]))
+        assert out["source"]["profile"] in named
+
+
+@pytest.mark.parametrize("profile", all_profiles(), ids=lambda p: p.name)
+def test_profile_columns_come_from_the_one_synonym_table(profile) -> None:  # type: ignore[no-untyped-def]
+    for field, headers in profile.columns.items():
+        assert field in F.ALL_FIELDS, f"{profile.name}: unknown field {field}"
+        for header in headers:
+            assert field in {f for f, _ in F.matches(header)}, (
+                f"{profile.name}: {header!r} is not a synonym of {field} in ingest/fields.py SYNONYMS"
+            )
+
+
+@pytest.mark.parametrize("profile", all_profiles(), ids=lambda p: p.name)
+def test_profile_vocabularies_come_from_the_one_status_table(profile) -> None:  # type: ignore[no-untyped-def]
+    for value in profile.statuses:
+        assert status.normalise_status(value) in status.STATUS_VOCABULARY, (
+            f"{profile.name}: status {value!r} is not in ingest/status.py's vocabulary"
+        )
+    for value in profile.transactions:
+        assert status.normalise_status(value) in status.TRANSACTION_TYPES, (
+            f"{profile.name}: transaction type {value!r} is not in ingest/status.py's TRANSACTION_TYPES"
+        )
+
+
+def test_profiles_command_lists_every_profile() -> None:
+    result = CliRunner().invoke(app, ["profiles", "--format", "json"])
+    assert result.exit_code == 0
+    listed = {row["name"] for row in json.loads(result.stdout)}
+    assert listed == {p.name for p in all_profiles()}
