@@ -26,7 +26,7 @@ from custinv.ingest import fields as F
 from custinv.ingest import parse, status
 from custinv.ingest import sales as S
 from custinv.ingest.mapping_plan import check_strict as _check_strict
-from custinv.ingest.mapping_plan import plan_mapping, profile_currency, status_overrides_of
+from custinv.ingest.mapping_plan import plan_mapping, profile_currency, require_fields, status_overrides_of
 from custinv.ingest.mapping_plan import profile_label as _profile_label
 from custinv.ingest.readers import RawTable, read_table
 from custinv.models import FileReport, SourceReport
@@ -34,7 +34,7 @@ from custinv.models import FileReport, SourceReport
 # Excluded reasons (parsed, left out by a rule) and rejected reasons (could not be parsed).
 EXCLUDED_REASONS = (
     "footer", "repeated_header", "duplicate", "anonymous", "cancelled", "refunded", "voided", "closed",
-    "lost", "unpaid", "open", status.USER_EXCLUDED, "non_sale", "other_currency", "return", "void_line",
+    "lost", "unpaid", "open", "draft", status.USER_EXCLUDED, "non_sale", "other_currency", "return", "void_line",
     "after_as_of",
 )
 REJECTED_REASONS = (
@@ -313,6 +313,8 @@ def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset(), with_t
         (txn == S.REFUND, "return"),
         (pl.col("customer_id").is_null() & pl.col("raw_customer_id").is_not_null(), "bad_id"),
         (pl.col("customer_id").is_null(), "anonymous"),
+        # a refund row carries its parent order's status (WooCommerce: 'refunded'): still a return
+        (is_return & status_reason.is_in(["refunded", "closed"]).fill_null(False), "return"),
         (status_reason.is_in(list(STATUS_REASONS)).fill_null(False), status_reason),
         (pl.col("__other_currency__"), "other_currency"),
         (is_return, "return"),
@@ -410,7 +412,7 @@ def build_ledger(
         profile, mapping, file_warnings = plan_mapping(frame, columns, settings, str(path))
         warnings.extend(file_warnings)
         profiles_used.append(profile.name if profile is not None else None)
-        F.require_fields(mapping, columns, str(path))
+        require_fields(mapping, columns, str(path), profile)
         canonical = _canonical_columns(frame, mapping, index, raw.structural_rows())
         unique_ids = _order_ids_unique(canonical, mapping)
         amount_mode = _amount_mode(canonical, mapping, unique_ids)

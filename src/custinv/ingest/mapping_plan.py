@@ -23,7 +23,7 @@ from custinv.ingest import status
 from custinv.ingest.profiles import Profile, all_profiles, choose_profile
 from custinv.models import SourceReport
 
-__all__ = ["check_strict", "plan_mapping", "profile_currency", "profile_label", "status_overrides_of", "transaction_type_like"]
+__all__ = ["check_strict", "plan_mapping", "require_fields", "profile_currency", "profile_label", "status_overrides_of", "transaction_type_like"]
 
 _TIE_FIELDS = ("customer_id", "order_date", "amount")
 _NAME_RANK = 10
@@ -102,6 +102,17 @@ def _guess_warnings(mapping: F.Mapping, columns: list[str], path: str, profile: 
                        f"two customers with one name are counted as one — name an id column with "
                        f"--map customer_id=COLUMN if there is one")
     return out
+
+
+def require_fields(mapping: F.Mapping, columns: list[str], path: str, profile: Profile | None) -> None:
+    """fields.require_fields, saying why when the recognised export is known to lack the field."""
+    try:
+        F.require_fields(mapping, columns, path)
+    except F.MissingFields as exc:
+        if profile is None or profile.refusal is None:
+            raise
+        raise F.MissingFields(exc.mapping, exc.columns, path, f"{exc.message} — {profile.title}: {profile.refusal}",
+                              hint=exc.hint or "") from exc
 
 
 def profile_label(profiles: list[str | None]) -> str | None:

@@ -192,9 +192,11 @@ _COMMA_WEAK = r"^[1-9][0-9]{0,2}\.[0-9]{3}$"  # 1.500
 
 
 def _money_text(col: IntoCol) -> pl.Expr:
-    """Width-folded, currency tokens removed, trimmed."""
+    """Width-folded, currency tokens removed, trimmed; the ``'`` that CSV exporters put before a
+    leading ``- + = @`` against formula injection (WooCommerce: ``'-$27.13``) dropped."""
     return (
         fold_width_expr(col)
+        .str.replace(r"^\s*'([-+=@])", "${1}")
         .str.replace_many(_MONEY_TOKENS, ascii_case_insensitive=True, leftmost=True)
         .str.strip_chars()
     )

@@ -52,6 +52,7 @@ class Profile:
     transactions: tuple[str, ...] = ()
     date_format: str | None = None
     currency: str | None = None  # the export's currency when no column or symbol writes one
+    refusal: str | None = None  # why a required field is absent from this export, said when refusing it
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
@@ -98,8 +99,9 @@ def parse_profile(data: dict[str, object], origin: str) -> Profile:
         raise ValueError(f"{origin}: name and title are required strings")
     date_format = data.get("date_format")
     currency = data.get("currency")
-    if not (date_format is None or isinstance(date_format, str)) or not (currency is None or isinstance(currency, str)):
-        raise ValueError(f"{origin}: date_format and currency must be strings")
+    refusal = data.get("refusal")
+    if any(v is not None and not isinstance(v, str) for v in (date_format, currency, refusal)):
+        raise ValueError(f"{origin}: date_format, currency and refusal must be strings")
     return Profile(
         name=name,
         title=title,
@@ -109,6 +111,7 @@ def parse_profile(data: dict[str, object], origin: str) -> Profile:
         transactions=_tuple(txn_raw.get("values", []), f"{origin}: transactions.values"),
         date_format=date_format,
         currency=currency,
+        refusal=refusal if isinstance(refusal, str) else None,
         sources=_tuple(data.get("sources", []), f"{origin}: sources"),
         notes=_tuple(data.get("notes", []), f"{origin}: notes"),
     )

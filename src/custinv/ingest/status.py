@@ -40,7 +40,7 @@ USED = "used"
 USER_EXCLUDED = "excluded_status"
 #: Exclusion reason codes (``rows_excluded`` keys in the JSON contract).
 EXCLUSION_REASONS: tuple[str, ...] = (
-    "cancelled", "refunded", "voided", "closed", "lost", "unpaid", "open", USER_EXCLUDED,
+    "cancelled", "refunded", "voided", "closed", "lost", "unpaid", "open", "draft", USER_EXCLUDED,
 )
 
 # Raw vocabulary, written as people write it; keys are normalised at import
@@ -52,17 +52,22 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     ),
     "refunded": (
         "refunded", "refund", "fully refunded", "returned",
-        "已退款", "退款成功", "退款完成", "全额退款", "已退货",
+        "已退款", "退款成功", "退款完成", "全额退款", "已退货", "reversed",
         "付款以后用户退款成功，交易自动关闭",
     ),
-    "voided": ("voided", "void", "已作废", "作废"),
+    "voided": ("voided", "void", "removed", "已作废", "作废"),
     "closed": ("closed", "交易关闭", "已关闭", "关闭", "订单关闭"),
     "lost": ("closed lost", "lost", "closed/lost", "输单", "丢单", "已输单"),
     "unpaid": (
         "pending", "unpaid", "awaiting payment", "pending payment", "payment pending",
         "not paid", "failed", "payment failed", "on hold",
-        "authorized", "partially_paid", "expired",
+        "authorized", "partially_paid", "expired", "unshipped", "denied", "unclaimed", "held", "uncaptured",
+        "requires_payment_method", "requires_action", "requires_confirmation", "requires_capture",
         "等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
+    ),
+    "draft": (
+        "draft", "checkout-draft", "checkout draft", "drafted", "saved", "草稿", "暂存", "创建", "新建", "审核中",
+        "待审核", "未审核", "重新审核", "提交", "已提交",
     ),
     "open": (
         "open", "prospecting", "qualification", "needs analysis", "value proposition",
@@ -72,6 +77,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     ),
     USED: (
         "paid", "completed", "complete", "shipped", "fulfilled", "delivered", "partially_refunded",
+        "partially refunded", "shipping", "partiallyshipped", "partially shipped",
         "closed won", "closed/won", "won", "success", "successful", "succeeded", "settled",
         "processing", "invoiced",
         "赢单", "已赢单", "已成交", "成交", "交易成功", "交易完成", "已完成", "完成",
@@ -238,12 +244,13 @@ _RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
         "express checkout payment", "website payment", "mobile payment", "subscription payment",
         "shopping cart payment", "general payment", "payment received", "invoice payment",
         "pos payment", "web accept payment", "virtual terminal payment", "recurring payment",
+        "ebay auction payment", "mass pay payment",
         "donation payment", "pre-approved payment bill user payment", "preapproved payment bill user payment",
         "销售", "销售单", "收款", "订单", "销售出库", "销售出库单", "销售发票",
     ),
     REFUND: (
         "refund", "payment refund", "refunds", "return", "returns", "chargeback", "payment reversal",
-        "reversal", "credit note", "credit memo", "payment_refund", "refund_failure",
+        "reversal", "credit note", "credit memo", "payment_refund", "dispute",
         "退款", "退货", "销售退货", "销售退货单", "红字发票", "售后退款",
     ),
     NON_SALE: (
@@ -255,6 +262,9 @@ _RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
         "reversal of general account hold", "account hold for open authorization",
         "reversal of ach deposit", "user initiated withdrawal", "connected_account_transfer",
         "contribution", "topup", "reserve_transaction", "reserved_funds", "issuing_authorization_hold",
+        "chargeback reversal", "fee reversal", "cancellation of hold for dispute resolution", "temporary hold",
+        "general card withdrawal", "network_cost", "payout_reversal", "other_adjustment", "risk_reserved_funds",
+        "connect_reserved_funds", "dispute_reversal", "refund_failure", "charge_failure",
         "手续费", "提现", "转账", "充值", "服务费", "佣金",
     ),
 }
