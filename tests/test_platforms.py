@@ -21,6 +21,11 @@ from custinv.ingest.profiles import all_profiles
 
 PLATFORMS = Path(__file__).parent / "fixtures" / "platforms"
 FOLDERS = sorted(p for p in PLATFORMS.iterdir() if (p / "truth.json").exists())
+#: Files that are no platform's export (a hand-made sheet, a legacy-encoded one): the generic
+#: synonym table reads them, no profile is expected.
+GENERIC = {"cn_sales_sheet", "zh_tw_big5", "ja_shiftjis"}
+#: Exports that write no currency anywhere (QuickBooks reports are in the home currency, unnamed).
+NO_CURRENCY_WRITTEN = {"quickbooks"}
 
 
 def _run(*args: str) -> tuple[int, dict, str]:
@@ -46,9 +51,12 @@ def test_platform_export_read_right_without_map(folder: Path) -> None:
     assert kpis["orders"] == truth["orders"]
     assert Decimal(str(kpis["revenue"])).quantize(Decimal("0.01")) == Decimal(truth["revenue"])
     assert Decimal(str(kpis["returns"] or 0)).quantize(Decimal("0.01")) == Decimal(truth["returns"])
-    if truth.get("currency"):
+    if truth.get("currency") and folder.name not in NO_CURRENCY_WRITTEN:
         assert out["currency"] == truth["currency"]
-    assert out["source"]["profile"] is not None, "the export was not recognised by a profile"
+    if folder.name in GENERIC:
+        assert out["source"]["profile"] is None
+    else:
+        assert out["source"]["profile"] is not None, "the export was not recognised by a profile"
 
 
 def test_every_platform_has_a_profile_that_recognises_it() -> None:
@@ -62,7 +70,8 @@ def test_every_platform_has_a_profile_that_recognises_it() -> None:
             assert payload["missing"][0]["field"] == "customer_id"
             continue
         assert result.exit_code == 0, result.stderr
-        assert payload["accounting"]["profile"] in named
+        if folder.name not in GENERIC:
+            assert payload["accounting"]["profile"] in named
 
 
 @pytest.mark.parametrize("profile", all_profiles(), ids=lambda p: p.name)

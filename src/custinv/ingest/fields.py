@@ -34,7 +34,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
               "会员编号", "会员id", "会员号", "买家id", "用户id", "账户id", "客户账号", "往来单位编码")),
         (20, ("email", "e-mail", "customer email", "email address", "buyer email", "邮箱", "电子邮件",
               "电子邮箱", "客户邮箱", "from email address", "billing email", "buyer-email", "payer email")),
-        (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称")),
+        (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称", "下单帐号", "下单账号", "用户账号")),
         (10, ("customer name", "customer", "account name", "account", "client", "client name", "buyer",
               "company", "company name", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
               "单位名称")),
@@ -43,29 +43,32 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
         (30, ("order id", "orderid", "order no", "order number", "order #", "invoice", "invoice no",
               "invoiceno", "invoice number", "invoice id", "transaction id", "receipt no", "receipt number",
               "document no", "sales order", "订单编号", "订单号", "单据编号", "订单id", "交易号", "发票号",
-              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id")),
+              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号")),
+        (20, ("num", "no.", "doc no", "transaction no")),
         (5, ("name",)),  # Shopify's order name (#1001); accepted only when the values look like order numbers
     ],
     "order_date": [
         (30, ("order date", "orderdate", "invoice date", "invoicedate", "purchase date", "transaction date",
               "order time", "订单创建时间", "下单时间", "订单日期", "订单时间", "成交日期", "成交时间", "交易时间",
-              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "创建时间", "date of purchase")),
-        (25, ("close date", "closed date", "created at", "created", "order created", "sale date", "出库日期",
+              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "date of purchase", "下单日期", "订单成交时间", "订单提交时间", "transaction date",
+              "purchase-date")),
+        (25, ("创建时间", "close date", "closed date", "created at", "created", "order created", "sale date", "出库日期",
               "created date", "date created")),
         (15, ("date", "日期", "paid at", "付款时间", "支付时间", "payment date")),
     ],
     "amount": [
         # what the customer paid beats a gross / list total (design: revenue is the paid amount)
         (35, ("实付金额", "买家实际支付金额", "实收金额", "实付款", "实付", "实收款", "买家实付", "total collected",
-              "amount paid", "paid amount", "n. revenue", "order total paid")),
-        (30, ("total", "order total", "total amount",
+              "amount paid", "paid amount", "n. revenue", "order total paid", "用户实付金额", "订单应付金额")),
+        (30, ("销售订单金额", "total", "order total", "total amount",
               "grand total", "total price", "amount", "sales", "revenue", "sales amount", "order amount",
               "订单金额", "销售额", "销售金额", "成交金额", "合计金额", "总金额", "价税合计", "含税金额")),
         (20, ("金额", "net sales", "gross sales", "gross", "value", "order value", "line total", "line amount",
               "应付金额", "total sales", "amount (converted)", "expected revenue")),
     ],
     "quantity": [
-        (30, ("quantity", "qty", "lineitem quantity", "units", "数量", "购买数量", "商品数量", "销售数量", "件数")),
+        (30, ("quantity", "qty", "lineitem quantity", "units", "数量", "购买数量", "商品数量", "销售数量", "件数",
+              "订购数量", "商品数量(件)")),
     ],
     "unit_price": [
         (30, ("unit price", "unitprice", "price", "lineitem price", "单价", "商品单价", "销售单价", "含税单价",
@@ -73,15 +76,16 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     ],
     "status": [
         (30, ("order status", "financial status", "stage", "payment status", "订单状态", "交易状态", "销售阶段",
+              "生命状态",
               "商机阶段", "阶段", "opportunity stage", "deal stage")),
-        (20, ("status", "状态", "单据状态")),
+        (20, ("status", "状态", "单据状态", "transaction status")),
     ],
     "after_sale_status": [
         (30, ("售后状态", "退款状态", "退货状态", "售后", "作废状态", "refund status", "return status",
               "after-sale status", "after sale status")),
     ],
     "transaction_type": [
-        (30, ("transaction type", "event type", "交易类型", "业务类型", "收支类型")),
+        (30, ("transaction type", "event type", "交易类型", "收支类型")),
         (5, ("type",)),  # PayPal/Stripe "Type"; accepted only when the values are transaction types
     ],
     "refunded_amount": [
@@ -104,7 +108,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     "country": [(30, ("country", "billing country", "shipping country", "国家", "国家/地区"))],
     "city": [(30, ("city", "billing city", "shipping city", "城市", "市"))],
     "industry": [(30, ("industry", "行业", "所属行业"))],
-    "channel": [(30, ("channel", "sales channel", "source", "lead source", "渠道", "来源", "销售渠道", "订单来源"))],
+    "channel": [(30, ("channel", "sales channel", "source", "lead source", "渠道", "来源", "销售渠道", "订单来源", "订单渠道"))],
     "segment": [(30, ("segment", "customer segment", "customer type", "客户类型", "客户分类", "客户类别"))],
     "owner": [(30, ("owner", "sales rep", "salesperson", "opportunity owner", "account owner", "sales owner",
                     "负责人", "销售员", "业务员", "销售代表", "客户经理", "销售负责人"))],

@@ -26,14 +26,16 @@ from custinv.ingest import fields as F
 from custinv.ingest import parse, status
 from custinv.ingest import sales as S
 from custinv.ingest.mapping_plan import check_strict as _check_strict
-from custinv.ingest.mapping_plan import plan_mapping, profile_currency, require_fields, status_overrides_of
+from custinv.ingest.layout import GROUP_HEADER, apply_layout
+from custinv.ingest.profiles import get_profile
+from custinv.ingest.mapping_plan import plan_mapping, profile_currency, recognise, require_fields, status_overrides_of
 from custinv.ingest.mapping_plan import profile_label as _profile_label
 from custinv.ingest.readers import RawTable, read_table
 from custinv.models import FileReport, SourceReport
 
 # Excluded reasons (parsed, left out by a rule) and rejected reasons (could not be parsed).
 EXCLUDED_REASONS = (
-    "footer", "repeated_header", "duplicate", "anonymous", "cancelled", "refunded", "voided", "closed",
+    "footer", GROUP_HEADER, "repeated_header", "duplicate", "anonymous", "cancelled", "refunded", "voided", "closed",
     "lost", "unpaid", "open", "draft", status.USER_EXCLUDED, "non_sale", "other_currency", "return", "void_line",
     "after_as_of",
 )
@@ -239,7 +241,7 @@ def _parse_exprs(
         else:
             exprs.append(pl.lit(None, dtype=pl.Float64).alias(name))
     if mapping.column("currency") is not None:
-        exprs.append(_blank_to_null(pl.col("raw_currency").str.to_uppercase()).alias("currency"))
+        exprs.append(parse.currency_code_expr("raw_currency").alias("currency"))
     elif mapping.column("amount") is not None and "raw_amount" not in plain:
         exprs.append(parse.money_currency_expr("raw_amount").alias("currency"))
     elif mapping.column("amount") is None and mapping.column("unit_price") is not None and "raw_unit_price" not in plain:
@@ -409,11 +411,14 @@ def build_ledger(
         )
         frame = raw.frame.collect() if isinstance(raw.frame, pl.LazyFrame) else raw.frame
         columns = [c for c in frame.columns if not c.startswith("__")]
-        profile, mapping, file_warnings = plan_mapping(frame, columns, settings, str(path))
-        warnings.extend(file_warnings)
+        profile, file_warnings = recognise(columns, settings, str(path))
+        frame, structural, layout_pins, layout_warnings = apply_layout(frame, raw.structural_rows(), profile, str(path))
+        columns = [c for c in frame.columns if not c.startswith("__")]
+        mapping, mapping_warnings = plan_mapping(frame, columns, settings, str(path), profile, layout_pins)
+        warnings.extend([*file_warnings, *layout_warnings, *mapping_warnings])
         profiles_used.append(profile.name if profile is not None else None)
         require_fields(mapping, columns, str(path), profile)
-        canonical = _canonical_columns(frame, mapping, index, raw.structural_rows())
+        canonical = _canonical_columns(frame, mapping, index, structural)
         unique_ids = _order_ids_unique(canonical, mapping)
         amount_mode = _amount_mode(canonical, mapping, unique_ids)
         if not unique_ids:  # with one line per order there is nothing to copy
@@ -443,6 +448,7 @@ def build_ledger(
     for index, plan in enumerate(plans):
         part = combined.filter(pl.col("__file__") == index).with_columns(_line_amount(plan.amount_mode))
         part = part.with_columns(_line_decision(plan.amount_mode, plan.plain, True).alias("__decision__"))
+        part = S.refunded_in_full(part, frozenset(plan.mapping.as_dict()))
         part = _order_level_decisions(part, plan)
         decided.append(part)
     combined = pl.concat(decided, how="vertical")
@@ -460,7 +466,8 @@ def build_ledger(
         combined.filter(pl.col("__decision__").is_in(["anonymous", "return"])).select(_AMOUNT_COLUMNS),
         plans, currency,
     )
-    refunded = S.refunded_total(combined)
+    by_status = frozenset(i for i, name in enumerate(profiles_used) if name and get_profile(name).refund_by_status)
+    refunded = S.refunded_total(combined, by_status)
     if refunded:
         source.returns = (source.returns or 0.0) + refunded
     source.profile = _profile_label(profiles_used)

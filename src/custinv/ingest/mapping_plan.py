@@ -23,7 +23,7 @@ from custinv.ingest import status
 from custinv.ingest.profiles import Profile, all_profiles, choose_profile
 from custinv.models import SourceReport
 
-__all__ = ["check_strict", "plan_mapping", "require_fields", "profile_currency", "profile_label", "status_overrides_of", "transaction_type_like"]
+__all__ = ["check_strict", "plan_mapping", "recognise", "require_fields", "profile_currency", "profile_label", "status_overrides_of", "transaction_type_like"]
 
 _TIE_FIELDS = ("customer_id", "order_date", "amount")
 _NAME_RANK = 10
@@ -46,14 +46,13 @@ def transaction_type_like(values: pl.Series) -> bool:
     return float(keys.is_in(list(status.TRANSACTION_TYPES)).mean() or 0.0) >= 0.8
 
 
-def plan_mapping(
-    frame: pl.DataFrame, columns: list[str], settings: Settings, path: str
-) -> tuple[Profile | None, F.Mapping, list[str]]:
-    """(profile, mapping, warnings) of one file."""
+def recognise(columns: list[str], settings: Settings, path: str) -> tuple[Profile | None, list[str]]:
+    """The file's export profile (forced by --profile, or recognised by its header), with warnings."""
     warnings: list[str] = []
     profile = choose_profile(columns, settings.profile)
     if profile is not None and settings.profile is not None and not profile.matches(columns):
-        missing = [s for s in profile.signature if F.normalise_header(s) not in {F.normalise_header(c) for c in columns}]
+        present = {F.normalise_header(c) for c in columns}
+        missing = [s for s in profile.signature if F.normalise_header(s) not in present]
         warnings.append(f"{path}: --profile {profile.name} forced, but the file lacks its header(s) "
                         f"{', '.join(repr(m) for m in missing)}")
     if profile is not None and settings.profile is None:
@@ -63,14 +62,21 @@ def plan_mapping(
             warnings.append(f"{path}: the header fits export profiles {profile.name!r} and "
                             f"{', '.join(repr(r) for r in rivals)}; {profile.name!r} was taken — "
                             f"force one with --profile NAME")
+    return profile, warnings
+
+
+def plan_mapping(
+    frame: pl.DataFrame, columns: list[str], settings: Settings, path: str,
+    profile: Profile | None, layout_pins: dict[str, tuple[str, str]] | None = None,
+) -> tuple[F.Mapping, list[str]]:
+    """(mapping, warnings) of one file: the profile's columns pinned, the rest matched."""
     name_like = {c: F.order_number_like(frame[c].head(500).to_list())
                  for c in columns if F.normalise_header(c) == "name"}
     type_like = {c: transaction_type_like(frame[c].head(2000)) for c in columns if F.normalise_header(c) == "type"}
-    pinned = profile.pinned(columns) if profile is not None else None
+    pinned = {**(profile.pinned(columns) if profile is not None else {}), **(layout_pins or {})}
     mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like,
                             looks_like_transaction_types=type_like, pinned=pinned)
-    warnings.extend(_guess_warnings(mapping, columns, path, profile))
-    return profile, mapping, warnings
+    return mapping, _guess_warnings(mapping, columns, path, profile)
 
 
 def _decided(mapping: F.Mapping, field: str) -> bool:
@@ -96,7 +102,7 @@ def _guess_warnings(mapping: F.Mapping, columns: list[str], path: str, profile: 
     customer = mapping.column("customer_id")
     if customer is not None and "--map" not in mapping.choices["customer_id"].reason:
         rank = max((r for f, r in F.matches(customer) if f == "customer_id"), default=0)
-        if rank == _NAME_RANK:
+        if rank == _NAME_RANK and not (profile is not None and profile.unique_customer_names):
             why = f"the export profile {profile.name!r} has no customer id" if profile else "no id or email column"
             out.append(f"{path}: customers are told apart by the name column {customer!r} ({why}): "
                        f"two customers with one name are counted as one — name an id column with "

@@ -256,6 +256,26 @@ def money_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
     return _named(value, col)
 
 
+#: Currency names that currency columns write instead of ISO codes (币别 人民币, 幣別 新臺幣, 通貨 円).
+_CURRENCY_NAMES: dict[str, str] = {
+    "人民币": "CNY", "人民幣": "CNY", "RMB": "CNY", "元": "CNY", "¥": "CNY", "￥": "CNY",
+    "美元": "USD", "美金": "USD", "US$": "USD", "$": "USD",
+    "港币": "HKD", "港幣": "HKD", "港元": "HKD", "HK$": "HKD",
+    "新台币": "TWD", "新臺幣": "TWD", "新台幣": "TWD", "台币": "TWD", "臺幣": "TWD", "NT$": "TWD",
+    "日元": "JPY", "日圆": "JPY", "円": "JPY", "日本円": "JPY",
+    "欧元": "EUR", "歐元": "EUR", "€": "EUR", "英镑": "GBP", "英鎊": "GBP", "£": "GBP",
+}
+
+
+def currency_code_expr(col: IntoCol) -> pl.Expr:
+    """A currency column's cell → ISO code: codes upper-cased (``usd`` → ``USD``), names and
+    symbols that exports write (``人民币``, ``新臺幣``, ``円``) mapped; blank → null."""
+    t = fold_width_expr(col).str.strip_chars()
+    upper = t.str.to_uppercase()
+    code = upper.replace_strict(_CURRENCY_NAMES, default=upper, return_dtype=pl.String)
+    return _named(pl.when(t.str.len_chars() > 0).then(code), col)
+
+
 def money_currency_expr(col: IntoCol) -> pl.Expr:
     """ISO code of the currency written in a money cell, null when none.
 

@@ -53,6 +53,12 @@ class Profile:
     date_format: str | None = None
     currency: str | None = None  # the export's currency when no column or symbol writes one
     refusal: str | None = None  # why a required field is absent from this export, said when refusing it
+    group_column: str | None = None  # grouped report: the customer is on group header rows (layout.py)
+    composite_customer: tuple[str, ...] = ()  # no buyer id: these columns together tell customers apart
+    marker_columns: tuple[str, ...] = ()  # free text where a status word (Voided) marks a non-sale
+    anonymous: tuple[str, ...] = ()  # customer values that mean "no customer" (QuickBooks: Not Specified)
+    refund_by_status: bool = False  # refunds are only a status: a refunded order's amount is the return
+    unique_customer_names: bool = False  # the platform enforces unique customer names (QuickBooks display names)
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
@@ -84,6 +90,12 @@ def _tuple(value: object, where: str) -> tuple[str, ...]:
     raise ValueError(f"{where}: expected a string or a list of strings")
 
 
+def _optional_str(value: object, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{where}: expected a string")
+
+
 def parse_profile(data: dict[str, object], origin: str) -> Profile:
     """A profile from its TOML table (``origin`` names the file in errors)."""
     columns_raw = data.get("columns", {})
@@ -112,6 +124,12 @@ def parse_profile(data: dict[str, object], origin: str) -> Profile:
         date_format=date_format,
         currency=currency,
         refusal=refusal if isinstance(refusal, str) else None,
+        group_column=_optional_str(data.get("group_column"), f"{origin}: group_column"),
+        composite_customer=_tuple(data.get("composite_customer", []), f"{origin}: composite_customer"),
+        marker_columns=_tuple(data.get("marker_columns", []), f"{origin}: marker_columns"),
+        anonymous=_tuple(data.get("anonymous", []), f"{origin}: anonymous"),
+        refund_by_status=bool(data.get("refund_by_status", False)),
+        unique_customer_names=bool(data.get("unique_customer_names", False)),
         sources=_tuple(data.get("sources", []), f"{origin}: sources"),
         notes=_tuple(data.get("notes", []), f"{origin}: notes"),
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from custinv.ingest import status
+from custinv.ingest import parse, status
 from custinv.ingest.status import NON_SALE, REFUND, SALE
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "NON_SALE",
     "REFUND",
     "SALE",
+    "refunded_in_full",
     "refunded_total",
     "status_decision",
     "transaction_decision",
@@ -43,17 +44,20 @@ _EXCLUSIONS = list(status.EXCLUSION_REASONS)
 def status_decision(
     mapped: set[str] | frozenset[str], deal_export: bool, overrides: dict[str, str] | None = None
 ) -> pl.Expr:
-    """``status_decision`` per row: an exclusion from the second status column or a
-    cancellation date wins; otherwise the order status's decision (null = no information)."""
+    """``status_decision`` per row: the first exclusion among the second status column, the order
+    status and a cancellation date; otherwise the order status's decision (null = no information)."""
     parts: list[pl.Expr] = []
-    if "after_sale_status" in mapped:
+    primary = (status.status_decision_expr("raw_status", deal_export=deal_export, overrides=overrides)
+               if "status" in mapped else None)
+    if "after_sale_status" in mapped:  # 退款成功 names the reason better than the order's 交易关闭
         after = status.status_decision_expr("raw_after_sale_status", overrides=overrides)
         parts.append(pl.when(after.is_in(_EXCLUSIONS)).then(after))
+    if primary is not None:  # the order status's own exclusion beats a cancellation date
+        parts.append(pl.when(primary.is_in(_EXCLUSIONS)).then(primary))
     if "cancelled_at" in mapped:
-        written = pl.col("raw_cancelled_at").is_not_null()
-        parts.append(pl.when(written).then(pl.lit("cancelled")))
-    if "status" in mapped:
-        parts.append(status.status_decision_expr("raw_status", deal_export=deal_export, overrides=overrides))
+        parts.append(pl.when(pl.col("raw_cancelled_at").is_not_null()).then(pl.lit("cancelled")))
+    if primary is not None:
+        parts.append(primary)
     if not parts:
         return pl.lit(None, dtype=pl.String).alias("status_decision")
     return pl.coalesce(parts).alias("status_decision") if len(parts) > 1 else parts[0].alias("status_decision")
@@ -89,7 +93,8 @@ def unknown_value_warnings(
         if column not in data.columns or data[column].null_count() == data.height:
             continue
         keyed = data.with_columns(status.normalise_status_expr(column).alias("__key__"))
-        unknown = keyed.filter(pl.col("__key__").is_not_null() & ~pl.col("__key__").is_in(list(vocabulary)))
+        unknown = keyed.filter(pl.col("__key__").is_not_null() & ~pl.col("__key__").is_in(list(vocabulary))
+                               & ~parse.missing_token_expr(column))
         if unknown.height == 0:
             continue
         summary = (
@@ -109,18 +114,60 @@ def unknown_value_warnings(
     return warnings
 
 
-def refunded_total(frame: pl.DataFrame) -> float:
+def refunded_total(frame: pl.DataFrame, by_status_files: frozenset[int] = frozenset()) -> float:
     """Money refunded per the ``refunded_amount`` column: once per order (the export writes the
     order's refunded total, on its first line or on every line), over orders that were sales
-    or were excluded by a status (a fully refunded order's refund is still a return)."""
+    or were excluded by a status (a fully refunded order's refund is still a return).
+
+    In ``by_status_files`` (exports whose only record of a refund is the status: 拼多多 and
+    抖店 售后状态 退款成功) the amount of every row excluded as ``refunded`` is the return."""
+    total = 0.0
+    if by_status_files:
+        rows = frame.filter(pl.col("__file__").is_in(list(by_status_files)) & (pl.col("__decision__") == "refunded"))
+        if rows.height:
+            key = pl.coalesce(pl.col("raw_order_id"), pl.col("__line__").cast(pl.String))
+            once = pl.when(pl.col("__amount_mode__") == "order_total").then(pl.col("line_amount").first()) \
+                .otherwise(pl.col("line_amount").sum())
+            per_order = rows.group_by("__file__", key.alias("__order__")).agg(once.first().abs().alias("a"))
+            total += float(per_order["a"].sum() or 0.0)
     if "refunded_amount" not in frame.columns:
-        return 0.0
+        return total
     counted = frame.filter(
         pl.col("refunded_amount").is_not_null()
         & pl.col("__decision__").is_in(["used", *status.EXCLUSION_REASONS])
     )
     if counted.height == 0:
-        return 0.0
+        return total
     key = pl.coalesce(pl.col("raw_order_id"), pl.col("__line__").cast(pl.String))
     per_order = counted.group_by("__file__", key.alias("__order__")).agg(pl.col("refunded_amount").first().abs())
-    return float(per_order["refunded_amount"].sum() or 0.0)
+    return total + float(per_order["refunded_amount"].sum() or 0.0)
+
+
+def refunded_in_full(part: pl.DataFrame, mapped: set[str] | frozenset[str]) -> pl.DataFrame:
+    """Sales whose refund rows add up to the whole sale are ``refunded`` (not orders).
+
+    Refund rows (a transaction type ``refund``) are matched to the sale they reverse by
+    reference: ``refund_reference`` (PayPal's Reference Txn ID) when the export has it,
+    else the order id they share with the sale (Square's Transaction ID). A partial refund
+    leaves the sale standing; the refund rows themselves stay returns either way."""
+    if "transaction_type" not in mapped or "order_id" not in mapped:
+        return part
+    reference = (pl.coalesce(pl.col("raw_refund_reference"), pl.col("raw_order_id"))
+                 if "refund_reference" in mapped else pl.col("raw_order_id"))
+    refunds = (
+        part.filter((pl.col("txn_decision") == REFUND) & (pl.col("__decision__") == "return"))
+        .group_by(reference.alias("__ref__"))
+        .agg(pl.col("line_amount").abs().sum().alias("__refunded__"))
+        .filter(pl.col("__ref__").is_not_null())
+    )
+    if refunds.height == 0:
+        return part
+    sold = pl.col("line_amount").filter(pl.col("__decision__") == "used").sum().over("raw_order_id")
+    joined = part.join(refunds, left_on="raw_order_id", right_on="__ref__", how="left", maintain_order="left")
+    in_full = (
+        (pl.col("__decision__") == "used") & pl.col("__refunded__").is_not_null()
+        & (pl.col("__refunded__") >= sold - 0.005)
+    )
+    return joined.with_columns(
+        pl.when(in_full).then(pl.lit("refunded")).otherwise(pl.col("__decision__")).alias("__decision__")
+    ).drop("__refunded__")

@@ -53,7 +53,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     "refunded": (
         "refunded", "refund", "fully refunded", "returned",
         "已退款", "退款成功", "退款完成", "全额退款", "已退货", "reversed",
-        "付款以后用户退款成功，交易自动关闭",
+        "付款以后用户退款成功，交易自动关闭", "退货",
     ),
     "voided": ("voided", "void", "removed", "已作废", "作废"),
     "closed": ("closed", "交易关闭", "已关闭", "关闭", "订单关闭"),
@@ -61,13 +61,13 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     "unpaid": (
         "pending", "unpaid", "awaiting payment", "pending payment", "payment pending",
         "not paid", "failed", "payment failed", "on hold",
-        "authorized", "partially_paid", "expired", "unshipped", "denied", "unclaimed", "held", "uncaptured",
+        "authorized", "partially_paid", "expired", "unshipped", "已锁定", "锁定", "暂停", "denied", "unclaimed", "held", "uncaptured",
         "requires_payment_method", "requires_action", "requires_confirmation", "requires_capture",
         "等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
     ),
     "draft": (
         "draft", "checkout-draft", "checkout draft", "drafted", "saved", "草稿", "暂存", "创建", "新建", "审核中",
-        "待审核", "未审核", "重新审核", "提交", "已提交",
+        "待审核", "未审核", "重新审核", "提交", "已提交", "未生效",
     ),
     "open": (
         "open", "prospecting", "qualification", "needs analysis", "value proposition",
@@ -84,6 +84,12 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "已发货", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "已付款", "已支付",
         "已签收", "已收货",
         "部分发货", "等待卖家发货",
+        "已审核", "未作废", "未关闭", "正常", "变更中",
+        "已发货，待签收", "待发货", "备货中", "等待确认收货", "等待出库", "发往配送中心", "配送中心已收货", "收款确认",
+        "等待发货",
+        # after-sale statuses that leave the sale standing (no refund, or one not completed / withdrawn)
+        "无售后或售后取消", "售后处理中", "处理中", "退货退款中", "售后关闭", "售后中", "退款中", "待商家收货",
+        "没有申请退款", "无售后", "退款关闭", "退款失败",
     ),
 }
 
@@ -243,6 +249,7 @@ _RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
         "sale", "sales", "payment", "charge", "order", "purchase", "invoice", "sales invoice",
         "express checkout payment", "website payment", "mobile payment", "subscription payment",
         "shopping cart payment", "general payment", "payment received", "invoice payment",
+        "sales receipt", "statement charge",
         "pos payment", "web accept payment", "virtual terminal payment", "recurring payment",
         "ebay auction payment", "mass pay payment",
         "donation payment", "pre-approved payment bill user payment", "preapproved payment bill user payment",
@@ -250,7 +257,7 @@ _RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
     ),
     REFUND: (
         "refund", "payment refund", "refunds", "return", "returns", "chargeback", "payment reversal",
-        "reversal", "credit note", "credit memo", "payment_refund", "dispute",
+        "reversal", "credit note", "credit memo", "refund receipt", "payment_refund", "dispute",
         "退款", "退货", "销售退货", "销售退货单", "红字发票", "售后退款",
     ),
     NON_SALE: (

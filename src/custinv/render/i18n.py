@@ -83,6 +83,7 @@ LABELS: dict[str, dict[str, str]] = {
 
 REASON_LABELS: dict[str, dict[str, str]] = {
     "footer": {"en": "report footer", "zh": "报表页脚"},
+    "group_header": {"en": "group header row", "zh": "分组标题行"},
     "repeated_header": {"en": "repeated header", "zh": "重复表头"},
     "duplicate": {"en": "duplicate of another file", "zh": "跨文件重复"},
     "anonymous": {"en": "no customer id", "zh": "无客户标识"},

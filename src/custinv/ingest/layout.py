@@ -1,0 +1,96 @@
+"""Report layouts a profile knows, turned into a plain table before the columns are mapped.
+
+* **Grouped reports** (QuickBooks *Sales by Customer Detail*): the customer is written once,
+  alone on a group header row, the detail rows below it leave that column blank, and each
+  group ends with a ``Total for <customer>`` row. The group value is carried down onto the
+  detail rows (a column the profile names, e.g. ``Customer``); header rows are excluded as
+  ``group_header`` and subtotal rows as ``footer`` — every row still accounted for.
+* **Composite customer keys** (拼多多, 抖店): the export has no buyer id, only the receiver's
+  (masked) name and phone; the profile names the columns whose values together tell customers
+  apart. Always a warning: masked values can merge two buyers or split one.
+* **Marker columns** (QuickBooks writes ``Voided`` into Memo/Description): a free-text column
+  in which only a value that the ONE status vocabulary knows as an exclusion means something;
+  it becomes a second status column holding just those values.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from custinv.ingest import status
+from custinv.ingest.profiles import Profile
+
+__all__ = ["GROUP_HEADER", "apply_layout"]
+
+GROUP_HEADER = "group_header"
+_SUBTOTAL = r"(?i)^\s*total\s+(?:for\s+)?\S"
+_EXCLUDING = sorted(k for k, v in status.STATUS_VOCABULARY.items() if v != status.USED)
+
+
+def _filled(c: str) -> pl.Expr:
+    return pl.col(c).is_not_null() & pl.col(c).str.contains(r"\S")
+
+
+def apply_layout(
+    frame: pl.DataFrame, structural: pl.Expr, profile: Profile | None, path: str
+) -> tuple[pl.DataFrame, pl.Expr, dict[str, tuple[str, str]], list[str]]:
+    """(frame, structural codes, extra profile pins, warnings) after the profile's layout rules."""
+    if profile is None:
+        return frame, structural, {}, []
+    pins: dict[str, tuple[str, str]] = {}
+    warnings: list[str] = []
+    if profile.group_column is not None:
+        frame, structural = _ungroup(frame, structural, profile.group_column)
+        if profile.anonymous:  # "Not Specified": sales with no customer
+            nobody = [v.casefold() for v in profile.anonymous]
+            column = pl.col(profile.group_column)
+            frame = frame.with_columns(
+                pl.when(column.str.strip_chars().str.to_lowercase().is_in(nobody)).then(None).otherwise(column)
+                .alias(profile.group_column))
+        pins["customer_id"] = (profile.group_column, f"export profile {profile.name!r}: the customer is the "
+                                                     f"group header row above the detail rows")
+    if profile.composite_customer and all(c in frame.columns for c in profile.composite_customer):
+        name = " + ".join(profile.composite_customer)
+        parts = [pl.col(c).str.strip_chars() for c in profile.composite_customer]
+        key = pl.when(pl.any_horizontal([p.str.len_chars() > 0 for p in parts]).fill_null(False)).then(
+            pl.concat_str([p.fill_null("") for p in parts], separator=" / "))
+        frame = frame.with_columns(key.alias(name))
+        pins["customer_id"] = (name, f"export profile {profile.name!r}: no buyer id; customers are told apart "
+                                     f"by {', '.join(profile.composite_customer)} together")
+        warnings.append(f"{path}: the export has no buyer id — customers are told apart by "
+                        f"{' + '.join(repr(c) for c in profile.composite_customer)} (masked by the platform): "
+                        f"two buyers can merge and one buyer can split; customer counts are approximate")
+    for column in profile.marker_columns:
+        if column not in frame.columns:
+            continue
+        name = f"{column} (status words)"
+        key = status.normalise_status_expr(column)
+        frame = frame.with_columns(pl.when(key.is_in(_EXCLUDING)).then(pl.col(column)).alias(name))
+        pins["after_sale_status"] = (name, f"export profile {profile.name!r}: {column!r} marks voided "
+                                           f"transactions with a status word")
+    return frame, structural, pins, warnings
+
+
+def _ungroup(frame: pl.DataFrame, structural: pl.Expr, group_column: str) -> tuple[pl.DataFrame, pl.Expr]:
+    """Carry each group header's value down onto its detail rows (see the module docstring)."""
+    cols = [c for c in frame.columns if not c.startswith("__")]
+    first, rest = cols[0], cols[1:]
+    codes = frame.select(structural.alias("__s__"))["__s__"]
+    alone = _filled(first) & ~pl.any_horizontal([_filled(c) for c in rest])
+    subtotal = _filled(first) & pl.col(first).str.contains(_SUBTOTAL)
+    marked = frame.with_columns(codes.alias("__s__")).with_columns(
+        pl.when(pl.col("__s__").is_null() & alone & ~subtotal).then(pl.col(first).str.strip_chars()).alias("__g__"),
+    )
+    code = (
+        pl.when(pl.col("__s__").is_not_null()).then(pl.col("__s__"))
+        .when(pl.col("__g__").is_not_null()).then(pl.lit(GROUP_HEADER))
+        .when(subtotal).then(pl.lit("footer"))
+        .otherwise(None)
+    )
+    out = marked.with_columns(
+        code.alias("__s__"),
+        pl.when(_filled(first)).then(pl.col(first)).otherwise(pl.col("__g__").forward_fill()).alias(first),
+    )
+    out = out.rename({first: group_column}) if group_column not in cols else out
+    new_codes = out["__s__"]
+    return out.drop("__s__", "__g__"), pl.lit(new_codes)
