@@ -33,7 +33,8 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
               "contact id", "shopper id", "customer key", "客户编号", "客户id", "客户代码", "客户号", "客户编码",
               "会员编号", "会员id", "会员号", "买家id", "用户id", "账户id", "客户账号", "往来单位编码")),
         (20, ("email", "e-mail", "customer email", "email address", "buyer email", "邮箱", "电子邮件",
-              "电子邮箱", "客户邮箱", "from email address", "billing email", "buyer-email", "payer email")),
+              "电子邮箱", "客户邮箱", "from email address", "billing email", "buyer-email", "payer email",
+              "买家手机号", "会员手机号", "客户手机号")),
         (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称", "下单帐号", "下单账号", "用户账号")),
         (10, ("customer name", "customer", "account name", "account", "client", "client name", "buyer",
               "company", "company name", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
@@ -59,7 +60,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     "amount": [
         # what the customer paid beats a gross / list total (design: revenue is the paid amount)
         (35, ("实付金额", "买家实际支付金额", "实收金额", "实付款", "实付", "实收款", "买家实付", "total collected",
-              "amount paid", "paid amount", "n. revenue", "order total paid", "用户实付金额", "订单应付金额")),
+              "amount paid", "paid amount", "n. revenue", "order total paid", "用户实付金额", "订单应付金额", "订单实付金额")),
         (30, ("销售订单金额", "total", "order total", "total amount",
               "grand total", "total price", "amount", "sales", "revenue", "sales amount", "order amount",
               "订单金额", "销售额", "销售金额", "成交金额", "合计金额", "总金额", "价税合计", "含税金额")),
@@ -71,7 +72,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
               "订购数量", "商品数量(件)")),
     ],
     "unit_price": [
-        (30, ("unit price", "unitprice", "price", "lineitem price", "单价", "商品单价", "销售单价", "含税单价",
+        (30, ("unit price", "unitprice", "price", "sales price", "lineitem price", "单价", "商品单价", "销售单价", "含税单价",
               "价格")),
     ],
     "status": [
@@ -81,7 +82,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
         (20, ("status", "状态", "单据状态", "transaction status")),
     ],
     "after_sale_status": [
-        (30, ("售后状态", "退款状态", "退货状态", "售后", "作废状态", "refund status", "return status",
+        (30, ("售后状态", "退款状态", "退货状态", "售后", "作废状态", "订单退款状态", "refund status", "return status",
               "after-sale status", "after sale status")),
     ],
     "transaction_type": [
@@ -90,7 +91,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     ],
     "refunded_amount": [
         (30, ("refunded amount", "refund amount", "amount refunded", "total refunded", "退款金额", "已退款金额",
-              "退款总金额")),
+              "退款总金额", "订单已退款金额")),
     ],
     "cancelled_at": [(30, ("cancelled at", "canceled at", "cancellation date", "cancelled date", "取消时间"))],
     "refund_reference": [(30, ("reference txn id", "original transaction id", "原订单号", "原订单编号", "源单编号"))],

@@ -139,8 +139,19 @@ def refunded_total(frame: pl.DataFrame, by_status_files: frozenset[int] = frozen
     if counted.height == 0:
         return total
     key = pl.coalesce(pl.col("raw_order_id"), pl.col("__line__").cast(pl.String))
-    per_order = counted.group_by("__file__", key.alias("__order__")).agg(pl.col("refunded_amount").first().abs())
-    return total + float(per_order["refunded_amount"].sum() or 0.0)
+    lines = frame.filter(pl.col("__struct__").is_null()).group_by("__file__", key.alias("__order__")).agg(
+        pl.len().alias("__lines__"))
+    # an order's refunded total written on its first line only, or repeated on every line, is
+    # counted once; refund amounts that differ between lines are per line and summed
+    per_order = (
+        counted.group_by("__file__", key.alias("__order__"))
+        .agg(pl.col("refunded_amount").abs().alias("r"), pl.len().alias("n"))
+        .join(lines, on=["__file__", "__order__"], how="left")
+        .select(pl.when((pl.col("r").list.n_unique() == 1) & ((pl.col("n") == 1) | (pl.col("n") == pl.col("__lines__"))))
+                .then(pl.col("r").list.first())
+                .otherwise(pl.col("r").list.sum()).alias("r"))
+    )
+    return total + float(per_order["r"].sum() or 0.0)
 
 
 def refunded_in_full(part: pl.DataFrame, mapped: set[str] | frozenset[str]) -> pl.DataFrame:

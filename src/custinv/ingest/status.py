@@ -53,7 +53,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     "refunded": (
         "refunded", "refund", "fully refunded", "returned",
         "已退款", "退款成功", "退款完成", "全额退款", "已退货", "reversed",
-        "付款以后用户退款成功，交易自动关闭", "退货",
+        "付款以后用户退款成功，交易自动关闭", "退货", "全额退款成功",
     ),
     "voided": ("voided", "void", "removed", "已作废", "作废"),
     "closed": ("closed", "交易关闭", "已关闭", "关闭", "订单关闭"),
@@ -61,7 +61,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     "unpaid": (
         "pending", "unpaid", "awaiting payment", "pending payment", "payment pending",
         "not paid", "failed", "payment failed", "on hold",
-        "authorized", "partially_paid", "expired", "unshipped", "已锁定", "锁定", "暂停", "denied", "unclaimed", "held", "uncaptured",
+        "authorized", "partially_paid", "expired", "unshipped", "礼物待收下", "凑单买凑团中", "已锁定", "锁定", "暂停", "denied", "unclaimed", "held", "uncaptured",
         "requires_payment_method", "requires_action", "requires_confirmation", "requires_capture",
         "等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
     ),
@@ -89,7 +89,8 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "等待发货",
         # after-sale statuses that leave the sale standing (no refund, or one not completed / withdrawn)
         "无售后或售后取消", "售后处理中", "处理中", "退货退款中", "售后关闭", "售后中", "退款中", "待商家收货",
-        "没有申请退款", "无售后", "退款关闭", "退款失败",
+        "没有申请退款", "无售后", "退款关闭", "退款失败", "用户取消申请", "商家受理中", "商家拒绝退款", "待买家退货",
+        "部分退款中", "全额退款中", "部分退款成功", "待收货", "待成团", "待接单",
     ),
 }
 
