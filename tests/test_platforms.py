@@ -21,9 +21,9 @@ from custinv.ingest.profiles import all_profiles
 
 PLATFORMS = Path(__file__).parent / "fixtures" / "platforms"
 FOLDERS = sorted(p for p in PLATFORMS.iterdir() if (p / "truth.json").exists())
-#: Files that are no platform's export (a hand-made sheet, a legacy-encoded one): the generic
+#: Files that are no platform's export (a hand-made sheet): the generic
 #: synonym table reads them, no profile is expected.
-GENERIC = {"cn_sales_sheet", "zh_tw_big5", "ja_shiftjis"}
+GENERIC = {"cn_sales_sheet"}
 #: Exports that write no currency anywhere (QuickBooks reports are in the home currency, unnamed).
 NO_CURRENCY_WRITTEN = {"quickbooks"}
 

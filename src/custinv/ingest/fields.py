@@ -31,27 +31,32 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
         (30, ("customer id", "customerid", "customer_id", "cust id", "customer no", "customer number",
               "customer code", "client id", "client no", "account id", "buyer id", "member id", "user id",
               "contact id", "shopper id", "customer key", "客户编号", "客户id", "客户代码", "客户号", "客户编码",
-              "会员编号", "会员id", "会员号", "买家id", "用户id", "账户id", "客户账号", "往来单位编码")),
+              "会员编号", "会员id", "会员号", "买家id", "用户id", "账户id", "客户账号", "往来单位编码",
+              "客戶編號", "客戶id", "客戶代碼", "顧客id", "顧客編號", "會員編號", "會員id",  # 繁體
+              "顧客番号", "会員id", "会員番号", "顧客コード", "得意先コード")),  # 日本語
         (20, ("email", "e-mail", "customer email", "email address", "buyer email", "邮箱", "电子邮件",
-              "电子邮箱", "客户邮箱", "from email address", "billing email", "buyer-email", "payer email",
+              "电子邮箱", "客户邮箱", "電郵", "電子郵件", "注文者メールアドレス", "メールアドレス", "from email address", "billing email", "buyer-email", "payer email",
               "买家手机号", "会员手机号", "客户手机号")),
         (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称", "下单帐号", "下单账号", "用户账号")),
         (10, ("customer name", "customer", "account name", "account", "client", "client name", "buyer",
               "company", "company name", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
+              "客戶名稱", "客戶", "顧客", "顧客名", "得意先名",
               "单位名称")),
     ],
     "order_id": [
         (30, ("order id", "orderid", "order no", "order number", "order #", "invoice", "invoice no",
               "invoiceno", "invoice number", "invoice id", "transaction id", "receipt no", "receipt number",
               "document no", "sales order", "订单编号", "订单号", "单据编号", "订单id", "交易号", "发票号",
-              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号")),
+              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号",
+              "訂單編號", "訂單號碼", "訂單號", "注文番号", "受注番号")),
         (20, ("num", "no.", "doc no", "transaction no")),
         (5, ("name",)),  # Shopify's order name (#1001); accepted only when the values look like order numbers
     ],
     "order_date": [
         (30, ("order date", "orderdate", "invoice date", "invoicedate", "purchase date", "transaction date",
               "order time", "订单创建时间", "下单时间", "订单日期", "订单时间", "成交日期", "成交时间", "交易时间",
-              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "date of purchase", "下单日期", "订单成交时间", "订单提交时间", "transaction date",
+              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "date of purchase", "下单日期", "订单成交时间", "订单提交时间", "訂單日期", "下單時間", "訂單時間", "成交日期",
+              "注文日", "注文日時", "受注日", "transaction date",
               "purchase-date")),
         (25, ("创建时间", "close date", "closed date", "created at", "created", "order created", "sale date", "出库日期",
               "created date", "date created")),
@@ -60,16 +65,17 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     "amount": [
         # what the customer paid beats a gross / list total (design: revenue is the paid amount)
         (35, ("实付金额", "买家实际支付金额", "实收金额", "实付款", "实付", "实收款", "买家实付", "total collected",
-              "amount paid", "paid amount", "n. revenue", "order total paid", "用户实付金额", "订单应付金额", "订单实付金额")),
-        (30, ("销售订单金额", "total", "order total", "total amount",
+              "amount paid", "paid amount", "n. revenue", "order total paid", "用户实付金额", "订单应付金额", "订单实付金额", "付款總金額",
+              "實付金額")),
+        (30, ("销售订单金额", "訂單金額", "銷售額", "合計金額", "total", "order total", "total amount",
               "grand total", "total price", "amount", "sales", "revenue", "sales amount", "order amount",
               "订单金额", "销售额", "销售金额", "成交金额", "合计金额", "总金额", "价税合计", "含税金额")),
-        (20, ("金额", "net sales", "gross sales", "gross", "value", "order value", "line total", "line amount",
+        (20, ("金额", "金額", "請求金額", "net sales", "gross sales", "gross", "value", "order value", "line total", "line amount",
               "应付金额", "total sales", "amount (converted)", "expected revenue")),
     ],
     "quantity": [
         (30, ("quantity", "qty", "lineitem quantity", "units", "数量", "购买数量", "商品数量", "销售数量", "件数",
-              "订购数量", "商品数量(件)")),
+              "订购数量", "商品数量(件)", "數量", "個数")),
     ],
     "unit_price": [
         (30, ("unit price", "unitprice", "price", "sales price", "lineitem price", "单价", "商品单价", "销售单价", "含税单价",
@@ -77,12 +83,14 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     ],
     "status": [
         (30, ("order status", "financial status", "stage", "payment status", "订单状态", "交易状态", "销售阶段",
-              "生命状态",
+              "生命状态", "訂單狀態", "受注ステータス",
               "商机阶段", "阶段", "opportunity stage", "deal stage")),
-        (20, ("status", "状态", "单据状态", "transaction status")),
+        (25, ("付款状态", "付款狀態", "支付状态")),
+        (20, ("status", "状态", "单据状态", "transaction status", "狀態", "ステータス")),
     ],
     "after_sale_status": [
-        (30, ("售后状态", "退款状态", "退货状态", "售后", "作废状态", "订单退款状态", "refund status", "return status",
+        (30, ("售后状态", "退款状态", "退货状态", "售后", "作废状态", "订单退款状态", "付款状态", "付款狀態",
+              "售後狀態", "退款狀態", "refund status", "return status",
               "after-sale status", "after sale status")),
     ],
     "transaction_type": [
@@ -91,11 +99,11 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     ],
     "refunded_amount": [
         (30, ("refunded amount", "refund amount", "amount refunded", "total refunded", "退款金额", "已退款金额",
-              "退款总金额", "订单已退款金额")),
+              "退款总金额", "订单已退款金额", "已退款金額", "退款金額")),
     ],
     "cancelled_at": [(30, ("cancelled at", "canceled at", "cancellation date", "cancelled date", "取消时间"))],
     "refund_reference": [(30, ("reference txn id", "original transaction id", "原订单号", "原订单编号", "源单编号"))],
-    "currency": [(30, ("currency", "currency code", "币种", "货币", "币别"))],
+    "currency": [(30, ("currency", "currency code", "币种", "货币", "币别", "幣別", "幣種", "通貨"))],
     "customer_name": [
         (30, ("customer name", "billing name", "account name", "client name", "客户名称", "客户姓名", "收货人姓名",
               "买家姓名", "company name", "公司名称")),

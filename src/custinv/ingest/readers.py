@@ -212,7 +212,7 @@ def _sniff_csv(
                 decoded.append(found)
     if not decoded:
         raise BadInput(
-            f"{path}: the text is neither UTF-8, GB18030 nor CP1252",
+            f"{path}: the text is neither UTF-8, GB18030, CP1252, Big5 (cp950) nor Shift_JIS (cp932)",
             hint="pass --encoding with the file's encoding",
         )
     # Plausible text first, then the header score; max keeps the first (preferred) on ties.

@@ -48,7 +48,7 @@ EXCLUSION_REASONS: tuple[str, ...] = (
 _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     "cancelled": (
         "cancelled", "canceled", "cancel", "order cancelled", "order canceled",
-        "已取消", "取消", "交易取消", "订单取消", "已撤销",
+        "已取消", "取消", "交易取消", "订单取消", "已撤销", "キャンセル確定", "キャンセル確定待ち", "キャンセル",
     ),
     "refunded": (
         "refunded", "refund", "fully refunded", "returned",
@@ -61,7 +61,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     "unpaid": (
         "pending", "unpaid", "awaiting payment", "pending payment", "payment pending",
         "not paid", "failed", "payment failed", "on hold",
-        "authorized", "partially_paid", "expired", "unshipped", "礼物待收下", "凑单买凑团中", "已锁定", "锁定", "暂停", "denied", "unclaimed", "held", "uncaptured",
+        "authorized", "partially_paid", "expired", "unshipped", "付款失敗", "未付款", "礼物待收下", "凑单买凑团中", "已锁定", "锁定", "暂停", "denied", "unclaimed", "held", "uncaptured",
         "requires_payment_method", "requires_action", "requires_confirmation", "requires_capture",
         "等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
     ),
@@ -91,6 +91,8 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "无售后或售后取消", "售后处理中", "处理中", "退货退款中", "售后关闭", "售后中", "退款中", "待商家收货",
         "没有申请退款", "无售后", "退款关闭", "退款失败", "用户取消申请", "商家受理中", "商家拒绝退款", "待买家退货",
         "部分退款中", "全额退款中", "部分退款成功", "待收货", "待成团", "待接单",
+        "部分退款", "處理中", "已確認", "已付款", "已完成", "已發貨",  # 繁體 (已付款/已完成 as written in zh-TW too)
+        "注文確認待ち", "楽天処理中", "発送待ち", "変更確定待ち", "発送済", "支払手続き中", "支払手続き済",  # 日本語
     ),
 }
 
