@@ -36,7 +36,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
               "顧客番号", "会員id", "会員番号", "顧客コード", "得意先コード")),  # 日本語
         (20, ("email", "e-mail", "customer email", "email address", "buyer email", "邮箱", "电子邮件",
               "电子邮箱", "客户邮箱", "電郵", "電子郵件", "注文者メールアドレス", "メールアドレス", "from email address", "billing email", "buyer-email", "payer email",
-              "买家手机号", "会员手机号", "客户手机号")),
+              "customer e-mail", "买家手机号", "会员手机号", "客户手机号")),
         (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称", "下单帐号", "下单账号", "用户账号")),
         (10, ("customer name", "customer", "account name", "account", "client", "client name", "buyer",
               "company", "company name", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
@@ -50,7 +50,8 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
               "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号",
               "訂單編號", "訂單號碼", "訂單號", "注文番号", "受注番号")),
         (20, ("num", "no.", "doc no", "transaction no")),
-        (5, ("name",)),  # Shopify's order name (#1001); accepted only when the values look like order numbers
+        # Shopify's order name (#1001), Magento's ID (000000101): only when the values look like order numbers
+        (5, ("name", "id")),
     ],
     "order_date": [
         (30, ("order date", "orderdate", "invoice date", "invoicedate", "purchase date", "transaction date",
@@ -99,11 +100,13 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     ],
     "refunded_amount": [
         (30, ("refunded amount", "refund amount", "amount refunded", "total refunded", "退款金额", "已退款金额",
-              "退款总金额", "订单已退款金额", "已退款金額", "退款金額")),
+              "退款总金额", "订单已退款金额", "已退款金額", "退款金額", "refunded total",
+              "refunded_total")),
     ],
     "cancelled_at": [(30, ("cancelled at", "canceled at", "cancellation date", "cancelled date", "取消时间"))],
     "refund_reference": [(30, ("reference txn id", "original transaction id", "原订单号", "原订单编号", "源单编号"))],
-    "currency": [(30, ("currency", "currency code", "币种", "货币", "币别", "幣別", "幣種", "通貨"))],
+    "currency": [(30, ("currency", "currency code", "币种", "货币", "币别", "幣別", "幣種", "通貨", "order currency code",
+                             "order currency", "order_currency"))],
     "customer_name": [
         (30, ("customer name", "billing name", "account name", "client name", "客户名称", "客户姓名", "收货人姓名",
               "买家姓名", "company name", "公司名称")),

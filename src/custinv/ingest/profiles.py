@@ -72,10 +72,11 @@ class Profile:
         by_norm: dict[str, str] = {}
         for c in reversed(columns):  # leftmost wins on duplicate headers
             by_norm[normalise_header(c)] = c
+        exact = {c.strip(): c for c in reversed(columns)}
         out: dict[str, tuple[str, str]] = {}
         for fld, headers in self.columns.items():
-            for header in headers:
-                actual = by_norm.get(normalise_header(header))
+            for header in headers:  # as written first: 'Order Total (inc tax)' is not '(ex tax)'
+                actual = exact.get(header.strip()) or by_norm.get(normalise_header(header))
                 if actual is not None:
                     out[fld] = (actual, f"export profile {self.name!r}: {fld} is {header!r}")
                     break

@@ -55,18 +55,19 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "已退款", "退款成功", "退款完成", "全额退款", "已退货", "reversed",
         "付款以后用户退款成功，交易自动关闭", "退货", "全额退款成功",
     ),
-    "voided": ("voided", "void", "removed", "已作废", "作废"),
+    "voided": ("voided", "void", "removed", "trash", "已作废", "作废"),
     "closed": ("closed", "交易关闭", "已关闭", "关闭", "订单关闭"),
     "lost": ("closed lost", "lost", "closed/lost", "输单", "丢单", "已输单"),
     "unpaid": (
         "pending", "unpaid", "awaiting payment", "pending payment", "payment pending",
         "not paid", "failed", "payment failed", "on hold",
-        "authorized", "partially_paid", "expired", "unshipped", "付款失敗", "未付款", "礼物待收下", "凑单买凑团中", "已锁定", "锁定", "暂停", "denied", "unclaimed", "held", "uncaptured",
+        "authorized", "partially_paid", "expired", "unshipped", "declined", "manual verification required", "disputed", "payment review", "suspected fraud",
+        "付款失敗", "未付款", "礼物待收下", "凑单买凑团中", "已锁定", "锁定", "暂停", "denied", "unclaimed", "held", "uncaptured",
         "requires_payment_method", "requires_action", "requires_confirmation", "requires_capture",
         "等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
     ),
     "draft": (
-        "draft", "checkout-draft", "checkout draft", "drafted", "saved", "草稿", "暂存", "创建", "新建", "审核中",
+        "draft", "checkout-draft", "incomplete", "checkout draft", "drafted", "saved", "草稿", "暂存", "创建", "新建", "审核中",
         "待审核", "未审核", "重新审核", "提交", "已提交", "未生效",
     ),
     "open": (
@@ -77,7 +78,8 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     ),
     USED: (
         "paid", "completed", "complete", "shipped", "fulfilled", "delivered", "partially_refunded",
-        "partially refunded", "shipping", "partiallyshipped", "partially shipped",
+        "partially refunded", "shipping", "partiallyshipped", "partially shipped", "awaiting fulfillment",
+        "awaiting shipment", "awaiting pickup",
         "closed won", "closed/won", "won", "success", "successful", "succeeded", "settled",
         "processing", "invoiced",
         "赢单", "已赢单", "已成交", "成交", "交易成功", "交易完成", "已完成", "完成",
