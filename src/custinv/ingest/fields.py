@@ -40,14 +40,14 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
         (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称", "下单帐号", "下单账号", "用户账号")),
         (10, ("customer name", "customer", "account name", "account", "client", "client name", "buyer",
               "company", "company name", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
-              "客戶名稱", "客戶", "顧客", "顧客名", "得意先名",
+              "客戶名稱", "客戶", "顧客", "顧客名", "得意先名", "客户简称",
               "单位名称")),
     ],
     "order_id": [
         (30, ("order id", "orderid", "order no", "order number", "order #", "invoice", "invoice no",
               "invoiceno", "invoice number", "invoice id", "transaction id", "receipt no", "receipt number",
               "document no", "sales order", "订单编号", "订单号", "单据编号", "订单id", "交易号", "发票号",
-              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号",
+              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号", "发货单号",
               "訂單編號", "訂單號碼", "訂單號", "注文番号", "受注番号")),
         (20, ("num", "no.", "doc no", "transaction no")),
         # Shopify's order name (#1001), Magento's ID (000000101): only when the values look like order numbers
@@ -56,7 +56,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     "order_date": [
         (30, ("order date", "orderdate", "invoice date", "invoicedate", "purchase date", "transaction date",
               "order time", "订单创建时间", "下单时间", "订单日期", "订单时间", "成交日期", "成交时间", "交易时间",
-              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "date of purchase", "下单日期", "订单成交时间", "订单提交时间", "訂單日期", "下單時間", "訂單時間", "成交日期",
+              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "date of purchase", "下单日期", "订单成交时间", "订单提交时间", "发货日期", "訂單日期", "下單時間", "訂單時間", "成交日期",
               "注文日", "注文日時", "受注日", "transaction date",
               "purchase-date")),
         (25, ("创建时间", "close date", "closed date", "created at", "created", "order created", "sale date", "出库日期",
@@ -66,7 +66,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     "amount": [
         # what the customer paid beats a gross / list total (design: revenue is the paid amount)
         (35, ("实付金额", "买家实际支付金额", "实收金额", "实付款", "实付", "实收款", "买家实付", "total collected",
-              "amount paid", "paid amount", "n. revenue", "order total paid", "用户实付金额", "订单应付金额", "订单实付金额", "付款總金額",
+              "amount paid", "paid amount", "n. revenue", "order total paid", "用户实付金额", "订单应付金额", "订单实付金额", "付款總金額", "优惠后金额",
               "實付金額")),
         (30, ("销售订单金额", "訂單金額", "銷售額", "合計金額", "total", "order total", "total amount",
               "grand total", "total price", "amount", "sales", "revenue", "sales amount", "order amount",
@@ -84,7 +84,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     ],
     "status": [
         (30, ("order status", "financial status", "stage", "payment status", "订单状态", "交易状态", "销售阶段",
-              "生命状态", "訂單狀態", "受注ステータス",
+              "生命状态", "訂單狀態", "受注ステータス", "审核状态",
               "商机阶段", "阶段", "opportunity stage", "deal stage")),
         (25, ("付款状态", "付款狀態", "支付状态")),
         (20, ("status", "状态", "单据状态", "transaction status", "狀態", "ステータス")),
@@ -96,13 +96,17 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     ],
     "transaction_type": [
         (30, ("transaction type", "event type", "交易类型", "收支类型")),
-        (5, ("type",)),  # PayPal/Stripe "Type"; accepted only when the values are transaction types
+        # PayPal/Stripe "Type", 畅捷通/用友 业务类型, 精斗云 业务类别: only when the values are transaction types
+        (5, ("type", "业务类型", "业务类别")),
     ],
     "refunded_amount": [
         (30, ("refunded amount", "refund amount", "amount refunded", "total refunded", "退款金额", "已退款金额",
               "退款总金额", "订单已退款金额", "已退款金額", "退款金額", "refunded total",
               "refunded_total")),
     ],
+    # who approved (audited) the document: empty = not approved, a draft (用友 U8 审核人). Named by
+    # profiles only (not in FIELD_ORDER): an empty approver column means nothing in a book without auditing.
+    "approved_by": [(30, ("审核人", "審核人", "approved by", "approver"))],
     "cancelled_at": [(30, ("cancelled at", "canceled at", "cancellation date", "cancelled date", "取消时间"))],
     "refund_reference": [(30, ("reference txn id", "original transaction id", "原订单号", "原订单编号", "源单编号"))],
     "currency": [(30, ("currency", "currency code", "币种", "货币", "币别", "幣別", "幣種", "通貨", "order currency code",

@@ -72,7 +72,8 @@ def plan_mapping(
     """(mapping, warnings) of one file: the profile's columns pinned, the rest matched."""
     name_like = {c: F.order_number_like(frame[c].head(500).to_list())
                  for c in columns if F.normalise_header(c) in ("name", "id")}
-    type_like = {c: transaction_type_like(frame[c].head(2000)) for c in columns if F.normalise_header(c) == "type"}
+    type_like = {c: transaction_type_like(frame[c].head(2000)) for c in columns
+                 if any(f == "transaction_type" and r < 10 for f, r in F.matches(c))}
     pinned = {**(profile.pinned(columns) if profile is not None else {}), **(layout_pins or {})}
     mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like,
                             looks_like_transaction_types=type_like, pinned=pinned)

@@ -35,7 +35,8 @@ __all__ = [
     "unknown_value_warnings",
 ]
 
-DECIDING_FIELDS = ("after_sale_status", "transaction_type", "refunded_amount", "cancelled_at", "refund_reference")
+DECIDING_FIELDS = ("after_sale_status", "transaction_type", "refunded_amount", "cancelled_at", "refund_reference",
+                   "approved_by")
 """Canonical fields that decide whether a row is a sale, or how much was refunded."""
 
 _EXCLUSIONS = list(status.EXCLUSION_REASONS)
@@ -54,6 +55,8 @@ def status_decision(
         parts.append(pl.when(after.is_in(_EXCLUSIONS)).then(after))
     if primary is not None:  # the order status's own exclusion beats a cancellation date
         parts.append(pl.when(primary.is_in(_EXCLUSIONS)).then(primary))
+    if "approved_by" in mapped:  # nobody approved (audited) the document: a draft
+        parts.append(pl.when(pl.col("raw_approved_by").is_null()).then(pl.lit("draft")))
     if "cancelled_at" in mapped:
         parts.append(pl.when(pl.col("raw_cancelled_at").is_not_null()).then(pl.lit("cancelled")))
     if primary is not None:

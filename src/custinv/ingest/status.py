@@ -68,7 +68,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     ),
     "draft": (
         "draft", "checkout-draft", "incomplete", "checkout draft", "drafted", "saved", "草稿", "暂存", "创建", "新建", "审核中",
-        "待审核", "未审核", "重新审核", "提交", "已提交", "未生效",
+        "待审核", "未审核", "重新审核", "提交", "已提交", "未生效", "未审",
     ),
     "open": (
         "open", "prospecting", "qualification", "needs analysis", "value proposition",
@@ -86,7 +86,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "已发货", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "已付款", "已支付",
         "已签收", "已收货",
         "部分发货", "等待卖家发货",
-        "已审核", "未作废", "未关闭", "正常", "变更中",
+        "已审核", "已审", "未作废", "未关闭", "正常", "变更中",
         "已发货，待签收", "待发货", "备货中", "等待确认收货", "等待出库", "发往配送中心", "配送中心已收货", "收款确认",
         "等待发货",
         # after-sale statuses that leave the sale standing (no refund, or one not completed / withdrawn)
@@ -258,7 +258,8 @@ _RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
         "pos payment", "web accept payment", "virtual terminal payment", "recurring payment",
         "ebay auction payment", "mass pay payment",
         "donation payment", "pre-approved payment bill user payment", "preapproved payment bill user payment",
-        "销售", "销售单", "收款", "订单", "销售出库", "销售出库单", "销售发票",
+        "销售", "销售单", "收款", "订单", "销售出库", "销售出库单", "销售发票", "普通销售", "销货", "标准销售",
+        "直运销售", "分期收款", "委托代销", "寄售",
     ),
     REFUND: (
         "refund", "payment refund", "refunds", "return", "returns", "chargeback", "payment reversal",

@@ -265,7 +265,7 @@ def _needs_eager_decisions(columns: list[str], mapping: F.Mapping, settings: Set
 
     if settings.profile is not None or settings.status_used or settings.status_excluded or settings.strict:
         return True
-    if any(F.normalise_header(c) == "type" for c in columns):
+    if any(f == "transaction_type" for c in columns for f, _ in F.matches(c)):
         return True
     if any(mapping.column(f) is not None for f in S.DECIDING_FIELDS):
         return True
