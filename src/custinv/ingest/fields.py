@@ -33,13 +33,14 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
               "contact id", "shopper id", "customer key", "客户编号", "客户id", "客户代码", "客户号", "客户编码",
               "会员编号", "会员id", "会员号", "买家id", "用户id", "账户id", "客户账号", "往来单位编码",
               "客戶編號", "客戶id", "客戶代碼", "顧客id", "顧客編號", "會員編號", "會員id",  # 繁體
-              "顧客番号", "会員id", "会員番号", "顧客コード", "得意先コード")),  # 日本語
+              "顧客番号", "会員id", "会員番号", "顧客コード", "得意先コード",  # 日本語
+              "associated company ids", "associated company id", "company id", "contactid")),
         (20, ("email", "e-mail", "customer email", "email address", "buyer email", "邮箱", "电子邮件",
               "电子邮箱", "客户邮箱", "電郵", "電子郵件", "注文者メールアドレス", "メールアドレス", "from email address", "billing email", "buyer-email", "payer email",
               "customer e-mail", "买家手机号", "会员手机号", "客户手机号")),
         (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称", "下单帐号", "下单账号", "用户账号")),
         (10, ("customer name", "customer", "account name", "account", "client", "client name", "buyer",
-              "company", "company name", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
+              "company", "company name", "contactname", "contact name", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
               "客戶名稱", "客戶", "顧客", "顧客名", "得意先名", "客户简称",
               "单位名称")),
     ],
@@ -49,7 +50,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
               "document no", "sales order", "订单编号", "订单号", "单据编号", "订单id", "交易号", "发票号",
               "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号", "发货单号",
               "訂單編號", "訂單號碼", "訂單號", "注文番号", "受注番号")),
-        (20, ("num", "no.", "doc no", "transaction no")),
+        (20, ("num", "no.", "doc no", "transaction no", "record id", "deal id")),
         # Shopify's order name (#1001), Magento's ID (000000101): only when the values look like order numbers
         (5, ("name", "id")),
     ],

@@ -300,6 +300,7 @@ def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset(), with_t
             (bad("raw_quantity", "quantity") & ~missing("raw_quantity"), "bad_quantity"),
         ]
     status_reason = pl.col("status_decision")
+    no_amount = (missing("raw_quantity") | missing("raw_unit_price")) if amount_mode == "price" else missing("raw_amount")
     is_return = (
         (pl.col("line_amount") < 0)
         | (pl.col("quantity") < 0)
@@ -313,6 +314,9 @@ def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset(), with_t
         (txn == S.NON_SALE, "non_sale"),
         (missing("raw_order_date"), "missing_date"),
         (pl.col("order_date").is_null(), "bad_date"),
+        # no amount is written for what never was a sale (an open deal, a cancelled order): the
+        # status excludes it, it is not a row that failed to parse
+        (no_amount & status_reason.is_in(list(STATUS_REASONS)).fill_null(False), status_reason),
         *amount_rules,
         (txn == S.REFUND, "return"),
         (pl.col("customer_id").is_null() & pl.col("raw_customer_id").is_not_null(), "bad_id"),

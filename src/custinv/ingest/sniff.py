@@ -350,6 +350,26 @@ def structural_candidates(columns: Sequence[str], header_cells: Sequence[str] | 
     ).fill_null(True)
 
 
+def _single_cell(cols: Sequence[str]) -> pl.Expr:
+    return pl.sum_horizontal([pl.col(c).is_not_null() & pl.col(c).str.contains(r"\S") for c in cols]) == 1
+
+
+def _footer_runs(codes: pl.DataFrame, pos: str) -> pl.DataFrame:
+    """A run of consecutive single-cell rows that holds a footer is footer throughout: a report
+    name line just above ``Copyright …`` (Salesforce) belongs to the footer block, not the data."""
+    if codes.height == 0:
+        return codes
+    run = (pl.col(pos) - pl.int_range(pl.len())).alias("__run__")  # consecutive positions share it
+    marked = codes.with_columns(run).with_columns(
+        ((pl.col("structural") == "footer") & pl.col("__single__")).any().over("__run__", pl.col("__single__"))
+        .alias("__in_footer__")
+    )
+    return marked.with_columns(
+        pl.when(pl.col("structural").is_null() & pl.col("__single__") & pl.col("__in_footer__"))
+        .then(pl.lit("footer")).otherwise(pl.col("structural")).alias("structural")
+    ).drop("__run__", "__in_footer__")
+
+
 def structural_row_codes(frame: pl.DataFrame, header_cells: Sequence[str] | None = None) -> pl.Series:
     """classify_structural_rows for an eager frame, fast: the full rule runs only on candidates.
 
@@ -365,7 +385,8 @@ def structural_row_codes(frame: pl.DataFrame, header_cells: Sequence[str] | None
     pos = "__structural_pos__"
     indexed = frame.select(cols).with_row_index(pos)
     sub = indexed.filter(candidate)
-    codes = sub.select(pl.col(pos), classify_structural_rows(cols, header_cells).alias("structural"))
-    codes = codes.filter(pl.col("structural").is_not_null())
+    codes = sub.select(pl.col(pos), classify_structural_rows(cols, header_cells).alias("structural"),
+                       _single_cell(cols).alias("__single__"))
+    codes = _footer_runs(codes, pos).filter(pl.col("structural").is_not_null()).drop("__single__")
     out = indexed.select(pos).join(codes, on=pos, how="left", maintain_order="left")
     return out["structural"]

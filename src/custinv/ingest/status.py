@@ -55,9 +55,9 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "已退款", "退款成功", "退款完成", "全额退款", "已退货", "reversed",
         "付款以后用户退款成功，交易自动关闭", "退货", "全额退款成功",
     ),
-    "voided": ("voided", "void", "removed", "trash", "已作废", "作废"),
+    "voided": ("voided", "void", "removed", "trash", "deleted", "已作废", "作废"),
     "closed": ("closed", "交易关闭", "已关闭", "关闭", "订单关闭"),
-    "lost": ("closed lost", "lost", "closed/lost", "输单", "丢单", "已输单"),
+    "lost": ("closed lost", "lost", "closed/lost", "closedlost", "输单", "丢单", "已输单"),
     "unpaid": (
         "pending", "unpaid", "awaiting payment", "pending payment", "payment pending",
         "not paid", "failed", "payment failed", "on hold",
@@ -67,7 +67,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
     ),
     "draft": (
-        "draft", "checkout-draft", "incomplete", "checkout draft", "drafted", "saved", "草稿", "暂存", "创建", "新建", "审核中",
+        "draft", "checkout-draft", "incomplete", "awaiting approval", "submitted", "checkout draft", "drafted", "saved", "草稿", "暂存", "创建", "新建", "审核中",
         "待审核", "未审核", "重新审核", "提交", "已提交", "未生效", "未审",
     ),
     "open": (
@@ -75,12 +75,16 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "id. decision makers", "perception analysis", "proposal/price quote",
         "negotiation/review", "proposal", "negotiation", "discovery", "qualified",
         "商机", "初步接洽", "需求确认", "方案报价", "商务谈判", "谈判中", "跟进中", "进行中",
+        # HubSpot default pipeline (labels and internal values)
+        "appointment scheduled", "appointmentscheduled", "qualified to buy", "qualifiedtobuy",
+        "presentation scheduled", "presentationscheduled", "decision maker bought-in", "decisionmakerboughtin",
+        "contract sent", "contractsent",
     ),
     USED: (
         "paid", "completed", "complete", "shipped", "fulfilled", "delivered", "partially_refunded",
         "partially refunded", "shipping", "partiallyshipped", "partially shipped", "awaiting fulfillment",
         "awaiting shipment", "awaiting pickup",
-        "closed won", "closed/won", "won", "success", "successful", "succeeded", "settled",
+        "closed won", "closed/won", "closedwon", "won", "success", "successful", "succeeded", "settled",
         "processing", "invoiced",
         "赢单", "已赢单", "已成交", "成交", "交易成功", "交易完成", "已完成", "完成",
         "已发货", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "已付款", "已支付",
@@ -102,7 +106,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
 #: open stages). A status column dominated by these is a deal export.
 _RAW_DEAL_STAGES: tuple[str, ...] = (
     *_RAW_VOCABULARY["lost"], *_RAW_VOCABULARY["open"],
-    "closed won", "closed/won", "won", "赢单", "已赢单", "已成交",
+    "closed won", "closed/won", "closedwon", "won", "赢单", "已赢单", "已成交",
 )
 
 
@@ -254,7 +258,7 @@ _RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
         "sale", "sales", "payment", "charge", "order", "purchase", "invoice", "sales invoice",
         "express checkout payment", "website payment", "mobile payment", "subscription payment",
         "shopping cart payment", "general payment", "payment received", "invoice payment",
-        "sales receipt", "statement charge",
+        "sales receipt", "statement charge", "sales invoice",
         "pos payment", "web accept payment", "virtual terminal payment", "recurring payment",
         "ebay auction payment", "mass pay payment",
         "donation payment", "pre-approved payment bill user payment", "preapproved payment bill user payment",
@@ -263,7 +267,7 @@ _RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
     ),
     REFUND: (
         "refund", "payment refund", "refunds", "return", "returns", "chargeback", "payment reversal",
-        "reversal", "credit note", "credit memo", "refund receipt", "payment_refund", "dispute",
+        "reversal", "credit note", "credit memo", "refund receipt", "sales credit note", "payment_refund", "dispute",
         "退款", "退货", "销售退货", "销售退货单", "红字发票", "售后退款",
     ),
     NON_SALE: (
@@ -275,7 +279,7 @@ _RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
         "reversal of general account hold", "account hold for open authorization",
         "reversal of ach deposit", "user initiated withdrawal", "connected_account_transfer",
         "contribution", "topup", "reserve_transaction", "reserved_funds", "issuing_authorization_hold",
-        "chargeback reversal", "fee reversal", "cancellation of hold for dispute resolution", "temporary hold",
+        "sales overpayment", "sales prepayment", "chargeback reversal", "fee reversal", "cancellation of hold for dispute resolution", "temporary hold",
         "general card withdrawal", "network_cost", "payout_reversal", "other_adjustment", "risk_reserved_funds",
         "connect_reserved_funds", "dispute_reversal", "refund_failure", "charge_failure",
         "手续费", "提现", "转账", "充值", "服务费", "佣金",
