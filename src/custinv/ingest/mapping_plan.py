@@ -23,7 +23,7 @@ from custinv.ingest import status
 from custinv.ingest.profiles import Profile, all_profiles, choose_profile
 from custinv.models import SourceReport
 
-__all__ = ["check_strict", "plan_mapping", "recognise", "require_fields", "profile_currency", "profile_label", "status_overrides_of", "transaction_type_like"]
+__all__ = ["check_strict", "guess_warnings", "plan_mapping", "recognise", "require_fields", "profile_currency", "profile_label", "status_overrides_of", "transaction_type_like"]
 
 _TIE_FIELDS = ("customer_id", "order_date", "amount")
 _NAME_RANK = 10
@@ -77,7 +77,7 @@ def plan_mapping(
     pinned = {**(profile.pinned(columns) if profile is not None else {}), **(layout_pins or {})}
     mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like,
                             looks_like_transaction_types=type_like, pinned=pinned)
-    return mapping, _guess_warnings(mapping, columns, path, profile)
+    return mapping, guess_warnings(mapping, columns, path, profile)
 
 
 def _decided(mapping: F.Mapping, field: str) -> bool:
@@ -86,7 +86,7 @@ def _decided(mapping: F.Mapping, field: str) -> bool:
     return choice is not None and not choice.reason.startswith("header ")
 
 
-def _guess_warnings(mapping: F.Mapping, columns: list[str], path: str, profile: Profile | None) -> list[str]:
+def guess_warnings(mapping: F.Mapping, columns: list[str], path: str, profile: Profile | None) -> list[str]:
     out: list[str] = []
     taken = {c for f, c in mapping.as_dict().items() if f not in F.SHAREABLE}
     for field in _TIE_FIELDS:

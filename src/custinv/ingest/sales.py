@@ -32,6 +32,7 @@ __all__ = [
     "refunded_total",
     "status_decision",
     "transaction_decision",
+    "unknown_status_warnings",
     "unknown_value_warnings",
 ]
 
@@ -106,15 +107,40 @@ def unknown_value_warnings(
                 pl.len().alias("rows"),
                 pl.col("line_amount").filter(pl.col("__decision__") == "used").sum().alias("revenue"),
             )
-            .sort(["rows", "value"], descending=[True, False])
         )
-        for value, rows, revenue in summary.iter_rows():
-            warnings.append(
-                f"{what} {value!r} is in no vocabulary: {rows} row(s), revenue {_money(revenue or 0.0)}, "
-                f"{treated}; settle it with --status-used {value!r} or --status-excluded {value!r}"
-                + (" (or [status] in custinv.toml)" if column != "raw_transaction_type" else "")
-            )
+        warnings.extend(_format_unknown(summary, what, treated, column != "raw_transaction_type"))
     return warnings
+
+
+def _format_unknown(summary: pl.DataFrame, what: str, treated: str, status_like: bool) -> list[str]:
+    """One warning per unknown value; ``summary``: value, rows, revenue (most rows first)."""
+    out = []
+    for value, rows, revenue in summary.sort(["rows", "value"], descending=[True, False]).iter_rows():
+        out.append(
+            f"{what} {value!r} is in no vocabulary: {rows} row(s), revenue {_money(revenue or 0.0)}, "
+            f"{treated}; settle it with --status-used {value!r} or --status-excluded {value!r}"
+            + (" (or [status] in custinv.toml)" if status_like else "")
+        )
+    return out
+
+
+def unknown_status_warnings(
+    counts: pl.DataFrame, revenue: pl.DataFrame, *, deal_export: bool, overrides: dict[str, str] | None = None
+) -> list[str]:
+    """:func:`unknown_value_warnings` for the order status, from what the streaming path keeps:
+    rows per status (``raw_status``, ``n``) and the used revenue per status (``raw_status``, ``revenue``)."""
+    known = list({**status.STATUS_VOCABULARY, **(overrides or {})})
+    keyed = counts.with_columns(status.normalise_status_expr("raw_status").alias("__key__"))
+    unknown = keyed.filter(pl.col("__key__").is_not_null() & ~pl.col("__key__").is_in(known)
+                           & ~parse.missing_token_expr("raw_status"))
+    if unknown.height == 0:
+        return []
+    summary = (
+        unknown.join(revenue, on="raw_status", how="left")
+        .group_by(pl.col("raw_status").str.strip_chars().alias("value"))
+        .agg(pl.col("n").sum().alias("rows"), pl.col("revenue").sum().alias("revenue"))
+    )
+    return _format_unknown(summary, "status", "open (not a sale)" if deal_export else "used", True)
 
 
 def refunded_total(frame: pl.DataFrame, by_status_files: frozenset[int] = frozenset()) -> float:

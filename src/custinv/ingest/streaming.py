@@ -39,6 +39,7 @@ import polars as pl
 from custinv.config import Settings
 from custinv.ingest import fields as F
 from custinv.ingest import sales as S
+from custinv.ingest.mapping_plan import guess_warnings
 from custinv.ingest import ledger as L
 from custinv.ingest import parse, sniff, status
 from custinv.ingest.readers import RAGGED, CsvScan, is_ragged_error, scan_plain_csv
@@ -106,6 +107,7 @@ class _Plan:
     amount_mode: str
     deal_export: bool
     used_cols: list[str]
+    warnings: list[str] = field(default_factory=list)  # the mapping's guesses (mapping_plan.guess_warnings)
 
     @property
     def untrimmed(self) -> set[str]:
@@ -254,8 +256,10 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
         used_cols.append("raw_status")
     if mapping.column("currency"):
         used_cols.append("currency")
-    return _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
+    plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
+    plan.warnings = guess_warnings(mapping, columns, str(path), None)
+    return plan
 
 
 def _needs_eager_decisions(columns: list[str], mapping: F.Mapping, settings: Settings) -> bool:
@@ -337,9 +341,6 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
         deal_export = status.is_deal_export(L._status_series(status_counts).drop_nulls())
         if deal_export != plan.deal_export:
             raise _Revote(deal_export)
-        known = status_counts["raw_status"].drop_nulls().str.strip_chars()
-        if known.len() and not L._status_report(status_counts, plan.deal_export)["recognised"].fill_null(True).all():
-            raise _HandBack  # a status no vocabulary knows is a warning with its revenue: the eager path
 
     decision = pl.col("__decision__")
     file0 = pl.lit(0, dtype=pl.Int32).alias("__file__")
@@ -383,11 +384,16 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     samples = used.head(5).select(
         [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
     )
+    warnings = list(plan.warnings)
+    if plan.mapping.column("status"):
+        revenue = used.group_by("raw_status").agg(pl.col("line_amount").sum().alias("revenue"))
+        warnings = S.unknown_status_warnings(status_counts, revenue, deal_export=plan.deal_export)
     used = used.drop("raw_status", "currency", strict=False)
     used = _trim_dimensions(used)
     file_plan = L._FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                             unique_ids=plan.mapping.column("order_id") is not None)
     source = L._accounting(counts, reported, [file_plan], currency)
+    source.warnings = [*source.warnings, *warnings]
     L._check_usable(source, settings)
     return L.Ledger(
         orders=L._orders(used, [file_plan]),
