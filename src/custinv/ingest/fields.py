@@ -38,7 +38,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
         (20, ("email", "e-mail", "customer email", "email address", "buyer email", "邮箱", "电子邮件",
               "电子邮箱", "客户邮箱", "電郵", "電子郵件", "注文者メールアドレス", "メールアドレス", "from email address", "billing email", "buyer-email", "payer email",
               "customer e-mail", "买家手机号", "会员手机号", "客户手机号")),
-        (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称", "下单帐号", "下单账号", "用户账号")),
+        (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称", "buyer username", "buyer user id", "下单帐号", "下单账号", "用户账号")),
         (10, ("customer name", "customer", "account name", "account", "client", "client name", "buyer",
               "company", "company name", "contactname", "contact name", "associated company", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
               "客戶名稱", "客戶", "顧客", "顧客名", "得意先名", "客户简称",
@@ -48,7 +48,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
         (30, ("order id", "orderid", "order no", "order number", "order #", "invoice", "invoice no",
               "invoiceno", "invoice number", "invoice id", "transaction id", "receipt no", "receipt number",
               "document no", "sales order", "订单编号", "订单号", "单据编号", "订单id", "交易号", "发票号",
-              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号", "发货单号",
+              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号", "发货单号", "sales record number",
               "訂單編號", "訂單號碼", "訂單號", "注文番号", "受注番号")),
         (20, ("num", "no.", "doc no", "transaction no", "record id", "deal id")),
         # Shopify's order name (#1001), Magento's ID (000000101): only when the values look like order numbers
@@ -60,7 +60,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
               "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "date of purchase", "下单日期", "订单成交时间", "订单提交时间", "发货日期", "訂單日期", "下單時間", "訂單時間", "成交日期",
               "注文日", "注文日時", "受注日", "transaction date",
               "purchase-date")),
-        (25, ("创建时间", "close date", "closed date", "created at", "created", "order created", "sale date", "出库日期",
+        (25, ("创建时间", "close date", "closed date", "closing date", "created at", "created", "order created", "sale date", "出库日期",
               "created date", "date created")),
         (15, ("date", "日期", "paid at", "付款时间", "支付时间", "payment date")),
     ],
@@ -108,6 +108,8 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     # who approved (audited) the document: empty = not approved, a draft (用友 U8 审核人). Named by
     # profiles only (not in FIELD_ORDER): an empty approver column means nothing in a book without auditing.
     "approved_by": [(30, ("审核人", "審核人", "approved by", "approver"))],
+    # when the order was paid: empty = never paid (eBay's committed but unpaid sales). Profiles only.
+    "paid_at": [(30, ("paid on date", "paid at", "paid date", "payment date", "付款时间", "支付时间", "订单付款时间"))],
     "cancelled_at": [(30, ("cancelled at", "canceled at", "cancellation date", "cancelled date", "取消时间"))],
     "refund_reference": [(30, ("reference txn id", "original transaction id", "原订单号", "原订单编号", "源单编号"))],
     "currency": [(30, ("currency", "currency code", "币种", "货币", "币别", "幣別", "幣種", "通貨", "order currency code",
@@ -129,7 +131,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     "channel": [(30, ("channel", "sales channel", "source", "lead source", "渠道", "来源", "销售渠道", "订单来源", "订单渠道"))],
     "segment": [(30, ("segment", "customer segment", "customer type", "客户类型", "客户分类", "客户类别"))],
     "owner": [(30, ("owner", "sales rep", "salesperson", "opportunity owner", "account owner", "sales owner",
-                    "负责人", "销售员", "业务员", "销售代表", "客户经理", "销售负责人", "deal owner"))],
+                    "负责人", "销售员", "业务员", "销售代表", "客户经理", "销售负责人", "deal owner", "salesperson"))],
     "signup_date": [(30, ("signup date", "customer since", "registration date", "注册时间", "注册日期"))],
     "cost": [(30, ("cost", "cogs", "cost of goods", "cost of goods sold", "成本", "成本金额", "销售成本"))],
     "margin": [(30, ("margin", "profit", "gross profit", "毛利", "利润", "毛利额"))],

@@ -39,6 +39,10 @@ def apply_layout(
         return frame, structural, {}, []
     pins: dict[str, tuple[str, str]] = {}
     warnings: list[str] = []
+    if profile.footer_patterns:
+        structural = _footers(frame, structural, profile.footer_patterns)
+    if profile.continuation_key is not None and profile.continuation_key in frame.columns:
+        frame = _fill_down(frame, structural, profile.continuation_key, profile.child_prefix)
     if profile.group_column is not None:
         frame, structural = _ungroup(frame, structural, profile.group_column)
         if profile.anonymous:  # "Not Specified": sales with no customer
@@ -94,3 +98,33 @@ def _ungroup(frame: pl.DataFrame, structural: pl.Expr, group_column: str) -> tup
     out = out.rename({first: group_column}) if group_column not in cols else out
     new_codes = out["__s__"]
     return out.drop("__s__", "__g__"), pl.lit(new_codes)
+
+
+def _footers(frame: pl.DataFrame, structural: pl.Expr, patterns: tuple[str, ...]) -> pl.Expr:
+    """Rows whose cells, joined by ``,``, match a profile's footer pattern are footers
+    (eBay: ``10,record(s) downloaded,from …``, ``Seller ID : …``)."""
+    cols = [c for c in frame.columns if not c.startswith("__")]
+    text = pl.concat_str([pl.col(c).fill_null("") for c in cols], separator=",").str.strip_chars(",")
+    hit = pl.any_horizontal([text.str.contains(p) for p in patterns])
+    codes = frame.select(pl.when(hit).then(pl.lit("footer")).otherwise(structural).alias("s"))["s"]
+    return pl.lit(codes)
+
+
+def _fill_down(frame: pl.DataFrame, structural: pl.Expr, key: str, child_prefix: str | None) -> pl.DataFrame:
+    """Rows with a blank ``key`` continue the order above (Odoo's one2many export writes the
+    parent's columns on its first row only): the parent's columns are carried down onto them."""
+    cols = [c for c in frame.columns if not c.startswith("__")]
+    parents = [c for c in cols if not (child_prefix and c.startswith(child_prefix))]
+    codes = frame.select(structural.alias("s"))["s"]
+    data = pl.col("__data__")
+    continues = data & ~_filled(key)
+    starts = data & _filled(key)
+    marked = frame.with_columns(codes.is_null().alias("__data__")).with_columns(
+        starts.cast(pl.Int64).cum_sum().alias("__order__"))  # rows of one order share the count of starts
+    return marked.with_columns(
+        pl.when(continues & (pl.col("__order__") > 0) & ~_filled(c))
+        .then(pl.when(starts).then(pl.col(c)).forward_fill().over("__order__"))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in parents
+    ).drop("__data__", "__order__")

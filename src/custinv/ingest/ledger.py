@@ -49,7 +49,7 @@ USED = "used"
 # after_sale_status and refunded_amount are per line where an export has lines (微信小店 refunds one
 # product of an order), so they are not copied from the first line.
 ORDER_LEVEL_FIELDS = ("customer_id", "order_date", "status", "currency", "customer_name", "email", "phone",
-                      *F.DIMENSIONS, "signup_date", "cancelled_at")
+                      *F.DIMENSIONS, "signup_date", "cancelled_at", "paid_at")
 """Fields an export may write only on the first line of an order; filled from it within the order."""
 
 _RAW_FIELDS = ("customer_id", "order_id", "order_date", "amount", "quantity", "unit_price", "status",

@@ -322,7 +322,7 @@ YMD_COMPACT = "ymd_compact"  # 20240305, 20240305142210
 DMY = "dmy"  # 05/03/2024, 05.03.2024, 5-3-24 read day first
 MDY = "mdy"  # 3/5/2024 read month first
 D_MON_Y = "d_mon_y"  # 5-Mar-2024, 05 March 2024, Tue, 05 Mar 2024
-MON_D_Y = "mon_d_y"  # Mar 5, 2024, March 5th 2024
+MON_D_Y = "mon_d_y"  # Mar 5, 2024, March 5th 2024, Mar-05-24
 EXCEL_SERIAL = "excel_serial"  # 45356 (1900 date system), 45356.5
 EPOCH_SECONDS = "epoch_seconds"  # 1709596800
 EPOCH_MILLIS = "epoch_millis"  # 1709596800000
@@ -354,8 +354,9 @@ _FORMS: dict[str, tuple[str, str | None]] = {
     MDY: (r"^([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*" + _Y + _TIME, "D${4}-${1}-${3}"),
     D_MON_Y: (rf"(?i)^{_WEEKDAY}([0-9]{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*({_MON})\.?[\s\-/.,]*"
               + _Y + _TIME, "D${3}-${2}-${1}"),
-    MON_D_Y: (rf"(?i)^{_WEEKDAY}({_MON})\.?[\s\-/.]*([0-9]{{1,2}})(?:st|nd|rd|th)?,?[\s\-/.]*"
-              + _Y4 + _TIME, "D${3}-${1}-${2}"),
+    # eBay's Mar-05-24 too: a two-digit year needs a separator before it ("May 2024" is no date)
+    MON_D_Y: (rf"(?i)^{_WEEKDAY}({_MON})\.?[\s\-/.]*([0-9]{{1,2}})(?:st|nd|rd|th)?(?:,\s*|[\s\-/.]+)"
+              + _Y + _TIME, "D${3}-${1}-${2}"),
     # Excel serials 20000 (1954-10-03) … 80000 (2119-01-10); a fraction is the time.
     EXCEL_SERIAL: (r"^([2-7][0-9]{4}|80000)(?:\.[0-9]+)?$", None),
     # Epoch instants 2001-09-09 … 2198: ten digits (seconds) or thirteen (ms).
@@ -517,7 +518,7 @@ def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
         for kind in text_kinds:
             rx, template = _FORMS[kind]
             s = s.str.replace(rx, template)  # type: ignore[arg-type]
-        if any(k in (DMY, MDY, D_MON_Y) for k in text_kinds):
+        if any(k in (DMY, MDY, D_MON_Y, MON_D_Y) for k in text_kinds):
             # Two-digit years, POSIX %y pivot: 00–68 → 20xx, 69–99 → 19xx.
             s = s.str.replace(r"^D([0-5][0-9]|6[0-8])-", "D20${1}-")
             s = s.str.replace(r"^D(69|[7-9][0-9])-", "D19${1}-")

@@ -58,6 +58,9 @@ class Profile:
     marker_columns: tuple[str, ...] = ()  # free text where a status word (Voided) marks a non-sale
     anonymous: tuple[str, ...] = ()  # customer values that mean "no customer" (QuickBooks: Not Specified)
     refund_by_status: bool = False  # refunds are only a status: a refunded order's amount is the return
+    footer_patterns: tuple[str, ...] = ()  # regexes on a row's cells joined by "," that mark report footers
+    continuation_key: str | None = None  # a blank here: the row continues the order above (Odoo order lines)
+    child_prefix: str | None = None  # columns of the child rows ("Order Lines/"); the others are filled down
     unique_customer_names: bool = False  # the platform enforces unique customer names (QuickBooks display names)
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
@@ -131,6 +134,9 @@ def parse_profile(data: dict[str, object], origin: str) -> Profile:
         anonymous=_tuple(data.get("anonymous", []), f"{origin}: anonymous"),
         refund_by_status=bool(data.get("refund_by_status", False)),
         unique_customer_names=bool(data.get("unique_customer_names", False)),
+        footer_patterns=_tuple(data.get("footer_patterns", []), f"{origin}: footer_patterns"),
+        continuation_key=_optional_str(data.get("continuation_key"), f"{origin}: continuation_key"),
+        child_prefix=_optional_str(data.get("child_prefix"), f"{origin}: child_prefix"),
         sources=_tuple(data.get("sources", []), f"{origin}: sources"),
         notes=_tuple(data.get("notes", []), f"{origin}: notes"),
     )

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 DECIDING_FIELDS = ("after_sale_status", "transaction_type", "refunded_amount", "cancelled_at", "refund_reference",
-                   "approved_by")
+                   "approved_by", "paid_at")
 """Canonical fields that decide whether a row is a sale, or how much was refunded."""
 
 _EXCLUSIONS = list(status.EXCLUSION_REASONS)
@@ -58,6 +58,8 @@ def status_decision(
         parts.append(pl.when(primary.is_in(_EXCLUSIONS)).then(primary))
     if "approved_by" in mapped:  # nobody approved (audited) the document: a draft
         parts.append(pl.when(pl.col("raw_approved_by").is_null()).then(pl.lit("draft")))
+    if "paid_at" in mapped:  # never paid (eBay: a committed sale without Paid On Date)
+        parts.append(pl.when(pl.col("raw_paid_at").is_null()).then(pl.lit("unpaid")))
     if "cancelled_at" in mapped:
         parts.append(pl.when(pl.col("raw_cancelled_at").is_not_null()).then(pl.lit("cancelled")))
     if primary is not None:

@@ -57,7 +57,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
     ),
     "voided": ("voided", "void", "removed", "trash", "deleted", "已作废", "作废"),
     "closed": ("closed", "交易关闭", "已关闭", "关闭", "订单关闭"),
-    "lost": ("closed lost", "lost", "closed/lost", "closedlost", "输单", "丢单", "已输单"),
+    "lost": ("closed lost", "lost", "closed/lost", "closedlost", "closed lost to competition", "输单", "丢单", "已输单"),
     "unpaid": (
         "pending", "unpaid", "awaiting payment", "pending payment", "payment pending",
         "not paid", "failed", "payment failed", "on hold",
@@ -67,7 +67,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
     ),
     "draft": (
-        "draft", "checkout-draft", "incomplete", "awaiting approval", "submitted", "checkout draft", "drafted", "saved", "草稿", "暂存", "创建", "新建", "审核中",
+        "draft", "checkout-draft", "incomplete", "awaiting approval", "submitted", "quotation", "quotation sent", "checkout draft", "drafted", "saved", "草稿", "暂存", "创建", "新建", "审核中",
         "待审核", "未审核", "重新审核", "提交", "已提交", "未生效", "未审",
     ),
     "open": (
@@ -78,7 +78,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         # HubSpot default pipeline (labels and internal values)
         "appointment scheduled", "appointmentscheduled", "qualified to buy", "qualifiedtobuy",
         "presentation scheduled", "presentationscheduled", "decision maker bought-in", "decisionmakerboughtin",
-        "contract sent", "contractsent",
+        "contract sent", "contractsent", "identify decision makers",
     ),
     USED: (
         "paid", "completed", "complete", "shipped", "fulfilled", "delivered", "partially_refunded",
@@ -90,7 +90,7 @@ _RAW_VOCABULARY: dict[str, tuple[str, ...]] = {
         "已发货", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "已付款", "已支付",
         "已签收", "已收货",
         "部分发货", "等待卖家发货",
-        "已审核", "已审", "未作废", "未关闭", "正常", "变更中",
+        "sales order", "locked", "已审核", "已审", "未作废", "未关闭", "正常", "变更中",
         "已发货，待签收", "待发货", "备货中", "等待确认收货", "等待出库", "发往配送中心", "配送中心已收货", "收款确认",
         "等待发货",
         # after-sale statuses that leave the sale standing (no refund, or one not completed / withdrawn)
