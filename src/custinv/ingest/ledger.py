@@ -421,7 +421,7 @@ def build_ledger(
         frame, structural, layout_pins, layout_warnings = apply_layout(frame, raw.structural_rows(), profile, str(path))
         columns = [c for c in frame.columns if not c.startswith("__")]
         mapping, mapping_warnings = plan_mapping(frame, columns, settings, str(path), profile, layout_pins)
-        warnings.extend([*file_warnings, *layout_warnings, *mapping_warnings])
+        warnings.extend([*raw.warnings, *file_warnings, *layout_warnings, *mapping_warnings])
         profiles_used.append(profile.name if profile is not None else None)
         require_fields(mapping, columns, str(path), profile)
         canonical = _canonical_columns(frame, mapping, index, structural)

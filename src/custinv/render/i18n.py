@@ -34,6 +34,7 @@ LABELS: dict[str, dict[str, str]] = {
     "anonymous_revenue": {"en": "Anonymous revenue", "zh": "匿名订单金额"},
     "source": {"en": "Source", "zh": "数据来源"},
     "as_of": {"en": "As of", "zh": "盘点日期"},
+    "export_profile": {"en": "Export profile", "zh": "导出格式"},
     "currency": {"en": "Currency", "zh": "币种"},
     "kpis": {"en": "Key figures", "zh": "关键指标"},
     "value": {"en": "Value", "zh": "数值"},
