@@ -305,6 +305,8 @@ def map_columns(
     table: FieldTable | None = None,
     looks_like_transaction_types: dict[str, bool] | None = None,
     pinned: dict[str, tuple[str, str]] | None = None,
+    empty: set[str] | frozenset[str] = frozenset(),
+    sparse: set[str] | frozenset[str] = frozenset(),
 ) -> Mapping:
     """Choose a column for every canonical field the header offers.
 
@@ -313,7 +315,8 @@ def map_columns(
     its values look like order numbers (``#1001``) — the weak ``Name`` synonym needs it.
     ``table`` maps another kind of file (:data:`MASTER_TABLE`, :data:`TICKET_TABLE`).
     ``looks_like_transaction_types`` does the same for the weak ``Type`` synonym of
-    transaction_type. ``pinned`` (field → (column, reason)) are choices made before matching
+    transaction_type. Columns in ``empty`` (no value in the sample) are never matched, and columns
+    in ``sparse`` (mostly blank) are never the order id. ``pinned`` (field → (column, reason)) are choices made before matching
     (an export profile's columns); ``overrides`` still win over them.
     """
     overrides = dict(overrides or {})
@@ -348,12 +351,16 @@ def map_columns(
 
     order_numbers = looks_like_order_numbers or {}
     transaction_like = looks_like_transaction_types or {}
+    # a column with no value in the rows looked at (Shopify's Receipt Number on web orders) is never
+    # matched: an empty order id column would silently turn orders into customer-days
     for field in order:
         if field in choices:
             continue
         best: tuple[int, int, str] | None = None
         for position, column in enumerate(columns):
-            if column in taken and field not in shareable:
+            if (column in taken and field not in shareable) or column in empty:
+                continue
+            if field == "order_id" and column in sparse:  # mostly blank: not what groups lines into orders
                 continue
             for matched_field, rank in match(column):
                 if matched_field != field:

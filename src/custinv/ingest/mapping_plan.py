@@ -23,7 +23,7 @@ from custinv.ingest import status
 from custinv.ingest.profiles import Profile, all_profiles, choose_profile
 from custinv.models import SourceReport
 
-__all__ = ["check_strict", "guess_warnings", "plan_mapping", "recognise", "require_fields", "profile_currency", "profile_label", "status_overrides_of", "transaction_type_like"]
+__all__ = ["check_strict", "empty_and_sparse", "guess_warnings", "plan_mapping", "recognise", "require_fields", "profile_currency", "profile_label", "status_overrides_of", "transaction_type_like"]
 
 _TIE_FIELDS = ("customer_id", "order_date", "amount")
 _NAME_RANK = 10
@@ -44,6 +44,25 @@ def transaction_type_like(values: pl.Series) -> bool:
     if keys.len() == 0:
         return False
     return float(keys.is_in(list(status.TRANSACTION_TYPES)).mean() or 0.0) >= 0.8
+
+
+SAMPLE_ROWS = 1000
+
+
+def fill_rates(frame: pl.DataFrame, columns: list[str]) -> dict[str, float]:
+    """Share of non-blank values per column in the first rows (the streaming path looks at the same rows)."""
+    head = frame.head(SAMPLE_ROWS)
+    if head.height == 0 or not columns:
+        return {c: 1.0 for c in columns}
+    rates = head.select([(pl.col(c).str.strip_chars().str.len_chars() > 0).fill_null(False).mean().alias(c)
+                         for c in columns]).row(0)
+    return dict(zip(columns, (float(r or 0.0) for r in rates), strict=True))
+
+
+def empty_and_sparse(frame: pl.DataFrame, columns: list[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(columns with no value, columns less than half filled) in the first rows."""
+    rates = fill_rates(frame, columns)
+    return (frozenset(c for c, r in rates.items() if r == 0.0), frozenset(c for c, r in rates.items() if r < 0.5))
 
 
 def recognise(columns: list[str], settings: Settings, path: str) -> tuple[Profile | None, list[str]]:
@@ -75,8 +94,9 @@ def plan_mapping(
     type_like = {c: transaction_type_like(frame[c].head(2000)) for c in columns
                  if any(f == "transaction_type" and r < 10 for f, r in F.matches(c))}
     pinned = {**(profile.pinned(columns) if profile is not None else {}), **(layout_pins or {})}
+    empty, sparse = empty_and_sparse(frame, columns)
     mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like,
-                            looks_like_transaction_types=type_like, pinned=pinned)
+                            looks_like_transaction_types=type_like, pinned=pinned, empty=empty, sparse=sparse)
     return mapping, guess_warnings(mapping, columns, path, profile)
 
 

@@ -753,10 +753,12 @@ def _pick_sheet(
         h = _sheet_header(records, header_row, score)
         if h is None:
             continue
-        cells = [c.strip() for c in records[h].cells]
-        rows = sum(1 for r in records[h + 1 :] if not r.blank)
+        _, last, header_names = (_two_level_header(records, h, score) if header_row is None
+                                 else (h, h, records[h].cells))
+        cells = [c.strip() for c in header_names]
+        rows = sum(1 for r in records[last + 1 :] if not r.blank)
         pivot = any(_PIVOT.match(c) for c in cells if c) or any(
-            _PIVOT.match(r.cells[0].strip()) for r in records[h + 1 :] if r.cells and r.cells[0].strip())
+            _PIVOT.match(r.cells[0].strip()) for r in records[last + 1 :] if r.cells and r.cells[0].strip())
         value = score(cells)
         if rows and value > 0 and not pivot:
             found.append((value, rows, -i))

@@ -39,7 +39,7 @@ import polars as pl
 from custinv.config import Settings
 from custinv.ingest import fields as F
 from custinv.ingest import sales as S
-from custinv.ingest.mapping_plan import guess_warnings
+from custinv.ingest.mapping_plan import empty_and_sparse, guess_warnings
 from custinv.ingest import ledger as L
 from custinv.ingest import parse, sniff, status
 from custinv.ingest.readers import RAGGED, CsvScan, is_ragged_error, scan_plain_csv
@@ -241,7 +241,8 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     columns = scan.names
     name_like = {c: F.order_number_like(head[c].head(500).to_list()) for c in columns
                  if F.normalise_header(c) == "name"}
-    mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
+    empty, sparse = empty_and_sparse(head, columns)
+    mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like, empty=empty, sparse=sparse)
     if _needs_eager_decisions(columns, mapping, settings):
         raise _HandBack
     F.require_fields(mapping, columns, str(path))
