@@ -54,7 +54,8 @@ def decide(values: list[str | None], deal_export: bool = False) -> list[str | No
         ("买家已付款，等待卖家发货", USED),
         ("ＰＡＩＤ", USED),  # full-width letters
         # Blank and unknown
-        ("", None), ("   ", None), (None, None), ("weird", None), ("部分退款", None),
+        ("", None), ("   ", None), (None, None), ("weird", None), ("退款申请", None),
+        ("部分退款", USED),  # a partial refund leaves the sale standing (SHOPLINE 付款狀態)
     ],
 )
 def test_decisions(text: str | None, decision: str | None) -> None:

@@ -48,7 +48,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
         (30, ("order id", "orderid", "order no", "order number", "order #", "invoice", "invoice no",
               "invoiceno", "invoice number", "invoice id", "transaction id", "receipt no", "receipt number",
               "document no", "sales order", "订单编号", "订单号", "单据编号", "订单id", "交易号", "发票号",
-              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号", "发货单号", "sales record number",
+              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号", "发货单号", "sales record number", "order reference",
               "訂單編號", "訂單號碼", "訂單號", "注文番号", "受注番号")),
         (20, ("num", "no.", "doc no", "transaction no", "record id", "deal id")),
         # Shopify's order name (#1001), Magento's ID (000000101): only when the values look like order numbers

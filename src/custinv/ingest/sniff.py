@@ -357,17 +357,22 @@ def _single_cell(cols: Sequence[str]) -> pl.Expr:
 def _footer_runs(codes: pl.DataFrame, pos: str) -> pl.DataFrame:
     """A run of consecutive single-cell rows that holds a footer is footer throughout: a report
     name line just above ``Copyright …`` (Salesforce) belongs to the footer block, not the data."""
-    if codes.height == 0:
+    singles = codes.filter(pl.col("__single__"))
+    if singles.height == 0:
         return codes
     run = (pl.col(pos) - pl.int_range(pl.len())).alias("__run__")  # consecutive positions share it
-    marked = codes.with_columns(run).with_columns(
-        ((pl.col("structural") == "footer") & pl.col("__single__")).any().over("__run__", pl.col("__single__"))
-        .alias("__in_footer__")
+    in_footer = (
+        singles.with_columns(run)
+        .with_columns((pl.col("structural") == "footer").fill_null(False).any().over("__run__").alias("__in__"))
+        .filter(pl.col("__in__") & pl.col("structural").is_null())
+        .select(pos)
     )
-    return marked.with_columns(
-        pl.when(pl.col("structural").is_null() & pl.col("__single__") & pl.col("__in_footer__"))
-        .then(pl.lit("footer")).otherwise(pl.col("structural")).alias("structural")
-    ).drop("__run__", "__in_footer__")
+    if in_footer.height == 0:
+        return codes
+    return codes.with_columns(
+        pl.when(pl.col(pos).is_in(in_footer[pos].implode())).then(pl.lit("footer"))
+        .otherwise(pl.col("structural")).alias("structural")
+    )
 
 
 def structural_row_codes(frame: pl.DataFrame, header_cells: Sequence[str] | None = None) -> pl.Series:
