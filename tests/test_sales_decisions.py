@@ -224,7 +224,7 @@ def test_no_data_sheet_is_an_error_naming_the_sheets(tmp_path: Path) -> None:
 
 
 def test_profile_files_are_checked_when_loaded() -> None:
-    with pytest.raises(ValueError, match="name and title"):
+    with pytest.raises(TypeError, match="name and title"):
         parse_profile({"title": "x"}, "bad.toml")
-    with pytest.raises(ValueError, match="columns.amount"):
+    with pytest.raises(TypeError, match="columns.amount"):
         parse_profile({"name": "x", "title": "x", "columns": {"amount": 3}}, "bad.toml")

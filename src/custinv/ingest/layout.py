@@ -47,31 +47,32 @@ def apply_layout(
         frame, structural = _ungroup(frame, structural, profile.group_column)
         if profile.anonymous:  # "Not Specified": sales with no customer
             nobody = [v.casefold() for v in profile.anonymous]
-            column = pl.col(profile.group_column)
+            group = pl.col(profile.group_column)
             frame = frame.with_columns(
-                pl.when(column.str.strip_chars().str.to_lowercase().is_in(nobody)).then(None).otherwise(column)
+                pl.when(group.str.strip_chars().str.to_lowercase().is_in(nobody)).then(None).otherwise(group)
                 .alias(profile.group_column))
-        pins["customer_id"] = (profile.group_column, f"export profile {profile.name!r}: the customer is the "
-                                                     f"group header row above the detail rows")
+        why = f"export profile {profile.name!r}: the customer is the group header row above the detail rows"
+        pins["customer_id"] = (profile.group_column, why)
     if profile.composite_customer and all(c in frame.columns for c in profile.composite_customer):
         name = " + ".join(profile.composite_customer)
         parts = [pl.col(c).str.strip_chars() for c in profile.composite_customer]
-        key = pl.when(pl.any_horizontal([p.str.len_chars() > 0 for p in parts]).fill_null(False)).then(
+        composite = pl.when(pl.any_horizontal([p.str.len_chars() > 0 for p in parts]).fill_null(False)).then(
             pl.concat_str([p.fill_null("") for p in parts], separator=" / "))
-        frame = frame.with_columns(key.alias(name))
-        pins["customer_id"] = (name, f"export profile {profile.name!r}: no buyer id; customers are told apart "
-                                     f"by {', '.join(profile.composite_customer)} together")
+        frame = frame.with_columns(composite.alias(name))
+        why = (f"export profile {profile.name!r}: no buyer id; customers are told apart "
+               f"by {', '.join(profile.composite_customer)} together")
+        pins["customer_id"] = (name, why)
         warnings.append(f"{path}: the export has no buyer id — customers are told apart by "
                         f"{' + '.join(repr(c) for c in profile.composite_customer)} (masked by the platform): "
                         f"two buyers can merge and one buyer can split; customer counts are approximate")
     for column in profile.marker_columns:
         if column not in frame.columns:
             continue
-        name = f"{column} (status words)"
-        key = status.normalise_status_expr(column)
-        frame = frame.with_columns(pl.when(key.is_in(_EXCLUDING)).then(pl.col(column)).alias(name))
-        pins["after_sale_status"] = (name, f"export profile {profile.name!r}: {column!r} marks voided "
-                                           f"transactions with a status word")
+        marker = f"{column} (status words)"
+        word = status.normalise_status_expr(column)
+        frame = frame.with_columns(pl.when(word.is_in(_EXCLUDING)).then(pl.col(column)).alias(marker))
+        why = f"export profile {profile.name!r}: {column!r} marks voided transactions with a status word"
+        pins["after_sale_status"] = (marker, why)
     return frame, structural, pins, warnings
 
 

@@ -25,11 +25,11 @@ from custinv.errors import DataError
 from custinv.ingest import fields as F
 from custinv.ingest import parse, status
 from custinv.ingest import sales as S
-from custinv.ingest.mapping_plan import check_strict as _check_strict
 from custinv.ingest.layout import GROUP_HEADER, apply_layout
-from custinv.ingest.profiles import get_profile
+from custinv.ingest.mapping_plan import check_strict as _check_strict
 from custinv.ingest.mapping_plan import plan_mapping, profile_currency, recognise, require_fields, status_overrides_of
 from custinv.ingest.mapping_plan import profile_label as _profile_label
+from custinv.ingest.profiles import get_profile
 from custinv.ingest.readers import RawTable, read_table
 from custinv.models import FileReport, SourceReport
 

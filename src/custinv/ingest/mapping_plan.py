@@ -23,7 +23,7 @@ from custinv.ingest import status
 from custinv.ingest.profiles import Profile, all_profiles, choose_profile
 from custinv.models import SourceReport
 
-__all__ = ["check_strict", "empty_and_sparse", "guess_warnings", "plan_mapping", "recognise", "require_fields", "profile_currency", "profile_label", "status_overrides_of", "transaction_type_like"]
+__all__ = ["check_strict", "empty_and_sparse", "guess_warnings", "plan_mapping", "profile_currency", "profile_label", "recognise", "require_fields", "status_overrides_of", "transaction_type_like"]
 
 _TIE_FIELDS = ("customer_id", "order_date", "amount")
 _NAME_RANK = 10
@@ -43,7 +43,7 @@ def transaction_type_like(values: pl.Series) -> bool:
     keys = keys.drop_nulls()
     if keys.len() == 0:
         return False
-    return float(keys.is_in(list(status.TRANSACTION_TYPES)).mean() or 0.0) >= 0.8
+    return int(keys.is_in(list(status.TRANSACTION_TYPES)).sum()) >= 0.8 * keys.len()
 
 
 SAMPLE_ROWS = 1000
@@ -56,7 +56,7 @@ def fill_rates(frame: pl.DataFrame, columns: list[str]) -> dict[str, float]:
         return {c: 1.0 for c in columns}
     rates = head.select([(pl.col(c).str.strip_chars().str.len_chars() > 0).fill_null(False).mean().alias(c)
                          for c in columns]).row(0)
-    return dict(zip(columns, (float(r or 0.0) for r in rates), strict=True))
+    return {c: float(r) if isinstance(r, (int, float)) else 0.0 for c, r in zip(columns, rates, strict=True)}
 
 
 def empty_and_sparse(frame: pl.DataFrame, columns: list[str]) -> tuple[frozenset[str], frozenset[str]]:

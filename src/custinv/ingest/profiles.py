@@ -91,33 +91,31 @@ def _tuple(value: object, where: str) -> tuple[str, ...]:
         return (value,)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise ValueError(f"{where}: expected a string or a list of strings")
+    raise TypeError(f"{where}: expected a string or a list of strings")
 
 
 def _optional_str(value: object, where: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise ValueError(f"{where}: expected a string")
+    raise TypeError(f"{where}: expected a string")
 
 
 def parse_profile(data: dict[str, object], origin: str) -> Profile:
     """A profile from its TOML table (``origin`` names the file in errors)."""
     columns_raw = data.get("columns", {})
     if not isinstance(columns_raw, dict):
-        raise ValueError(f"{origin}: [columns] must be a table")
+        raise TypeError(f"{origin}: [columns] must be a table")
     status_raw = data.get("status", {})
     txn_raw = data.get("transactions", {})
     if not isinstance(status_raw, dict) or not isinstance(txn_raw, dict):
-        raise ValueError(f"{origin}: [status] and [transactions] must be tables")
+        raise TypeError(f"{origin}: [status] and [transactions] must be tables")
     name = data.get("name")
     title = data.get("title")
     if not isinstance(name, str) or not isinstance(title, str):
-        raise ValueError(f"{origin}: name and title are required strings")
-    date_format = data.get("date_format")
-    currency = data.get("currency")
-    refusal = data.get("refusal")
-    if any(v is not None and not isinstance(v, str) for v in (date_format, currency, refusal)):
-        raise ValueError(f"{origin}: date_format, currency and refusal must be strings")
+        raise TypeError(f"{origin}: name and title are required strings")
+    date_format = _optional_str(data.get("date_format"), f"{origin}: date_format")
+    currency = _optional_str(data.get("currency"), f"{origin}: currency")
+    refusal = _optional_str(data.get("refusal"), f"{origin}: refusal")
     return Profile(
         name=name,
         title=title,
@@ -127,7 +125,7 @@ def parse_profile(data: dict[str, object], origin: str) -> Profile:
         transactions=_tuple(txn_raw.get("values", []), f"{origin}: transactions.values"),
         date_format=date_format,
         currency=currency,
-        refusal=refusal if isinstance(refusal, str) else None,
+        refusal=refusal,
         group_column=_optional_str(data.get("group_column"), f"{origin}: group_column"),
         composite_customer=_tuple(data.get("composite_customer", []), f"{origin}: composite_customer"),
         marker_columns=_tuple(data.get("marker_columns", []), f"{origin}: marker_columns"),

@@ -23,15 +23,15 @@ __all__ = [
     "DEAL_STAGES",
     "EXCLUSION_REASONS",
     "STATUS_VOCABULARY",
-    "USED",
     "TRANSACTION_TYPES",
+    "USED",
     "is_deal_export",
     "normalise_status",
     "normalise_status_expr",
-    "status_overrides",
-    "transaction_decision_expr",
     "status_decision_expr",
+    "status_overrides",
     "status_report",
+    "transaction_decision_expr",
 ]
 
 #: Decision for a known-good value.
@@ -134,19 +134,20 @@ def _normalise(values: tuple[str, ...] | list[str]) -> list[str]:
     )
 
 
-def _build_vocabulary() -> dict[str, str]:
+def _build_vocabulary(raw_table: dict[str, tuple[str, ...]], what: str) -> dict[str, str]:
+    """Normalised value → decision; a value listed under two decisions is a bug in the table."""
     vocab: dict[str, str] = {}
-    for decision, raws in _RAW_VOCABULARY.items():
+    for decision, raws in raw_table.items():
         for raw, key in zip(raws, _normalise(raws), strict=True):
             if vocab.get(key, decision) != decision:
-                raise AssertionError(f"status {raw!r} listed under two decisions")
+                raise AssertionError(f"{what} {raw!r} listed under two decisions")
             vocab[key] = decision
     return vocab
 
 
 _BLANK = "\x00blank"  # stands in for a blank status; no real status holds a NUL
 #: Normalised whole value → decision (an exclusion reason code or ``used``).
-STATUS_VOCABULARY: dict[str, str] = _build_vocabulary()
+STATUS_VOCABULARY: dict[str, str] = _build_vocabulary(_RAW_VOCABULARY, "status")
 #: Normalised values that only a deal / opportunity export uses.
 DEAL_STAGES: frozenset[str] = frozenset(_normalise(_RAW_DEAL_STAGES))
 
@@ -287,18 +288,8 @@ _RAW_TRANSACTION_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _build_transaction_types() -> dict[str, str]:
-    vocab: dict[str, str] = {}
-    for decision, raws in _RAW_TRANSACTION_TYPES.items():
-        for raw, key in zip(raws, _normalise(raws), strict=True):
-            if vocab.get(key, decision) != decision:
-                raise AssertionError(f"transaction type {raw!r} listed under two decisions")
-            vocab[key] = decision
-    return vocab
-
-
 #: Normalised transaction type → ``sale`` / ``refund`` / ``non_sale``.
-TRANSACTION_TYPES: dict[str, str] = _build_transaction_types()
+TRANSACTION_TYPES: dict[str, str] = _build_vocabulary(_RAW_TRANSACTION_TYPES, "transaction type")
 
 
 def transaction_decision_expr(col: IntoCol) -> pl.Expr:

@@ -38,10 +38,10 @@ import polars as pl
 
 from custinv.config import Settings
 from custinv.ingest import fields as F
-from custinv.ingest import sales as S
-from custinv.ingest.mapping_plan import empty_and_sparse, guess_warnings
 from custinv.ingest import ledger as L
 from custinv.ingest import parse, sniff, status
+from custinv.ingest import sales as S
+from custinv.ingest.mapping_plan import empty_and_sparse, guess_warnings
 from custinv.ingest.readers import RAGGED, CsvScan, is_ragged_error, scan_plain_csv
 
 BATCH_ROWS = 500_000

@@ -7,6 +7,7 @@ map (and why) and, for each missing field, the columns that might hold it — so
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -22,7 +23,7 @@ def candidates(field: str, columns: list[str], taken: set[str]) -> list[str]:
     for name in synonyms:
         vocab |= {w for w in re.findall(r"[a-z]{3,}", name.casefold()) if w not in {"the", "total"}}
         cjk = re.findall(r"[\u3400-\u9fff]", name)
-        vocab |= {a + b for a, b in zip(cjk, cjk[1:], strict=False)}
+        vocab |= {a + b for a, b in itertools.pairwise(cjk)}
     out = []
     for column in columns:
         if column in taken:
@@ -30,7 +31,7 @@ def candidates(field: str, columns: list[str], taken: set[str]) -> list[str]:
         text = column.casefold()
         words = set(re.findall(r"[a-z]{3,}", text))
         cjk = re.findall(r"[\u3400-\u9fff]", column)
-        pairs = {a + b for a, b in zip(cjk, cjk[1:], strict=False)}
+        pairs = {a + b for a, b in itertools.pairwise(cjk)}
         if words & vocab or pairs & vocab:
             out.append(column)
     return out
