@@ -101,3 +101,22 @@ def test_profiles_command_lists_every_profile() -> None:
     assert result.exit_code == 0
     listed = {row["name"] for row in json.loads(result.stdout)}
     assert listed == {p.name for p in all_profiles()}
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
+def test_without_its_profile_a_file_is_right_refused_or_warned(folder: Path) -> None:
+    """The synonym table alone (a layout variant no signature matches): exact numbers, or exit 65,
+    or a warning that names the doubtful decision — never exit 0 with wrong numbers in silence."""
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    code, out, _ = _run("audit", str(folder / truth["file"]), "--profile", "none")
+    if code != 0:
+        assert code == 65
+        return
+    kpis = out["kpis"]
+    right = (
+        truth["customers"] is not None
+        and (kpis["customers"], kpis["orders"]) == (truth["customers"], truth["orders"])
+        and Decimal(str(kpis["revenue"])).quantize(Decimal("0.01")) == Decimal(truth["revenue"])
+        and Decimal(str(kpis["returns"] or 0)).quantize(Decimal("0.01")) == Decimal(truth["returns"])
+    )
+    assert right or out["source"]["warnings"], "exit 0, wrong numbers and no warning"

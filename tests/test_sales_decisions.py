@@ -228,3 +228,15 @@ def test_profile_files_are_checked_when_loaded() -> None:
         parse_profile({"title": "x"}, "bad.toml")
     with pytest.raises(TypeError, match="columns.amount"):
         parse_profile({"name": "x", "title": "x", "columns": {"amount": 3}}, "bad.toml")
+
+
+def test_an_unmapped_payment_date_with_blanks_is_a_warning(tmp_path: Path) -> None:
+    text = ("Sales Record Number,Buyer Username,Sale Date,Paid On Date,Total Price\n"
+            "1,ann,Jan-05-24,Jan-05-24,$10.00\n2,bob,Jan-06-24,,$20.00\n3,ann,Feb-01-24,Feb-01-24,$5.00\n")
+    code, out, _ = _audit(_write(tmp_path, text), "--profile", "none")
+    assert code == 0 and out["kpis"]["orders"] == 3
+    assert any("no payment date in 'Paid On Date'" in w and "--map paid_at='Paid On Date'" in w
+               for w in out["source"]["warnings"])
+    code, out, _ = _audit(_write(tmp_path, text), "--profile", "none", "--map", "paid_at=Paid On Date")
+    assert code == 0 and out["kpis"]["orders"] == 2 and out["kpis"]["revenue"] == 15.0
+    assert out["source"]["rows_excluded"] == {"unpaid": 1}

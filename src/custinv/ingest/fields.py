@@ -69,11 +69,13 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
         (35, ("实付金额", "买家实际支付金额", "实收金额", "实付款", "实付", "实收款", "买家实付", "total collected",
               "amount paid", "paid amount", "n. revenue", "order total paid", "用户实付金额", "订单应付金额", "订单实付金额", "付款總金額", "优惠后金额",
               "實付金額")),
-        (30, ("销售订单金额", "訂單金額", "銷售額", "合計金額", "total", "order total", "total amount",
+        # 应付金额 (what the buyer must pay, 京东) ranks with 订单金额 (before discounts in some exports,
+        # the sale in others): two such columns are a tie, and a tie is a warning naming the other
+        (30, ("应付金额", "销售订单金额", "訂單金額", "銷售額", "合計金額", "total", "order total", "total amount",
               "grand total", "total price", "amount", "sales", "revenue", "sales amount", "order amount",
               "订单金额", "销售额", "销售金额", "成交金额", "合计金额", "总金额", "价税合计", "含税金额")),
         (20, ("金额", "金額", "請求金額", "net sales", "gross sales", "gross", "value", "order value", "line total", "line amount",
-              "应付金额", "total sales", "amount (converted)", "expected revenue")),
+              "total sales", "amount (converted)", "expected revenue")),
     ],
     "quantity": [
         (30, ("quantity", "qty", "lineitem quantity", "units", "数量", "购买数量", "商品数量", "销售数量", "件数",

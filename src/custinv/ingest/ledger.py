@@ -403,6 +403,7 @@ def build_ledger(
     plans: list[_FilePlan] = []
     warnings: list[str] = []
     profiles_used: list[str | None] = []
+    file_hints: list[dict[str, str]] = []
     overrides = status_overrides_of(settings)
     for index, path in enumerate(paths):
         if on_file is not None:
@@ -424,7 +425,11 @@ def build_ledger(
         warnings.extend([*raw.warnings, *file_warnings, *layout_warnings, *mapping_warnings])
         profiles_used.append(profile.name if profile is not None else None)
         require_fields(mapping, columns, str(path), profile)
-        canonical = _canonical_columns(frame, mapping, index, structural)
+        hints = S.hint_columns(mapping, columns)
+        file_hints.append(hints)
+        frame = frame.with_columns(S.hint_expr(f, hints.get(f)) for f in S.HINT_FIELDS)
+        canonical = _canonical_columns(frame, mapping, index, structural,
+                                       keep=[f"__hint_{f}" for f in S.HINT_FIELDS])
         unique_ids = _order_ids_unique(canonical, mapping)
         amount_mode = _amount_mode(canonical, mapping, unique_ids)
         if not unique_ids:  # with one line per order there is nothing to copy
@@ -478,6 +483,7 @@ def build_ledger(
         source.returns = (source.returns or 0.0) + refunded
     source.profile = _profile_label(profiles_used)
     warnings.extend(S.unknown_value_warnings(combined, overrides=overrides, deal_export=deal_export))
+    warnings.extend(S.hint_warnings(combined, file_hints, [str(p) for p in paths]))
     source.warnings = [*source.warnings, *warnings]
     _check_usable(source, settings)
     _check_strict(source, settings)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from custinv.ingest import fields as F
 from custinv.ingest import parse, status
 from custinv.ingest.status import NON_SALE, REFUND, SALE
 
@@ -28,6 +29,9 @@ __all__ = [
     "NON_SALE",
     "REFUND",
     "SALE",
+    "hint_columns",
+    "hint_expr",
+    "hint_warnings",
     "refunded_in_full",
     "refunded_total",
     "status_decision",
@@ -213,3 +217,52 @@ def refunded_in_full(part: pl.DataFrame, mapped: set[str] | frozenset[str]) -> p
     return joined.with_columns(
         pl.when(in_full).then(pl.lit("refunded")).otherwise(pl.col("__decision__")).alias("__decision__")
     ).drop("__refunded__")
+
+
+#: Deciding fields only a profile (or --map) names: a column that could hold one is a hint.
+HINT_FIELDS = ("paid_at", "approved_by")
+_HINT_MEANING = {
+    "paid_at": ("no payment date", "never paid"),
+    "approved_by": ("no approver", "unapproved drafts"),
+}
+
+
+def hint_columns(mapping: F.Mapping, columns: list[str]) -> dict[str, str]:
+    """field → the file's column that could decide it but is not mapped (a payment date, an
+    approver): its blanks may be non-sales the generic reading cannot see."""
+    if any(mapping.column(f) is not None for f in ("status", *HINT_FIELDS)):
+        return {}
+    taken = set(mapping.as_dict().values())
+    out: dict[str, str] = {}
+    for field in HINT_FIELDS:
+        for column in columns:
+            if column not in taken and any(f == field for f, _ in F.matches(column)):
+                out[field] = column
+                break
+    return out
+
+
+def hint_expr(field: str, column: str | None) -> pl.Expr:
+    """``__hint_<field>``: the hint column's text (null when blank), or a null column."""
+    if column is None:
+        return pl.lit(None, dtype=pl.String).alias(f"__hint_{field}")
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(text.str.len_chars() > 0).then(text).alias(f"__hint_{field}")
+
+
+def hint_warnings(frame: pl.DataFrame, hints: list[dict[str, str]], paths: list[str]) -> list[str]:
+    """A warning per hint column whose blanks sit on rows counted as sales, with rows and revenue
+    and the --map that would exclude them (eBay's unpaid sales, 用友's unaudited 发货单)."""
+    out: list[str] = []
+    for index, file_hints in enumerate(hints):
+        for field, column in file_hints.items():
+            mine = frame.filter((pl.col("__file__") == index) & pl.col("__struct__").is_null())
+            blank = mine.filter(pl.col(f"__hint_{field}").is_null() & (pl.col("__decision__") == "used"))
+            if blank.height == 0 or blank.height == mine.height:
+                continue
+            what, meaning = _HINT_MEANING[field]
+            revenue = float(blank["line_amount"].sum() or 0.0)
+            out.append(f"{paths[index]}: {blank.height} row(s) counted as sales have {what} in {column!r} "
+                       f"(line revenue {_money(revenue)}); if they are {meaning}, exclude them with "
+                       f"--map {field}='{column}'")
+    return out

@@ -272,7 +272,7 @@ def _needs_eager_decisions(columns: list[str], mapping: F.Mapping, settings: Set
         return True
     if any(f == "transaction_type" for c in columns for f, _ in F.matches(c)):
         return True
-    if any(mapping.column(f) is not None for f in S.DECIDING_FIELDS):
+    if any(mapping.column(f) is not None for f in S.DECIDING_FIELDS) or S.hint_columns(mapping, columns):
         return True
     return choose_profile(columns, None) is not None
 
