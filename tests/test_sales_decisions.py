@@ -240,3 +240,15 @@ def test_an_unmapped_payment_date_with_blanks_is_a_warning(tmp_path: Path) -> No
     code, out, _ = _audit(_write(tmp_path, text), "--profile", "none", "--map", "paid_at=Paid On Date")
     assert code == 0 and out["kpis"]["orders"] == 2 and out["kpis"]["revenue"] == 15.0
     assert out["source"]["rows_excluded"] == {"unpaid": 1}
+
+
+def test_a_table_wide_row_skipped_above_the_header_is_a_warning(tmp_path: Path) -> None:
+    text = ("Region report,North,2024,all channels\n"
+            "Order ID,Customer ID,Order Date,Amount\n1,C1,2024-01-05,10\n2,C2,2024-01-06,20\n")
+    code, out, _ = _audit(_write(tmp_path, text))
+    assert code == 0 and out["kpis"]["orders"] == 2
+    assert any("table-wide line(s) above the header" in w and "--header-row 1" in w
+               for w in out["source"]["warnings"])
+    titled = "Orders export\n\nOrder ID,Customer ID,Order Date,Amount\n1,C1,2024-01-05,10\n"
+    code, out, _ = _audit(_write(tmp_path, titled, "titled.csv"))
+    assert code == 0 and not out["source"]["warnings"]  # a title line is only a note

@@ -191,6 +191,12 @@ class _CsvLayout:
         assert self.best.header is not None
         return sum(1 for r in self.best.records[: self.best.header] if r.blank)
 
+    def dropped_warning(self, header_row: int | None) -> list[str]:
+        assert self.best.header is not None
+        if header_row is not None:
+            return []
+        return dropped_rows_warning(self.path, self.best.records[: self.best.header], self.header.cells, "line")
+
 
 def _sniff_csv(
     path: Path, encoding: str | None, delimiter: str | None, header_row: int | None, score: HeaderScorer
@@ -251,6 +257,7 @@ def _read_csv(
         path, best.encoding, layout.candidates, layout.eol, header.last_line, names, best.delimiter, notes
     )
     frame, blank = _finish(frame, names, header.last_line)
+    warnings = layout.dropped_warning(header_row)
     return RawTable(
         frame=frame,
         path=path,
@@ -263,6 +270,7 @@ def _read_csv(
         skipped_blank=blank + layout.blank_above,
         notes=notes,
         header_cells=list(header.cells),
+        warnings=warnings,
     )
 
 
@@ -647,6 +655,7 @@ def _read_xlsx(path: Path, sheet: str | int | None, header_row: int | None, scor
     if records[top].first_line > 1 and header_row is None:
         titled = sum(1 for r in records[:top] if not r.blank)
         notes.append(f"{titled} title row(s) above the header (row {records[top].first_line})")
+        warnings.extend(dropped_rows_warning(path, records[:top], header_cells, "row"))
     cols = sniff.column_names(header_cells)
     data = df.slice(header.first_line).rename(dict(zip(df.columns, cols, strict=True)))
     data = data.with_columns(
@@ -669,6 +678,21 @@ def _read_xlsx(path: Path, sheet: str | int | None, header_row: int | None, scor
         header_cells=list(header_cells),
         warnings=warnings,
     )
+
+
+def dropped_rows_warning(path: Path, above: list[Record], header: list[str], unit: str) -> list[str]:
+    """A warning when a row skipped above the header is as wide as a table row (half the header's
+    columns or more): it may have been the real header or data, not a title. Title lines (a
+    report name, a filter line) fill one or two cells and are only a note."""
+    width = sum(1 for c in header if c.strip())
+    wide = [r for r in above if not r.blank and sum(1 for c in r.cells if c.strip()) >= max(3, width / 2)]
+    if not wide:
+        return []
+    first = wide[0]
+    shown = ", ".join(repr(c.strip()) for c in first.cells if c.strip())[:160]
+    return [f"{path}: {len(wide)} table-wide {unit}(s) above the header were skipped as a title "
+            f"({unit} {first.first_line}: {shown}); if the header is there, say so with --header-row "
+            f"{first.first_line}"]
 
 
 def _two_level_header(records: list[Record], h: int, score: HeaderScorer) -> tuple[int, int, list[str]]:
