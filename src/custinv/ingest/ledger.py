@@ -460,6 +460,9 @@ def build_ledger(
         part = combined.filter(pl.col("__file__") == index).with_columns(_line_amount(plan.amount_mode))
         part = part.with_columns(_line_decision(plan.amount_mode, plan.plain, True).alias("__decision__"))
         part = S.refunded_in_full(part, frozenset(plan.mapping.as_dict()))
+        note = S.refund_match_note(part, frozenset(plan.mapping.as_dict()))
+        if note is not None:
+            plan.raw.notes.append(note)
         part = _order_level_decisions(part, plan)
         decided.append(part)
     combined = pl.concat(decided, how="vertical")

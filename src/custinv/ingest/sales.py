@@ -32,6 +32,7 @@ __all__ = [
     "hint_columns",
     "hint_expr",
     "hint_warnings",
+    "refund_match_note",
     "refunded_in_full",
     "refunded_total",
     "status_decision",
@@ -266,3 +267,17 @@ def hint_warnings(frame: pl.DataFrame, hints: list[dict[str, str]], paths: list[
                        f"(line revenue {_money(revenue)}); if they are {meaning}, exclude them with "
                        f"--map {field}='{column}'")
     return out
+
+
+def refund_match_note(part: pl.DataFrame, mapped: set[str] | frozenset[str]) -> str | None:
+    """"N refund rows, M matched to their sale by reference" for the file's notes."""
+    if "transaction_type" not in mapped:
+        return None
+    refunds = part.filter((pl.col("txn_decision") == REFUND) & (pl.col("__decision__") == "return"))
+    if refunds.height == 0:
+        return None
+    reference = (pl.coalesce(pl.col("raw_refund_reference"), pl.col("raw_order_id"))
+                 if "refund_reference" in mapped else pl.col("raw_order_id"))
+    sales = part.filter(pl.col("txn_decision").fill_null(SALE) == SALE)["raw_order_id"].drop_nulls()
+    matched = refunds.select(reference.is_in(sales.implode()).fill_null(False).sum()).item()
+    return f"{refunds.height} refund row(s) reported as returns, {matched} matched to their sale by reference"
