@@ -34,7 +34,8 @@ def decide(values: list[str | None], deal_export: bool = False) -> list[str | No
         ("pending", "unpaid"), ("Unpaid", "unpaid"), ("Awaiting Payment", "unpaid"),
         ("awaiting_payment", "unpaid"), ("awaiting-payment", "unpaid"), ("AWAITING  PAYMENT", "unpaid"),
         # Whole values only
-        ("partially_refunded", None), ("Partially Refunded", None), ("refund requested", None),
+        # a partial refund leaves a sale (Shopify, PayPal): known and used, never "refunded"
+        ("partially_refunded", "used"), ("Partially Refunded", "used"), ("refund requested", None),
         ("not cancelled", None), ("paid?", None),
         # Salesforce stages
         ("Closed Won", USED), ("closed_won", USED), ("Closed - Won", USED),
@@ -53,7 +54,8 @@ def decide(values: list[str | None], deal_export: bool = False) -> list[str | No
         ("买家已付款，等待卖家发货", USED),
         ("ＰＡＩＤ", USED),  # full-width letters
         # Blank and unknown
-        ("", None), ("   ", None), (None, None), ("weird", None), ("部分退款", None),
+        ("", None), ("   ", None), (None, None), ("weird", None), ("退款申请", None),
+        ("部分退款", USED),  # a partial refund leaves the sale standing (SHOPLINE 付款狀態)
     ],
 )
 def test_decisions(text: str | None, decision: str | None) -> None:
@@ -68,7 +70,8 @@ def test_vocabulary_is_normalised_and_uses_known_codes() -> None:
     keys = list(STATUS_VOCABULARY)
     frame = pl.DataFrame({"k": keys})
     assert frame.select(normalise_status_expr("k")).to_series().to_list() == keys
-    assert set(STATUS_VOCABULARY.values()) == set(EXCLUSION_REASONS) | {USED}
+    # every reason but the user's own exclusion (--status-excluded) comes from the vocabulary
+    assert set(STATUS_VOCABULARY.values()) == set(EXCLUSION_REASONS) - {"excluded_status"} | {USED}
     assert DEAL_STAGES <= set(STATUS_VOCABULARY)
 
 
@@ -104,15 +107,16 @@ def test_is_deal_export(values: list[str | None], expected: bool) -> None:
 
 
 def test_status_report_lists_every_value_with_its_decision() -> None:
-    values = ["paid", "Paid", "paid", "refunded", "partially_refunded", "", None, "Cancelled"]
+    values = ["paid", "Paid", "paid", "refunded", "partially_refunded", "", None, "Cancelled", "refund requested"]
     report = status_report(pl.Series(values))
     assert report.columns == ["status", "normalised", "decision", "recognised", "rows"]
     rows = {r["status"]: r for r in report.to_dicts()}
     assert rows["paid"]["rows"] == 2 and rows["paid"]["decision"] == USED
     assert rows["Paid"]["rows"] == 1
     assert rows["refunded"]["decision"] == "refunded"
-    assert rows["partially_refunded"] == {
-        "status": "partially_refunded", "normalised": "partially refunded",
+    assert rows["partially_refunded"]["decision"] == USED and rows["partially_refunded"]["recognised"]
+    assert rows["refund requested"] == {  # unknown: used, and not recognised (a warning)
+        "status": "refund requested", "normalised": "refund requested",
         "decision": USED, "recognised": False, "rows": 1,
     }
     assert rows[None]["rows"] == 2 and rows[None]["decision"] == USED

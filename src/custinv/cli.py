@@ -101,6 +101,10 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "sheet": (Annotated[Optional[str], typer.Option(help="Excel sheet name or 1-based number (default: the first sheet that looks like data).", rich_help_panel=_R)], None),
         "header_row": (Annotated[Optional[int], typer.Option(help="1-based line of the header (default: found below any report title lines).", min=1, rich_help_panel=_R)], None),
         "date_format": (Annotated[Optional[str], typer.Option(help="strptime format for an ambiguous order date, e.g. '%d/%m/%Y'.", rich_help_panel=_R)], None),
+        "profile": (Annotated[Optional[str], typer.Option("--profile", help="Read the file as this platform's export (`custinv profiles` lists them; default: recognised from the header; 'none' turns recognition off).", rich_help_panel=_R)], None),
+        "status_used": (Annotated[Optional[list[str]], typer.Option("--status-used", help="A status value that is a sale (repeatable), e.g. --status-used 'Ready for collection'. Also [status] used = [...] in custinv.toml.", rich_help_panel=_R)], None),
+        "status_excluded": (Annotated[Optional[list[str]], typer.Option("--status-excluded", help="A status value that is not a sale (repeatable); its rows are excluded and counted.", rich_help_panel=_R)], None),
+        "strict": (Annotated[Optional[bool], typer.Option("--strict/--no-strict", help="Exit 65 when any decision was a guess (every warning in the Source panel / source.warnings).", rich_help_panel=_R)], None),
         "map_": (Annotated[Optional[list[str]], typer.Option("--map", help="Pin a field to a column: --map customer_id='Buyer ID' (repeatable; other fields are still detected). `custinv inspect` lists fields and columns.", rich_help_panel=_R)], None),
         "currency": (Annotated[Optional[str], typer.Option(help="Keep only rows in this currency when the data holds several (others are excluded and counted).", rich_help_panel=_R)], None),
         "as_of": (Annotated[Optional[str], typer.Option(help="Stocktake date, YYYY-MM-DD or 'today' (default: the latest order date). Later orders are excluded.", rich_help_panel=_R)], None),
@@ -418,6 +422,7 @@ def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> Au
     with _progress(bool(opts.get("quiet"))) as progress:
         result = audit(_expand(files), settings, progress=progress,
                        on_rows=progress.rows if progress is not None else None)
+    _print_warnings(result.stocktake.source.warnings, bool(opts.get("quiet")))
     if opts.get("rejects") is not None:
         from custinv.outputs import write_frame
 
@@ -425,6 +430,17 @@ def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> Au
     if opts.get("timings"):
         result.stocktake.timings = {k: round(v, 4) for k, v in result.timings.stages.items()}
     return result
+
+
+def _print_warnings(warnings: list[str], quiet: bool) -> None:
+    """Every guess on stderr (also in the Source panel and source.warnings); --quiet hides them."""
+    if quiet or not warnings:
+        return
+    from rich.markup import escape
+
+    err = _stderr_console()
+    for message in warnings:
+        err.print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def _finish(result: AuditResult, opts: dict[str, Any]) -> int:
@@ -584,10 +600,17 @@ def inspect(
     def work() -> int:
         from custinv.ingest.ledger import build_ledger
 
+        from custinv.ingest.fields import MissingFields
+        from custinv.render.partial import render_partial
         from custinv.render.pii import protect_inspection
 
-        settings = _settings(opts, max_reject_rate=1.0, pii=pii)
-        ledger = protect_inspection(build_ledger(_expand(files), settings), settings.pii)
+        settings = _settings(opts, max_reject_rate=1.0, pii=pii, strict=False)
+        try:
+            ledger = protect_inspection(build_ledger(_expand(files), settings), settings.pii)
+        except MissingFields as exc:  # show what was found before refusing (exit 65)
+            render_partial(exc, as_json=format is not OutputFormat.table)
+            raise
+        _print_warnings(ledger.source.warnings, bool(opts.get("quiet")))
         if format is OutputFormat.table:
             from custinv.render.console import render_inspection
 
@@ -840,6 +863,45 @@ def _only(st: Any, *sections: str) -> dict[str, Any]:
     data = st.to_json_dict()
     keep = {"schema_version", "tool", "as_of", "currency", "source", "settings", "timings", *sections}
     return {k: v for k, v in data.items() if k in keep}
+
+
+@app.command()
+def profiles(
+    format: Annotated[CompareFormat, typer.Option("--format", "-f", help="table (Rich) or json.")] = CompareFormat.table,
+) -> None:
+    """List the export profiles: the platform exports custinv recognises from their header
+    (and reads with their documented columns, statuses and refund rows). Force one with
+    `--profile NAME`.
+
+    Example:
+
+      custinv profiles
+    """
+
+    def work() -> int:
+        from custinv.ingest.profiles import all_profiles
+
+        rows = [
+            {"name": p.name, "title": p.title, "signature": list(p.signature),
+             "columns": {f: list(h) for f, h in p.columns.items()}, "sources": list(p.sources)}
+            for p in all_profiles()
+        ]
+        if format is CompareFormat.json:
+            _print_json(rows)
+            return 0
+        from rich.table import Table
+
+        table = Table(title="export profiles", show_lines=False)
+        for name in ("profile", "export", "recognised by"):
+            table.add_column(name)
+        for row in rows:
+            table.add_row(row["name"], row["title"], ", ".join(row["signature"]))
+        from rich.console import Console
+
+        Console().print(table)
+        return 0
+
+    run_guarded(work, json_mode=format is CompareFormat.json)
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ it was computed (``Stocktake.settings``) and the cache can key on it.
 
 ``custinv.toml`` may hold the keys flat or grouped in tables (``[rfm]``, ``[clv]``, ...:
 tables are only for readability and are flattened), plus a ``[map]`` table of
-``field = "column"`` overrides and ``[cache] dir = "..."``::
+``field = "column"`` overrides, ``[status] used / excluded`` lists of status values and
+``[cache] dir = "..."``::
 
     currency = "CNY"
     [map]
@@ -79,6 +80,10 @@ class Settings(BaseModel):
     conversion_days: int = Field(default=90, ge=1, le=MAX_DAYS)
     cache_dir: str | None = None
     credit_note_ids: str | None = None  # regex of order ids that are credit notes (off by default)
+    profile: str | None = None  # export profile name; None = recognised from the header; "none" = off
+    status_used: list[str] = Field(default_factory=list)
+    status_excluded: list[str] = Field(default_factory=list)
+    strict: bool = False
 
     # ---- classification
     high_frequency: float | None = Field(default=None, gt=0)
@@ -220,6 +225,8 @@ def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if key == "map":
             flat["mapping"] = value
+        elif key == "status" and isinstance(value, dict):  # [status] used / excluded
+            flat.update({f"status_{k}": v for k, v in value.items()})
         elif key == "cache" and isinstance(value, dict):
             if "dir" in value:
                 flat["cache_dir"] = value["dir"]
@@ -258,7 +265,7 @@ def read_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
         raw = env.get(ENV_PREFIX + name.upper())
         if raw is None or raw == "":
             continue
-        if name in ("value_tiers", "rfm_frequency", "by"):
+        if name in ("value_tiers", "rfm_frequency", "by", "status_used", "status_excluded"):
             out[name] = [p.strip() for p in raw.split(",") if p.strip()]
         elif name == "mapping":
             out[name] = dict(p.split("=", 1) for p in raw.split(";") if "=" in p)

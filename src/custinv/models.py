@@ -87,6 +87,7 @@ class SourceReport(_Model):
     returns: OptMoney = None
     returns_rows: int = 0
     warnings: list[str] = Field(default_factory=list)
+    profile: str | None = None
 
 
 class Kpis(_Model):

@@ -31,53 +31,98 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
         (30, ("customer id", "customerid", "customer_id", "cust id", "customer no", "customer number",
               "customer code", "client id", "client no", "account id", "buyer id", "member id", "user id",
               "contact id", "shopper id", "customer key", "客户编号", "客户id", "客户代码", "客户号", "客户编码",
-              "会员编号", "会员id", "会员号", "买家id", "用户id", "账户id", "客户账号", "往来单位编码")),
+              "会员编号", "会员id", "会员号", "买家id", "用户id", "账户id", "客户账号", "往来单位编码",
+              "客戶編號", "客戶id", "客戶代碼", "顧客id", "顧客編號", "會員編號", "會員id",  # 繁體
+              "顧客番号", "会員id", "会員番号", "顧客コード", "得意先コード",  # 日本語
+              "associated company ids", "associated company id", "company id", "contactid")),
         (20, ("email", "e-mail", "customer email", "email address", "buyer email", "邮箱", "电子邮件",
-              "电子邮箱", "客户邮箱")),
-        (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称")),
+              "电子邮箱", "客户邮箱", "電郵", "電子郵件", "注文者メールアドレス", "メールアドレス", "from email address", "billing email", "buyer-email", "payer email",
+              "customer e-mail", "买家手机号", "会员手机号", "客户手机号")),
+        (15, ("买家会员名", "买家账号", "会员名", "旺旺号", "买家昵称", "buyer username", "buyer user id", "下单帐号", "下单账号", "用户账号")),
         (10, ("customer name", "customer", "account name", "account", "client", "client name", "buyer",
-              "company", "company name", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
+              "company", "company name", "contactname", "contact name", "associated company", "客户名称", "客户", "客户姓名", "公司名称", "往来单位", "购买单位",
+              "客戶名稱", "客戶", "顧客", "顧客名", "得意先名", "客户简称",
               "单位名称")),
     ],
     "order_id": [
         (30, ("order id", "orderid", "order no", "order number", "order #", "invoice", "invoice no",
               "invoiceno", "invoice number", "invoice id", "transaction id", "receipt no", "receipt number",
               "document no", "sales order", "订单编号", "订单号", "单据编号", "订单id", "交易号", "发票号",
-              "单号", "销售单号", "出库单号", "opportunity id")),
-        (5, ("name",)),  # Shopify's order name (#1001); accepted only when the values look like order numbers
+              "单号", "销售单号", "出库单号", "opportunity id", "amazon order id", "销售订单编号", "订单编码", "主订单编号", "发货单号", "sales record number", "order reference",
+              "訂單編號", "訂單號碼", "訂單號", "注文番号", "受注番号")),
+        (20, ("num", "no.", "doc no", "transaction no", "record id", "deal id")),
+        # Shopify's order name (#1001), Magento's ID (000000101): only when the values look like order numbers
+        (5, ("name", "id")),
     ],
     "order_date": [
         (30, ("order date", "orderdate", "invoice date", "invoicedate", "purchase date", "transaction date",
               "order time", "订单创建时间", "下单时间", "订单日期", "订单时间", "成交日期", "成交时间", "交易时间",
-              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "创建时间", "date of purchase")),
-        (25, ("close date", "closed date", "created at", "created", "order created", "sale date", "出库日期")),
+              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "date of purchase", "下单日期", "订单成交时间", "订单提交时间", "发货日期", "訂單日期", "下單時間", "訂單時間", "成交日期",
+              "注文日", "注文日時", "受注日", "transaction date",
+              "purchase-date")),
+        (25, ("创建时间", "close date", "closed date", "closing date", "created at", "created", "order created", "sale date", "出库日期",
+              "created date", "date created")),
         (15, ("date", "日期", "paid at", "付款时间", "支付时间", "payment date")),
     ],
     "amount": [
-        (30, ("实付金额", "买家实际支付金额", "实收金额", "实付款", "total", "order total", "total amount",
+        # what the customer paid beats a gross / list total (design: revenue is the paid amount)
+        (35, ("实付金额", "买家实际支付金额", "实收金额", "实付款", "实付", "实收款", "买家实付", "total collected",
+              "amount paid", "paid amount", "n. revenue", "order total paid", "用户实付金额", "订单应付金额", "订单实付金额", "付款總金額", "优惠后金额",
+              "實付金額")),
+        # 应付金额 (what the buyer must pay, 京东) ranks with 订单金额 (before discounts in some exports,
+        # the sale in others): two such columns are a tie, and a tie is a warning naming the other
+        (30, ("应付金额", "销售订单金额", "訂單金額", "銷售額", "合計金額", "total", "order total", "total amount",
               "grand total", "total price", "amount", "sales", "revenue", "sales amount", "order amount",
               "订单金额", "销售额", "销售金额", "成交金额", "合计金额", "总金额", "价税合计", "含税金额")),
-        (20, ("金额", "net sales", "gross sales", "value", "order value", "line total", "line amount",
-              "应付金额", "total sales", "amount (converted)", "expected revenue")),
+        (20, ("金额", "金額", "請求金額", "net sales", "gross sales", "gross", "value", "order value", "line total", "line amount",
+              "total sales", "amount (converted)", "expected revenue")),
     ],
     "quantity": [
-        (30, ("quantity", "qty", "lineitem quantity", "units", "数量", "购买数量", "商品数量", "销售数量", "件数")),
+        (30, ("quantity", "qty", "lineitem quantity", "units", "数量", "购买数量", "商品数量", "销售数量", "件数",
+              "订购数量", "商品数量(件)", "數量", "個数")),
     ],
     "unit_price": [
-        (30, ("unit price", "unitprice", "price", "lineitem price", "单价", "商品单价", "销售单价", "含税单价",
+        (30, ("unit price", "unitprice", "price", "sales price", "lineitem price", "单价", "商品单价", "销售单价", "含税单价",
               "价格")),
     ],
     "status": [
         (30, ("order status", "financial status", "stage", "payment status", "订单状态", "交易状态", "销售阶段",
+              "生命状态", "訂單狀態", "受注ステータス", "审核状态",
               "商机阶段", "阶段", "opportunity stage", "deal stage")),
-        (20, ("status", "状态", "单据状态")),
+        (25, ("付款状态", "付款狀態", "支付状态")),
+        (20, ("status", "状态", "单据状态", "transaction status", "狀態", "ステータス")),
     ],
-    "currency": [(30, ("currency", "currency code", "币种", "货币", "币别"))],
+    "after_sale_status": [
+        (30, ("售后状态", "退款状态", "退货状态", "售后", "作废状态", "订单退款状态", "付款状态", "付款狀態",
+              "售後狀態", "退款狀態", "refund status", "return status",
+              "after-sale status", "after sale status")),
+    ],
+    "transaction_type": [
+        (30, ("transaction type", "event type", "交易类型", "收支类型")),
+        # PayPal/Stripe "Type", 畅捷通/用友 业务类型, 精斗云 业务类别: only when the values are transaction types
+        (5, ("type", "业务类型", "业务类别")),
+    ],
+    "refunded_amount": [
+        (30, ("refunded amount", "refund amount", "amount refunded", "total refunded", "退款金额", "已退款金额",
+              "退款总金额", "订单已退款金额", "已退款金額", "退款金額", "refunded total",
+              "refunded_total")),
+    ],
+    # who approved (audited) the document: empty = not approved, a draft (用友 U8 审核人). Named by
+    # profiles only (not in FIELD_ORDER): an empty approver column means nothing in a book without auditing.
+    "approved_by": [(30, ("审核人", "審核人", "approved by", "approver"))],
+    # when the order was paid: empty = never paid (eBay's committed but unpaid sales). Profiles only.
+    "paid_at": [(30, ("paid on date", "paid at", "paid date", "payment date", "付款时间", "支付时间", "订单付款时间"))],
+    "cancelled_at": [(30, ("cancelled at", "canceled at", "cancellation date", "cancelled date", "取消时间"))],
+    "refund_reference": [(30, ("reference txn id", "original transaction id", "原订单号", "原订单编号", "源单编号"))],
+    "currency": [(30, ("currency", "currency code", "币种", "货币", "币别", "幣別", "幣種", "通貨", "order currency code",
+                             "order currency", "order_currency"))],
     "customer_name": [
-        (30, ("customer name", "billing name", "account name", "client name", "客户名称", "客户姓名", "收货人姓名",
+        (30, ("customer name", "billing name", "bill-to name", "account name", "client name", "客户名称", "客户姓名", "收货人姓名",
               "买家姓名", "company name", "公司名称")),
     ],
-    "email": [(30, ("email", "e-mail", "customer email", "email address", "邮箱", "电子邮件", "电子邮箱"))],
+    "email": [(30, ("email", "e-mail", "customer email", "email address", "邮箱", "电子邮件", "电子邮箱", "電郵",
+                    "電子郵件", "注文者メールアドレス",
+                    "from email address", "billing email", "buyer-email", "payer email"))],
     "phone": [(30, ("phone", "mobile", "telephone", "phone number", "billing phone", "手机", "电话", "手机号",
                     "联系电话", "联系手机", "手机号码"))],
     "region": [(30, ("region", "province", "state", "billing province", "billing state", "省份", "地区", "区域",
@@ -85,10 +130,10 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     "country": [(30, ("country", "billing country", "shipping country", "国家", "国家/地区"))],
     "city": [(30, ("city", "billing city", "shipping city", "城市", "市"))],
     "industry": [(30, ("industry", "行业", "所属行业"))],
-    "channel": [(30, ("channel", "sales channel", "source", "lead source", "渠道", "来源", "销售渠道", "订单来源"))],
+    "channel": [(30, ("channel", "sales channel", "source", "lead source", "渠道", "来源", "销售渠道", "订单来源", "订单渠道"))],
     "segment": [(30, ("segment", "customer segment", "customer type", "客户类型", "客户分类", "客户类别"))],
     "owner": [(30, ("owner", "sales rep", "salesperson", "opportunity owner", "account owner", "sales owner",
-                    "负责人", "销售员", "业务员", "销售代表", "客户经理", "销售负责人"))],
+                    "负责人", "销售员", "业务员", "销售代表", "客户经理", "销售负责人", "deal owner", "salesperson"))],
     "signup_date": [(30, ("signup date", "customer since", "registration date", "注册时间", "注册日期"))],
     "cost": [(30, ("cost", "cogs", "cost of goods", "cost of goods sold", "成本", "成本金额", "销售成本"))],
     "margin": [(30, ("margin", "profit", "gross profit", "毛利", "利润", "毛利额"))],
@@ -101,6 +146,7 @@ SHAREABLE = frozenset({"customer_name", "email", "phone"})
 # Assignment order: the fields whose choice matters most go first.
 FIELD_ORDER = (
     "customer_id", "order_id", "order_date", "amount", "quantity", "unit_price", "status", "currency",
+    "after_sale_status", "transaction_type", "refunded_amount", "cancelled_at", "refund_reference",
     "cost", "margin", "signup_date", *DIMENSIONS, "customer_name", "email", "phone",
 )
 ALL_FIELDS = frozenset(SYNONYMS)
@@ -259,6 +305,10 @@ def map_columns(
     *,
     looks_like_order_numbers: dict[str, bool] | None = None,
     table: FieldTable | None = None,
+    looks_like_transaction_types: dict[str, bool] | None = None,
+    pinned: dict[str, tuple[str, str]] | None = None,
+    empty: set[str] | frozenset[str] = frozenset(),
+    sparse: set[str] | frozenset[str] = frozenset(),
 ) -> Mapping:
     """Choose a column for every canonical field the header offers.
 
@@ -266,6 +316,10 @@ def map_columns(
     a usage error listing the columns. ``looks_like_order_numbers`` tells, per column, whether
     its values look like order numbers (``#1001``) — the weak ``Name`` synonym needs it.
     ``table`` maps another kind of file (:data:`MASTER_TABLE`, :data:`TICKET_TABLE`).
+    ``looks_like_transaction_types`` does the same for the weak ``Type`` synonym of
+    transaction_type. Columns in ``empty`` (no value in the sample) are never matched, and columns
+    in ``sparse`` (mostly blank) are never the order id. ``pinned`` (field → (column, reason)) are choices made before matching
+    (an export profile's columns); ``overrides`` still win over them.
     """
     overrides = dict(overrides or {})
     known, order, shareable, match = (
@@ -290,19 +344,32 @@ def map_columns(
             )
         choices[field] = FieldChoice(field, actual, f"set by --map / config ({field}={column})")
         taken.add(actual)
+    for field, (column, reason) in (pinned or {}).items():
+        if field in choices or column not in columns or (column in taken and field not in shareable):
+            continue
+        choices[field] = FieldChoice(field, column, reason)
+        if field not in shareable:
+            taken.add(column)
 
     order_numbers = looks_like_order_numbers or {}
+    transaction_like = looks_like_transaction_types or {}
+    # a column with no value in the rows looked at (Shopify's Receipt Number on web orders) is never
+    # matched: an empty order id column would silently turn orders into customer-days
     for field in order:
         if field in choices:
             continue
         best: tuple[int, int, str] | None = None
         for position, column in enumerate(columns):
-            if column in taken and field not in shareable:
+            if (column in taken and field not in shareable) or column in empty:
+                continue
+            if field == "order_id" and column in sparse:  # mostly blank: not what groups lines into orders
                 continue
             for matched_field, rank in match(column):
                 if matched_field != field:
                     continue
                 if field == "order_id" and rank < 10 and not order_numbers.get(column, False):
+                    continue
+                if field == "transaction_type" and rank < 10 and not transaction_like.get(column, False):
                     continue
                 candidate = (rank, -position, column)
                 if best is None or candidate > best:
@@ -331,13 +398,24 @@ def order_number_like(values: Iterable[str | None]) -> bool:
     return hits / len(sample) >= 0.9
 
 
+class MissingFields(DataError):
+    """A required field has no column (exit 65); carries the partial mapping for ``inspect``."""
+
+    def __init__(self, mapping: Mapping, columns: list[str], path: str, message: str, *, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.mapping = mapping
+        self.columns = columns
+        self.path = path
+
+
 def require_fields(mapping: Mapping, columns: Sequence[str], path: str) -> None:
     """Exit 65 with the columns found when a required field cannot be mapped."""
     missing = [f for f in REQUIRED if mapping.column(f) is None]
     if mapping.column("amount") is None and not (mapping.column("quantity") and mapping.column("unit_price")):
         missing.append("amount (or quantity and unit_price)")
     if missing:
-        raise DataError(
+        raise MissingFields(
+            mapping, list(columns), path,
             f"{path}: cannot find column(s) for {', '.join(missing)}",
             hint=(
                 f"columns found: {', '.join(repr(c) for c in columns[:40])}"

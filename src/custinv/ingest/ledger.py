@@ -24,33 +24,43 @@ from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
 from custinv.ingest import parse, status
+from custinv.ingest import sales as S
+from custinv.ingest.layout import GROUP_HEADER, apply_layout
+from custinv.ingest.mapping_plan import check_strict as _check_strict
+from custinv.ingest.mapping_plan import plan_mapping, profile_currency, recognise, require_fields, status_overrides_of
+from custinv.ingest.mapping_plan import profile_label as _profile_label
+from custinv.ingest.profiles import get_profile
 from custinv.ingest.readers import RawTable, read_table
 from custinv.models import FileReport, SourceReport
 
 # Excluded reasons (parsed, left out by a rule) and rejected reasons (could not be parsed).
 EXCLUDED_REASONS = (
-    "footer", "repeated_header", "duplicate", "anonymous", "cancelled", "refunded", "voided", "closed",
-    "lost", "unpaid", "open", "other_currency", "return", "void_line", "after_as_of",
+    "footer", GROUP_HEADER, "repeated_header", "duplicate", "anonymous", "cancelled", "refunded", "voided", "closed",
+    "lost", "unpaid", "open", "draft", status.USER_EXCLUDED, "non_sale", "other_currency", "return", "void_line",
+    "after_as_of",
 )
 REJECTED_REASONS = (
     "ragged_row", "missing_date", "bad_date", "bad_id", "missing_amount", "bad_amount", "bad_quantity",
     "bad_price",
 )
-STATUS_REASONS = ("cancelled", "refunded", "voided", "closed", "lost", "unpaid", "open")
+STATUS_REASONS = status.EXCLUSION_REASONS
 USED = "used"
 
+# after_sale_status and refunded_amount are per line where an export has lines (微信小店 refunds one
+# product of an order), so they are not copied from the first line.
 ORDER_LEVEL_FIELDS = ("customer_id", "order_date", "status", "currency", "customer_name", "email", "phone",
-                      *F.DIMENSIONS, "signup_date")
+                      *F.DIMENSIONS, "signup_date", "cancelled_at", "paid_at")
 """Fields an export may write only on the first line of an order; filled from it within the order."""
 
 _RAW_FIELDS = ("customer_id", "order_id", "order_date", "amount", "quantity", "unit_price", "status",
-               "currency", "cost", "margin", "customer_name", "email", "phone", *F.DIMENSIONS)
+               "currency", "cost", "margin", "customer_name", "email", "phone", *F.DIMENSIONS,
+               *S.DECIDING_FIELDS)
 _AMOUNT_NOTES = {
     "line": "amount column holds line amounts (summed per order)",
     "order_total": "amount column holds order totals (counted once per order)",
     "price": "amount = quantity × unit price",
 }
-MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin")
+MONEY_FIELDS = ("amount", "quantity", "unit_price", "cost", "margin", "refunded_amount")
 """Fields parsed as numbers by the money rules (parse.money_expr / plain_money_expr)."""
 
 
@@ -186,14 +196,15 @@ def _sample_values(series: pl.Series, limit: int = 200_000) -> pl.Series:
 
 
 def _parse_file(
-    frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Path
+    frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Path, date_format: str | None = None
 ) -> tuple[pl.DataFrame, frozenset[str]]:
     """Parse every raw field with the per-column formats decided from this file's evidence.
 
     Returns the frame and the raw columns that took the plain fast path."""
     data_rows = frame.filter(pl.col("__struct__").is_null())
     try:
-        date_fmt = parse.detect_date_format(_sample_values(data_rows["raw_order_date"]), settings.date_format)
+        date_fmt = parse.detect_date_format(_sample_values(data_rows["raw_order_date"]),
+                                            date_format or settings.date_format)
     except parse.AmbiguousDateFormat as exc:
         raise DataError(f"{path}: {exc}", hint="say which with --date-format, e.g. --date-format '%d/%m/%Y'") from exc
     money_formats = {
@@ -231,7 +242,7 @@ def _parse_exprs(
         else:
             exprs.append(pl.lit(None, dtype=pl.Float64).alias(name))
     if mapping.column("currency") is not None:
-        exprs.append(_blank_to_null(pl.col("raw_currency").str.to_uppercase()).alias("currency"))
+        exprs.append(parse.currency_code_expr("raw_currency").alias("currency"))
     elif mapping.column("amount") is not None and "raw_amount" not in plain:
         exprs.append(parse.money_currency_expr("raw_amount").alias("currency"))
     elif mapping.column("amount") is None and mapping.column("unit_price") is not None and "raw_unit_price" not in plain:
@@ -264,7 +275,12 @@ def _id(raw: str, plain: set[str], parser: Callable[[str], pl.Expr]) -> pl.Expr:
     return pl.col(raw) if raw in plain else parser(raw)
 
 
-def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset(), credit_notes: str | None = None) -> pl.Expr:
+def _line_decision(
+    amount_mode: str,
+    plain: frozenset[str] = frozenset(),
+    credit_notes: str | None = None,
+    with_transactions: bool = False,
+) -> pl.Expr:
     """The bucket of each row, first rule wins (see module docstring).
 
     ``credit_notes`` (``--credit-note-ids``, off by default) is a pattern of order ids that
@@ -292,20 +308,29 @@ def _line_decision(amount_mode: str, plain: frozenset[str] = frozenset(), credit
             (bad("raw_quantity", "quantity") & ~missing("raw_quantity"), "bad_quantity"),
         ]
     status_reason = pl.col("status_decision")
+    no_amount = (missing("raw_quantity") | missing("raw_unit_price")) if amount_mode == "price" else missing("raw_amount")
     is_return = (
         (pl.col("line_amount") < 0)
         | (pl.col("quantity") < 0)
         | (pl.col("order_id").str.contains(credit_notes).fill_null(False) if credit_notes else pl.lit(False))
     )
+    txn = pl.col("txn_decision") if with_transactions else pl.lit(None, dtype=pl.String)
     rules: list[tuple[pl.Expr, str | pl.Expr]] = [
         (pl.col("__struct__").is_not_null(), pl.col("__struct__")),
         (pl.col("__duplicate__"), "duplicate"),
         (pl.col("__ragged__"), "ragged_row"),
+        (txn == S.NON_SALE, "non_sale"),
         (missing("raw_order_date"), "missing_date"),
         (pl.col("order_date").is_null(), "bad_date"),
+        # no amount is written for what never was a sale (an open deal, a cancelled order): the
+        # status excludes it, it is not a row that failed to parse
+        (no_amount & status_reason.is_in(list(STATUS_REASONS)).fill_null(False), status_reason),
         *amount_rules,
+        (txn == S.REFUND, "return"),
         (pl.col("customer_id").is_null() & pl.col("raw_customer_id").is_not_null(), "bad_id"),
         (pl.col("customer_id").is_null(), "anonymous"),
+        # a refund row carries its parent order's status (WooCommerce: 'refunded'): still a return
+        (is_return & status_reason.is_in(["refunded", "closed"]).fill_null(False), "return"),
         (status_reason.is_in(list(STATUS_REASONS)).fill_null(False), status_reason),
         (pl.col("__other_currency__"), "other_currency"),
         (is_return, "return"),
@@ -385,6 +410,10 @@ def build_ledger(
             return streamed
     parsed_frames: list[pl.DataFrame] = []
     plans: list[_FilePlan] = []
+    warnings: list[str] = []
+    profiles_used: list[str | None] = []
+    file_hints: list[dict[str, str]] = []
+    overrides = status_overrides_of(settings)
     for index, path in enumerate(paths):
         if on_file is not None:
             on_file(path)
@@ -398,39 +427,51 @@ def build_ledger(
         )
         frame = raw.frame.collect() if isinstance(raw.frame, pl.LazyFrame) else raw.frame
         columns = [c for c in frame.columns if not c.startswith("__")]
-        name_like = {
-            c: F.order_number_like(frame[c].head(500).to_list())
-            for c in columns
-            if F.normalise_header(c) == "name"
-        }
-        mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
-        F.require_fields(mapping, columns, str(path))
-        canonical = _canonical_columns(frame, mapping, index, raw.structural_rows())
+        profile, file_warnings = recognise(columns, settings, str(path))
+        frame, structural, layout_pins, layout_warnings = apply_layout(frame, raw.structural_rows(), profile, str(path))
+        columns = [c for c in frame.columns if not c.startswith("__")]
+        mapping, mapping_warnings = plan_mapping(frame, columns, settings, str(path), profile, layout_pins)
+        warnings.extend([*raw.warnings, *file_warnings, *layout_warnings, *mapping_warnings])
+        profiles_used.append(profile.name if profile is not None else None)
+        require_fields(mapping, columns, str(path), profile)
+        hints = S.hint_columns(mapping, columns)
+        file_hints.append(hints)
+        frame = frame.with_columns(S.hint_expr(f, hints.get(f)) for f in S.HINT_FIELDS)
+        canonical = _canonical_columns(frame, mapping, index, structural,
+                                       keep=[f"__hint_{f}" for f in S.HINT_FIELDS])
         unique_ids = _order_ids_unique(canonical, mapping)
         amount_mode = _amount_mode(canonical, mapping, unique_ids)
         if not unique_ids:  # with one line per order there is nothing to copy
             canonical = _fill_order_level(canonical, mapping, amount_mode)
-        parsed, plain = _parse_file(canonical, mapping, settings, path)
+        date_format = settings.date_format or (profile.date_format if profile is not None else None)
+        parsed, plain = _parse_file(canonical, mapping, settings, path, date_format)
         parsed_frames.append(parsed.with_columns(pl.lit(amount_mode).alias("__amount_mode__")))
         plans.append(_FilePlan(raw, mapping, amount_mode, plain, unique_ids))
 
     combined = pl.concat(parsed_frames, how="vertical")
     deal_export = status.is_deal_export(combined.filter(pl.col("__struct__").is_null())["raw_status"].drop_nulls())
+    mapped = frozenset(f for p in plans for f in p.mapping.as_dict())
     combined = combined.with_columns(
-        _status_decision(plans[0].mapping if len(plans) == 1 else None, deal_export),
+        S.status_decision(mapped, deal_export, overrides),
+        S.transaction_decision(mapped),
         _duplicate_flags(combined, len(paths)),
     )
 
     # currency: one per report
     combined = combined.with_columns(pl.lit(False).alias("__other_currency__"))
     currency = _decide_currency(_currency_counts(combined), settings.currency)  # type: ignore[arg-type]
+    currency = currency or profile_currency(profiles_used)
     if settings.currency:
         combined = combined.with_columns(other_currency(currency))
 
     decided = []
     for index, plan in enumerate(plans):
         part = combined.filter(pl.col("__file__") == index).with_columns(_line_amount(plan.amount_mode))
-        part = part.with_columns(_line_decision(plan.amount_mode, plan.plain, settings.credit_note_ids).alias("__decision__"))
+        part = part.with_columns(_line_decision(plan.amount_mode, plan.plain, settings.credit_note_ids, with_transactions=True).alias("__decision__"))
+        part = S.refunded_in_full(part, frozenset(plan.mapping.as_dict()))
+        note = S.refund_match_note(part, frozenset(plan.mapping.as_dict()))
+        if note is not None:
+            plan.raw.notes.append(note)
         part = _order_level_decisions(part, plan)
         decided.append(part)
     combined = pl.concat(decided, how="vertical")
@@ -448,7 +489,16 @@ def build_ledger(
         combined.filter(pl.col("__decision__").is_in(["anonymous", "return"])).select(_AMOUNT_COLUMNS),
         plans, currency,
     )
+    by_status = frozenset(i for i, name in enumerate(profiles_used) if name and get_profile(name).refund_by_status)
+    refunded = S.refunded_total(combined, by_status)
+    if refunded:
+        source.returns = (source.returns or 0.0) + refunded
+    source.profile = _profile_label(profiles_used)
+    warnings.extend(S.unknown_value_warnings(combined, overrides=overrides, deal_export=deal_export))
+    warnings.extend(S.hint_warnings(combined, file_hints, [str(p) for p in paths]))
+    source.warnings = [*source.warnings, *warnings]
     _check_usable(source, settings)
+    _check_strict(source, settings)
     orders = _orders(used, plans)
     return Ledger(
         orders=orders,

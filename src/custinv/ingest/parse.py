@@ -197,9 +197,11 @@ _COMMA_WEAK = r"^[1-9][0-9]{0,2}\.[0-9]{3}$"  # 1.500
 
 
 def _money_text(col: IntoCol) -> pl.Expr:
-    """Width-folded, currency tokens removed, trimmed."""
+    """Width-folded, currency tokens removed, trimmed; the ``'`` that CSV exporters put before a
+    leading ``- + = @`` against formula injection (WooCommerce: ``'-$27.13``) dropped."""
     return (
         fold_width_expr(col)
+        .str.replace(r"^\s*'([-+=@])", "${1}")
         .str.replace_many(_MONEY_TOKENS, ascii_case_insensitive=True, leftmost=True)
         .str.strip_chars()
     )
@@ -267,6 +269,26 @@ def _sane_money(value: pl.Expr) -> pl.Expr:
     return pl.when(value.abs() <= MAX_MONEY).then(value)
 
 
+#: Currency names that currency columns write instead of ISO codes (币别 人民币, 幣別 新臺幣, 通貨 円).
+_CURRENCY_NAMES: dict[str, str] = {
+    "人民币": "CNY", "人民幣": "CNY", "RMB": "CNY", "元": "CNY", "¥": "CNY", "￥": "CNY",
+    "美元": "USD", "美金": "USD", "US$": "USD", "$": "USD",
+    "港币": "HKD", "港幣": "HKD", "港元": "HKD", "HK$": "HKD",
+    "新台币": "TWD", "新臺幣": "TWD", "新台幣": "TWD", "台币": "TWD", "臺幣": "TWD", "NT$": "TWD",
+    "日元": "JPY", "日圆": "JPY", "円": "JPY", "日本円": "JPY",
+    "欧元": "EUR", "歐元": "EUR", "€": "EUR", "英镑": "GBP", "英鎊": "GBP", "£": "GBP",
+}
+
+
+def currency_code_expr(col: IntoCol) -> pl.Expr:
+    """A currency column's cell → ISO code: codes upper-cased (``usd`` → ``USD``), names and
+    symbols that exports write (``人民币``, ``新臺幣``, ``円``) mapped; blank → null."""
+    t = fold_width_expr(col).str.strip_chars()
+    upper = t.str.to_uppercase()
+    code = upper.replace_strict(_CURRENCY_NAMES, default=upper, return_dtype=pl.String)
+    return _named(pl.when(t.str.len_chars() > 0).then(code), col)
+
+
 def money_currency_expr(col: IntoCol) -> pl.Expr:
     """ISO code of the currency written in a money cell, null when none.
 
@@ -313,7 +335,7 @@ YMD_COMPACT = "ymd_compact"  # 20240305, 20240305142210
 DMY = "dmy"  # 05/03/2024, 05.03.2024, 5-3-24 read day first
 MDY = "mdy"  # 3/5/2024 read month first
 D_MON_Y = "d_mon_y"  # 5-Mar-2024, 05 March 2024, Tue, 05 Mar 2024
-MON_D_Y = "mon_d_y"  # Mar 5, 2024, March 5th 2024
+MON_D_Y = "mon_d_y"  # Mar 5, 2024, March 5th 2024, Mar-05-24
 EXCEL_SERIAL = "excel_serial"  # 45356 (1900 date system), 45356.5
 EPOCH_SECONDS = "epoch_seconds"  # 1709596800
 EPOCH_MILLIS = "epoch_millis"  # 1709596800000
@@ -345,8 +367,9 @@ _FORMS: dict[str, tuple[str, str | None]] = {
     MDY: (r"^([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*" + _Y + _TIME, "D${4}-${1}-${3}"),
     D_MON_Y: (rf"(?i)^{_WEEKDAY}([0-9]{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*({_MON})\.?[\s\-/.,]*"
               + _Y + _TIME, "D${3}-${2}-${1}"),
-    MON_D_Y: (rf"(?i)^{_WEEKDAY}({_MON})\.?[\s\-/.]*([0-9]{{1,2}})(?:st|nd|rd|th)?,?[\s\-/.]*"
-              + _Y4 + _TIME, "D${3}-${1}-${2}"),
+    # eBay's Mar-05-24 too: a two-digit year needs a separator before it ("May 2024" is no date)
+    MON_D_Y: (rf"(?i)^{_WEEKDAY}({_MON})\.?[\s\-/.]*([0-9]{{1,2}})(?:st|nd|rd|th)?(?:,\s*|[\s\-/.]+)"
+              + _Y + _TIME, "D${3}-${1}-${2}"),
     # Excel serials 20000 (1954-10-03) … 80000 (2119-01-10); a fraction is the time.
     EXCEL_SERIAL: (r"^([2-7][0-9]{4}|80000)(?:\.[0-9]+)?$", None),
     # Epoch instants 2001-09-09 … 2198: ten digits (seconds) or thirteen (ms).
@@ -508,7 +531,7 @@ def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
         for kind in text_kinds:
             rx, template = _FORMS[kind]
             s = s.str.replace(rx, template)  # type: ignore[arg-type]
-        if any(k in (DMY, MDY, D_MON_Y) for k in text_kinds):
+        if any(k in (DMY, MDY, D_MON_Y, MON_D_Y) for k in text_kinds):
             # Two-digit years, POSIX %y pivot: 00–68 → 20xx, 69–99 → 19xx.
             s = s.str.replace(r"^D([0-5][0-9]|6[0-8])-", "D20${1}-")
             s = s.str.replace(r"^D(69|[7-9][0-9])-", "D19${1}-")

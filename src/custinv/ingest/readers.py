@@ -12,6 +12,7 @@ import codecs
 import glob
 import mmap
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class RawTable:
     skipped_blank: int
     notes: list[str] = field(default_factory=list)
     header_cells: list[str] = field(default_factory=list)  # raw header cells, for repeated-header checks
+    warnings: list[str] = field(default_factory=list)  # decisions taken on weak evidence (sheet, header rows)
 
     @property
     def columns(self) -> list[str]:
@@ -204,6 +206,12 @@ class _CsvLayout:
         assert self.best.header is not None
         return sum(1 for r in self.best.records[: self.best.header] if r.blank)
 
+    def dropped_warning(self, header_row: int | None) -> list[str]:
+        assert self.best.header is not None
+        if header_row is not None:
+            return []
+        return dropped_rows_warning(self.path, self.best.records[: self.best.header], self.header.cells, "line")
+
 
 def _sniff_csv(
     path: Path, encoding: str | None, delimiter: str | None, header_row: int | None, score: HeaderScorer
@@ -234,7 +242,7 @@ def _sniff_csv(
                 decoded.append(found)
     if not decoded:
         raise BadInput(
-            f"{path}: the text is neither UTF-8, GB18030 nor CP1252",
+            f"{path}: the text is neither UTF-8, GB18030, CP1252, Big5 (cp950) nor Shift_JIS (cp932)",
             hint="pass --encoding with the file's encoding",
         )
     # Plausible text first, then the header score; max keeps the first (preferred) on ties.
@@ -272,6 +280,7 @@ def _read_csv(
         path, best.encoding, layout.candidates, layout.eol, header.last_line, names, best.delimiter, notes
     )
     frame, blank = _finish(frame, names, header.last_line)
+    warnings = layout.dropped_warning(header_row)
     return RawTable(
         frame=frame,
         path=path,
@@ -284,6 +293,7 @@ def _read_csv(
         skipped_blank=blank + layout.blank_above,
         notes=notes,
         header_cells=list(header.cells),
+        warnings=warnings,
     )
 
 
@@ -739,7 +749,8 @@ def _read_xlsx(path: Path, sheet: str | int | None, header_row: int | None, scor
         except Exception:  # an empty sheet has no range
             return pl.DataFrame()
 
-    idx = _pick_sheet(names, sheet, lambda i: load(i, _PROBE_ROWS), score, header_row)
+    warnings: list[str] = []
+    idx = _pick_sheet(names, sheet, lambda i: load(i, _PROBE_ROWS), score, header_row, path, warnings)
     if sheet is None and len(names) > 1:
         notes.append(f"sheet {names[idx]!r} of {len(names)}")
     df = load(idx)
@@ -749,11 +760,19 @@ def _read_xlsx(path: Path, sheet: str | int | None, header_row: int | None, scor
         empty = _empty(path, "xlsx", None, None, len(records), notes + ["no header: sheet is empty"])
         empty.sheet = names[idx]
         return empty
+    top, h, header_cells = (h, h, records[h].cells) if header_row is not None else _two_level_header(records, h, score)
     header = records[h]
-    if header.first_line > 1 and header_row is None:
-        titled = sum(1 for r in records[:h] if not r.blank)
-        notes.append(f"{titled} title row(s) above the header (row {header.first_line})")
-    cols = sniff.column_names(header.cells)
+    if top != h:
+        warnings.append(
+            f"{path}: two header rows (rows {records[top].first_line}–{header.first_line}) read as one: "
+            f"{', '.join(repr(c) for c in sniff.column_names(header_cells) if c)}; "
+            f"say which row names the columns with --header-row"
+        )
+    if records[top].first_line > 1 and header_row is None:
+        titled = sum(1 for r in records[:top] if not r.blank)
+        notes.append(f"{titled} title row(s) above the header (row {records[top].first_line})")
+        warnings.extend(dropped_rows_warning(path, records[:top], header_cells, "row"))
+    cols = sniff.column_names(header_cells)
     data = df.slice(header.first_line).rename(dict(zip(df.columns, cols, strict=True)))
     data = data.with_columns(
         [pl.col(c).str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1") for c in cols]
@@ -770,10 +789,77 @@ def _read_xlsx(path: Path, sheet: str | int | None, header_row: int | None, scor
         sheet=names[idx],
         header_row=header.first_line,
         rows_read=data.height,
-        skipped_blank=n_blank + sum(1 for r in records[:h] if r.blank),
+        skipped_blank=n_blank + sum(1 for r in records[:top] if r.blank),
         notes=notes,
-        header_cells=list(header.cells),
+        header_cells=list(header_cells),
+        warnings=warnings,
     )
+
+
+def dropped_rows_warning(path: Path, above: list[Record], header: list[str], unit: str) -> list[str]:
+    """A warning when a row skipped above the header is as wide as a table row (half the header's
+    columns or more): it may have been the real header or data, not a title. Title lines (a
+    report name, a filter line) fill one or two cells and are only a note."""
+    width = sum(1 for c in header if c.strip())
+    wide = [r for r in above if not r.blank and sum(1 for c in r.cells if c.strip()) >= max(3, width / 2)]
+    if not wide:
+        return []
+    first = wide[0]
+    shown = ", ".join(repr(c.strip()) for c in first.cells if c.strip())[:160]
+    return [f"{path}: {len(wide)} table-wide {unit}(s) above the header were skipped as a title "
+            f"({unit} {first.first_line}: {shown}); if the header is there, say so with --header-row "
+            f"{first.first_line}"]
+
+
+def _two_level_header(records: list[Record], h: int, score: HeaderScorer) -> tuple[int, int, list[str]]:
+    """(first header row, last header row, column names) — a header spread over two rows.
+
+    Reports put a group row above the column names, with merged cells: a cell merged down
+    over both rows is written (by Excel and by the reader) in the upper row only, so the
+    lower row is blank there; a group cell merged across columns names each of them. The
+    pair (h-1, h) or (h, h+1) is read as one header when its names match more known fields
+    than row h alone: the lower row names a column, the upper row fills a blank and prefixes
+    a name the lower row repeats (付款 时间 / 发货 时间)."""
+    def merged(upper: list[str], lower: list[str]) -> list[str]:
+        width = max(len(upper), len(lower))
+        up = [(upper[i] if i < len(upper) else "").strip() for i in range(width)]
+        low = [(lower[i] if i < len(lower) else "").strip() for i in range(width)]
+        group, groups = "", []
+        for i, u in enumerate(up):  # a group cell merged across columns names every column under it
+            group = u if u else (group if low[i] else "")
+            groups.append(group)
+        repeated = {n for n in low if n and low.count(n) > 1}
+
+        def name(i: int, n: str) -> str:
+            if not n:
+                return up[i]
+            joined = f"{groups[i]} {n}" if groups[i] else n
+            # the group completes a name the lower row repeats, or one only the pair names (下单 + 时间)
+            if n in repeated or (score([joined]) > 0 and not score([n]) > 0):
+                return joined
+            return n
+
+        return [name(i, n) for i, n in enumerate(low)]
+
+    def clean(cells: list[str]) -> list[str]:
+        return [c.strip() for c in cells]
+
+    best = (score(clean(records[h].cells)), h, h, list(records[h].cells))
+    pairs = [(h - 1, h), (h, h + 1)]
+    for upper, lower in pairs:
+        if upper < 0 or lower >= len(records) or records[upper].blank or records[lower].blank:
+            continue
+        if records[lower].first_line != records[upper].first_line + 1:
+            continue
+        names = merged(records[upper].cells, records[lower].cells)
+        value = score(clean(names))
+        if value > best[0]:
+            best = (value, upper, lower, names)
+    return best[1], best[2], best[3]
+
+
+#: Cells only a pivot table has (Excel's en / zh labels): such a sheet summarises, it is not the data.
+_PIVOT = re.compile(r"(?i)^(?:row labels|column labels|sum of .+|count of .+|行标签|列标签|求和项.*|计数项.*)$")
 
 
 def _pick_sheet(
@@ -782,6 +868,8 @@ def _pick_sheet(
     probe: Callable[[int], pl.DataFrame],
     score: HeaderScorer,
     header_row: int | None,
+    path: Path | None = None,
+    warnings: list[str] | None = None,
 ) -> int:
     listing = ", ".join(repr(n) for n in names)
     if isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in names):
@@ -796,15 +884,38 @@ def _pick_sheet(
         if sheet.casefold() in folded:
             return folded.index(sheet.casefold())
         raise BadInput(f"no sheet named {sheet!r}", hint=f"sheets: {listing}")
+    # Every sheet that looks like a table of data (a header naming known fields, rows under
+    # it); pivot tables and summary sheets are not. The best header wins (then more rows,
+    # then the first); choosing among several is a warning that names them and --sheet.
+    found: list[tuple[float, int, int]] = []
     for i in range(len(names)):
         records = _sheet_records(probe(i))
         h = _sheet_header(records, header_row, score)
         if h is None:
             continue
-        has_data = any(not r.blank for r in records[h + 1 :])
-        if has_data and score([c.strip() for c in records[h].cells]) > 0:
-            return i
-    return 0
+        _, last, header_names = (_two_level_header(records, h, score) if header_row is None
+                                 else (h, h, records[h].cells))
+        cells = [c.strip() for c in header_names]
+        rows = sum(1 for r in records[last + 1 :] if not r.blank)
+        pivot = any(_PIVOT.match(c) for c in cells if c) or any(
+            _PIVOT.match(r.cells[0].strip()) for r in records[last + 1 :] if r.cells and r.cells[0].strip())
+        value = score(cells)
+        if rows and value > 0 and not pivot:
+            found.append((value, rows, -i))
+    if not found:
+        if len(names) > 1:
+            raise BadInput(
+                f"{path}: no sheet looks like a table of orders (a header naming known columns, rows under it)",
+                hint=f"sheets: {listing}; choose one with --sheet NAME",
+            )
+        return 0
+    best = max(found)
+    chosen = -best[2]
+    if len(found) > 1 and warnings is not None:
+        others = ", ".join(repr(names[-i]) for _, _, i in sorted(found, reverse=True) if -i != chosen)
+        warnings.append(f"{path}: sheet {names[chosen]!r} read (the best header, {best[1]}+ rows); "
+                        f"also table-like: {others} — choose with --sheet NAME")
+    return chosen
 
 
 def _sheet_records(df: pl.DataFrame) -> list[Record]:

@@ -23,7 +23,11 @@ SAMPLE_BYTES = 1 << 20
 HEADER_SEARCH_ROWS = 30
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 # Tried in this order when there is no BOM; earlier wins a tie on header score.
-FALLBACK_ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "cp1252")
+#: Tried in order on a BOM-less file; every one that decodes the sample strictly is scored by how
+#: well its header matches known fields (ties: the earlier one). Big5 (cp950, Traditional Chinese
+#: Windows) and Shift_JIS (cp932, Japanese Windows) come last: their byte ranges overlap GBK's, so
+#: they win only when their reading of the header names known columns (訂單編號, 注文番号).
+FALLBACK_ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "cp1252", "cp950", "cp932")
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     # utf-32 before utf-16: the utf-32-le BOM starts with the utf-16-le one.
@@ -105,7 +109,8 @@ def strict_decodings(sample: bytes, encodings: Sequence[str] = FALLBACK_ENCODING
 
 
 _CJK = r"[\u3400-\u9fff]"
-_CJK_IN_LATIN_WORD = re.compile(rf"(?<=[A-Za-z]){_CJK}|{_CJK}(?=[A-Za-z])")
+_CJK_OR_KANA = r"[\u3040-\u30ff\u3400-\u9fff\uff61-\uff9f]"  # ideographs, kana, half-width katakana
+_CJK_IN_LATIN_WORD = re.compile(rf"(?<=[A-Za-z]){_CJK_OR_KANA}|{_CJK_OR_KANA}(?=[A-Za-z])")
 _HIGH = re.compile(r"[^\x00-\x7f]")
 _HIGH_RUN = re.compile(r"[^\x00-\x7f]{2,}")
 
@@ -118,8 +123,8 @@ def plausible(encoding: str, text: str) -> bool:
     encodings decode a sample: Chinese whose ideographs mostly sit glued to Latin letters is
     a misread, and so is CP1252 whose accented characters mostly come in runs.
     """
-    if encoding == "gb18030":
-        cjk = len(re.findall(_CJK, text))
+    if encoding in ("gb18030", "cp950", "cp932"):
+        cjk = len(re.findall(_CJK_OR_KANA, text))
         return cjk == 0 or len(_CJK_IN_LATIN_WORD.findall(text)) <= 0.5 * cjk
     if encoding == "cp1252":
         high = len(_HIGH.findall(text))
@@ -350,6 +355,31 @@ def structural_candidates(columns: Sequence[str], header_cells: Sequence[str] | 
     ).fill_null(True)
 
 
+def _single_cell(cols: Sequence[str]) -> pl.Expr:
+    return pl.sum_horizontal([pl.col(c).is_not_null() & pl.col(c).str.contains(r"\S") for c in cols]) == 1
+
+
+def _footer_runs(codes: pl.DataFrame, pos: str) -> pl.DataFrame:
+    """A run of consecutive single-cell rows that holds a footer is footer throughout: a report
+    name line just above ``Copyright …`` (Salesforce) belongs to the footer block, not the data."""
+    singles = codes.filter(pl.col("__single__"))
+    if singles.height == 0:
+        return codes
+    run = (pl.col(pos) - pl.int_range(pl.len())).alias("__run__")  # consecutive positions share it
+    in_footer = (
+        singles.with_columns(run)
+        .with_columns((pl.col("structural") == "footer").fill_null(False).any().over("__run__").alias("__in__"))
+        .filter(pl.col("__in__") & pl.col("structural").is_null())
+        .select(pos)
+    )
+    if in_footer.height == 0:
+        return codes
+    return codes.with_columns(
+        pl.when(pl.col(pos).is_in(in_footer[pos].implode())).then(pl.lit("footer"))
+        .otherwise(pl.col("structural")).alias("structural")
+    )
+
+
 def structural_row_codes(frame: pl.DataFrame, header_cells: Sequence[str] | None = None) -> pl.Series:
     """classify_structural_rows for an eager frame, fast: the full rule runs only on candidates.
 
@@ -365,7 +395,8 @@ def structural_row_codes(frame: pl.DataFrame, header_cells: Sequence[str] | None
     pos = "__structural_pos__"
     indexed = frame.select(cols).with_row_index(pos)
     sub = indexed.filter(candidate)
-    codes = sub.select(pl.col(pos), classify_structural_rows(cols, header_cells).alias("structural"))
-    codes = codes.filter(pl.col("structural").is_not_null())
+    codes = sub.select(pl.col(pos), classify_structural_rows(cols, header_cells).alias("structural"),
+                       _single_cell(cols).alias("__single__"))
+    codes = _footer_runs(codes, pos).filter(pl.col("structural").is_not_null()).drop("__single__")
     out = indexed.select(pos).join(codes, on=pos, how="left", maintain_order="left")
     return out["structural"]

@@ -40,6 +40,8 @@ from custinv.config import Settings
 from custinv.ingest import fields as F
 from custinv.ingest import ledger as L
 from custinv.ingest import parse, sniff, status
+from custinv.ingest import sales as S
+from custinv.ingest.mapping_plan import empty_and_sparse, guess_warnings
 from custinv.ingest.readers import RAGGED, CsvScan, is_ragged_error, scan_plain_csv
 
 BATCH_ROWS = 500_000
@@ -105,6 +107,7 @@ class _Plan:
     amount_mode: str
     deal_export: bool
     used_cols: list[str]
+    warnings: list[str] = field(default_factory=list)  # the mapping's guesses (mapping_plan.guess_warnings)
 
     @property
     def untrimmed(self) -> set[str]:
@@ -238,7 +241,10 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     columns = scan.names
     name_like = {c: F.order_number_like(head[c].head(500).to_list()) for c in columns
                  if F.normalise_header(c) == "name"}
-    mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
+    empty, sparse = empty_and_sparse(head, columns)
+    mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like, empty=empty, sparse=sparse)
+    if _needs_eager_decisions(columns, mapping, settings):
+        raise _HandBack
     F.require_fields(mapping, columns, str(path))
     keys = _key_fields(mapping)
     status_col = mapping.column("status")
@@ -251,8 +257,24 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
         used_cols.append("raw_status")
     if mapping.column("currency"):
         used_cols.append("currency")
-    return _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
+    plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
+    plan.warnings = guess_warnings(mapping, columns, str(path), None)
+    return plan
+
+
+def _needs_eager_decisions(columns: list[str], mapping: F.Mapping, settings: Settings) -> bool:
+    """Profiles, second status columns, transaction types, refund amounts, user status decisions
+    and --strict are decided on the eager path only (the exports that have them are small)."""
+    from custinv.ingest.profiles import choose_profile
+
+    if settings.profile is not None or settings.status_used or settings.status_excluded or settings.strict:
+        return True
+    if any(f == "transaction_type" for c in columns for f, _ in F.matches(c)):
+        return True
+    if any(mapping.column(f) is not None for f in S.DECIDING_FIELDS) or S.hint_columns(mapping, columns):
+        return True
+    return choose_profile(columns, None) is not None
 
 
 def _structural(scan: CsvScan, candidates: pl.DataFrame) -> tuple[list[int], pl.DataFrame]:
@@ -363,11 +385,16 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     samples = used.head(5).select(
         [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
     )
+    warnings = list(plan.warnings)
+    if plan.mapping.column("status"):
+        revenue = used.group_by("raw_status").agg(pl.col("line_amount").sum().alias("revenue"))
+        warnings = S.unknown_status_warnings(status_counts, revenue, deal_export=plan.deal_export)
     used = used.drop("raw_status", "currency", strict=False)
     used = _trim_dimensions(used)
     file_plan = L._FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                             unique_ids=plan.mapping.column("order_id") is not None)
     source = L._accounting(counts, reported, [file_plan], currency)
+    source.warnings = [*source.warnings, *warnings]
     L._check_usable(source, settings)
     return L.Ledger(
         orders=L._orders(used, [file_plan]),

@@ -68,6 +68,10 @@ def source_panel(st: Stocktake, lang: Lang) -> Panel:
         )
         lines.append(f"[dim]{escape(f.path)}[/] ({escape(where)}): {fmt_count(f.rows_read)} rows")
     lines.append(f"{label('as_of', lang)}: [bold]{st.as_of}[/]   {label('currency', lang)}: {st.currency or '—'}")
+    if src.profile:
+        lines.append(f"{label('export_profile', lang)}: [bold]{escape(src.profile)}[/] [dim](--profile NAME forces one)[/]")
+    if src.mapping:
+        lines.append(f"{label('mapping', lang)}: " + escape(", ".join(f"{k} ← {v}" for k, v in src.mapping.items())))
     for warning in src.warnings:
         lines.append(f"[yellow]! {escape(warning)}[/]")
     return Panel("\n".join(lines), title=label("source", lang), title_align="left")
@@ -485,6 +489,7 @@ def render_inspection(ledger: Ledger, console: Console | None = None) -> None:
             f"sheet: {raw.sheet}" if raw.sheet else None,
             f"header row: {raw.header_row}" if raw.header_row else None,
             f"rows read: {fmt_count(report.rows_read)}",
+            f"export profile: {ledger.source.profile}" if ledger.source.profile else "export profile: none (generic synonyms)",
             *report.notes,
         ]
         console.print(Panel("\n".join(escape(x) for x in lines if x), title=escape(str(raw.path)), title_align="left"))

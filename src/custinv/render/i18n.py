@@ -34,6 +34,7 @@ LABELS: dict[str, dict[str, str]] = {
     "anonymous_revenue": {"en": "Anonymous revenue", "zh": "匿名订单金额"},
     "source": {"en": "Source", "zh": "数据来源"},
     "as_of": {"en": "As of", "zh": "盘点日期"},
+    "export_profile": {"en": "Export profile", "zh": "导出格式"},
     "currency": {"en": "Currency", "zh": "币种"},
     "kpis": {"en": "Key figures", "zh": "关键指标"},
     "value": {"en": "Value", "zh": "数值"},
@@ -83,6 +84,7 @@ LABELS: dict[str, dict[str, str]] = {
 
 REASON_LABELS: dict[str, dict[str, str]] = {
     "footer": {"en": "report footer", "zh": "报表页脚"},
+    "group_header": {"en": "group header row", "zh": "分组标题行"},
     "repeated_header": {"en": "repeated header", "zh": "重复表头"},
     "duplicate": {"en": "duplicate of another file", "zh": "跨文件重复"},
     "anonymous": {"en": "no customer id", "zh": "无客户标识"},
@@ -93,6 +95,9 @@ REASON_LABELS: dict[str, dict[str, str]] = {
     "lost": {"en": "lost deal", "zh": "输单"},
     "unpaid": {"en": "unpaid / pending", "zh": "未付款"},
     "open": {"en": "open deal", "zh": "未成交商机"},
+    "draft": {"en": "draft / not approved", "zh": "草稿/未审核"},
+    "excluded_status": {"en": "status excluded by you", "zh": "按设置排除的状态"},
+    "non_sale": {"en": "not a sale (fee, payout, transfer)", "zh": "非销售(手续费/提现/转账)"},
     "other_currency": {"en": "other currency", "zh": "其他币种"},
     "return": {"en": "return", "zh": "退货"},
     "void_line": {"en": "void line (0 × 0)", "zh": "空行(数量金额为0)"},
