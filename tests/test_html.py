@@ -48,7 +48,13 @@ def test_kpi_cards_show_the_stocktake(result: AuditResult, page: str) -> None:
     cards = {c.get("data-kpi"): c for c in tree.iter(f"{NS}div") if c.get("class") == "card" and c.get("data-kpi")}
     kpis = result.stocktake.kpis
     assert kpis is not None
-    assert _text(cards["customers"]).split() [1] == "8" == str(kpis.customers)
+    value = cards["customers"].find(f"{NS}div[@class='value']")
+    assert _text(value) == "8" == str(kpis.customers)
+    # each card states its window, and its definition is the label's hover title
+    assert "all time to" in _text(cards["customers"])
+    assert "no order in" in _text(cards["churn_rate"])
+    label = cards["churn_rate"].find(f"{NS}div[@class='label']")
+    assert label.get("title", "").startswith("Churned customers ÷ all customers")
     assert f"{kpis.orders}" in _text(cards["orders"])
     assert f"{kpis.repeat_purchase_rate * 100:.1f}%" in _text(cards["repeat_purchase_rate"])
     # vs last period: an arrow and the two period values
@@ -56,7 +62,9 @@ def test_kpi_cards_show_the_stocktake(result: AuditResult, page: str) -> None:
     change = (latest.revenue - previous.revenue) / previous.revenue
     arrow = "▲" if change > 0 else "▼"
     assert f"{arrow} {abs(change) * 100:.1f}%" in _text(cards["revenue"])
-    assert f"{latest.revenue:,.2f} vs {previous.revenue:,.2f}" in _text(cards["revenue"])
+    # the change is the *period's* revenue, named and dated, never the lifetime number's move
+    assert (f"Revenue {latest.period}: {latest.revenue:,.2f} {arrow} {abs(change) * 100:.1f}% "
+            f"vs {previous.revenue:,.2f} ({previous.period})") in _text(cards["revenue"])
     machine = json.loads(_text(tree.find(f".//{NS}script[@id='stocktake-summary']")))
     assert machine["kpis"]["customers"] == 8 and machine["kpis"]["revenue"] == pytest.approx(kpis.revenue)
 

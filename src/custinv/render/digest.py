@@ -169,15 +169,43 @@ def period_change(st: Stocktake, key: str, period_key: str) -> Change | None:
 
 @dataclass(frozen=True)
 class Card:
+    """One KPI card. ``window`` says what the big number covers; ``change`` is always the move
+    of a *period* metric between the last two complete periods. When the card's own number is
+    that period metric (``same_basis``), the change is its change; otherwise the change is shown
+    on its own line, named and dated, never under the lifetime number as if it were its move."""
+
     key: str
     label: str
     value: Any
     text: str
     change: Change | None
+    window: str = ""
+    definition: str = ""
+    same_basis: bool = False
+
+    def change_line(self, currency: str | None, lang: Lang) -> str | None:
+        """The change as a sentence that names what moved: "Revenue 2024-12: 159k ▲4.2% vs 153k (2024-11)"."""
+        from custinv.render.glossary import period_word
+
+        ch = self.change
+        if ch is None or ch.delta is None:
+            return None
+        latest = format_kpi(ch.period_key, ch.latest, currency, lang, compact=True)
+        previous = format_kpi(ch.period_key, ch.previous, currency, lang, compact=True)
+        if self.same_basis:
+            return f"{ch.delta_text()} {t('vs', lang)} {previous} ({ch.previous_period})"
+        return (f"{period_word(ch.period_key, lang)} {ch.latest_period}: {latest} {ch.delta_text()} "
+                f"{t('vs', lang)} {previous} ({ch.previous_period})")
+
+
+SAME_BASIS = frozenset({"retention_rate", "customer_growth_rate"})
+"""Headline KPIs that *are* the last complete period's value, so its change is theirs."""
 
 
 def headline_cards(st: Stocktake, lang: Lang = "en") -> list[Card]:
-    """The KPI cards: the stocktake's value, and the same metric's move over the last period."""
+    """The KPI cards: the stocktake's value with its window, and the period metric's last move."""
+    from custinv.render.glossary import definition, window_text
+
     if st.kpis is None:
         return []
     cards = []
@@ -186,9 +214,13 @@ def headline_cards(st: Stocktake, lang: Lang = "en") -> list[Card]:
         if value is None:
             continue
         change = period_change(st, key, period_key) if period_key else None
-        cards.append(Card(key, t(key, lang), value, format_kpi(key, value, st.currency, lang, compact=True), change))
+        cards.append(Card(key, t(key, lang), value, format_kpi(key, value, st.currency, lang, compact=True), change,
+                          window=window_text(key, st, lang) or "", definition=definition(key, st, lang) or "",
+                          same_basis=key in SAME_BASIS))
     if st.clv is not None and st.clv.total is not None:
-        cards.append(Card("clv", t("clv_value", lang), st.clv.total, compact_money(st.clv.total, st.currency, lang), None))
+        cards.append(Card("clv", t("clv_value", lang), st.clv.total, compact_money(st.clv.total, st.currency, lang),
+                          None, window=f"{st.clv.horizon} {t('months', lang)}",
+                          definition=definition("clv", st, lang) or ""))
     return cards
 
 

@@ -135,11 +135,10 @@ def _cards(st: Stocktake, lang: Lang) -> list[dict[str, Any]]:
             "key": card.key,
             "label": card.label,
             "value": card.text,
-            "delta": ch.delta_text() if ch and ch.delta is not None else None,
+            "window": card.window,
+            "definition": card.definition,
+            "change": card.change_line(st.currency, lang),
             "tone": "flat" if ch is None or ch.good is None else ("good" if ch.good else "bad"),
-            "basis": (f"{digest.format_kpi(ch.period_key, ch.latest, st.currency, lang, compact=True)} "
-                      f"{t('vs', lang)} {digest.format_kpi(ch.period_key, ch.previous, st.currency, lang, compact=True)}")
-            if ch and ch.delta is not None else None,
         })
     return out
 

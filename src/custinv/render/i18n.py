@@ -217,6 +217,15 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
     "predicted": {"en": "Predicted", "zh": "预测"},
     "actual": {"en": "Actual", "zh": "实际"},
     "warnings": {"en": "Warnings", "zh": "提示"},
+    "months": {"en": "months", "zh": "个月"},
+    "change_basis": {"en": "Big numbers cover the window under them; coloured lines compare the last two complete "
+                           "periods ({periods}); green is good news, red bad. Hover a title for its definition.",
+                     "zh": "大数字的统计口径见其下方；彩色行对比最近两个完整期间（{periods}），绿色为利好，红色为不利。"
+                           "将鼠标悬停在标题上可查看定义。"},
+    "definitions": {"en": "Definitions", "zh": "指标定义"},
+    "definition": {"en": "Definition", "zh": "定义"},
+    "key_message": {"en": "In brief", "zh": "要点"},
+    "contents": {"en": "Contents", "zh": "目录"},
 }
 
 
