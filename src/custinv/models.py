@@ -196,6 +196,9 @@ class AtRiskCustomer(_Model):
     revenue: Money
     value_at_risk: OptMoney
     value_tier: str | None = None
+    customer_name: str | None = None  # who to call: name, account owner and region of the latest order
+    owner: str | None = None
+    region: str | None = None
 
 
 class ChurnSection(_Model):

@@ -23,7 +23,7 @@ from custinv.alerts import evaluate_alerts
 from custinv.analytics.headline import headline_kpis
 from custinv.analytics.kpis import last_complete_period, period_kpis
 from custinv.analytics.periods import order_sequence
-from custinv.analytics.retention import retention_section
+from custinv.analytics.retention import auto_cohort_period, retention_section
 from custinv.analytics.master import book_section, fill_dimensions
 from custinv.analytics.service import service_section
 from custinv.analytics.summary import summary_from_sequence
@@ -149,6 +149,8 @@ def audit(
     with timings.stage("breakdowns"):
         dims = settings.by if settings.by is not None else bd.present_dimensions(orders)
         customers = bd.attach_dimensions(classified, orders, dims, sequence=sequence) if dims else classified
+        if "customer_name" in orders.columns:  # the name on the latest order, for lists people act on
+            customers = bd.attach_dimensions(customers, orders, ["customer_name"])
         book = None
         if master is not None:
             customers, from_master = fill_dimensions(customers, master.accounts, settings.by or bd.DIMENSIONS)
@@ -162,10 +164,15 @@ def audit(
     with timings.stage("retention"):
         say("cohorts and period KPIs")
         churn = churn_section(
-            buyers, sequence, churn_days, churn_basis, as_of=as_of, top=settings.top,
+            customers.filter(pl.col("orders") >= 1) if master is not None else customers, sequence, churn_days, churn_basis, as_of=as_of, top=settings.top,
             value_column="clv" if clv_section is not None else None,
         )
-        retention = retention_section(sequence, as_of, period=settings.period,
+        cohort_period = settings.period
+        if "period" not in settings.model_fields_set and sequence.height and settings.period == "month":
+            first = sequence["order_date"].min()
+            if isinstance(first, dt.date):
+                cohort_period = auto_cohort_period(first, as_of)
+        retention = retention_section(sequence, as_of, period=cohort_period,
                                       fiscal_year_start=settings.fiscal_year_start)
         by_period = period_kpis(sequence, as_of, churn_days, period=settings.period, periods=settings.periods,
                                 fiscal_year_start=settings.fiscal_year_start)

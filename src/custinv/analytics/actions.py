@@ -7,7 +7,11 @@ renderers translate them with :func:`label` and :func:`action`, so a wording cha
 touches a number.
 
 A key that appears on two axes (``new``, ``at_risk``, ``loyal`` are both RFM segments and
-lifecycle stages) means the same thing on both, so it has one label.
+lifecycle stages) does *not* mean the same thing on both — the RFM segment is a score pattern,
+the lifecycle stage a rule on recency and tenure — and their counts differ, so each axis has
+its own words (:data:`AXIS_LABELS`; the glossary): lifecycle "Lapsing" / "Core" vs RFM
+"At risk" / "Loyal". The Chinese words form families that never cross: lifecycle 流失预警 /
+沉睡 / 已流失, RFM 需挽回 / 休眠 / 已失去.
 """
 
 from __future__ import annotations
@@ -67,11 +71,11 @@ LABELS: dict[str, dict[str, str]] = {
     "new": {"en": "New", "zh": "新客户"},
     "promising": {"en": "Promising", "zh": "有潜力客户"},
     "need_attention": {"en": "Need attention", "zh": "需关注客户"},
-    "about_to_sleep": {"en": "About to sleep", "zh": "即将沉睡客户"},
-    "at_risk": {"en": "At risk", "zh": "流失风险客户"},
+    "about_to_sleep": {"en": "About to sleep", "zh": "即将休眠客户"},
+    "at_risk": {"en": "At risk", "zh": "需挽回客户"},
     "cant_lose": {"en": "Can't lose them", "zh": "不能失去的客户"},
     "hibernating": {"en": "Hibernating", "zh": "休眠客户"},
-    "lost": {"en": "Lost", "zh": "已流失客户"},
+    "lost": {"en": "Lost", "zh": "已失去客户"},
     # RFM eight-segment scheme (cn8)
     "important_value": {"en": "Important value", "zh": "重要价值客户"},
     "important_development": {"en": "Important development", "zh": "重要发展客户"},
@@ -83,10 +87,27 @@ LABELS: dict[str, dict[str, str]] = {
     "general_winback": {"en": "General win-back", "zh": "一般挽留客户"},
     # lifecycle stages (new, at_risk and loyal are shared with the RFM segments above)
     "prospect": {"en": "Prospect", "zh": "潜在客户"},
-    "churned": {"en": "Churned", "zh": "流失客户"},
+    "churned": {"en": "Churned", "zh": "已流失客户"},
     "active": {"en": "Active", "zh": "活跃客户"},
     "dormant": {"en": "Dormant", "zh": "沉睡客户"},
 }
+
+AXIS_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    # lifecycle stages whose keys are also RFM segments: their own names on the lifecycle axis
+    "lifecycle": {
+        "at_risk": {"en": "Lapsing", "zh": "流失预警客户"},
+        "loyal": {"en": "Core", "zh": "核心客户"},
+        "new": {"en": "New", "zh": "新客户"},
+    },
+    "rfm": {
+        "new": {"en": "Recent first-timers", "zh": "新近首购客户"},
+    },
+}
+"""Per-axis names for keys shared by two axes (``axis`` is ``lifecycle`` or ``rfm``)."""
+
+AXIS_OF_FIELD: dict[str, str] = {"stage": "lifecycle", "lifecycle_stage": "lifecycle", "segment": "rfm",
+                                 "rfm_segment": "rfm"}
+"""The axis a model field or customer column holds, for :func:`label`'s ``axis``."""
 
 ACTIONS: dict[str, dict[str, str]] = {
     "champions": {
@@ -184,9 +205,10 @@ ACTIONS: dict[str, dict[str, str]] = {
 }
 
 
-def label(key: str, lang: Lang = "en") -> str:
-    """The display label of a machine key; an unknown key is shown as itself (never fails)."""
-    entry = LABELS.get(key)
+def label(key: str, lang: Lang = "en", axis: str | None = None) -> str:
+    """The display label of a machine key on ``axis`` (``lifecycle``/``rfm``; None = the key's
+    common name); an unknown key is shown as itself (never fails)."""
+    entry = AXIS_LABELS.get(axis or "", {}).get(key) or LABELS.get(key)
     return entry[lang] if entry else key
 
 

@@ -151,6 +151,11 @@ def _value_expr(value_column: str | None) -> pl.Expr:
     return pl.col("revenue") / years
 
 
+CONTACT_COLUMNS = ("customer_name", "owner", "region")
+"""Carried into the at-risk and win-back lists when the per-customer frame has them, so a list
+names whom to call and who owns the account, not just a key."""
+
+
 def _rows(frame: pl.DataFrame, has_tier: bool) -> list[AtRiskCustomer]:
     cols = [
         "customer_id",
@@ -163,6 +168,7 @@ def _rows(frame: pl.DataFrame, has_tier: bool) -> list[AtRiskCustomer]:
     ]
     if has_tier:
         cols.append("value_tier")
+    cols += [c for c in CONTACT_COLUMNS if c in frame.columns]
     return [AtRiskCustomer(**row) for row in frame.select(cols).iter_rows(named=True)]
 
 
@@ -195,6 +201,7 @@ def churn_flags(
         "revenue",
         _value_expr(value_column).alias("value_at_risk"),
         *(["value_tier"] if "value_tier" in frame.columns else []),
+        *[c for c in CONTACT_COLUMNS if c in frame.columns],
         churned.alias("churned"),
         ((~churned) & (pl.col("recency_days") > at_risk_factor * interval)).fill_null(False).alias("at_risk"),
     )

@@ -94,6 +94,23 @@ def cohort_counts(
     )
 
 
+MONTHS_FOR_MONTHLY_COHORTS = 18
+"""Beyond this span a monthly triangle no longer fits a page or a terminal: quarters instead."""
+MONTHS_FOR_QUARTERLY_COHORTS = 72
+"""Beyond six years even quarters make a 24-column triangle: years instead."""
+
+
+def auto_cohort_period(first_order: dt.date, as_of: dt.date) -> str:
+    """The cohort period when the user did not choose one: the finest of month, quarter, year
+    whose triangle stays readable (at most ~18 monthly or ~24 quarterly columns)."""
+    months = (as_of.year - first_order.year) * 12 + as_of.month - first_order.month + 1
+    if months <= MONTHS_FOR_MONTHLY_COHORTS:
+        return "month"
+    if months <= MONTHS_FOR_QUARTERLY_COHORTS:
+        return "quarter"
+    return "year"
+
+
 def retention_section(
     ledger: pl.DataFrame | pl.LazyFrame,
     as_of: dt.date,

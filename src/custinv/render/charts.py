@@ -32,8 +32,16 @@ SEGMENT_COLOURS = {
 }
 
 
-def colour(key: str, index: int = 0) -> str:
-    return SEGMENT_COLOURS.get(key, PALETTE[index % len(PALETTE)])
+AXIS_COLOURS = {
+    # lifecycle: one colour per stage, none shared (Core and Active used to be the same teal)
+    "lifecycle": {"prospect": "#c9d3dc", "new": "#4a90c2", "active": "#57b894", "loyal": "#1b7f5b",
+                  "at_risk": "#e07a3f", "dormant": "#b7a06a", "churned": "#6c757d"},
+}
+
+
+def colour(key: str, index: int = 0, axis: str | None = None) -> str:
+    """The colour of a class on an axis: meaning first (greens good, orange/red warning, greys gone)."""
+    return AXIS_COLOURS.get(axis or "", {}).get(key) or SEGMENT_COLOURS.get(key, PALETTE[index % len(PALETTE)])
 
 
 def _esc(text: object) -> str:
@@ -100,6 +108,28 @@ def stacked_bar(items: Sequence[tuple[str, float, str]], *, title: str, width: i
     return _svg(width, ly + 8, "".join(parts + legend), title)
 
 
+SMALL_N = 30
+"""A rate over fewer customers than this is labelled with its n (1 of 2 is not "50 %" news)."""
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values covering [lo, hi]: steps of 1, 2, 2.5 or 5 × 10^k (never 183, 366, 548)."""
+    if hi <= lo:
+        hi = lo + 1
+    raw = (hi - lo) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    start = math.floor(lo / step) * step
+    ticks = []
+    v = start
+    while v < hi + step * 0.5 and len(ticks) < 12:
+        ticks.append(round(v, 10))
+        v += step
+    if ticks[-1] < hi:
+        ticks.append(round(ticks[-1] + step, 10))
+    return ticks
+
+
 def line_chart(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None], str]],
@@ -108,15 +138,20 @@ def line_chart(
     percent: bool = False,
     width: int = 560,
     height: int = 220,
+    partial_last: bool = False,
+    counts: Sequence[int | None] | None = None,
 ) -> Markup:
-    """Lines over periods; a missing value breaks the line. ``percent`` labels the axis in %."""
+    """Lines over periods on an evenly spaced axis (``labels`` must hold every period, gaps
+    included); a missing value breaks the line. Ticks are round numbers. ``partial_last``
+    draws the last point (a period still running) hollow on a dashed segment, so it never
+    reads as a fall; ``counts`` (the n behind each period's rates) labels points with n < 30."""
     if not labels:
         return Markup("")
     values = [v for _, vs, _ in series for v in vs if v is not None]
     lo, hi = (min(values + [0.0]), max(values + [0.0])) if values else (0.0, 1.0)
-    if hi == lo:
-        hi = lo + 1
-    left, right, top, bottom = 52, 26, 10, 38
+    ticks = nice_ticks(lo, hi)
+    lo, hi = ticks[0], ticks[-1]
+    left, right, top, bottom = 56, 26, 12, 40
     pw, ph = width - left - right, height - top - bottom
     n = len(labels)
 
@@ -127,33 +162,46 @@ def line_chart(
         return top + ph - (v - lo) / (hi - lo) * ph
 
     parts = []
-    for k in range(5):
-        v = lo + (hi - lo) * k / 4
+    for v in ticks:
         y = py(v)
         tick = f"{v * 100:.0f}%" if percent else _short(v)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="10" fill="{MUTED}">{_esc(tick)}</text>')
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{MUTED}">{_esc(tick)}</text>')
     every = max(1, math.ceil(n / 8))
     for i, lab in enumerate(labels):
         if i % every == 0 or i == n - 1:
-            parts.append(f'<text x="{px(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="10" '
-                         f'fill="{MUTED}">{_esc(lab)}</text>')
-    for s, (name, vs, stroke) in enumerate(series):
-        runs: list[list[str]] = [[]]
-        for i, v in enumerate(vs):
+            text = lab + ("*" if partial_last and i == n - 1 else "")
+            parts.append(f'<text x="{px(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" '
+                         f'fill="{MUTED}">{_esc(text)}</text>')
+    lx = float(left)
+    for name, vs, stroke in series:
+        cut = n - 1 if partial_last else n
+        runs: list[list[tuple[float, float]]] = [[]]
+        for i, v in enumerate(vs[:cut]):
             if v is None:
                 runs.append([])
             else:
-                runs[-1].append(f"{px(i):.1f},{py(v):.1f}")
+                runs[-1].append((px(i), py(v)))
         for run in runs:
             if len(run) > 1:
-                parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{_esc(stroke)}" stroke-width="2"/>')
-            for pt in run:
-                cx, cy = pt.split(",")
-                parts.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{_esc(stroke)}"/>')
-        lx = left + s * 150
-        parts.append(f'<rect x="{lx}" y="{height - 12}" width="10" height="3" fill="{_esc(stroke)}"/>'
-                     f'<text x="{lx + 14}" y="{height - 8}" font-size="10" fill="{TEXT}">{_esc(name)}</text>')
+                pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
+                parts.append(f'<polyline points="{pts}" fill="none" stroke="{_esc(stroke)}" stroke-width="2"/>')
+            for x, y in run:
+                parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{_esc(stroke)}"/>')
+        if partial_last and n >= 1 and len(vs) >= n and vs[n - 1] is not None:
+            x, y = px(n - 1), py(vs[n - 1])  # type: ignore[arg-type]
+            if n >= 2 and vs[n - 2] is not None:
+                parts.append(f'<line x1="{px(n - 2):.1f}" y1="{py(vs[n - 2]):.1f}" x2="{x:.1f}" y2="{y:.1f}" '  # type: ignore[arg-type]
+                             f'stroke="{_esc(stroke)}" stroke-width="1.5" stroke-dasharray="4 3"/>')
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#fff" stroke="{_esc(stroke)}" stroke-width="1.5"/>')
+        if counts is not None:
+            for i, (v, c) in enumerate(zip(vs, counts, strict=False)):
+                if v is not None and c is not None and c < SMALL_N:
+                    parts.append(f'<text x="{px(i):.1f}" y="{py(v) - 7:.1f}" text-anchor="middle" font-size="10" '
+                                 f'fill="{MUTED}">n={c}</text>')
+        parts.append(f'<rect x="{lx:.1f}" y="{height - 13}" width="10" height="3" fill="{_esc(stroke)}"/>'
+                     f'<text x="{lx + 14:.1f}" y="{height - 8}" font-size="11" fill="{TEXT}">{_esc(name)}</text>')
+        lx += _text_width(name, 11) + 34
     return _svg(width, height, "".join(parts), title)
 
 
@@ -180,27 +228,39 @@ def heatmap(
     cells: Sequence[Sequence[float | None]],
     *,
     title: str,
-    width: int = 760,
+    width: int = 1000,
+    partial: Sequence[Sequence[bool]] | None = None,
+    emphasis: Sequence[bool] | None = None,
 ) -> Markup:
-    """Cohort triangle: one row per cohort (label, size), one column per period after first order."""
+    """Cohort triangle: one row per cohort (label, size), one column per period after first order.
+
+    Sized to fit ``width`` (the page) without scaling below 10 px text; a ``partial`` cell (its
+    period still running) is drawn hatched-outline with a ``*``; ``emphasis`` rows (the grouped
+    oldest cohorts, the weighted average) are bold."""
     if not rows:
         return Markup("")
     ncol = max((len(r) for r in cells), default=0)
-    left, head, cw, ch = 118, 18, max(24.0, min(46.0, (width - 118) / max(ncol, 1))), 18
-    parts = [f'<text x="{left + i * cw + cw / 2:.1f}" y="12" text-anchor="middle" font-size="10" fill="{MUTED}">{i}</text>'
+    label_w = max(_text_width(f"{lab} ({size:,})", 11) for lab, size in zip(rows, sizes, strict=True)) + 12
+    left, head, ch = min(260.0, label_w), 20, 20
+    cw = max(26.0, min(48.0, (width - left - 4) / max(ncol, 1)))
+    parts = [f'<text x="{left + i * cw + cw / 2:.1f}" y="13" text-anchor="middle" font-size="11" fill="{MUTED}">{i}</text>'
              for i in range(ncol)]
     for r, (lab, size, vals) in enumerate(zip(rows, sizes, cells, strict=True)):
         y = head + r * ch
-        parts.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" font-size="10" fill="{TEXT}">'
+        bold = ' font-weight="700"' if emphasis and emphasis[r] else ""
+        parts.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" font-size="11" fill="{TEXT}"{bold}>'
                      f'{_esc(lab)} <tspan fill="{MUTED}">({size:,})</tspan></text>')
         for i, v in enumerate(vals):
             if v is None:
                 continue
-            fill = heat_colour(v)
-            ink = "#fff" if v >= 0.45 else TEXT
-            parts.append(f'<rect x="{left + i * cw:.1f}" y="{y}" width="{cw - 1:.1f}" height="{ch - 1}" fill="{fill}"/>'
-                         f'<text x="{left + i * cw + cw / 2:.1f}" y="{y + 12.5}" text-anchor="middle" font-size="9" '
-                         f'fill="{ink}">{v * 100:.0f}</text>')
+            is_partial = bool(partial and partial[r][i])
+            fill = "#ffffff" if is_partial else heat_colour(v)
+            ink = "#fff" if v >= 0.45 and not is_partial else TEXT
+            stroke = f' stroke="{MUTED}" stroke-dasharray="3 2"' if is_partial else ""
+            mark = "*" if is_partial else ""
+            parts.append(f'<rect x="{left + i * cw:.1f}" y="{y}" width="{cw - 1:.1f}" height="{ch - 1}" fill="{fill}"{stroke}/>'
+                         f'<text x="{left + i * cw + cw / 2:.1f}" y="{y + 14}" text-anchor="middle" font-size="10.5" '
+                         f'fill="{ink}"{bold}>{v * 100:.0f}{mark}</text>')
     return _svg(left + ncol * cw + 4, head + len(rows) * ch + 2, "".join(parts), title)
 
 

@@ -52,7 +52,9 @@ def _fmt_delta(key: str, value: float | None, currency: str | None) -> str:
     else:
         text = _fmt(key, abs(value), currency)
         text = ("+" if value > 0 else "−" if value < 0 else "±") + text
-    colour = "green" if value > 0 else "red" if value < 0 else "dim"
+    from custinv.render.digest import tone
+
+    colour = {"good": "green", "bad": "red", "flat": "dim"}[tone(key, value)]
     return f"[{colour}]{escape(text)}[/]"
 
 

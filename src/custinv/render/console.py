@@ -16,10 +16,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from custinv.analytics.actions import AXIS_OF_FIELD
 from custinv.terminal import SafeConsole
 
 from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate, sparkline
-from custinv.render.i18n import Lang, label, reason_label
+from custinv.render.i18n import Lang, label, reason_label, t
 from custinv.render.pii import PiiMode, protect
 
 if TYPE_CHECKING:
@@ -50,26 +51,25 @@ def source_panel(st: Stocktake, lang: Lang) -> Panel:
         f"{label('rows_rejected', lang)} {fmt_count(src.rows_rejected)}",
     ]
     if src.rows_excluded:
-        lines.append(
-            "  excluded: " + ", ".join(f"{reason_label(k, lang)} {fmt_count(v)}" for k, v in src.rows_excluded.items())
-        )
+        lines.append(f"  {t('excluded_reasons', lang)}: "
+                     + ", ".join(f"{reason_label(k, lang)} {fmt_count(v)}" for k, v in src.rows_excluded.items()))
     if src.reject_reasons:
-        lines.append(
-            "  rejected: " + ", ".join(f"{reason_label(k, lang)} {fmt_count(v)}" for k, v in src.reject_reasons.items())
-        )
+        lines.append(f"  {t('reject_reasons', lang)}: "
+                     + ", ".join(f"{reason_label(k, lang)} {fmt_count(v)}" for k, v in src.reject_reasons.items()))
     if src.anonymous_revenue:
         lines.append(f"  {label('anonymous_revenue', lang)}: {fmt_money(src.anonymous_revenue, st.currency)}")
     for f in src.files:
         where = ", ".join(
             x for x in (
-                f.format, f.encoding, f"delimiter {f.delimiter!r}" if f.delimiter else None,
-                f"sheet {f.sheet}" if f.sheet else None, f"header line {f.header_row}" if f.header_row else None,
+                f.format, f.encoding, f"{t('delimiter', lang)} {f.delimiter!r}" if f.delimiter else None,
+                f"{t('sheet', lang)} {f.sheet}" if f.sheet else None,
+                t("header_line", lang, line=f.header_row) if f.header_row else None,
             ) if x
         )
-        lines.append(f"[dim]{escape(f.path)}[/] ({escape(where)}): {fmt_count(f.rows_read)} rows")
+        lines.append(f"[dim]{escape(f.path)}[/] ({escape(where)}): {t('n_rows', lang, n=fmt_count(f.rows_read))}")
     lines.append(f"{label('as_of', lang)}: [bold]{st.as_of}[/]   {label('currency', lang)}: {st.currency or '—'}")
     if src.profile:
-        lines.append(f"{label('export_profile', lang)}: [bold]{escape(src.profile)}[/] [dim](--profile NAME forces one)[/]")
+        lines.append(f"{label('export_profile', lang)}: [bold]{escape(src.profile)}[/] [dim]({t('profile_hint', lang)})[/]")
     if src.mapping:
         lines.append(f"{label('mapping', lang)}: " + escape(", ".join(f"{k} ← {v}" for k, v in src.mapping.items())))
     for warning in src.warnings:
@@ -96,15 +96,25 @@ def format_kpi(key: str, value: Any, currency: str | None) -> str:
 
 
 def kpi_table(st: Stocktake, lang: Lang) -> Table:
-    table = Table(title=label("kpis", lang), title_justify="left", title_style="bold", show_header=False,
-                  box=None, padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column(justify="right")
+    """Key figures with the window each covers (blank = all time) and, as the caption, the
+    definitions of the rates: the terminal's footnote, from the same glossary as the reports."""
+    from custinv.render.glossary import DEFINITIONS, definition, window_text
+
     assert st.kpis is not None
+    rates = [key for key, value in st.kpis.model_dump().items() if value is not None and key in RATE_KPIS]
+    notes = [f"{label(key, lang)}: {definition(key, st, lang)}" for key in rates if key in DEFINITIONS]
+    table = Table(title=label("kpis", lang) + f" [dim]({window_text('customers', st, lang)})[/]",
+                  title_justify="left", title_style="bold", show_header=False, box=None, padding=(0, 2),
+                  caption="\n".join(notes) or None, caption_justify="left", caption_style="dim")
+    table.add_column(style="bold")
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(style="dim")
     for key, value in st.kpis.model_dump().items():
         if value is None or key in _HIDDEN_KPIS:
             continue
-        table.add_row(label(key, lang), format_kpi(key, value, st.currency))
+        entry = DEFINITIONS.get(key)
+        window = window_text(key, st, lang) if entry is not None and entry.window != "all_time" else ""
+        table.add_row(label(key, lang), format_kpi(key, value, st.currency), window)
     return table
 
 
@@ -122,7 +132,7 @@ def _share_rows(title: str, rows: Sequence[Any], key: str, st: Stocktake, lang: 
         cols.append((extra[0], "right"))
     table = _table("", *cols)
     for row in rows:
-        cells = [label(getattr(row, key), lang), fmt_count(row.customers), fmt_rate(row.share),
+        cells = [label(getattr(row, key), lang, AXIS_OF_FIELD.get(key)), fmt_count(row.customers), fmt_rate(row.share),
                  fmt_money(row.revenue, st.currency)]
         if has_share:
             cells.append(fmt_rate(row.revenue_share))
@@ -168,7 +178,7 @@ def render_rfm(st: Stocktake, lang: Lang, console: Console, *, actions: bool = T
     )
     for row in st.rfm.segments:
         table.add_row(
-            label(row.segment, lang), fmt_count(row.customers), fmt_rate(row.share),
+            label(row.segment, lang, "rfm"), fmt_count(row.customers), fmt_rate(row.share),
             fmt_money(row.revenue, st.currency), fmt_rate(row.revenue_share),
             fmt_number(row.avg_recency_days, 0), fmt_number(row.avg_frequency, 1),
             fmt_money(row.avg_monetary, st.currency),
@@ -186,7 +196,7 @@ def render_rfm(st: Stocktake, lang: Lang, console: Console, *, actions: bool = T
         todo.add_column()
         for row in st.rfm.segments:
             if row.customers:
-                todo.add_row(label(row.segment, lang), escape(action(row.segment, lang) or row.action or ""))
+                todo.add_row(label(row.segment, lang, "rfm"), escape(action(row.segment, lang) or row.action or ""))
         console.print(todo)
 
 
@@ -380,10 +390,19 @@ def render_holdout(v: dict[str, Any], console: Console) -> None:
 # ----------------------------------------------------------------------------- the whole stocktake
 
 
+def key_message_panel(st: Stocktake, lang: Lang) -> Panel:
+    """The 3–5 sentences every report opens with (:mod:`custinv.render.key_message`)."""
+    from custinv.render.key_message import sentences
+
+    body = "\n".join(f"• {escape(s)}" for s in sentences(st, lang))
+    return Panel(body, title=t("key_message", lang), title_align="left", border_style="blue")
+
+
 def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | None = None,
                      pii: PiiMode = "mask") -> None:
     """Every section; emails and phone numbers shown as ``pii`` says (masked by default)."""
     console = console or stdout_console()
+    console.print(key_message_panel(st, lang))
     console.print(source_panel(st, lang))
     if st.kpis is not None:
         console.print(kpi_table(st, lang))

@@ -74,7 +74,19 @@ MONEY_KPIS = frozenset({"revenue", "average_order_value", "revenue_per_customer"
                         "churned_revenue", "value_at_risk", "clv", "total"})
 RATE_KPIS = frozenset({"repeat_purchase_rate", "churn_rate", "retention_rate", "customer_growth_rate",
                        "top20_revenue_share", "net_revenue_retention", "share", "revenue_share"})
-LOWER_IS_BETTER = frozenset({"churn_rate", "churned_customers", "returns"})
+LOWER_IS_BETTER = frozenset({"churn_rate", "churned_customers", "returns", "at_risk_customers", "churned_revenue",
+                             "complaint_rate", "complaints", "tickets_per_100_orders", "resolution_hours",
+                             "mean_resolution_hours", "customers_lost", "missing_customers", "missing_revenue"})
+NEUTRAL = frozenset({"new_customer_window_days", "active_window_days", "mean_interpurchase_days"})
+"""Moves that are neither good nor bad news (windows, a buying cycle): shown grey."""
+
+
+def tone(key: str, delta: float | None) -> Literal["good", "bad", "flat"]:
+    """Colour by meaning, for every report: a rise of churn is bad (red), a rise of revenue good."""
+    if delta is None or abs(delta) < 1e-12 or key in NEUTRAL:
+        return "flat"
+    up = delta > 0
+    return "good" if up != (key in LOWER_IS_BETTER) else "bad"
 
 CARD_KPIS: tuple[tuple[str, str | None], ...] = (
     # (kpis key, the kpis_by_period key it is compared on)
@@ -254,7 +266,8 @@ def customer_table(customers: pl.DataFrame, pii: PiiMode, lang: Lang = "en") -> 
     for col in KEY_COLUMNS:
         if col in frame.columns:
             keys = frame[col].unique().drop_nulls().to_list()
-            relabel.append(pl.col(col).replace(keys, [actions.label(k, lang) for k in keys]))
+            axis = actions.AXIS_OF_FIELD.get(col)
+            relabel.append(pl.col(col).replace(keys, [actions.label(k, lang, axis) for k in keys]))
     frame = frame.with_columns(relabel)
     if "revenue" in frame.columns:
         frame = frame.sort("revenue", descending=True, nulls_last=True, maintain_order=True)

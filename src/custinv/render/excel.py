@@ -53,6 +53,9 @@ CELL_MAX_CHARS = 32_767
 STREAM_CHUNK = 50_000
 ZIP_LEVEL = 4  # a fast deflate; the repetitive sheet XML still shrinks ~7x (100k customers: 127 MB → 17 MB)
 
+CHART_ROWS = 17
+"""Rows a 7.5 cm chart covers at the default row height (15 pt ≈ 0.53 cm), plus a gap."""
+
 FMT_MONEY = "#,##0.00"
 FMT_COUNT = "#,##0"
 FMT_NUMBER = "#,##0.0"
@@ -107,6 +110,7 @@ class _Writer:
     pii: PiiMode
     control_chars: int = 0
     widths: dict[tuple[str, int], float] = field(default_factory=dict)
+    tables: int = 0
 
     def text(self, value: str) -> str:
         clean, n = _XML_ILLEGAL_RE.subn("\ufffd", value)
@@ -150,12 +154,25 @@ class _Writer:
         return row + 1
 
     def table(self, ws: Worksheet, row: int, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-              formats: Sequence[str | None], col: int = 1) -> int:
-        """A header plus typed rows; returns the next free row (after a blank one)."""
+              formats: Sequence[str | None], col: int = 1, *, listing: bool = False) -> int:
+        """A header plus typed rows; returns the next free row (after a blank one).
+
+        A ``listing`` (customers, cohorts, periods, breakdown rows — anything a reader filters)
+        becomes an Excel Table: autofilter, banded rows, a header Excel repeats when printing."""
+        headers = _unique([str(h) for h in headers])
         self.header(ws, row, col, headers)
         for r, values in enumerate(rows, start=row + 1):
             for i, (value, fmt) in enumerate(zip(values, formats, strict=True)):
                 self.put(ws, r, col + i, value, fmt).border = THIN
+        if listing and rows:
+            self.tables += 1
+            ref = f"{get_column_letter(col)}{row}:{get_column_letter(col + len(headers) - 1)}{row + len(rows)}"
+            table = Table(displayName=f"List{self.tables}", ref=ref)
+            table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+            table._initialise_columns()
+            for column, name in zip(table.tableColumns, headers, strict=True):
+                column.name = name
+            ws.add_table(table)
         return row + len(rows) + 2
 
     def fit(self, ws: Worksheet, minimum: float = 8, maximum: float = 60) -> None:
@@ -389,15 +406,15 @@ def _summary(w: _Writer, ws: Worksheet, result: AuditResult) -> None:
         if value is not None:
             ws.cell(row=row - len(acc) - 1 + i, column=2).number_format = fmt or "General"
     row = w.section(ws, row, t("files", lang))
-    row = w.table(ws, row, [t("file", lang), t("format", lang), t("encoding", lang), "delimiter", "sheet", "header_row",
-                            t("rows_read", lang)],
-                  [(f.path, f.format, f.encoding, _visible(f.delimiter), f.sheet, f.header_row, f.rows_read)
+    row = w.table(ws, row, [t("file", lang), t("format", lang), t("encoding", lang), t("delimiter", lang),
+                            t("sheet", lang), t("header_row", lang), t("rows_read", lang)],
+                  [(Path(f.path).name, f.format, f.encoding, _visible(f.delimiter), f.sheet, f.header_row, f.rows_read)
                    for f in src.files], [None, None, None, None, None, FMT_COUNT, FMT_COUNT])
     row = w.section(ws, row, t("mapping", lang))
     row = w.table(ws, row, [t("field", lang), t("column", lang)], list(src.mapping.items()), [None, None])
     if st.alerts:
         row = w.section(ws, row, t("alerts", lang))
-        row = w.table(ws, row, ["rule", "kpi", t("value", lang), t("breached", lang)],
+        row = w.table(ws, row, [t("rule", lang), t("kpi", lang), t("value", lang), t("breached", lang)],
                       [(a.rule, a.kpi, a.value, t("breached" if a.breached else "ok", lang)) for a in st.alerts],
                       [None, None, "General", None])
     if src.warnings:
@@ -434,7 +451,7 @@ def _segments(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
         nonlocal row
         row = w.section(ws, row, title)
         top = row
-        row = w.table(ws, row, share_head + extra_head, rows, SHARE_FORMATS + extra_fmt)
+        row = w.table(ws, row, share_head + extra_head, rows, SHARE_FORMATS + extra_fmt, listing=True)
         if not rows:
             return
         cats = Reference(ws, min_col=1, min_row=top + 1, max_row=top + len(rows))
@@ -463,19 +480,24 @@ def _segments(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
                for r in st.value_tiers], [t("threshold", lang)], [FMT_MONEY], "pie")
     if st.rfm:
         block(t("rfm", lang),
-              [(actions.label(r.segment, lang), r.customers, r.share, r.revenue, r.revenue_share, r.avg_recency_days,
+              [(actions.label(r.segment, lang, "rfm"), r.customers, r.share, r.revenue, r.revenue_share, r.avg_recency_days,
                 r.avg_frequency, r.avg_monetary, actions.action(r.segment, lang)) for r in st.rfm.segments],
               [t("avg_recency_days", lang), t("avg_frequency", lang), t("avg_monetary", lang), t("action", lang)],
               [FMT_NUMBER, FMT_NUMBER, FMT_MONEY, None], "bar")
     if st.lifecycle:
         total = sum(r.revenue for r in st.lifecycle) or None
         block(t("lifecycle", lang),
-              [(actions.label(r.stage, lang), r.customers, r.share, r.revenue, r.revenue / total if total else None,
+              [(actions.label(r.stage, lang, "lifecycle"), r.customers, r.share, r.revenue, r.revenue / total if total else None,
                 actions.action(r.stage, lang)) for r in st.lifecycle],
               [t("action", lang)], [None], "pie")
     w.fit(ws, maximum=28)
+    # charts to the right of the tables, each below the previous one: a chart is 7.5 cm high,
+    # about 15 default rows, so anchoring it at its table's row made the four overlap
+    free = 0
     for ch, top in charts:
-        ws.add_chart(ch, f"{get_column_letter(11)}{top}")
+        at = max(top, free)
+        ws.add_chart(ch, f"{get_column_letter(11)}{at}")
+        free = at + CHART_ROWS
     ws.sheet_view.showGridLines = False
 
 
@@ -494,7 +516,7 @@ def _cohorts(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
         shares = c.retention or [None if n is None or not c.size else n / c.size for n in c.customers]
         rows.append([c.cohort, c.size, *shares, *[None] * (width - len(shares))])
     top = row
-    end = w.table(ws, row, head, rows, [None, FMT_COUNT, *[FMT_RATE] * width])
+    end = w.table(ws, row, head, rows, [None, FMT_COUNT, *[FMT_RATE] * width], listing=True)
     if width > 1:
         rng = f"D{top + 1}:{get_column_letter(2 + width)}{top + len(rows)}"
         ws.conditional_formatting.add(rng, ColorScaleRule(start_type="num", start_value=0, start_color="F7FBFC",
@@ -503,7 +525,7 @@ def _cohorts(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     ws.freeze_panes = ws.cell(row=top + 1, column=3)
     row = w.section(ws, end, t("customers", lang))
     w.table(ws, row, head, [[c.cohort, c.size, *c.customers, *[None] * (width - len(c.customers))] for c in cohorts],
-            [None, FMT_COUNT, *[FMT_COUNT] * width])
+            [None, FMT_COUNT, *[FMT_COUNT] * width], listing=True)
     w.fit(ws, maximum=12)
     ws.column_dimensions["A"].width = 12
 
@@ -521,11 +543,12 @@ def _trends(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     lang = w.lang
     row = _title(w, ws, st, t("trend", lang))
     periods = st.kpis_by_period or []
-    head = [t("period", lang), "start", "end", t("partial", lang), *[t(k, lang) for k, _ in TREND_COLUMNS]]
+    head = [t("period", lang), t("period_start", lang), t("period_end", lang), t("partial", lang),
+            *[t(k, lang) for k, _ in TREND_COLUMNS]]
     rows = [[p.period, p.start, p.end, t("partial", lang) if p.partial else None, *[getattr(p, k) for k, _ in TREND_COLUMNS]]
             for p in periods]
     top = row
-    w.table(ws, row, head, rows, [None, FMT_DATE, FMT_DATE, None, *[f for _, f in TREND_COLUMNS]])
+    w.table(ws, row, head, rows, [None, FMT_DATE, FMT_DATE, None, *[f for _, f in TREND_COLUMNS]], listing=True)
     ws.freeze_panes = ws.cell(row=top + 1, column=2)
     w.fit(ws, maximum=18)
     if not periods:
@@ -549,8 +572,8 @@ def _trends(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     rates.y_axis.number_format = "0%"
     below = top + len(periods) + 3
     for i, ch in enumerate((counts, money, rates)):
-        ch.height, ch.width = 7.5, 14
-        ws.add_chart(ch, f"{get_column_letter(1 + i * 8)}{below}")
+        ch.height, ch.width = 7.5, 16
+        ws.add_chart(ch, f"A{below + i * CHART_ROWS}")
 
 
 def _clv(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
@@ -559,12 +582,13 @@ def _clv(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     if clv is None:
         return
     params: list[tuple[str, Any, str | None]] = [
-        (t("model", lang), clv.model, None), ("reason", clv.reason, None), ("time_unit", clv.time_unit, None),
+        (t("model", lang), clv.model, None), (t("reason", lang), clv.reason, None),
+        (t("time_unit", lang), clv.time_unit, None),
         (t("horizon_months", lang), clv.horizon, FMT_COUNT), (t("discount_rate", lang), clv.discount_rate, FMT_RATE),
         (t("margin", lang), clv.margin, FMT_RATE if isinstance(clv.margin, float) else None),
         (t("total", lang), clv.total, FMT_MONEY), (t("customers", lang), clv.customers, FMT_COUNT),
         *[(k, v, "0.0000") for k, v in clv.params.items()],
-        ("log_likelihood", clv.log_likelihood, "#,##0.00"), ("converged", clv.converged, None),
+        (t("log_likelihood", lang), clv.log_likelihood, "#,##0.00"), (t("converged", lang), clv.converged, None),
     ]
     row = w.section(ws, row, t("parameter", lang))
     row = w.table(ws, row, [t("parameter", lang), t("value", lang)], [(a, b) for a, b, _ in params],
@@ -579,7 +603,7 @@ def _clv(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
         fmts = [FMT_COUNT, FMT_MONEY, FMT_RATE, FMT_MONEY, FMT_PROB, FMT_NUMBER, FMT_MONEY]
         row = w.table(ws, row, [t("axis", lang), t("segment", lang), *[t(k if k != "clv" else "clv_value", lang) for k in keys]],
                       [(t(s["axis"], lang), actions.label(str(s["segment"]), lang), *[s.get(k) for k in keys])
-                       for s in clv.by_segment], [None, None, *fmts])
+                       for s in clv.by_segment], [None, None, *fmts], listing=True)
     if clv.top_customers:
         row = w.section(ws, row, t("top_customers", lang))
         keys = ("clv", "p_alive", "expected_purchases", "orders", "revenue", "last_order")
@@ -588,8 +612,8 @@ def _clv(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
                                 t("value_tier", lang), t("rfm_segment", lang)],
                       [(protect(str(c["customer_id"]), w.pii), *[_date_or(c.get(k)) for k in keys],
                         actions.label(str(c.get("value_tier")), lang) if c.get("value_tier") else None,
-                        actions.label(str(c.get("rfm_segment")), lang) if c.get("rfm_segment") else None)
-                       for c in clv.top_customers], [None, *fmts, None, None])
+                        actions.label(str(c.get("rfm_segment")), lang, "rfm") if c.get("rfm_segment") else None)
+                       for c in clv.top_customers], [None, *fmts, None, None], listing=True)
     v = clv.validation
     if v:
         row = w.section(ws, row, t("holdout", lang))
@@ -627,6 +651,7 @@ def _breakdowns(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
             [(r.value, r.customers, r.share, r.revenue, r.revenue_share, r.average_order_value, r.repeat_purchase_rate,
               *[r.tiers.get(k) for k in tiers]) for r in b.rows],
             [None, FMT_COUNT, FMT_RATE, FMT_MONEY, FMT_RATE, FMT_MONEY, FMT_RATE, FMT_COUNT, FMT_COUNT, FMT_COUNT],
+            listing=True,
         )
     w.fit(ws, maximum=30)
 
@@ -642,7 +667,7 @@ def _at_risk(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
         return
     facts = [
         (t("churn_window", lang), churn.definition.get("inactive_days"), FMT_COUNT),
-        ("basis", churn.definition.get("basis"), None),
+        (t("basis", lang), churn.definition.get("basis"), None),
         (t("churn_rate", lang), churn.churn_rate, FMT_RATE),
         (t("churned_customers", lang), churn.churned_customers, FMT_COUNT),
         (t("churned_revenue", lang), churn.churned_revenue, FMT_MONEY),
@@ -669,9 +694,9 @@ def _sheet_names(lang: Lang) -> dict[str, str]:
     keys = ("summary", "customers_sheet", "segments", "cohorts", "trends", "clv", "breakdowns", "at_risk", "rejects")
     if lang == "en":
         return {k: v for k, v in zip(keys, ("Summary", "Customers", "Segments", "Cohorts", "Trends", "CLV",
-                                              "Breakdowns", "At risk", "Rejects"), strict=True)}
+                                              "Breakdowns", "Lapsing", "Rejects"), strict=True)}
     return {k: v for k, v in zip(keys, ("概览", "客户明细", "客户分群", "同期群", "趋势", "终身价值", "维度分析",
-                                        "流失风险", "拒绝行"), strict=True)}
+                                        "流失预警", "拒绝行"), strict=True)}
 
 
 def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "mask",

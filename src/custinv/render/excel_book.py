@@ -14,6 +14,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from custinv.models import Comparison, ServiceKpis, Stocktake
+from custinv.render import digest
 from custinv.render.book_views import class_text, grids, kpi_kind, reason_text, shown_deltas
 from custinv.render.i18n import book_label, t
 from custinv.render.pii import protect
@@ -53,7 +54,8 @@ def changes_sheet(w: _Writer, ws: Worksheet, st: Stocktake, cmp: Comparison) -> 
     top = row
     row = w.table(ws, row, [t("metric", lang), book_label("before", lang), book_label("after", lang),
                             book_label("change", lang)], rows, [None, None, None, None])
-    for i, ((fmt, dfmt), values) in enumerate(zip(formats, rows, strict=True)):
+    keys = [key for key, _ in shown_deltas(cmp)]
+    for i, ((fmt, dfmt), values, key) in enumerate(zip(formats, rows, keys, strict=True)):
         r = top + 1 + i
         for col in (2, 3):
             if isinstance(values[col - 1], (int, float)):
@@ -61,8 +63,9 @@ def changes_sheet(w: _Writer, ws: Worksheet, st: Stocktake, cmp: Comparison) -> 
         if values[3] is not None:
             cell = ws.cell(row=r, column=4)
             cell.number_format = dfmt
-            if values[3]:
-                cell.font = x.GOOD_FONT if values[3] > 0 else x.BAD_FONT
+            mood = digest.tone(key, values[3])
+            if mood != "flat":
+                cell.font = x.GOOD_FONT if mood == "good" else x.BAD_FONT
 
     if cmp.migrations:
         w.put(ws, row, 1, book_label("migration_note", lang), font=x.NOTE_FONT)

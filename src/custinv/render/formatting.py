@@ -5,6 +5,16 @@ from __future__ import annotations
 CURRENCY_SYMBOLS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
 
 
+def excel_money_format(currency: str | None) -> str:
+    """The workbook's money format carrying the currency: ``"$"#,##0.00`` or ``#,##0.00 "CHF"``."""
+    symbol = CURRENCY_SYMBOLS.get(currency or "", "")
+    if symbol:
+        return f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'
+    if currency:
+        return f'#,##0.00 "{currency}";-#,##0.00 "{currency}"'
+    return "#,##0.00"
+
+
 def fmt_count(value: int | float | None) -> str:
     return "—" if value is None else f"{int(value):,}"
 

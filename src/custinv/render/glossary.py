@@ -90,7 +90,7 @@ WINDOW_WORDS: dict[Window, dict[str, str]] = {
     "all_time": {"en": "all time to {as_of}", "zh": "截至 {as_of} 全部历史"},
     "active": {"en": "last {active} days", "zh": "最近 {active} 天"},
     "new": {"en": "first order in the last {new} days", "zh": "最近 {new} 天首购"},
-    "churn": {"en": "no order in {window} days, as of {as_of}", "zh": "截至 {as_of} 超过 {window} 天未下单"},
+    "churn": {"en": "no order in {window} days", "zh": "超过 {window} 天未下单"},
     "period": {"en": "{period}", "zh": "{period}"},
 }
 

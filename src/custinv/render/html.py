@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from custinv.analytics import actions
 from custinv.models import Comparison, Stocktake
-from custinv.render import charts, digest
+from custinv.render import charts, digest, key_message
 from custinv.render.i18n import Lang, t
 from custinv.render.i18n import reason_label
 from custinv.render.pii import PiiMode, protect
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 TEMPLATE = "report.html.j2"
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
        "base-uri 'none'; form-action 'none'")
-COHORTS_SHOWN = 24
+COHORT_ROWS = 24
 REJECTS_SHOWN = 50
 FONT_STACK = {
     "en": '-apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "Noto Sans CJK SC", '
@@ -76,9 +76,28 @@ def render_html(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "mask"
     env = environment()
     ctx = _context(result.stocktake, result, lang, pii)
     ctx.update(B=lambda key: book_label(key, lang),
+               key_message=key_message.sentences(result.stocktake, lang, comparison),
                changes=html_book.changes(comparison, result.stocktake.currency, lang, pii),
                book=html_book.book(result.stocktake, lang, pii), service=html_book.service(result.stocktake, lang))
+    ctx["toc"] = _contents(ctx, lang)
     return env.get_template(TEMPLATE).render(**ctx)
+
+
+def _contents(ctx: dict[str, Any], lang: Lang) -> list[tuple[str, str]]:
+    """(anchor, title) of every section this report has, in page order (the table of contents)."""
+    from custinv.render.i18n import book_label
+
+    sections = [("kpis", t("kpis", lang), True), ("changes", book_label("comparison", lang), bool(ctx.get("changes"))),
+                ("base", t("customer_base", lang), True), ("rfm", t("rfm_map", lang), bool(ctx.get("rfm"))),
+                ("frequency", t("frequency_classes", lang), bool(ctx.get("frequency"))),
+                ("cohorts", t("cohorts", lang), bool(ctx.get("cohorts"))),
+                ("trends", t("trend", lang), bool(ctx.get("trends"))), ("clv", t("clv", lang), bool(ctx.get("clv"))),
+                ("churn", t("churn", lang), bool(ctx.get("churn"))),
+                ("breakdowns", t("breakdowns", lang), bool(ctx.get("breakdowns"))),
+                ("book", book_label("customer_book", lang), bool(ctx.get("book"))),
+                ("service", book_label("service", lang), bool(ctx.get("service"))),
+                ("quality", t("data_quality", lang), True)]
+    return [(anchor, title) for anchor, title, present in sections if present]
 
 
 def write_html(result: AuditResult, path: Path, *, lang: Lang = "en", pii: PiiMode = "mask",
@@ -118,7 +137,7 @@ def _context(st: Stocktake, result: AuditResult, lang: Lang, pii: PiiMode) -> di
     ctx.update(_base(st, f))
     ctx["rfm"] = _rfm(st, f)
     ctx["frequency"] = _frequency(st, f)
-    ctx["cohorts"] = _cohorts(st, lang)
+    ctx["cohorts"] = _cohorts(st, f)
     ctx["trends"] = _trends(st, f)
     ctx["clv"] = _clv(st, f, pii)
     ctx["churn"] = _churn(st, f, pii)
@@ -144,10 +163,12 @@ def _cards(st: Stocktake, lang: Lang) -> list[dict[str, Any]]:
 
 
 def _share_rows(rows: list[Any], key: str, f: _Fmt) -> list[dict[str, Any]]:
-    return [{"key": getattr(r, key), "label": actions.label(getattr(r, key), f.lang), "customers": digest.count(r.customers),
+    axis = actions.AXIS_OF_FIELD.get(key)
+    return [{"key": getattr(r, key), "label": actions.label(getattr(r, key), f.lang, axis),
+             "customers": digest.count(r.customers),
              "share": digest.rate(r.share), "revenue": f.money(r.revenue),
              "revenue_share": digest.rate(getattr(r, "revenue_share", None)),
-             "action": actions.action(getattr(r, key), f.lang), "colour": charts.colour(getattr(r, key), i)}
+             "action": actions.action(getattr(r, key), f.lang), "colour": charts.colour(getattr(r, key), i, axis)}
             for i, r in enumerate(rows)]
 
 
@@ -163,7 +184,8 @@ def _base(st: Stocktake, f: _Fmt) -> dict[str, Any]:
         row["threshold"] = f.money(r.threshold)
     return {
         "lifecycle": {"rows": life_rows, "chart": charts.stacked_bar(
-            [(actions.label(r.stage, f.lang), r.customers, charts.colour(r.stage, i)) for i, r in enumerate(lifecycle)],
+            [(actions.label(r.stage, f.lang, "lifecycle"), r.customers, charts.colour(r.stage, i, "lifecycle"))
+             for i, r in enumerate(lifecycle)],
             title=t("lifecycle", f.lang))},
         "tiers": {"rows": tier_rows, "chart": charts.stacked_bar(
             [(actions.label(r.tier, f.lang), r.revenue, charts.colour(r.tier, i)) for i, r in enumerate(tiers)],
@@ -178,7 +200,7 @@ def _rfm(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
     for row, r in zip(rows, st.rfm.segments, strict=True):
         row.update(recency=digest.number(r.avg_recency_days, 0), frequency=digest.number(r.avg_frequency),
                    monetary=f.money(r.avg_monetary))
-    items = [(actions.label(r.segment, f.lang), r.customers,
+    items = [(actions.label(r.segment, f.lang, "rfm"), r.customers,
               f"{digest.count(r.customers)} · {digest.rate(r.revenue_share)} {t('revenue', f.lang)}",
               charts.colour(r.segment, i)) for i, r in enumerate(st.rfm.segments)]
     return {"rows": rows, "chart": charts.treemap(items, title=t("rfm_map", f.lang)), "scheme": st.rfm.scheme}
@@ -195,33 +217,53 @@ def _frequency(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
     return {"rows": rows, "chart": chart, "threshold": digest.number(threshold)}
 
 
-def _cohorts(st: Stocktake, lang: Lang) -> dict[str, Any] | None:
-    if st.retention is None or not st.retention.cohorts:
+def _cohorts(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
+    from custinv.render.cohort_view import cohort_view
+
+    lang = f.lang
+    view = cohort_view(st, rows=COHORT_ROWS, first_label=t("cohorts_grouped", lang),
+                       average_label=t("weighted_average", lang))
+    if view is None:
         return None
-    shown = st.retention.cohorts[-COHORTS_SHOWN:]
-    cells = [c.retention or [None if n is None or not c.size else n / c.size for n in c.customers] for c in shown]
-    chart = charts.heatmap([c.cohort for c in shown], [c.size for c in shown], cells, title=t("cohorts", lang))
-    return {"chart": chart, "period": st.retention.period, "shown": len(shown), "total": len(st.retention.cohorts)}
+    rows = view.rows
+    chart = charts.heatmap([r.label for r in rows], [r.size for r in rows], [r.retention for r in rows],
+                           title=t("cohorts", lang), partial=[r.partial for r in rows],
+                           emphasis=[r.kind != "cohort" for r in rows])
+    # LTV curves: the average, the grouped oldest cohorts and up to five cohorts spread over time
+    singles = [r for r in rows if r.kind == "cohort" and sum(v is not None for v in r.ltv) > 1]
+    step = max(1, len(singles) // 5)
+    picked = [r for r in rows if r.kind == "grouped"] + singles[::step][:5]
+    series = [(r.label, [None if p else v for v, p in zip(r.ltv, r.partial, strict=True)], charts.PALETTE[1 + i % 9])
+              for i, r in enumerate(picked)]
+    average = view.average
+    if average is not None:
+        series.insert(0, (average.label, average.ltv, "#1d2733"))
+    ltv = charts.line_chart([str(k) for k in range(view.width)], series, title=t("ltv_curves", lang),
+                            width=1000, height=260)
+    return {"chart": chart, "ltv": ltv, "period": t("period_" + view.period, lang), "cohorts": view.total_cohorts,
+            "customers": digest.count(view.total_customers), "grouped": any(r.kind == "grouped" for r in rows)}
 
 
 def _trends(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
     periods = st.kpis_by_period or []
     if not periods:
         return None
-    labels = [p.period + ("*" if p.partial else "") for p in periods]
+    labels = [p.period for p in periods]
+    running = periods[-1].partial
     lang = f.lang
     customers = charts.line_chart(labels, [
         (t("customers_end", lang), [p.customers_end for p in periods], "#1f4e79"),
         (t("active_customers", lang), [p.active_customers for p in periods], "#2a9d8f"),
         (t("new_customers", lang), [p.new_customers for p in periods], "#e9a03b"),
-    ], title=t("customers", lang))
+    ], title=t("customers", lang), partial_last=running)
     revenue = charts.line_chart(labels, [(t("revenue", lang), [p.revenue for p in periods], "#1f4e79")],
-                                title=t("revenue", lang))
+                                title=t("revenue", lang), partial_last=running)
     rates = charts.line_chart(labels, [
         (t("retention_rate", lang), [p.retention_rate for p in periods], "#2a9d8f"),
         (t("churn_rate", lang), [p.churn_rate for p in periods], "#d1495b"),
         (t("repeat_purchase_rate", lang), [p.repeat_purchase_rate for p in periods], "#8e6bbf"),
-    ], title=t("retention_rate", lang), percent=True)
+    ], title=t("retention_rate", lang), percent=True, partial_last=running, width=1000,
+        counts=[p.customers_start for p in periods])
     rows = [{"period": p.period, "partial": p.partial, "start": digest.count(p.customers_start),
              "new": digest.count(p.new_customers), "back": digest.count(p.reactivated_customers),
              "churned": digest.count(p.churned_customers), "end": digest.count(p.customers_end),
@@ -247,7 +289,7 @@ def _clv(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:
             "p_alive": "—" if c.get("p_alive") is None else f"{c['p_alive']:.2f}",
             "orders": digest.count(c.get("orders")), "revenue": f.money(c.get("revenue")),
             "last_order": c.get("last_order") or "—",
-            "segment": actions.label(str(c.get("rfm_segment")), lang) if c.get("rfm_segment") else "—"}
+            "segment": actions.label(str(c.get("rfm_segment")), lang, "rfm") if c.get("rfm_segment") else "—"}
            for c in clv.top_customers]
     v = clv.validation or {}
     holdout = None

@@ -27,11 +27,12 @@ def _value(kind: str, v: float | None, currency: str | None, lang: Lang) -> str:
     return digest.count(v)
 
 
-def _delta(kind: str, d: float | None, currency: str | None, lang: Lang) -> tuple[str, str]:
-    """(text, tone): rates in percentage points, the rest in their own unit; tone by the sign."""
+def _delta(key: str, kind: str, d: float | None, currency: str | None, lang: Lang) -> tuple[str, str]:
+    """(text, tone): rates in percentage points, the rest in their own unit; tone by meaning
+    (:func:`custinv.render.digest.tone`: churn going up is red)."""
     if d is None:
         return "—", "flat"
-    tone = "good" if d > 0 else "bad" if d < 0 else "flat"
+    tone = digest.tone(key, d)
     if kind == "rate":
         return f"{d * 100:+.1f} pp", tone
     sign = "+" if d > 0 else "−" if d < 0 else "±"
@@ -45,7 +46,7 @@ def changes(cmp: Comparison | None, currency: str | None, lang: Lang, pii: PiiMo
     deltas = []
     for key, d in shown_deltas(cmp):
         kind = kpi_kind(key)
-        text, tone = _delta(kind, d.delta, currency, lang)
+        text, tone = _delta(key, kind, d.delta, currency, lang)
         deltas.append({"key": key, "label": book_label(key, lang), "old": _value(kind, d.old, currency, lang),
                        "new": _value(kind, d.new, currency, lang), "delta": text, "tone": tone})
     matrices = []

@@ -19,7 +19,7 @@ LABELS: dict[str, dict[str, str]] = {
     "one_time_customers": {"en": "One-time customers", "zh": "一次性客户"},
     "active_customers": {"en": "Active customers", "zh": "活跃客户"},
     "new_customers": {"en": "New customers", "zh": "新客户"},
-    "churned_customers": {"en": "Churned customers", "zh": "流失客户"},
+    "churned_customers": {"en": "Churned customers", "zh": "已流失客户"},
     "churn_rate": {"en": "Churn rate", "zh": "流失率"},
     "retention_rate": {"en": "Retention rate", "zh": "留存率"},
     "customer_growth_rate": {"en": "Customer growth rate", "zh": "客户增长率"},
@@ -46,8 +46,8 @@ LABELS: dict[str, dict[str, str]] = {
     "lifecycle": {"en": "Lifecycle stages", "zh": "生命周期阶段"},
     "breakdown": {"en": "Breakdown by", "zh": "维度分析："},
     "churn": {"en": "Churn", "zh": "客户流失"},
-    "at_risk_list": {"en": "At risk (by value at risk)", "zh": "流失风险客户（按风险价值排序）"},
-    "win_back_list": {"en": "Win back (high value, churned)", "zh": "待召回的高价值流失客户"},
+    "at_risk_list": {"en": "Lapsing customers (by value at risk)", "zh": "流失预警客户（按风险价值排序）"},
+    "win_back_list": {"en": "Win back (high value, churned)", "zh": "待召回的高价值已流失客户"},
     "trend": {"en": "KPI trend", "zh": "指标趋势"},
     "cohorts": {"en": "Cohort retention", "zh": "同期群留存"},
     "clv": {"en": "Customer lifetime value", "zh": "客户终身价值"},
@@ -120,14 +120,14 @@ def _word(table: dict[str, dict[str, str]], key: str, lang: Lang) -> str | None:
     return None if entry is None else entry.get(lang) or entry["en"]
 
 
-def label(key: str, lang: Lang = "en") -> str:
-    """The display label of a machine key (KPIs, then classification keys); the key itself if unknown."""
-    word = _word(LABELS, key, lang)
+def label(key: str, lang: Lang = "en", axis: str | None = None) -> str:
+    """The display label of a machine key (KPIs, then classification keys on ``axis``); the key itself if unknown."""
+    word = _word(LABELS, key, lang) if axis is None else None
     if word is not None:
         return word
     from custinv.analytics.actions import label as class_label
 
-    return class_label(key, lang)
+    return class_label(key, lang, axis)
 
 
 def reason_label(key: str, lang: Lang = "en") -> str:
@@ -142,7 +142,7 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
     "segments": {"en": "Segments", "zh": "客户分群"},
     "trends": {"en": "Trends", "zh": "趋势"},
     "breakdowns": {"en": "Breakdowns", "zh": "维度分析"},
-    "at_risk": {"en": "At risk", "zh": "流失风险"},
+    "at_risk": {"en": "Lapsing", "zh": "流失预警"},
     "rejects": {"en": "Rejects", "zh": "拒绝行"},
     "data_quality": {"en": "Data quality", "zh": "数据质量"},
     "customer_base": {"en": "The customer base", "zh": "客户构成"},
@@ -187,8 +187,8 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
     "mean_p_alive": {"en": "Mean P(alive)", "zh": "平均存活概率"},
     "historical_revenue": {"en": "Historical revenue", "zh": "历史销售额"},
     "churn_window": {"en": "Churn window (days)", "zh": "流失判定(天)"},
-    "churned_revenue": {"en": "Churned revenue", "zh": "流失客户销售额"},
-    "at_risk_customers": {"en": "Customers at risk", "zh": "风险客户数"},
+    "churned_revenue": {"en": "Churned revenue (a year)", "zh": "已流失客户年销售额"},
+    "at_risk_customers": {"en": "Lapsing customers", "zh": "流失预警客户数"},
     "excluded_reasons": {"en": "Excluded, by reason", "zh": "排除原因"},
     "reject_reasons": {"en": "Rejected, by reason", "zh": "拒绝原因"},
     "control_chars": {"en": "Control characters replaced", "zh": "已替换的控制字符"},
@@ -218,6 +218,36 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
     "actual": {"en": "Actual", "zh": "实际"},
     "warnings": {"en": "Warnings", "zh": "提示"},
     "months": {"en": "months", "zh": "个月"},
+    "cohorts_grouped": {"en": "≤ {cohort} ({n} cohorts)", "zh": "≤ {cohort}（{n} 个同期群）"},
+    "weighted_average": {"en": "Weighted average", "zh": "加权平均"},
+    "ltv_curves": {"en": "Revenue per customer by cohort (LTV)", "zh": "各同期群人均累计销售额（LTV）"},
+    "ltv_note": {"en": "Cumulative revenue per customer of the cohort, by {period} after the first order; "
+                       "the running period is left out.",
+                 "zh": "同期群人均累计销售额，按首购后的{period}数；未结束的期间不计入。"},
+    "cohort_note": {"en": "% of each cohort who ordered again, by {period} after the first order · all {cohorts} "
+                          "cohorts, {customers} customers (the oldest grouped) · * = period still running, "
+                          "not counted in the averages",
+                    "zh": "各同期群在首购后每{period}再次下单的比例 · 共 {cohorts} 个同期群、{customers} 位客户"
+                          "（最早的合并显示）· * = 期间尚未结束，不计入平均"},
+    "period_month": {"en": "month", "zh": "月"},
+    "period_quarter": {"en": "quarter", "zh": "季度"},
+    "period_week": {"en": "week", "zh": "周"},
+    "period_year": {"en": "year", "zh": "年"},
+    "period_start": {"en": "Start date", "zh": "开始日期"},
+    "period_end": {"en": "End date", "zh": "结束日期"},
+    "header_row": {"en": "Header row", "zh": "表头行"},
+    "rule": {"en": "Rule", "zh": "规则"},
+    "kpi": {"en": "KPI", "zh": "指标"},
+    "basis": {"en": "Basis", "zh": "依据"},
+    "time_unit": {"en": "Time unit", "zh": "时间单位"},
+    "log_likelihood": {"en": "Log-likelihood", "zh": "对数似然"},
+    "converged": {"en": "Converged", "zh": "已收敛"},
+    "window": {"en": "Window", "zh": "统计口径"},
+    "delimiter": {"en": "delimiter", "zh": "分隔符"},
+    "sheet": {"en": "sheet", "zh": "工作表"},
+    "header_line": {"en": "header line {line}", "zh": "表头第 {line} 行"},
+    "n_rows": {"en": "{n} rows", "zh": "{n} 行"},
+    "profile_hint": {"en": "--profile NAME forces one", "zh": "可用 --profile 名称 指定"},
     "change_basis": {"en": "Big numbers cover the window under them; coloured lines compare the last two complete "
                            "periods ({periods}); green is good news, red bad. Hover a title for its definition.",
                      "zh": "大数字的统计口径见其下方；彩色行对比最近两个完整期间（{periods}），绿色为利好，红色为不利。"
@@ -246,9 +276,9 @@ BOOK_LABELS: dict[str, dict[str, str]] = {
     "(new)": {"en": "(new)", "zh": "（新增）"},
     "(lost)": {"en": "(lost)", "zh": "（已不在）"},
     "customers_gained": {"en": "Customers gained", "zh": "新增客户"},
-    "customers_lost": {"en": "Customers lost", "zh": "流失客户"},
+    "customers_lost": {"en": "Customers lost", "zh": "减少的客户"},
     "gained_customers": {"en": "Top customers gained", "zh": "新增的重要客户"},
-    "lost_customers": {"en": "Top customers lost", "zh": "流失的重要客户"},
+    "lost_customers": {"en": "Top customers lost", "zh": "减少的重要客户"},
     "movers": {"en": "Biggest movers by value", "zh": "价值最高的变动客户"},
     "reason": {"en": "Reason", "zh": "原因"},
     "value_tier": {"en": "Value tier", "zh": "价值分层"},
