@@ -101,7 +101,7 @@ def _section(tree: Any, sid: str) -> Any:
 def test_first_run_has_no_changes_the_second_has(runs: dict[str, Any]) -> None:
     first, second = runs["first"], runs["second"]
     assert "Changes" not in first["wb"].sheetnames
-    assert first["wb"].sheetnames[-3:] == ["Customer book", "Service", "Rejects"]
+    assert first["wb"].sheetnames[-4:] == ["Customer book", "Service", "Rejects", "Definitions"]
     assert _section(_tree(first["html"]), "changes") is None
     assert "Changes since" not in first["stderr"]
     # the second run: Changes right after the Summary, the console hint on stderr
@@ -137,7 +137,7 @@ def test_changes_kpi_deltas_equal_compare(runs: dict[str, Any]) -> None:
     # typed and formatted: revenue is money, churn rate a percentage, its change in points
     revenue = _cell_with(ws, "Revenue")
     assert ws.cell(revenue.row, 3).value == pytest.approx(593100.0)
-    assert ws.cell(revenue.row, 3).number_format == "#,##0.00"
+    assert ws.cell(revenue.row, 3).number_format == "\"$\"#,##0.00;-\"$\"#,##0.00"  # money names its currency
     churn = _cell_with(ws, "Churn rate")
     assert ws.cell(churn.row, 2).number_format == "0.0%"
     assert ws.cell(churn.row, 4).number_format.endswith('" pp"')

@@ -19,6 +19,7 @@ from rich.text import Text
 from custinv.analytics.actions import AXIS_OF_FIELD
 from custinv.terminal import SafeConsole
 
+from custinv.render.fit import ALWAYS, Column, fitted_table
 from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate, sparkline
 from custinv.render.i18n import Lang, label, reason_label, t
 from custinv.render.pii import PiiMode, protect
@@ -221,17 +222,25 @@ def render_breakdowns(st: Stocktake, lang: Lang, console: Console) -> None:
 # ----------------------------------------------------------------------------- churn, trends, cohorts
 
 
-def _customer_list(title: str, rows: Sequence[Any], st: Stocktake, lang: Lang, pii: PiiMode) -> Table:
-    table = _table(
-        title, (label("customer_id", lang), "left"), (label("last_order", lang), "left"),
-        (label("recency_days", lang), "right"), (label("usual_interval_days", lang), "right"),
-        (label("orders", lang), "right"), (label("revenue", lang), "right"), (label("value_at_risk", lang), "right"),
-    )
-    for r in rows:
-        table.add_row(escape(protect(r.customer_id, pii) or ""), str(r.last_order), fmt_count(r.recency_days),
-                      fmt_number(r.usual_interval_days, 0), fmt_count(r.orders), fmt_money(r.revenue, st.currency),
-                      fmt_money(r.value_at_risk, st.currency))
-    return table
+def _customer_list(title: str, rows: Sequence[Any], st: Stocktake, lang: Lang, pii: PiiMode, width: int) -> Table:
+    """Whom to call: key, name, owner, region and last order first; figures never truncated."""
+    cols = [Column(label("customer_id", lang), keep=ALWAYS), Column(label("customer_name", lang), keep=90),
+            Column(label("owner", lang), keep=60), Column(label("region", lang), keep=40),
+            Column(label("last_order", lang), keep=80, figure=True),
+            Column(label("recency_days", lang), "right", 30, True),
+            Column(label("usual_interval_days", lang), "right", 20, True),
+            Column(label("orders", lang), "right", 25, True),
+            Column(label("revenue", lang), "right", 70, True),
+            Column(label("value_at_risk", lang), "right", ALWAYS, True)]
+    present = [True, any(r.customer_name for r in rows), any(r.owner for r in rows), any(r.region for r in rows),
+               *[True] * 6]
+    cells = [[escape(protect(r.customer_id, pii) or ""), escape(protect(r.customer_name, pii) or "—"),
+              escape(r.owner or "—"), escape(r.region or "—"), str(r.last_order), fmt_count(r.recency_days),
+              fmt_number(r.usual_interval_days, 0), fmt_count(r.orders), fmt_money(r.revenue, st.currency),
+              fmt_money(r.value_at_risk, st.currency)] for r in rows]
+    keep = [i for i, p in enumerate(present) if p]
+    return fitted_table(title, [cols[i] for i in keep], [[row[i] for i in keep] for row in cells], width,
+                        hidden_note=t("hidden_columns", lang))
 
 
 def render_churn(st: Stocktake, lang: Lang, console: Console, *, limit: int | None = None,
@@ -242,16 +251,16 @@ def render_churn(st: Stocktake, lang: Lang, console: Console, *, limit: int | No
     console.print(Panel(
         f"{label('churn_rate', lang)}: [bold]{fmt_rate(c.churn_rate)}[/]   "
         f"{label('churned_customers', lang)}: {fmt_count(c.churned_customers)}   "
-        f"churned revenue (last 12 months of each): {fmt_money(c.churned_revenue, st.currency)}   "
-        f"at risk: {fmt_count(c.at_risk_customers)}\n"
-        f"[dim]churned = no order for more than {c.definition.get('inactive_days')} days "
+        f"{t('churned_revenue', lang)}: {fmt_money(c.churned_revenue, st.currency)}   "
+        f"{t('at_risk_customers', lang)}: {fmt_count(c.at_risk_customers)}\n"
+        f"[dim]{escape(t('churn_rule', lang, days=c.definition.get('inactive_days')))} "
         f"({escape(str(c.definition.get('basis', '')))})[/]",
         title=label("churn", lang), title_align="left",
     ))
     if c.at_risk:
-        console.print(_customer_list(label("at_risk_list", lang), c.at_risk[:limit], st, lang, pii))
+        console.print(_customer_list(label("at_risk_list", lang), c.at_risk[:limit], st, lang, pii, console.width))
     if c.win_back:
-        console.print(_customer_list(label("win_back_list", lang), c.win_back[:limit], st, lang, pii))
+        console.print(_customer_list(label("win_back_list", lang), c.win_back[:limit], st, lang, pii, console.width))
 
 
 _TREND_KPIS = ("customers_end", "new_customers", "churned_customers", "retention_rate", "churn_rate",

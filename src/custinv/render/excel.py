@@ -40,7 +40,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from custinv.analytics import actions
 from custinv.models import Comparison, Stocktake
 from custinv.outputs import FORMULA_PREFIXES
-from custinv.render import digest
+from custinv.render import digest, glossary, key_message
+from custinv.render.formatting import excel_money_format
 from custinv.render.i18n import Lang, t
 from custinv.render.i18n import reason_label
 from custinv.render.pii import PiiMode, protect
@@ -108,6 +109,7 @@ class _Writer:
     lang: Lang
     currency: str | None
     pii: PiiMode
+    comparison: Comparison | None = None
     control_chars: int = 0
     widths: dict[tuple[str, int], float] = field(default_factory=dict)
     tables: int = 0
@@ -173,6 +175,8 @@ class _Writer:
             for column, name in zip(table.tableColumns, headers, strict=True):
                 column.name = name
             ws.add_table(table)
+            if ws.freeze_panes is None:  # the sheet's first list keeps its header (and key column) in view
+                ws.freeze_panes = ws.cell(row=row + 1, column=col + 1)
         return row + len(rows) + 2
 
     def fit(self, ws: Worksheet, minimum: float = 8, maximum: float = 60) -> None:
@@ -291,8 +295,10 @@ def _prepare_streamed(w: _Writer, ws: Worksheet, index: int, frame: pl.DataFrame
         del ws._cells[(3, 1)]  # the style stays registered in the workbook
         return sid
 
+    money = excel_money_format(w.currency)
     for name, dtype in frame.schema.items():
-        styles[name] = style_id(_column_format(dtype, name) or "General")
+        fmt = _column_format(dtype, name) or "General"
+        styles[name] = style_id(money if fmt == FMT_MONEY else fmt)
     text_style = style_id("General")
     quoted_style = style_id("General", quote=True)
     assert wb is not None
@@ -365,11 +371,16 @@ def _summary(w: _Writer, ws: Worksheet, result: AuditResult) -> None:
     ws.cell(row=2, column=1).value = w.text(
         f"{t('as_of', lang)} {st.as_of} · {t('currency', lang)} {st.currency or '—'} · "
         f"{t('generated', lang, version=st.tool.version)} · {t('pii_note', lang, mode=t('pii_' + w.pii, lang))}")
-    row = w.section(ws, row, t("kpis", lang))
+    row = w.section(ws, row, t("key_message", lang))
+    for sentence in key_message.sentences(st, lang, w.comparison):
+        w.put(ws, row, 1, "• " + sentence)
+        row += 1
+    row = w.section(ws, row + 1, t("kpis", lang))
     pair = digest.comparison_periods(st)
-    headers = [t("metric", lang), t("value", lang)]
+    headers = [t("metric", lang), t("value", lang), t("window", lang)]
     if pair:
-        headers += [f"{t('latest', lang)} {pair[0].period}", f"{t('previous', lang)} {pair[1].period}", t("change", lang)]
+        headers += [t("period_metric", lang), f"{t('latest', lang)} {pair[0].period}",
+                    f"{t('previous', lang)} {pair[1].period}", t("change", lang)]
     w.header(ws, row, 1, headers)
     period_keys = dict(digest.CARD_KPIS)
     for key, value in digest.kpi_rows(st):
@@ -377,16 +388,18 @@ def _summary(w: _Writer, ws: Worksheet, result: AuditResult) -> None:
         fmt = _kpi_format(key, value)
         w.put(ws, row, 1, t(key, lang))
         w.put(ws, row, 2, value, fmt).border = THIN
+        w.put(ws, row, 3, glossary.window_text(key, st, lang))
         pk = period_keys.get(key)
         change = digest.period_change(st, key, pk) if pk and pair else None
         if change is not None:
             pfmt = _kpi_format(pk or key, change.latest)
-            w.put(ws, row, 3, change.latest, pfmt)
-            w.put(ws, row, 4, change.previous, pfmt)
+            w.put(ws, row, 4, glossary.period_word(change.period_key, lang))
+            w.put(ws, row, 5, change.latest, pfmt)
+            w.put(ws, row, 6, change.previous, pfmt)
             delta = change.delta
             if delta is not None:
                 font = None if change.good is None else (GOOD_FONT if change.good else BAD_FONT)
-                w.put(ws, row, 5, delta * 100 if change.is_rate else delta,
+                w.put(ws, row, 7, delta * 100 if change.is_rate else delta,
                       FMT_POINTS if change.is_rate else FMT_CHANGE, font=font)
     row += 2
     src = st.source
@@ -677,15 +690,17 @@ def _at_risk(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     for i, (_, value, fmt) in enumerate(facts):
         if fmt and isinstance(value, (int, float)):
             ws.cell(row=row - len(facts) - 1 + i, column=2).number_format = fmt
-    head = [t("customer_id", lang), t("last_order", lang), t("recency_days", lang), t("usual_interval_days", lang),
+    head = [t("customer_id", lang), t("customer_name", lang), t("owner", lang), t("region", lang),
+            t("last_order", lang), t("recency_days", lang), t("usual_interval_days", lang),
             t("orders", lang), t("revenue", lang), t("value_at_risk", lang), t("value_tier", lang)]
-    fmts = [None, FMT_DATE, FMT_COUNT, FMT_NUMBER, FMT_COUNT, FMT_MONEY, FMT_MONEY, None]
+    fmts = [None, None, None, None, FMT_DATE, FMT_COUNT, FMT_NUMBER, FMT_COUNT, FMT_MONEY, FMT_MONEY, None]
     for title, rows in ((t("at_risk_list", lang), churn.at_risk), (t("win_back_list", lang), churn.win_back)):
         row = w.section(ws, row, title)
         row = w.table(ws, row, head,
-                      [(protect(r.customer_id, w.pii), r.last_order, r.recency_days, r.usual_interval_days, r.orders,
+                      [(protect(r.customer_id, w.pii), protect(r.customer_name, w.pii), r.owner, r.region,
+                        r.last_order, r.recency_days, r.usual_interval_days, r.orders,
                         r.revenue, r.value_at_risk, actions.label(r.value_tier, lang) if r.value_tier else None)
-                       for r in rows], fmts)
+                       for r in rows], fmts, listing=True)
     w.fit(ws, maximum=60)
     ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 14)
 
@@ -708,7 +723,7 @@ def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "ma
     from custinv.render import excel_book
     from custinv.render.i18n import book_label
     st = result.stocktake
-    w = _Writer(lang, st.currency, pii)
+    w = _Writer(lang, st.currency, pii, comparison)
     names = _sheet_names(lang)
     wb = Workbook()
     summary = wb.active
@@ -759,6 +774,9 @@ def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "ma
         w.put(summary, last, 1, t("control_chars", lang))
         w.put(summary, last, 2, w.control_chars, FMT_COUNT)
     w.fit(summary, maximum=45)
+    summary.column_dimensions["A"].width = 32  # the key message's sentences run on across the row
+    _definitions(w, wb.create_sheet(t("definitions", lang)), st)
+    _finish(wb, excel_money_format(st.currency))
     summary.sheet_properties.tabColor = ACCENT
     wb.properties.title = t("title", lang)
     wb.properties.creator = f"custinv {st.tool.version}"
@@ -766,6 +784,44 @@ def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "ma
     wb.save(buf)
     report = ExcelReport(Path(), [ws.title for ws in wb.worksheets], total, shown.height, w.control_chars)
     return buf.getvalue(), streamed, report
+
+
+def _definitions(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
+    """Every headline number's one-line definition and window (the glossary), as a Table."""
+    lang = w.lang
+    row = _title(w, ws, st, t("definitions", lang))
+    keys = [key for key, _ in digest.kpi_rows(st)] + (["clv"] if st.clv is not None else [])
+    rows = [(t(key, lang) if key != "clv" else t("clv_value", lang), glossary.window_text(key, st, lang), text)
+            for key, text in glossary.definition_rows(st, lang, keys)]
+    rows += [(f"{glossary.period_word(key.removeprefix('period.'), lang)} ({t('period', lang)})",
+              t("period", lang), text)
+             for key, text in glossary.definition_rows(st, lang, [k for k in glossary.DEFINITIONS if k.startswith("period.")])]
+    w.table(ws, row, [t("metric", lang), t("window", lang), t("definition", lang)], rows, [None, None, None],
+            listing=True)
+    w.fit(ws, maximum=90)
+    ws.freeze_panes = ws.cell(row=row + 1, column=2)
+
+
+def _finish(wb: Workbook, money_format: str) -> None:
+    """What every sheet gets: money formats that name the currency, and print setup — landscape,
+    fit to one page wide, the header row repeated on every page (the row above the frozen pane)."""
+    for ws in wb.worksheets:
+        if money_format != FMT_MONEY:
+            for line in ws.iter_rows():
+                for cell in line:
+                    if cell.number_format == FMT_MONEY:
+                        cell.number_format = money_format
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.horizontalCentered = False
+        frozen = ws.freeze_panes
+        if frozen and len(ws.tables) == 1:  # with several lists, one header repeated would mislabel the others
+            header = ws[frozen].row - 1
+            if header >= 1:
+                ws.print_title_rows = f"{header}:{header}"
 
 
 def _unique(labels: list[str]) -> list[str]:

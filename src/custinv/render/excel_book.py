@@ -94,7 +94,7 @@ def changes_sheet(w: _Writer, ws: Worksheet, st: Stocktake, cmp: Comparison) -> 
                       [(protect(p.customer_id, w.pii), reason_text(p.reason, lang), p.value, p.revenue,
                         _klass(p.value_tier, lang), _klass(p.rfm_segment, lang), _klass(p.lifecycle_stage, lang))
                        for p in people],
-                      [None, None, x.FMT_MONEY, x.FMT_MONEY, None, None, None])
+                      [None, None, x.FMT_MONEY, x.FMT_MONEY, None, None, None], listing=True)
     if cmp.movers:
         axes = list(dict.fromkeys(a for m in cmp.movers for a in m.changes))
         row = w.section(ws, row, book_label("movers", lang))
@@ -103,7 +103,7 @@ def changes_sheet(w: _Writer, ws: Worksheet, st: Stocktake, cmp: Comparison) -> 
                           f"{t('revenue', lang)} ({book_label('after', lang)})", *[book_label(a, lang) for a in axes]],
                 [(protect(m.customer_id, w.pii), m.value, m.revenue_old, m.revenue_new,
                   *[_move(m.changes.get(a), lang) for a in axes]) for m in cmp.movers],
-                [None, x.FMT_MONEY, x.FMT_MONEY, x.FMT_MONEY, *[None] * len(axes)])
+                [None, x.FMT_MONEY, x.FMT_MONEY, x.FMT_MONEY, *[None] * len(axes)], listing=True)
     w.fit(ws, maximum=32)
     ws.sheet_view.showGridLines = False
 
@@ -154,11 +154,11 @@ def book_sheet(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
         row = w.table(ws, row, [t("period", lang), book_label("accounts", lang), book_label("converted", lang),
                                 book_label("conversion_rate", lang), book_label("complete", lang)],
                       [(p.period, p.accounts, p.converted, p.conversion_rate, t("ok", lang) if p.complete else t("partial", lang))
-                       for p in conv.periods], [None, x.FMT_COUNT, x.FMT_COUNT, x.FMT_RATE, None])
+                       for p in conv.periods], [None, x.FMT_COUNT, x.FMT_COUNT, x.FMT_RATE, None], listing=True)
     row = w.section(ws, row, book_label("missing_customers", lang))
     w.table(ws, row, [book_label("customer", lang), t("orders", lang), t("revenue", lang)],
             [(protect(m.customer_id, w.pii), m.orders, m.revenue) for m in book.missing_customers],
-            [None, x.FMT_COUNT, x.FMT_MONEY])
+            [None, x.FMT_COUNT, x.FMT_MONEY], listing=True)
     w.fit(ws, maximum=40)
     ws.sheet_view.showGridLines = False
 
@@ -212,12 +212,12 @@ def service_sheet(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
         row = w.section(ws, row, book_label("by_period", lang))
         row = w.table(ws, row, [t("period", lang), t("partial", lang), *col_heads],
                       [(p.period, t("partial", lang) if p.partial else None, *_service_values(p)) for p in svc.by_period],
-                      [None, None, *col_fmts])
+                      [None, None, *col_fmts], listing=True)
     if svc.by_segment:
         row = w.section(ws, row, book_label("by_segment", lang))
         row = w.table(ws, row, [t("axis", lang), t("segment", lang), *col_heads],
                       [(book_label(s.axis, lang), class_text(s.segment, lang), *_service_values(s)) for s in svc.by_segment],
-                      [None, None, *col_fmts])
+                      [None, None, *col_fmts], listing=True)
     if svc.churn_by_complaint:
         row = w.section(ws, row, book_label("churn_by_complaint", lang))
         w.table(ws, row, [book_label("churn_by_complaint", lang), t("customers", lang), t("churned_customers", lang),
@@ -225,7 +225,6 @@ def service_sheet(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
                 [(book_label(g.group, lang), g.customers, g.churned, g.churn_rate) for g in svc.churn_by_complaint],
                 [None, x.FMT_COUNT, x.FMT_COUNT, x.FMT_RATE])
     w.fit(ws, maximum=30)
-    ws.freeze_panes = None
     ws.sheet_view.showGridLines = False
 
 

@@ -310,7 +310,8 @@ def _churn(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:
         return None
 
     def people(rows: list[Any]) -> list[dict[str, Any]]:
-        return [{"id": protect(r.customer_id, pii), "last_order": str(r.last_order), "recency": digest.count(r.recency_days),
+        return [{"id": protect(r.customer_id, pii), "name": protect(r.customer_name, pii) or "—", "owner": r.owner or "—",
+                 "region": r.region or "—", "last_order": str(r.last_order), "recency": digest.count(r.recency_days),
                  "interval": digest.number(r.usual_interval_days, 0), "orders": digest.count(r.orders),
                  "revenue": f.money(r.revenue), "at_risk": f.money(r.value_at_risk),
                  "tier": actions.label(r.value_tier, f.lang) if r.value_tier else "—"} for r in rows]
@@ -318,7 +319,10 @@ def _churn(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:
     return {"window": churn.definition.get("inactive_days"), "basis": churn.definition.get("basis"),
             "rate": digest.rate(churn.churn_rate), "churned": digest.count(churn.churned_customers),
             "churned_revenue": f.money(churn.churned_revenue), "at_risk_count": digest.count(churn.at_risk_customers),
-            "at_risk": people(churn.at_risk), "win_back": people(churn.win_back)}
+            "at_risk": people(churn.at_risk), "win_back": people(churn.win_back),
+            "has_name": any(r.customer_name for r in churn.at_risk + churn.win_back),
+            "has_owner": any(r.owner for r in churn.at_risk + churn.win_back),
+            "has_region": any(r.region for r in churn.at_risk + churn.win_back)}
 
 
 def _breakdowns(st: Stocktake, f: _Fmt) -> list[dict[str, Any]]:

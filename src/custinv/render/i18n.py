@@ -243,6 +243,11 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
     "log_likelihood": {"en": "Log-likelihood", "zh": "对数似然"},
     "converged": {"en": "Converged", "zh": "已收敛"},
     "window": {"en": "Window", "zh": "统计口径"},
+    "period_metric": {"en": "Compared on", "zh": "对比指标"},
+    "hidden_columns": {"en": "hidden at this width: {names} (widen the terminal, or --format json / --excel)",
+                       "zh": "当前宽度下隐藏：{names}（加宽终端，或用 --format json / --excel 查看）"},
+    "churn_rule": {"en": "churned = no order for more than {days} days", "zh": "已流失 = 超过 {days} 天未下单"},
+
     "delimiter": {"en": "delimiter", "zh": "分隔符"},
     "sheet": {"en": "sheet", "zh": "工作表"},
     "header_line": {"en": "header line {line}", "zh": "表头第 {line} 行"},
