@@ -242,9 +242,11 @@ def heatmap(
     ncol = max((len(r) for r in cells), default=0)
     label_w = max(_text_width(f"{lab} ({size:,})", 11) for lab, size in zip(rows, sizes, strict=True)) + 12
     left, head, ch = min(260.0, label_w), 20, 20
-    cw = max(26.0, min(48.0, (width - left - 4) / max(ncol, 1)))
+    cw = min(48.0, (width - left - 4) / max(ncol, 1))
+    numbers = cw >= 24  # narrower cells are colour only (the value is in each cell's tooltip)
+    every = max(1, math.ceil(24 / cw))
     parts = [f'<text x="{left + i * cw + cw / 2:.1f}" y="13" text-anchor="middle" font-size="11" fill="{MUTED}">{i}</text>'
-             for i in range(ncol)]
+             for i in range(ncol) if i % every == 0]
     for r, (lab, size, vals) in enumerate(zip(rows, sizes, cells, strict=True)):
         y = head + r * ch
         bold = ' font-weight="700"' if emphasis and emphasis[r] else ""
@@ -258,9 +260,12 @@ def heatmap(
             ink = "#fff" if v >= 0.45 and not is_partial else TEXT
             stroke = f' stroke="{MUTED}" stroke-dasharray="3 2"' if is_partial else ""
             mark = "*" if is_partial else ""
-            parts.append(f'<rect x="{left + i * cw:.1f}" y="{y}" width="{cw - 1:.1f}" height="{ch - 1}" fill="{fill}"{stroke}/>'
-                         f'<text x="{left + i * cw + cw / 2:.1f}" y="{y + 14}" text-anchor="middle" font-size="10.5" '
-                         f'fill="{ink}"{bold}>{v * 100:.0f}{mark}</text>')
+            tip = f"<title>{_esc(lab)} · {i}: {v * 100:.1f}%{mark}</title>"
+            parts.append(f'<rect x="{left + i * cw:.1f}" y="{y}" width="{max(cw - 1, 1):.1f}" height="{ch - 1}" '
+                         f'fill="{fill}"{stroke}>{tip}</rect>')
+            if numbers:
+                parts.append(f'<text x="{left + i * cw + cw / 2:.1f}" y="{y + 14}" text-anchor="middle" font-size="10.5" '
+                             f'fill="{ink}"{bold}>{v * 100:.0f}{mark}</text>')
     return _svg(left + ncol * cw + 4, head + len(rows) * ch + 2, "".join(parts), title)
 
 
