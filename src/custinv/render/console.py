@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
@@ -21,7 +22,9 @@ from custinv.terminal import SafeConsole
 
 from custinv.render.fit import ALWAYS, Column, fitted_table
 from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate, sparkline
-from custinv.render.i18n import Lang, label, reason_label, t
+from custinv.render import explain
+from custinv.render.i18n import Lang, field_label, label, reason_label, t
+from custinv.render.i18n import t as tr
 from custinv.render.pii import PiiMode, protect
 
 if TYPE_CHECKING:
@@ -72,7 +75,8 @@ def source_panel(st: Stocktake, lang: Lang) -> Panel:
     if src.profile:
         lines.append(f"{label('export_profile', lang)}: [bold]{escape(src.profile)}[/] [dim]({t('profile_hint', lang)})[/]")
     if src.mapping:
-        lines.append(f"{label('mapping', lang)}: " + escape(", ".join(f"{k} ← {v}" for k, v in src.mapping.items())))
+        lines.append(f"{label('mapping', lang)}: "
+                     + escape(", ".join(f"{field_label(k, lang)} ← {v}" for k, v in src.mapping.items())))
     for warning in src.warnings:
         lines.append(f"[yellow]! {escape(warning)}[/]")
     return Panel("\n".join(lines), title=label("source", lang), title_align="left")
@@ -149,14 +153,14 @@ def render_classes(st: Stocktake, lang: Lang, console: Console) -> None:
         t = _share_rows(label("frequency_classes", lang), st.frequency_classes, "frequency_class", st, lang)
         t.title = f"{label('frequency_classes', lang)}"
         if bar is not None:
-            t.caption = f"high frequency: ≥ {bar:.2f} orders per year"
+            t.caption = tr("high_frequency_bar", lang, bar=f"{bar:.2f}")
         console.print(t)
     if st.value_tiers:
         t = _share_rows(label("value_tiers", lang), st.value_tiers, "tier", st, lang,
                         (label("threshold", lang), lambda r: fmt_money(r.threshold, st.currency)))
         t.title = label("value_tiers", lang)
         method = (st.settings or {}).get("value_method", "abc")
-        t.caption = f"method: {method}; threshold = smallest customer value in the tier"
+        t.caption = tr("tier_method", lang, method=method)
         console.print(t)
     if st.lifecycle:
         t = _share_rows(label("lifecycle", lang), st.lifecycle, "stage", st, lang)
@@ -171,7 +175,7 @@ def render_rfm(st: Stocktake, lang: Lang, console: Console, *, actions: bool = T
     from custinv.analytics.actions import action
 
     table = _table(
-        f"{label('rfm', lang)} ({st.rfm.scheme}, {st.rfm.method})",
+        f"{label('rfm', lang)} ({tr('scheme_' + st.rfm.scheme, lang)}, {tr('method_' + st.rfm.method, lang)})",
         (label("segment", lang), "left"), (label("customers", lang), "right"), (label("share", lang), "right"),
         (label("revenue", lang), "right"), (label("revenue_share", lang), "right"),
         (label("avg_recency_days", lang), "right"), (label("avg_frequency", lang), "right"),
@@ -188,7 +192,7 @@ def render_rfm(st: Stocktake, lang: Lang, console: Console, *, actions: bool = T
         f"{name[0].upper()}: " + ", ".join("—" if v is None else f"{v:g}" for v in values)
         for name, values in st.rfm.thresholds.items()
     )
-    table.caption = f"cut points for scores 1..5 — {cuts}" if cuts else None
+    table.caption = tr("cut_points", lang, cuts=cuts) if cuts else None
     console.print(table)
     if actions:
         todo = Table(title=label("action", lang), title_justify="left", title_style="bold", show_header=False,
@@ -212,7 +216,7 @@ def render_breakdowns(st: Stocktake, lang: Lang, console: Console) -> None:
         )
         for r in b.rows:
             table.add_row(
-                escape(r.value), fmt_count(r.customers), fmt_money(r.revenue, st.currency),
+                escape(explain.dimension_value(r.value, lang)), fmt_count(r.customers), fmt_money(r.revenue, st.currency),
                 fmt_rate(r.revenue_share), fmt_money(r.average_order_value, st.currency),
                 fmt_rate(r.repeat_purchase_rate), fmt_count(r.tiers.get("high", 0)),
             )
@@ -254,7 +258,7 @@ def render_churn(st: Stocktake, lang: Lang, console: Console, *, limit: int | No
         f"{t('churned_revenue', lang)}: {fmt_money(c.churned_revenue, st.currency)}   "
         f"{t('at_risk_customers', lang)}: {fmt_count(c.at_risk_customers)}\n"
         f"[dim]{escape(t('churn_rule', lang, days=c.definition.get('inactive_days')))} "
-        f"({escape(str(c.definition.get('basis', '')))})[/]",
+        f"({escape(explain.sentence(str(c.definition.get('basis', '')), lang))})[/]",
         title=label("churn", lang), title_align="left",
     ))
     if c.at_risk:
@@ -285,7 +289,7 @@ def render_trend(st: Stocktake, lang: Lang, console: Console) -> None:
             fmt_count(r.reactivated_customers), fmt_count(r.churned_customers), fmt_count(r.customers_end),
             fmt_rate(r.retention_rate), fmt_rate(r.churn_rate), fmt_money(r.revenue, st.currency),
         )
-    table.caption = "* partial period (as-of falls inside it)"
+    table.caption = tr("partial_period_note", lang)
     console.print(table)
     spark = Table(show_header=False, box=None, padding=(0, 2))
     spark.add_column(style="bold")
@@ -309,28 +313,57 @@ def _heat(value: float | None) -> str:
 
 def render_cohorts(st: Stocktake, lang: Lang, console: Console, *, measure: str = "retention",
                    last: int = 24) -> None:
-    if st.retention is None or not st.retention.cohorts:
+    """The triangle at the terminal's width: at most ``last`` rows (the oldest cohorts grouped
+    into the first, a weighted average last), as many periods as fit, whole numbers in cells."""
+    from custinv.render.cohort_view import cohort_view
+
+    view = cohort_view(st, rows=last, first_label=t("cohorts_grouped", lang),
+                       average_label=t("weighted_average", lang))
+    if view is None or st.retention is None:
         return
-    cohorts = st.retention.cohorts[-last:]
-    width = max(len(c.customers) for c in cohorts)
-    table = _table(
-        f"{label('cohorts', lang)} ({st.retention.period}, {measure})",
-        ("cohort", "left"), (label("size", lang), "right"), *[(str(k), "right") for k in range(width)],
-    )
-    for c in cohorts:
-        cells: list[Text | str] = []
-        for k in range(width):
-            share = c.retention[k] if k < len(c.retention) else None
-            value = getattr(c, measure)[k] if k < len(getattr(c, measure)) else None
-            if value is None:
-                cells.append("")
-                continue
-            text = (fmt_rate(value, 0) if measure == "retention"
-                    else fmt_money(value, st.currency) if measure == "revenue" else fmt_count(value))
-            cells.append(Text(text, style=_heat(share)))
-        table.add_row(c.cohort, fmt_count(c.size), *cells)
-    shown = f"last {len(cohorts)} of {len(st.retention.cohorts)} cohorts" if len(cohorts) < len(st.retention.cohorts) else None
-    table.caption = "blank = period not reached yet" + (f"; {shown}" if shown else "")
+    by_label = {c.cohort: c for c in st.retention.cohorts}
+    rows = view.rows
+    label_w = max(cell_len(r.label) for r in rows)
+    size_w = max([cell_len(label("size", lang))] + [len(fmt_count(r.size)) for r in rows])
+
+    def cell(r: Any, k: int) -> tuple[str, float | None]:
+        share = r.retention[k]
+        if share is None:
+            return "", None
+        if measure == "retention" or r.kind != "cohort":
+            text = f"{share * 100:.0f}"
+        else:
+            values = getattr(by_label[r.label], measure)
+            value = values[k] if k < len(values) else None
+            text = "" if value is None else (fmt_count(value) if measure == "customers" else f"{value:,.0f}")
+        return text + ("*" if r.partial[k] else ""), share
+
+    cells = [[cell(r, k) for k in range(view.width)] for r in rows]
+    col_w = [max([len(str(k))] + [len(row[k][0]) for row in cells]) for k in range(view.width)]
+    room = console.width - (label_w + 1) - (size_w + 1)
+    shown = 0
+    for w in col_w:
+        if room < w + 1:
+            break
+        room -= w + 1
+        shown += 1
+    unit = tr("period_" + view.period, lang)
+    title = f"{label('cohorts', lang)} ({unit}, {tr('measure_' + measure, lang)})"
+    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold", box=None,
+                  padding=(0, 0, 0, 1), pad_edge=False)
+    table.add_column(t("cohort", lang), no_wrap=True)
+    table.add_column(label("size", lang), justify="right", no_wrap=True)
+    for k in range(shown):
+        table.add_column(str(k), justify="right", no_wrap=True, min_width=col_w[k])
+    for r, row in zip(rows, cells, strict=True):
+        style = "bold" if r.kind != "cohort" else ""
+        table.add_row(Text(r.label, style=style), fmt_count(r.size),
+                      *[Text(text, style=_heat(share)) if text else "" for text, share in row[:shown]])
+    notes = [tr("cohort_caption", lang, period=unit)]
+    if shown < view.width:
+        notes.append(tr("cohort_more", lang, shown=shown - 1, total=view.width - 1))
+    table.caption = "\n".join(notes)
+    table.caption_justify = "left"
     console.print(table)
 
 
@@ -338,45 +371,71 @@ def render_cohorts(st: Stocktake, lang: Lang, console: Console, *, measure: str 
 
 
 def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "mask") -> None:
+    """The CLV panel: the model (and why), the horizon and whether the value is revenue or
+    margin, the total; P(alive) only when the model has one; negative values explained."""
+    from custinv.render import explain
+
     c = st.clv
     if c is None:
         return
     params = ", ".join(f"{k} {v:.4g}" for k, v in c.params.items() if v is not None)
     spend = c.spend_model or {}
     spend_params = ", ".join(f"{k} {v:.4g}" for k, v in (spend.get("params") or {}).items() if v is not None)
+    basis = (tr("clv_margin_basis", lang, margin=f"{c.margin:.0%}") if isinstance(c.margin, float)
+             else tr("clv_revenue_basis", lang) if c.margin in (None, "", "none") else
+             tr("clv_margin_column", lang, margin=str(c.margin)))
     lines = [
-        f"model: [bold]{c.model}[/]" + (f" [dim]({escape(c.reason)})[/]" if c.reason else ""),
-        f"parameters: {params or '—'}" + (f"   log-likelihood {c.log_likelihood:.2f}" if c.log_likelihood else "")
-        + ("" if c.converged else "   [yellow]not converged[/]"),
-        f"spend: {spend.get('model', '—')} {spend_params}" + (f" [dim]({escape(spend['reason'])})[/]" if spend.get("reason") else ""),
-        f"horizon {c.horizon} months, discount {c.discount_rate:.0%} a year, margin "
-        + (f"{c.margin:.0%}" if isinstance(c.margin, float) else str(c.margin)),
-        f"total CLV: [bold]{fmt_money(c.total, st.currency)}[/] over {fmt_count(c.customers)} customers",
+        f"{tr('model', lang)}: [bold]{escape(explain.model_name(c.model, lang))}[/]"
+        + (f" [dim]({escape(explain.sentence(c.reason, lang))})[/]" if c.reason else ""),
+        f"{tr('parameter', lang)}: {params or '—'}"
+        + (f"   {tr('log_likelihood', lang)} {c.log_likelihood:.2f}" if c.log_likelihood else "")
+        + ("" if c.converged else f"   [yellow]{tr('not_converged', lang)}[/]"),
+        f"{tr('spend_model', lang)}: {escape(explain.model_name(spend.get('model'), lang))} {spend_params}"
+        + (f" [dim]({escape(explain.sentence(spend['reason'], lang))})[/]" if spend.get("reason") else ""),
+        tr("clv_horizon_line", lang, horizon=c.horizon, discount=f"{c.discount_rate:.0%}", basis=basis),
+        tr("clv_total_line", lang, total=f"[bold]{fmt_money(c.total, st.currency)}[/]",
+           customers=fmt_count(c.customers)),
     ]
+    if any((r.get("clv") or 0) < 0 for r in c.top_customers) or (c.total or 0) < 0 or any(
+            (r.get("clv") or 0) < 0 for r in c.by_segment):
+        lines.append(f"[yellow]{tr('clv_negative', lang)}[/]")
     if spend.get("correlation_warning"):
-        lines.append(f"[yellow]! frequency and spend are correlated ({spend.get('correlation'):.2f}): "
-                     "Gamma-Gamma assumes they are not[/]")
+        correlation = float(spend.get("correlation") or 0.0)
+        lines.append(f"[yellow]! {tr('clv_correlation', lang, r=f'{correlation:.2f}')}[/]")
     console.print(Panel("\n".join(lines), title=label("clv", lang), title_align="left"))
+    has_alive = any(r.get("mean_p_alive") is not None for r in c.by_segment) or any(
+        r.get("p_alive") is not None for r in c.top_customers)
     for axis in ("value_tier", "rfm_segment"):
         rows = [r for r in c.by_segment if r["axis"] == axis]
         if not rows:
             continue
-        table = _table(f"CLV by {axis.replace('_', ' ')}", (label("segment", lang), "left"),
-                       (label("customers", lang), "right"), ("CLV", "right"), ("CLV share", "right"),
-                       ("CLV per customer", "right"), (label("p_alive", lang), "right"))
+        heads = [(label("segment", lang), "left"), (label("customers", lang), "right"), ("CLV", "right"),
+                 (tr("clv_share", lang), "right"), (tr("clv_per_customer", lang), "right")]
+        if has_alive:
+            heads.append((label("p_alive", lang), "right"))
+        table = _table(f"{tr('clv_by', lang)} {tr(axis, lang)}", *heads)
         for r in rows:
-            table.add_row(label(str(r["segment"]), lang), fmt_count(r["customers"]), fmt_money(r["clv"], st.currency),
-                          fmt_rate(r["clv_share"]), fmt_money(r["clv_per_customer"], st.currency),
-                          fmt_rate(r["mean_p_alive"]))
+            cells = [label(str(r["segment"]), lang, AXIS_OF_FIELD.get(axis)), fmt_count(r["customers"]),
+                     fmt_money(r["clv"], st.currency), fmt_rate(r["clv_share"]),
+                     fmt_money(r["clv_per_customer"], st.currency)]
+            if has_alive:
+                cells.append(fmt_rate(r["mean_p_alive"]))
+            table.add_row(*cells)
         console.print(table)
     if c.top_customers:
-        table = _table("Top customers by CLV", (label("customer_id", lang), "left"), ("CLV", "right"),
-                       (label("p_alive", lang), "right"), (label("expected_purchases", lang), "right"),
-                       (label("orders", lang), "right"), (label("revenue", lang), "right"))
+        heads = [(label("customer_id", lang), "left"), ("CLV", "right")]
+        if has_alive:
+            heads.append((label("p_alive", lang), "right"))
+        heads += [(label("expected_purchases", lang), "right"), (label("orders", lang), "right"),
+                  (label("revenue", lang), "right")]
+        table = _table(tr("top_customers", lang), *heads)
         for r in c.top_customers[:10]:
-            table.add_row(escape(protect(str(r["customer_id"]), pii) or ""), fmt_money(r["clv"], st.currency),
-                          fmt_rate(r.get("p_alive")), fmt_number(r.get("expected_purchases")),
-                          fmt_count(r.get("orders")), fmt_money(r.get("revenue"), st.currency))
+            cells = [escape(protect(str(r["customer_id"]), pii) or ""), fmt_money(r["clv"], st.currency)]
+            if has_alive:
+                cells.append(fmt_rate(r.get("p_alive")))
+            cells += [fmt_number(r.get("expected_purchases")), fmt_count(r.get("orders")),
+                      fmt_money(r.get("revenue"), st.currency)]
+            table.add_row(*cells)
         console.print(table)
     if c.validation:
         render_holdout(c.validation, console)

@@ -40,10 +40,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from custinv.analytics import actions
 from custinv.models import Comparison, Stocktake
 from custinv.outputs import FORMULA_PREFIXES
-from custinv.render import digest, glossary, key_message
+from custinv.render import digest, explain, glossary, key_message
 from custinv.render.formatting import excel_money_format
 from custinv.render.i18n import Lang, t
-from custinv.render.i18n import reason_label
+from custinv.render.i18n import field_label, reason_label
 from custinv.render.pii import PiiMode, protect
 
 if TYPE_CHECKING:
@@ -424,7 +424,8 @@ def _summary(w: _Writer, ws: Worksheet, result: AuditResult) -> None:
                   [(Path(f.path).name, f.format, f.encoding, _visible(f.delimiter), f.sheet, f.header_row, f.rows_read)
                    for f in src.files], [None, None, None, None, None, FMT_COUNT, FMT_COUNT])
     row = w.section(ws, row, t("mapping", lang))
-    row = w.table(ws, row, [t("field", lang), t("column", lang)], list(src.mapping.items()), [None, None])
+    row = w.table(ws, row, [t("field", lang), t("column", lang)],
+                  [(field_label(k, lang), v) for k, v in src.mapping.items()], [None, None])
     if st.alerts:
         row = w.section(ws, row, t("alerts", lang))
         row = w.table(ws, row, [t("rule", lang), t("kpi", lang), t("value", lang), t("breached", lang)],
@@ -595,8 +596,9 @@ def _clv(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     if clv is None:
         return
     params: list[tuple[str, Any, str | None]] = [
-        (t("model", lang), clv.model, None), (t("reason", lang), clv.reason, None),
-        (t("time_unit", lang), clv.time_unit, None),
+        (t("model", lang), explain.model_name(clv.model, lang), None),
+        (t("reason", lang), explain.sentence(clv.reason, lang), None),
+        (t("time_unit", lang), t("period_" + clv.time_unit, lang) if clv.time_unit else None, None),
         (t("horizon_months", lang), clv.horizon, FMT_COUNT), (t("discount_rate", lang), clv.discount_rate, FMT_RATE),
         (t("margin", lang), clv.margin, FMT_RATE if isinstance(clv.margin, float) else None),
         (t("total", lang), clv.total, FMT_MONEY), (t("customers", lang), clv.customers, FMT_COUNT),
@@ -661,7 +663,7 @@ def _breakdowns(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
             [t(_dim_key(b.dimension), lang), t("customers", lang), t("share", lang), t("revenue", lang),
              t("revenue_share", lang), t("average_order_value", lang), t("repeat_purchase_rate", lang),
              *[actions.label(k, lang) for k in tiers]],
-            [(r.value, r.customers, r.share, r.revenue, r.revenue_share, r.average_order_value, r.repeat_purchase_rate,
+            [(explain.dimension_value(r.value, lang), r.customers, r.share, r.revenue, r.revenue_share, r.average_order_value, r.repeat_purchase_rate,
               *[r.tiers.get(k) for k in tiers]) for r in b.rows],
             [None, FMT_COUNT, FMT_RATE, FMT_MONEY, FMT_RATE, FMT_MONEY, FMT_RATE, FMT_COUNT, FMT_COUNT, FMT_COUNT],
             listing=True,
@@ -680,7 +682,7 @@ def _at_risk(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
         return
     facts = [
         (t("churn_window", lang), churn.definition.get("inactive_days"), FMT_COUNT),
-        (t("basis", lang), churn.definition.get("basis"), None),
+        (t("basis", lang), explain.sentence(churn.definition.get("basis"), lang), None),
         (t("churn_rate", lang), churn.churn_rate, FMT_RATE),
         (t("churned_customers", lang), churn.churned_customers, FMT_COUNT),
         (t("churned_revenue", lang), churn.churned_revenue, FMT_MONEY),
@@ -760,6 +762,8 @@ def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "ma
     if rejects.height:
         ws = wb.create_sheet(names["rejects"])
         frame = rejects.head(capacity)
+        if "file" in frame.columns:  # the file's name, never the folder it was read from
+            frame = frame.with_columns(pl.col("file").cast(pl.String).str.replace(r"^.*[/\\]", ""))
         if "reason" in frame.columns:
             codes = frame["reason"].unique().drop_nulls().to_list()
             frame = frame.with_columns(pl.col("reason").replace(codes, [reason_label(c, lang) for c in codes]))

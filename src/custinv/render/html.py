@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from custinv.analytics import actions
 from custinv.models import Comparison, Stocktake
-from custinv.render import charts, digest, key_message
+from custinv.render import charts, digest, explain, key_message
 from custinv.render.i18n import Lang, t
-from custinv.render.i18n import reason_label
+from custinv.render.i18n import field_label, reason_label
 from custinv.render.pii import PiiMode, protect
 
 if TYPE_CHECKING:
@@ -299,7 +299,8 @@ def _clv(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:
                    "predicted": digest.number(v.get("predicted_purchases"), 0),
                    "mae": digest.number(v.get("mae"), 3)}
     margin = clv.margin if isinstance(clv.margin, str) else digest.rate(clv.margin)
-    return {"model": clv.model, "reason": clv.reason, "params": params, "total": f.money(clv.total),
+    return {"model": explain.model_name(clv.model, lang), "reason": explain.sentence(clv.reason, lang),
+            "params": params, "total": f.money(clv.total),
             "horizon": clv.horizon, "discount": digest.rate(clv.discount_rate), "margin": margin,
             "chart": chart, "top": top, "holdout": holdout}
 
@@ -316,7 +317,8 @@ def _churn(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:
                  "revenue": f.money(r.revenue), "at_risk": f.money(r.value_at_risk),
                  "tier": actions.label(r.value_tier, f.lang) if r.value_tier else "—"} for r in rows]
 
-    return {"window": churn.definition.get("inactive_days"), "basis": churn.definition.get("basis"),
+    return {"window": churn.definition.get("inactive_days"),
+            "basis": explain.sentence(churn.definition.get("basis"), f.lang),
             "rate": digest.rate(churn.churn_rate), "churned": digest.count(churn.churned_customers),
             "churned_revenue": f.money(churn.churned_revenue), "at_risk_count": digest.count(churn.at_risk_customers),
             "at_risk": people(churn.at_risk), "win_back": people(churn.win_back),
@@ -331,7 +333,7 @@ def _breakdowns(st: Stocktake, f: _Fmt) -> list[dict[str, Any]]:
         key = "segment_dim" if b.dimension == "segment" else b.dimension
         top = max((r.revenue_share or 0 for r in b.rows), default=0) or 1
         out.append({"title": t(key, f.lang), "rows": [
-            {"value": r.value, "customers": digest.count(r.customers), "share": digest.rate(r.share),
+            {"value": explain.dimension_value(r.value, f.lang), "customers": digest.count(r.customers), "share": digest.rate(r.share),
              "revenue": f.money(r.revenue), "revenue_share": digest.rate(r.revenue_share),
              "bar": round((r.revenue_share or 0) / top * 100, 1), "aov": f.money(r.average_order_value),
              "repeat": digest.rate(r.repeat_purchase_rate),
@@ -360,4 +362,4 @@ def _quality(st: Stocktake, result: AuditResult, f: _Fmt, pii: PiiMode) -> dict[
             "rejects_total": result.ledger.rejects.height, "balanced": balanced,
             "files": [{"name": Path(x.path).name, "format": x.format, "encoding": x.encoding or "—",
                        "rows": digest.count(x.rows_read)} for x in src.files],
-            "mapping": list(src.mapping.items()), "warnings": list(src.warnings)}
+            "mapping": [(field_label(k, lang), v) for k, v in src.mapping.items()], "warnings": list(src.warnings)}

@@ -79,7 +79,38 @@ LABELS: dict[str, dict[str, str]] = {
     "channel": {"en": "Channel", "zh": "渠道"},
     "segment_dim": {"en": "Customer segment", "zh": "客户类型"},
     "owner": {"en": "Owner", "zh": "负责人"},
+    "new_customer_window_days": {"en": "New-customer window (days)", "zh": "新客户判定(天)"},
+    "active_window_days": {"en": "Active window (days)", "zh": "活跃客户判定(天)"},
 }
+
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    "customer_id": {"en": "Customer id", "zh": "客户编号"},
+    "order_id": {"en": "Order id", "zh": "订单编号"},
+    "order_date": {"en": "Order date", "zh": "下单日期"},
+    "amount": {"en": "Amount", "zh": "金额"},
+    "quantity": {"en": "Quantity", "zh": "数量"},
+    "unit_price": {"en": "Unit price", "zh": "单价"},
+    "status": {"en": "Status", "zh": "状态"},
+    "currency": {"en": "Currency", "zh": "币种"},
+    "after_sale_status": {"en": "After-sale status", "zh": "售后状态"},
+    "transaction_type": {"en": "Transaction type", "zh": "交易类型"},
+    "refunded_amount": {"en": "Refunded amount", "zh": "退款金额"},
+    "cancelled_at": {"en": "Cancelled at", "zh": "取消时间"},
+    "refund_reference": {"en": "Refund reference", "zh": "退款单号"},
+    "cost": {"en": "Cost", "zh": "成本"},
+    "margin": {"en": "Margin", "zh": "毛利"},
+    "signup_date": {"en": "Sign-up date", "zh": "注册日期"},
+    "segment": {"en": "Customer segment", "zh": "客户类型"},
+    "customer_name": {"en": "Customer name", "zh": "客户名称"},
+    "email": {"en": "Email", "zh": "邮箱"},
+    "phone": {"en": "Phone", "zh": "电话"},
+}
+"""What the canonical input fields are called in the column-mapping tables."""
+
+
+def field_label(field: str, lang: Lang = "en") -> str:
+    """The reader's name of a canonical input field (``amount`` → 金额), for mapping tables."""
+    return _word(FIELD_LABELS, field, lang) or label(field, lang)
 
 
 REASON_LABELS: dict[str, dict[str, str]] = {
@@ -244,6 +275,36 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
     "converged": {"en": "Converged", "zh": "已收敛"},
     "window": {"en": "Window", "zh": "统计口径"},
     "period_metric": {"en": "Compared on", "zh": "对比指标"},
+    "high_frequency_bar": {"en": "high frequency: ≥ {bar} orders per year", "zh": "高频：每年 ≥ {bar} 单"},
+    "tier_method": {"en": "method: {method}; threshold = smallest customer value in the tier",
+                    "zh": "方法：{method}；阈值 = 该层客户价值的最小值"},
+    "scheme_standard": {"en": "standard", "zh": "标准 11 分群"},
+    "scheme_cn8": {"en": "cn8", "zh": "八大客户分群"},
+    "method_quintile": {"en": "quintile", "zh": "五分位"},
+    "method_fixed": {"en": "fixed", "zh": "固定阈值"},
+    "cut_points": {"en": "cut points for scores 1..5 — {cuts}", "zh": "1–5 分的切分点：{cuts}"},
+    "partial_period_note": {"en": "* partial period (as-of falls inside it)", "zh": "* 未完整期间（盘点日期落在其中）"},
+    "measure_retention": {"en": "retention %", "zh": "留存 %"},
+    "measure_customers": {"en": "customers", "zh": "客户数"},
+    "measure_revenue": {"en": "revenue", "zh": "销售额"},
+    "cohort_caption": {"en": "% who ordered again, by {period} after the first order; blank = not reached yet; "
+                             "* = still running", "zh": "首购后每{period}再次下单的比例；空白 = 尚未到达；* = 尚未结束"},
+    "cohort_more": {"en": "periods 0–{shown} of 0–{total} shown at this width (all: --format json or --excel)",
+                    "zh": "当前宽度显示第 0–{shown} 期（共 0–{total} 期；全部见 --format json 或 --excel）"},
+    "spend_model": {"en": "Spend model", "zh": "消费模型"},
+    "not_converged": {"en": "not converged", "zh": "未收敛"},
+    "clv_margin_basis": {"en": "gross margin at {margin} of revenue", "zh": "按销售额的 {margin} 计毛利"},
+    "clv_revenue_basis": {"en": "revenue (no margin applied)", "zh": "按销售额（未扣成本）"},
+    "clv_margin_column": {"en": "margin from the {margin} column", "zh": "毛利取自 {margin} 列"},
+    "clv_horizon_line": {"en": "CLV = expected value over the next {horizon} months, discounted at {discount} a year, "
+                                "as {basis}",
+                         "zh": "CLV = 未来 {horizon} 个月的预期价值，年折现率 {discount}，口径：{basis}"},
+    "clv_total_line": {"en": "total CLV: {total} over {customers} customers", "zh": "CLV 合计：{total}，覆盖 {customers} 位客户"},
+    "clv_negative": {"en": "! negative CLV: the margin (or cost) makes these customers' expected orders lose money",
+                     "zh": "! CLV 为负：按毛利（或成本）计算，这些客户的预期订单是亏损的"},
+    "clv_correlation": {"en": "frequency and spend are correlated ({r}): Gamma-Gamma assumes they are not",
+                        "zh": "购买频率与消费金额相关（{r}）：Gamma-Gamma 假设二者独立"},
+    "clv_by": {"en": "CLV by", "zh": "CLV 按"},
     "hidden_columns": {"en": "hidden at this width: {names} (widen the terminal, or --format json / --excel)",
                        "zh": "当前宽度下隐藏：{names}（加宽终端，或用 --format json / --excel 查看）"},
     "churn_rule": {"en": "churned = no order for more than {days} days", "zh": "已流失 = 超过 {days} 天未下单"},
