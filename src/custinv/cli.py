@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 import typer
 
 from custinv import __version__
+from custinv.cli_help import teach
 from custinv.errors import CustinvError, ExitCode, UsageError
 from custinv.interrupts import SIGINT_EXIT, SIGTERM_EXIT
 
@@ -53,8 +54,8 @@ app = typer.Typer(
         "73 output not writable, 74 I/O error, 78 bad config, 130 interrupted, 143 terminated (SIGTERM), 1 a bug."
     ),
     no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
+    rich_markup_mode="markdown",  # option panels; markdown keeps "[default: 30]" (rich markup would eat it)
     pretty_exceptions_enable=False,
 )
 
@@ -177,10 +178,13 @@ def with_options(*groups: str) -> Callable[[Callable[..., None]], Callable[..., 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
         own = [p for p in pyinspect.signature(fn, eval_str=True).parameters.values() if p.name != "opts"]
         hints = {p.name: p.annotation for p in own}
+        for p in own:
+            teach(p.name, p.annotation)
         extra: list[pyinspect.Parameter] = []
         names: list[str] = []
         for group in groups:
             for name, (annotation, default) in OPTION_GROUPS[group].items():
+                teach(name, annotation)
                 extra.append(pyinspect.Parameter(name, pyinspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
                 hints[name] = annotation
                 names.append(name)
@@ -525,9 +529,10 @@ def audit(
         if any(opts.get(k) is not None for k in ("excel", "html", "report_dir", "customers_out")):
             from custinv.render.reports import write_reports
 
-            write_reports(result, excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
-                          keep=opts.get("keep"), customers_out=opts.get("customers_out"), lang=settings.lang,
-                          pii=settings.pii, comparison=changes)
+            with _progress(bool(opts.get("quiet"))) as progress:
+                write_reports(result, excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
+                              keep=opts.get("keep"), customers_out=opts.get("customers_out"), lang=settings.lang,
+                              pii=settings.pii, comparison=changes, progress=progress)
         if format is OutputFormat.table:
             from custinv.render.console import render_stocktake
 
@@ -547,7 +552,7 @@ def audit(
 @with_options("reading", "classify", "trends", "clv", "run")
 def customers(
     files: FilesArg,
-    format: Annotated[RowFormat, typer.Option("--format", "-f", help="ndjson (default), csv, parquet or json.")] = RowFormat.ndjson,
+    format: Annotated[Optional[RowFormat], typer.Option("--format", "-f", help="ndjson (default; on a terminal without -f: a table preview of the top customers), csv, parquet or json.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (mode 0600) instead of stdout; needed for parquet on a terminal.")] = None,
     no_clv: Annotated[bool, typer.Option("--no-clv", help="Skip the CLV model (no p_alive, expected_purchases, clv columns).", rich_help_panel=_V)] = False,
     *,
@@ -573,10 +578,16 @@ def customers(
         if output is None and format is RowFormat.parquet and sys.stdout.isatty():
             raise UsageError("parquet is binary: write it with --output FILE or redirect stdout")
         result = _run_audit(files, settings, opts)
-        write_rows(customer_rows(result), format.value, output)
+        if format is None and output is None and sys.stdout.isatty():  # a person: a readable preview
+            from custinv.render.console import customer_preview, stdout_console
+
+            console = stdout_console()
+            console.print(customer_preview(result.customers, settings.lang, settings.pii, console.width))
+            return 0
+        write_rows(customer_rows(result), (format or RowFormat.ndjson).value, output)
         return 0
 
-    run_guarded(work, json_mode=format in (RowFormat.json, RowFormat.ndjson), debug=bool(opts.get("debug")))
+    run_guarded(work, json_mode=format in (None, RowFormat.json, RowFormat.ndjson), debug=bool(opts.get("debug")))
 
 
 @app.command()

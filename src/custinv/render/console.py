@@ -20,7 +20,7 @@ from rich.text import Text
 from custinv.analytics.actions import AXIS_OF_FIELD
 from custinv.terminal import SafeConsole
 
-from custinv.render.fit import ALWAYS, Column, fitted_table
+from custinv.render.fit import ALWAYS, Column, FitTable, fitted_table
 from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate, sparkline
 from custinv.render import explain
 from custinv.render.i18n import Lang, field_label, label, reason_label, t
@@ -36,8 +36,9 @@ def stdout_console() -> Console:
     return SafeConsole(highlight=False, no_color="NO_COLOR" in os.environ, soft_wrap=False)
 
 
-def _table(title: str, *columns: tuple[str, str]) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold")
+def _table(title: str, *columns: tuple[str, str], lang: str = "en", keep: dict[int, int] | None = None) -> Table:
+    """A titled table that fits the terminal: least important columns dropped, figures never cut."""
+    table = FitTable(title=title, title_justify="left", title_style="bold", header_style="bold", lang=lang, keep=keep)
     for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     return table
@@ -135,7 +136,7 @@ def _share_rows(title: str, rows: Sequence[Any], key: str, st: Stocktake, lang: 
         cols.append((label("revenue_share", lang), "right"))
     if extra:
         cols.append((extra[0], "right"))
-    table = _table("", *cols)
+    table = _table("", *cols, lang=lang)
     for row in rows:
         cells = [label(getattr(row, key), lang, AXIS_OF_FIELD.get(key)), fmt_count(row.customers), fmt_rate(row.share),
                  fmt_money(row.revenue, st.currency)]
@@ -179,7 +180,7 @@ def render_rfm(st: Stocktake, lang: Lang, console: Console, *, actions: bool = T
         (label("segment", lang), "left"), (label("customers", lang), "right"), (label("share", lang), "right"),
         (label("revenue", lang), "right"), (label("revenue_share", lang), "right"),
         (label("avg_recency_days", lang), "right"), (label("avg_frequency", lang), "right"),
-        (label("avg_monetary", lang), "right"),
+        (label("avg_monetary", lang), "right"), lang=lang,
     )
     for row in st.rfm.segments:
         table.add_row(
@@ -212,7 +213,7 @@ def render_breakdowns(st: Stocktake, lang: Lang, console: Console) -> None:
             (label(b.dimension, lang), "left"), (label("customers", lang), "right"),
             (label("revenue", lang), "right"), (label("revenue_share", lang), "right"),
             (label("average_order_value", lang), "right"), (label("repeat_purchase_rate", lang), "right"),
-            (label("high", lang), "right"),
+            (label("high", lang), "right"), lang=lang,
         )
         for r in b.rows:
             table.add_row(
@@ -276,12 +277,12 @@ def render_trend(st: Stocktake, lang: Lang, console: Console) -> None:
     if not rows:
         return
     table = _table(
-        f"{label('trend', lang)} ({(st.settings or {}).get('period', 'month')})",
+        f"{label('trend', lang)} ({tr('period_' + str((st.settings or {}).get('period', 'month')), lang)})",
         (label("period", lang), "left"), (label("customers_start", lang), "right"),
         (label("new_customers", lang), "right"), (label("reactivated_customers", lang), "right"),
         (label("churned_customers", lang), "right"), (label("customers_end", lang), "right"),
         (label("retention_rate", lang), "right"), (label("churn_rate", lang), "right"),
-        (label("revenue", lang), "right"),
+        (label("revenue", lang), "right"), lang=lang, keep={8: 45, 7: 40, 6: 44, 3: 20, 2: 30, 1: 25, 4: 35, 5: 38},
     )
     for r in rows:
         table.add_row(
@@ -413,7 +414,7 @@ def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "m
                  (tr("clv_share", lang), "right"), (tr("clv_per_customer", lang), "right")]
         if has_alive:
             heads.append((label("p_alive", lang), "right"))
-        table = _table(f"{tr('clv_by', lang)} {tr(axis, lang)}", *heads)
+        table = _table(f"{tr('clv_by', lang)} {tr(axis, lang)}", *heads, lang=lang)
         for r in rows:
             cells = [label(str(r["segment"]), lang, AXIS_OF_FIELD.get(axis)), fmt_count(r["customers"]),
                      fmt_money(r["clv"], st.currency), fmt_rate(r["clv_share"]),
@@ -428,7 +429,7 @@ def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "m
             heads.append((label("p_alive", lang), "right"))
         heads += [(label("expected_purchases", lang), "right"), (label("orders", lang), "right"),
                   (label("revenue", lang), "right")]
-        table = _table(tr("top_customers", lang), *heads)
+        table = _table(tr("top_customers", lang), *heads, lang=lang)
         for r in c.top_customers[:10]:
             cells = [escape(protect(str(r["customer_id"]), pii) or ""), fmt_money(r["clv"], st.currency)]
             if has_alive:
@@ -453,6 +454,43 @@ def render_holdout(v: dict[str, Any], console: Console) -> None:
                   f"[bold]{fmt_number(v.get('predicted_purchases'))}[/]")
     table.caption = f"MAE per customer {fmt_number(v.get('mae'), 3)}; across buckets {fmt_number(v.get('bucket_mae'), 2)}"
     console.print(table)
+
+
+# ----------------------------------------------------------------------------- customers preview
+
+PREVIEW_ROWS = 20
+PREVIEW_COLUMNS: tuple[tuple[str, str, int, bool], ...] = (
+    # (column, justify, keep, figure): key and money stay, details go first on a narrow terminal
+    ("customer_id", "left", ALWAYS, False), ("customer_name", "left", 90, False), ("owner", "left", 40, False),
+    ("region", "left", 35, False), ("last_order", "left", 80, True), ("orders", "right", 60, True),
+    ("revenue", "right", ALWAYS, True), ("value_tier", "left", 50, False), ("rfm_segment", "left", 70, False),
+    ("lifecycle_stage", "left", 75, False), ("clv", "right", 55, True),
+)
+
+
+def customer_preview(customers: Any, lang: Lang, pii: PiiMode, width: int) -> Table:
+    """``custinv customers`` on a terminal: the top customers by revenue as a table (labels,
+    masked contacts), with how to get every row and column in a file."""
+    from custinv.render.digest import column_label, customer_table
+
+    frame = customer_table(customers, pii, lang)
+    cols = [c for c in PREVIEW_COLUMNS if c[0] in frame.columns]
+    rows = []
+    for rec in frame.head(PREVIEW_ROWS).iter_rows(named=True):
+        cells = []
+        for name, _, _, _ in cols:
+            value = rec.get(name)
+            if name in ("revenue", "clv"):
+                cells.append(fmt_money(value, None))
+            elif name == "orders":
+                cells.append(fmt_count(value))
+            else:
+                cells.append(escape("—" if value is None else str(value)))
+        rows.append(cells)
+    columns = [Column(column_label(name, lang), justify, keep, figure) for name, justify, keep, figure in cols]
+    note = tr("preview_note", lang, shown=min(PREVIEW_ROWS, frame.height), total=f"{frame.height:,}")
+    return fitted_table(tr("customers_sheet", lang), columns, rows, width, caption=note,
+                        hidden_note=t("hidden_columns", lang))
 
 
 # ----------------------------------------------------------------------------- the whole stocktake

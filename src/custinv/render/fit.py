@@ -65,3 +65,51 @@ def fitted_table(title: str, columns: Sequence[Column], rows: Sequence[Sequence[
         table.caption = "\n".join(notes)
         table.caption_justify = "left"
     return table
+
+
+HIDDEN_NOTE = {"en": "hidden at this width: {names} (widen the terminal, or --format json / --excel)",
+               "zh": "当前宽度下隐藏：{names}（加宽终端，或用 --format json / --excel 查看）"}
+
+
+class FitTable(Table):
+    """A Rich table that, when printed, drops its least important columns until it fits.
+
+    Columns are dropped in ``keep`` order (a dict from column index to importance; by default
+    the rightmost first, the first column never); right-aligned columns are figures and are
+    set ``no_wrap`` at their full width, so a number is never wrapped or cut (``$2,312.…``).
+    The caption then names what was hidden."""
+
+    def __init__(self, *args: object, lang: str = "en", keep: dict[int, int] | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lang = lang
+        self.keep = keep or {}
+
+    def __rich_console__(self, console: object, options: object):  # type: ignore[no-untyped-def] # noqa: ANN204
+        width = options.max_width  # type: ignore[attr-defined]
+        cols = list(self.columns)
+        need = [max([_width(c.header)] + [_width(cell) for cell in c._cells]) for c in cols]  # type: ignore[arg-type]
+        pad = 3 if self.box is not None else 2
+        kept = list(range(len(cols)))
+
+        def total(idx: list[int]) -> int:
+            return sum(need[i] + pad for i in idx) + 1
+
+        def importance(i: int) -> tuple[int, int]:
+            return (self.keep.get(i, ALWAYS if i == 0 else 50 - i), -i)
+
+        while total(kept) > width:
+            droppable = [i for i in kept if importance(i)[0] < ALWAYS]
+            if not droppable:
+                break
+            kept.remove(min(droppable, key=importance))
+        hidden = [str(cols[i].header) for i in range(len(cols)) if i not in kept]
+        self.columns = [cols[i] for i in kept]
+        for i, c in zip(kept, self.columns, strict=True):
+            if c.justify == "right":
+                c.no_wrap = True
+                c.min_width = need[i]
+        if hidden:
+            note = HIDDEN_NOTE.get(self.lang, HIDDEN_NOTE["en"]).format(names=", ".join(hidden))
+            self.caption = f"{self.caption}\n{note}" if self.caption else note
+            self.caption_justify = "left"
+        yield from super().__rich_console__(console, options)  # type: ignore[arg-type]

@@ -305,6 +305,9 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
     "clv_correlation": {"en": "frequency and spend are correlated ({r}): Gamma-Gamma assumes they are not",
                         "zh": "购买频率与消费金额相关（{r}）：Gamma-Gamma 假设二者独立"},
     "clv_by": {"en": "CLV by", "zh": "CLV 按"},
+    "preview_note": {"en": "top {shown} of {total} customers by revenue — every row and column: -f csv|ndjson|parquet "
+                           "(-o FILE)",
+                     "zh": "按销售额显示前 {shown} 位（共 {total} 位）——全部行列：-f csv|ndjson|parquet（-o 文件）"},
     "hidden_columns": {"en": "hidden at this width: {names} (widen the terminal, or --format json / --excel)",
                        "zh": "当前宽度下隐藏：{names}（加宽终端，或用 --format json / --excel 查看）"},
     "churn_rule": {"en": "churned = no order for more than {days} days", "zh": "已流失 = 超过 {days} 天未下单"},

@@ -18,6 +18,8 @@ from custinv.outputs import check_writable
 from custinv.render.pii import PiiMode
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from custinv.render.digest import Lang
     from custinv.models import Comparison
     from custinv.render.excel import ExcelReport
@@ -99,10 +101,14 @@ def write_reports(
     lang: Lang = "en",
     pii: PiiMode = "mask",
     comparison: Comparison | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> WrittenReports:
     """Write every requested report atomically; an interrupted run leaves older files intact.
 
-    ``comparison`` (this run against the previous stocktake) adds the Changes sheet and section."""
+    ``comparison`` (this run against the previous stocktake) adds the Changes sheet and section.
+    Each report is a stage of ``result.timings`` (``report_excel``, ``report_html``,
+    ``report_customers``: ``--timings`` shows them) and is announced to ``progress``."""
+    say = progress or (lambda message: None)
     if keep is not None and report_dir is None:
         raise UsageError("--keep needs --report-dir")
     out = WrittenReports()
@@ -116,13 +122,17 @@ def write_reports(
         from custinv.render.excel import write_excel
 
         for path in excel_paths:
-            out.excel.append(write_excel(result, path, lang=lang, pii=pii, comparison=comparison))
+            say(f"writing {path.name}")
+            with result.timings.stage("report_excel"):
+                out.excel.append(write_excel(result, path, lang=lang, pii=pii, comparison=comparison))
             out.paths.append(path)
     if html_paths:
         from custinv.render.html import write_html
 
         for path in html_paths:
-            write_html(result, path, lang=lang, pii=pii, comparison=comparison)
+            say(f"writing {path.name}")
+            with result.timings.stage("report_html"):
+                write_html(result, path, lang=lang, pii=pii, comparison=comparison)
             out.paths.append(path)
     if customers_out is not None:
         from custinv.outputs import write_frame
@@ -131,7 +141,9 @@ def write_reports(
         fmt = CUSTOMER_FORMATS.get(customers_out.suffix.lower())
         if fmt is None:
             raise UsageError(f"--customers-out {customers_out}: use a .parquet or .csv file name")
-        write_frame(customer_rows(result), customers_out, fmt, private=True)
+        say(f"writing {customers_out.name}")
+        with result.timings.stage("report_customers"):
+            write_frame(customer_rows(result), customers_out, fmt, private=True)
         out.paths.append(customers_out)
     if report_dir is not None and keep is not None:
         out.removed = prune(report_dir, keep, written=out.paths)
