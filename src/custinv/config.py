@@ -5,7 +5,8 @@ it was computed (``Stocktake.settings``) and the cache can key on it.
 
 ``custinv.toml`` may hold the keys flat or grouped in tables (``[rfm]``, ``[clv]``, ...:
 tables are only for readability and are flattened), plus a ``[map]`` table of
-``field = "column"`` overrides and ``[cache] dir = "..."``::
+``field = "column"`` overrides, ``[cache] dir = "..."`` and ``[source] password = "..."``
+(a database password: keep such a file private)::
 
     currency = "CNY"
     [map]
@@ -22,7 +23,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from custinv.errors import ConfigError
 
@@ -52,6 +53,11 @@ class Settings(BaseModel):
     sla_hours: float = Field(default=48.0, gt=0)
     conversion_days: int = Field(default=90, ge=1)
     cache_dir: str | None = None
+    # database sources (custinv.ingest.sources): what to read, filters sent to the server, password
+    query: str | None = None
+    where: str | None = None
+    since: str | None = None
+    db_password: SecretStr | None = None  # CUSTINV_DB_PASSWORD or [source] password; never printed
 
     # ---- classification
     high_frequency: float | None = Field(default=None, gt=0)
@@ -112,7 +118,7 @@ class Settings(BaseModel):
 
     def number_settings(self) -> dict[str, Any]:
         """The knobs that decide numbers, as stated in the output (presentation excluded)."""
-        return self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir"})
+        return self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir", "db_password"})
 
 
 def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +126,8 @@ def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if key == "map":
             flat["mapping"] = value
+        elif key == "source" and isinstance(value, dict):
+            flat.update({("db_password" if k == "password" else k.replace("-", "_")): v for k, v in value.items()})
         elif key == "cache" and isinstance(value, dict):
             if "dir" in value:
                 flat["cache_dir"] = value["dir"]

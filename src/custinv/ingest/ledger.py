@@ -24,7 +24,9 @@ from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
 from custinv.ingest import parse, status
-from custinv.ingest.readers import RawTable, read_table
+from custinv.ingest.readers import RawTable
+from custinv.ingest.sources import Source, read_source
+from custinv.ingest.sources.sqltypes import refine_mapping
 from custinv.models import FileReport, SourceReport
 
 # Excluded reasons (parsed, left out by a rule) and rejected reasons (could not be parsed).
@@ -187,7 +189,7 @@ def _sample_values(series: pl.Series, limit: int = 200_000) -> pl.Series:
 
 
 def _parse_file(
-    frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Path
+    frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Source
 ) -> tuple[pl.DataFrame, frozenset[str]]:
     """Parse every raw field with the per-column formats decided from this file's evidence.
 
@@ -363,10 +365,10 @@ def _duplicate_flags(frame: pl.DataFrame, n_files: int) -> pl.Expr:
 
 
 def build_ledger(
-    paths: Sequence[Path],
+    paths: Sequence[Source],
     settings: Settings,
     *,
-    on_file: Callable[[Path], None] | None = None,
+    on_file: Callable[[Source], None] | None = None,
     on_rows: Callable[[int, int], None] | None = None,
 ) -> Ledger:
     """Read, map, parse and account for every row of every file; return the order ledger.
@@ -375,8 +377,9 @@ def build_ledger(
     hears (rows read, estimated rows) after each batch."""
     from custinv.ingest import streaming  # it builds on this module's rules
 
-    if len(paths) == 1 and streaming.big_file(Path(paths[0])):
-        streamed = streaming.build_ledger_streaming(Path(paths[0]), settings, on_file=on_file, on_rows=on_rows)
+    first = paths[0] if len(paths) == 1 else None
+    if isinstance(first, Path) and not (settings.query or settings.where or settings.since) and streaming.big_file(first):
+        streamed = streaming.build_ledger_streaming(first, settings, on_file=on_file, on_rows=on_rows)
         if streamed is not None:
             return streamed
     parsed_frames: list[pl.DataFrame] = []
@@ -384,14 +387,7 @@ def build_ledger(
     for index, path in enumerate(paths):
         if on_file is not None:
             on_file(path)
-        raw = read_table(
-            path,
-            encoding=settings.encoding,
-            delimiter=settings.delimiter,
-            sheet=_sheet_arg(settings.sheet),
-            header_row=settings.header_row,
-            header_score=F.header_score,
-        )
+        raw = read_source(path, settings, sheet=_sheet_arg(settings.sheet), header_score=F.header_score)
         frame = raw.frame.collect() if isinstance(raw.frame, pl.LazyFrame) else raw.frame
         columns = [c for c in frame.columns if not c.startswith("__")]
         name_like = {
@@ -399,7 +395,9 @@ def build_ledger(
             for c in columns
             if F.normalise_header(c) == "name"
         }
-        mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like)
+        mapping, type_notes = refine_mapping(F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like),
+                                             raw.column_types)  # a database's column types (files: none)
+        raw.notes.extend(type_notes)
         F.require_fields(mapping, columns, str(path))
         canonical = _canonical_columns(frame, mapping, index, raw.structural_rows())
         unique_ids = _order_ids_unique(canonical, mapping)
