@@ -117,9 +117,26 @@ _MISSING_SQLSTATES = ("42P01", "42703", "42S02", "42S22", "3D000", "3F000")
 _AUTH_SQLSTATES = ("28000", "28P01")
 
 
+_DRIVER_NOISE = re.compile(
+    r"^(?:[A-Z_]+: )?(?:\[\w+\] )?(?:Failed to (?:prepare|execute|step) query(?: '[^']*')?: )?(?:ERROR: +)?")
+
+
+def server_message(text: str) -> str:
+    """The server's own words from a driver error: without the driver's prefixes, the echo of
+    the statement, the caret lines and the repeated lines libpq adds per address tried."""
+    text = re.split(r"\n\s*(?:Query was:|query:)", text)[0]
+    text = re.sub(r"\.? SQLSTATE: \w+\s*$", "", text.strip())
+    lines: list[str] = []
+    for line in text.splitlines():
+        line = _DRIVER_NOISE.sub("", line.strip()).strip()
+        if line and not line.startswith("LINE ") and not set(line) <= {"^", " "} and line not in lines:
+            lines.append(line)
+    return " ".join(lines)
+
+
 def classify(exc: BaseException, where: str, scrub: _Scrubber, *, connecting: bool) -> CustinvError:
     """The custinv error for a driver exception (message scrubbed of secrets)."""
-    message = scrub(str(exc))
+    message = server_message(scrub(str(exc)))
     state = str(getattr(exc, "sqlstate", None) or "")
     if state in _AUTH_SQLSTATES or _AUTH.search(message):
         return SourceAuthError(f"{where}: the database refused the login: {message}",

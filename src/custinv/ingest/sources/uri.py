@@ -71,7 +71,7 @@ class DatabaseUri:
             port = f":{self.port}" if self.port else ""
             base = f"{self.scheme}://{auth}{self.host or ''}{port}/{quote(self.database, safe='')}"
         params = ([("table", self.table)] if self.table else []) + list(self.params)
-        return base + ("?" + urlencode(params, safe="./") if params else "")
+        return base + ("?" + urlencode(params, safe="./", quote_via=quote) if params else "")
 
     def driver_uri(self, password: str | None) -> str:
         """The server connection string for the driver (never shown: it may hold the password)."""
@@ -81,7 +81,7 @@ class DatabaseUri:
         host = self.host or "localhost"
         port = f":{self.port}" if self.port else ""
         scheme = "postgresql" if self.backend == "postgresql" else "mysql"
-        query = "?" + urlencode(self.params) if self.params else ""
+        query = "?" + urlencode(self.params, quote_via=quote) if self.params else ""
         return f"{scheme}://{auth}{'@' if auth else ''}{host}{port}/{quote(self.database, safe='')}{query}"
 
 
