@@ -406,8 +406,10 @@ def test_mysql_audit_equals_the_file(maria: MariaDb, file_audits: dict[str, Any]
 
 
 def test_mysql_errors(maria: MariaDb) -> None:
-    proc = run("audit", maria.uri("shopify"), env={"CUSTINV_DB_PASSWORD": "wrong"})
-    assert proc.returncode == 77, proc.stderr
+    proc = run("audit", maria.uri("shopify"), env={"CUSTINV_DB_PASSWORD": "wrong"})  # ~30 s: connectorx retries
+    assert proc.returncode == 77 and "Access denied" in proc.stderr, proc.stderr
+    proc = run("audit", f"mysql://analyst@127.0.0.1:{_closed_port()}/shop?table=shopify")
+    assert proc.returncode == 69 and "cannot reach" in proc.stderr, proc.stderr
     proc = run("audit", maria.uri("nope"))
     assert proc.returncode == 66, proc.stderr
     proc = run("audit", maria.uri(), "--query", "select * from shopify where")

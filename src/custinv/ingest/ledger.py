@@ -384,6 +384,7 @@ def build_ledger(
             return streamed
     parsed_frames: list[pl.DataFrame] = []
     plans: list[_FilePlan] = []
+    type_warnings: list[str] = []  # mapping decisions taken on a database column's type
     for index, path in enumerate(paths):
         if on_file is not None:
             on_file(path)
@@ -397,7 +398,7 @@ def build_ledger(
         }
         mapping, type_notes = refine_mapping(F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like),
                                              raw.column_types)  # a database's column types (files: none)
-        raw.notes.extend(type_notes)
+        type_warnings.extend(f"{path}: {note}" for note in type_notes)
         F.require_fields(mapping, columns, str(path))
         canonical = _canonical_columns(frame, mapping, index, raw.structural_rows())
         unique_ids = _order_ids_unique(canonical, mapping)
@@ -442,6 +443,7 @@ def build_ledger(
         combined.filter(pl.col("__decision__").is_in(["anonymous", "return"])).select(_AMOUNT_COLUMNS),
         plans, currency,
     )
+    source.warnings.extend(type_warnings)
     _check_usable(source, settings)
     orders = _orders(used, plans)
     return Ledger(

@@ -175,9 +175,8 @@ def plan_query(conn: Connection, source: DatabaseSource, settings: Settings, *, 
     notes: list[str] = []
     date_column: str | None = None
     if main:
-        mapping, type_notes = sqltypes.refine_mapping(F.map_columns(columns, settings.mapping), types)
+        mapping, _ = sqltypes.refine_mapping(F.map_columns(columns, settings.mapping), types)  # warned by the ledger
         date_column = mapping.column("order_date")
-        notes += type_notes
     conditions: list[str] = []
     where = settings.where if main else None
     if where:

@@ -17,7 +17,9 @@ table or column → 66, any other query error → 65 with the server's own words
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import socket
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -60,6 +62,8 @@ class Connection(Protocol):
 
 def _import_driver(backend: str) -> ModuleType:
     module, package = _DRIVER_PACKAGES[backend]
+    if backend == "mysql":  # connectorx's connection pool logs every failed try to stderr
+        os.environ.setdefault("RUST_LOG", "off")
     try:
         return importlib.import_module(module)
     except ImportError as exc:
@@ -275,6 +279,11 @@ class _MySql:
 
     @classmethod
     def open(cls, module: ModuleType, uri: DatabaseUri, password: str | None) -> _MySql:
+        try:  # connectorx retries a failing connection for 30 s: a dead server is found at once here
+            socket.create_connection((uri.host or "localhost", uri.port or 3306), timeout=10).close()
+        except OSError as exc:
+            raise SourceUnavailable(f"{uri.display()}: cannot reach the database server: {exc}",
+                                    hint="check the host, the port and that the server is running") from exc
         dsn = uri.driver_uri(password)
         source = cls("mysql", module, dsn, uri.display(), _Scrubber([dsn, password or ""], uri.display()))
         source.schema("SELECT 1")  # connect now, so a dead server or a bad login fails first (69 / 77)
