@@ -95,6 +95,11 @@ def pg(tables: dict[str, pl.DataFrame]) -> Iterator[Postgres]:
         for name, frame in tables.items():
             server.load(table_name(name, "text"), frame)
             server.load(table_name(name, "typed"), typed(frame))
+        server.execute(  # five small orders, for the filter, cache and error tests
+            "CREATE TABLE pushed (customer_id text, order_id text, order_date date, amount numeric(12,2), region text)",
+            "INSERT INTO pushed VALUES ('a','1','2024-01-10',10.10,'EU'), ('a','2','2024-02-10',20.20,'EU'),"
+            " ('b','3','2024-03-10',30.30,'US'), ('c','4','2024-04-10',40.40,'EU'), ('c','5','2024-05-10',50.50,'EU')",
+        )
         yield server
 
 
@@ -130,12 +135,6 @@ def test_inspect_table_shows_sql_types_and_decisions(pg: Postgres) -> None:
 
 
 def test_query_where_since_and_as_of_are_pushed_down(pg: Postgres) -> None:
-    pg.execute(
-        "DROP TABLE IF EXISTS pushed",
-        "CREATE TABLE pushed (customer_id text, order_id text, order_date date, amount numeric(12,2), region text)",
-        "INSERT INTO pushed VALUES ('a','1','2024-01-10',10.10,'EU'), ('a','2','2024-02-10',20.20,'EU'),"
-        " ('b','3','2024-03-10',30.30,'US'), ('c','4','2024-04-10',40.40,'EU'), ('c','5','2024-05-10',50.50,'EU')",
-    )
     everything = audit(pg.uri("pushed"), "--no-clv")
     assert everything["source"]["rows_read"] == 5
     assert everything["kpis"]["revenue"] == pytest.approx(151.50)
@@ -415,3 +414,19 @@ def test_mysql_errors(maria: MariaDb) -> None:
     proc = run("audit", maria.uri(), "--query", "select * from shopify where")
     assert proc.returncode == 65, proc.stderr
     mariadb_execute(maria, "SELECT 1")  # the server is still fine
+
+
+def _session_value(uri: str, sql: str) -> object:
+    from custinv.ingest.sources.drivers import connect
+    from custinv.ingest.sources.uri import parse_uri
+
+    conn = connect(parse_uri(uri), PASSWORD)
+    try:
+        return next(b for b in conn.batches(sql) if b.num_rows).column(0)[0].as_py()
+    finally:
+        conn.close()
+
+
+def test_sessions_are_read_only(pg: Postgres, maria: MariaDb) -> None:
+    assert _session_value(pg.uri(), "SELECT current_setting('transaction_read_only')") == "on"
+    assert _session_value(maria.uri(), "SELECT @@session.tx_read_only") == 1
