@@ -117,7 +117,10 @@ def test_typed_tables_really_are_typed(pg: Postgres, tables: dict[str, pl.DataFr
     would only compare text with text)."""
     proc = run("inspect", pg.uri(table_name("shopify_orders.csv", "typed")), "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    types = {c["column"]: c["sql_type"] for c in json.loads(proc.stdout)["files"][0]["column_types"]}
+    columns = json.loads(proc.stdout)["files"][0]["column_types"]
+    types = {c["column"]: c["sql_type"] for c in columns}
+    assert {c["column"]: c["kind"] for c in columns}["Total"] == "number"
+    assert {c["column"]: c["field"] for c in columns}["Created at"] == "order_date"
     assert types["Created at"] == "timestamp"
     assert types["Total"] == "numeric"
     assert types["Lineitem quantity"] == "int8"
@@ -267,6 +270,7 @@ def test_password_from_pgpass_and_config(pg: Postgres, tmp_path: Path) -> None:
     proc = run_cli("audit", pg.uri("pushed"), "--no-clv", "--format", "json",
                    env={"PGPASSFILE": str(pgpass), "CUSTINV_DB_PASSWORD": ""})
     assert proc.returncode == 0, proc.stderr
+    assert PASSWORD not in proc.stdout and PASSWORD not in proc.stderr
     (tmp_path / "custinv.toml").write_text(f'[source]\npassword = "{PASSWORD}"\n')
     proc = run_cli("audit", pg.uri("pushed"), "--no-clv", "--format", "json", cwd=tmp_path,
                    env={"CUSTINV_DB_PASSWORD": "", "PGPASSFILE": str(tmp_path / "none")})
@@ -430,3 +434,26 @@ def _session_value(uri: str, sql: str) -> object:
 def test_sessions_are_read_only(pg: Postgres, maria: MariaDb) -> None:
     assert _session_value(pg.uri(), "SELECT current_setting('transaction_read_only')") == "on"
     assert _session_value(maria.uri(), "SELECT @@session.tx_read_only") == 1
+
+
+def test_the_password_is_in_no_report_snapshot_or_list(pg: Postgres, tmp_path: Path) -> None:
+    """Every file a run writes (xlsx members unzipped) is grepped for the password; the source
+    URI itself is there, so the grep looks where a leak would be."""
+    import zipfile
+
+    snapshots = tmp_path / "snapshots"
+    snapshots.mkdir()
+    proc = run("audit", pg.uri(table_name("shopify_orders.csv", "text")), "--excel", str(tmp_path / "s.xlsx"),
+               "--html", str(tmp_path / "s.html"), "--snapshot", str(snapshots), "--customers",
+               str(tmp_path / "c.csv"), "--rejects", str(tmp_path / "r.csv"), "--format", "json", "--timings")
+    assert proc.returncode == 0, proc.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) >= 5
+    seen_uri = False
+    for path in written:
+        blobs = ([zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist()]
+                 if path.suffix == ".xlsx" else [path.read_bytes()])
+        for blob in blobs:
+            assert PASSWORD.encode() not in blob, f"the password leaked into {path.name}"
+            seen_uri = seen_uri or f"127.0.0.1:{pg.port}".encode() in blob
+    assert seen_uri

@@ -102,8 +102,11 @@ def print_model_rows(rows: list[Any]) -> None:
 
 def column_decisions(raw: RawTable, mapping: Mapping) -> list[dict[str, str | None]]:
     """A database source's columns with their SQL type, kind and the field each one became."""
-    fields = {c: f for f, c in mapping.as_dict().items()}
-    return [{"column": c, "sql_type": t.sql, "kind": t.kind, "field": fields.get(c)} for c, t in raw.column_types.items()]
+    fields: dict[str, list[str]] = {}
+    for field, column in mapping.as_dict().items():
+        fields.setdefault(column, []).append(field)
+    return [{"column": c, "sql_type": t.sql, "kind": t.kind, "field": ", ".join(fields[c]) if c in fields else None}
+            for c, t in raw.column_types.items()]
 
 
 def inspection_dict(ledger: Ledger) -> dict[str, Any]:

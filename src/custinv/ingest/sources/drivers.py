@@ -255,8 +255,13 @@ class _DuckDb:
             raise classify(exc, self.where, _Scrubber(), connecting=False) from exc
 
     def schema(self, sql: str) -> pa.Schema:
+        """Arrow's schema, each field tagged with DuckDB's own type name (VARCHAR, DECIMAL(12,2)…)."""
         try:
-            return self.conn.sql(_limit0(sql)).to_arrow_table().schema
+            relation = self.conn.sql(_limit0(sql))
+            schema: pa.Schema = relation.to_arrow_table().schema
+            for i, duck_type in enumerate(relation.types):
+                schema = schema.set(i, schema.field(i).with_metadata({b"DUCKDB:type": str(duck_type).encode()}))
+            return schema
         except self.errors as exc:
             raise classify(exc, self.where, _Scrubber(), connecting=False) from exc
 

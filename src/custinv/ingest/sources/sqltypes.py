@@ -29,6 +29,10 @@ _ACCEPTS: dict[str, frozenset[str]] = {
 """Kinds of column each field may take (fields not named here take any kind)."""
 
 
+_EXACT_NUMERIC = frozenset({"numeric", "decimal"})
+"""SQL types the driver hands over as text of exact digits (PostgreSQL numeric)."""
+
+
 def kind_of(dtype: pl.DataType) -> str:
     """date / number / text / boolean / other, from the Polars type a column arrives as."""
     if dtype == pl.Date or isinstance(dtype, pl.Datetime):
@@ -45,7 +49,7 @@ def kind_of(dtype: pl.DataType) -> str:
 def sql_type(field: pa.Field) -> str:
     """The database's own name for a column's type where the driver says it, else Arrow's."""
     metadata = field.metadata or {}
-    for key in (b"POSTGRESQL:type", b"ADBC:postgresql:typname"):
+    for key in (b"POSTGRESQL:type", b"ADBC:postgresql:typname", b"DUCKDB:type"):
         if key in metadata:
             return metadata[key].decode()
     return str(field.type)
@@ -58,7 +62,8 @@ def column_types(schema: pa.Schema, frame_schema: pl.Schema, declared: dict[str,
     for field in schema:
         dtype: pl.DataType = frame_schema.get(field.name) or pl.String()
         sql = (declared or {}).get(field.name) or sql_type(field)
-        out[field.name] = ColumnType(sql, kind_of(dtype))
+        kind = "number" if sql in _EXACT_NUMERIC else kind_of(dtype)  # numeric arrives as its exact digits
+        out[field.name] = ColumnType(sql, kind)
     return out
 
 
