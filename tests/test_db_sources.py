@@ -156,6 +156,15 @@ def test_query_where_since_and_as_of_are_pushed_down(pg: Postgres) -> None:
     assert query["kpis"]["revenue"] == pytest.approx(121.20)
 
 
+def test_schema_qualified_table_names_are_quoted(pg: Postgres) -> None:
+    pg.execute('CREATE SCHEMA IF NOT EXISTS "Sales"', 'DROP TABLE IF EXISTS "Sales"."Orders 2024"',
+               'CREATE TABLE "Sales"."Orders 2024" AS SELECT * FROM pushed')
+    assert audit(pg.uri("Sales.Orders%202024"), "--no-clv")["source"]["rows_read"] == 5
+    proc = run("audit", pg.uri("pushed;drop table pushed"))
+    assert proc.returncode == 66  # one (odd) table name, never SQL
+    assert audit(pg.uri("pushed"), "--no-clv")["source"]["rows_read"] == 5
+
+
 def test_query_file(pg: Postgres, tmp_path: Path) -> None:
     sql = tmp_path / "orders.sql"
     sql.write_text("-- big orders\nSELECT customer_id, order_id, order_date, amount\nFROM pushed\nWHERE amount > 25\n",

@@ -269,6 +269,15 @@ def _local_times(frame: pl.DataFrame, zone: str | None, notes: list[str]) -> pl.
         return frame
 
 
+def _order_day(frame: pl.DataFrame, date_column: str | None) -> pl.DataFrame:
+    """A timestamp order-date column as its (wall-clock) date: the order date is a day, and an
+    ISO date takes the parser's plain path (the same day the general date parser would take
+    from the timestamp's text — tests/test_db_uri.py proves it)."""
+    if date_column is not None and isinstance(frame.schema.get(date_column), pl.Datetime):
+        return frame.with_columns(pl.col(date_column).dt.date())
+    return frame
+
+
 def read_database(source: DatabaseSource, settings: Settings, *, main: bool = True) -> RawTable:
     """Read a database source into the shared RawTable (text columns, rows numbered from 1)."""
     password = settings.db_password.get_secret_value() if settings.db_password else None
@@ -280,7 +289,7 @@ def read_database(source: DatabaseSource, settings: Settings, *, main: bool = Tr
         parts: list[pl.DataFrame] = []
         dropped: list[str] = []
         for batch in conn.batches(plan.sql):
-            text, lost = to_text(_local_times(_frame(batch), zone, notes))
+            text, lost = to_text(_order_day(_local_times(_frame(batch), zone, notes), plan.date_column))
             dropped = dropped or lost
             parts.append(text)
     finally:
