@@ -5,8 +5,9 @@ it was computed (``Stocktake.settings``) and the cache can key on it.
 
 ``custinv.toml`` may hold the keys flat or grouped in tables (``[rfm]``, ``[clv]``, ...:
 tables are only for readability and are flattened), plus a ``[map]`` table of
-``field = "column"`` overrides, ``[status] used / excluded`` lists of status values and
-``[cache] dir = "..."``::
+``field = "column"`` overrides, ``[status] used / excluded`` lists of status values,
+``[cache] dir = "..."`` and ``[source] password = "..."`` (a database password: keep such a
+file private)::
 
     currency = "CNY"
     [map]
@@ -26,7 +27,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from custinv.errors import ConfigError
 
@@ -84,6 +85,11 @@ class Settings(BaseModel):
     status_used: list[str] = Field(default_factory=list)
     status_excluded: list[str] = Field(default_factory=list)
     strict: bool = False
+    # database sources (custinv.ingest.sources): what to read, filters sent to the server, password
+    query: str | None = None
+    where: str | None = None
+    since: str | None = None
+    db_password: SecretStr | None = None  # CUSTINV_DB_PASSWORD or [source] password; never printed
 
     # ---- classification
     high_frequency: float | None = Field(default=None, gt=0)
@@ -217,7 +223,7 @@ class Settings(BaseModel):
 
     def number_settings(self) -> dict[str, Any]:
         """The knobs that decide numbers, as stated in the output (presentation excluded)."""
-        return self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir"})
+        return self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir", "db_password"})
 
 
 def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
@@ -227,6 +233,8 @@ def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
             flat["mapping"] = value
         elif key == "status" and isinstance(value, dict):  # [status] used / excluded
             flat.update({f"status_{k}": v for k, v in value.items()})
+        elif key == "source" and isinstance(value, dict):
+            flat.update({("db_password" if k == "password" else k.replace("-", "_")): v for k, v in value.items()})
         elif key == "cache" and isinstance(value, dict):
             if "dir" in value:
                 flat["cache_dir"] = value["dir"]

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
@@ -32,7 +31,8 @@ from custinv.ingest.master import read_master
 from custinv.ingest.tickets import read_tickets
 from custinv.cache import cached_build_ledger
 from custinv.ingest.ledger import Ledger
-from custinv.errors import DataError, InputError, UsageError
+from custinv.ingest.sources import Source, as_source, check_side_input
+from custinv.errors import DataError, UsageError
 from custinv.models import ClvSection, Stocktake, Tool
 
 
@@ -87,7 +87,7 @@ def margin_summary(summary: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
 
 
 def audit(
-    paths: Sequence[Path],
+    paths: Sequence[Source],
     settings: Settings,
     *,
     progress: Callable[[str], None] | None = None,
@@ -100,8 +100,8 @@ def audit(
     timings = Timings()
     say = progress or (lambda _msg: None)
     for side in (settings.customers_file, settings.tickets):  # fail before the long part (exit 66)
-        if side is not None and not Path(side).is_file():
-            raise InputError(f"{side}: no such file" if not Path(side).exists() else f"{side} is not a file")
+        if side is not None:
+            check_side_input(side)
     with timings.stage("ingest"):
         ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"), on_rows=on_rows)
     as_of = ledger.as_of
@@ -120,7 +120,7 @@ def audit(
     if settings.customers_file:
         with timings.stage("master"):
             say("reading the customer master")
-            master = read_master(Path(settings.customers_file), settings)
+            master = read_master(as_source(settings.customers_file), settings)
 
     with timings.stage("classify"):
         say("classifying customers")
@@ -189,7 +189,7 @@ def audit(
     if settings.tickets:
         with timings.stage("service"):
             say("service quality")
-            tickets = read_tickets(Path(settings.tickets), settings, as_of)
+            tickets = read_tickets(as_source(settings.tickets), settings, as_of)
             service = service_section(tickets.tickets, tickets.report, orders, customers, as_of,
                                       churn_days=churn_days, sla_hours=settings.sla_hours, period=settings.period,
                                       fiscal_year_start=settings.fiscal_year_start, periods=settings.periods)

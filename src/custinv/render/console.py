@@ -500,6 +500,13 @@ def render_inspection(ledger: Ledger, console: Console | None = None) -> None:
         if unmapped:
             table.caption = "not used: " + escape(", ".join(unmapped))
         console.print(table)
+        if raw.column_types:
+            from custinv.render.tabular import column_decisions
+
+            typed = _table("columns", ("column", "left"), ("SQL type", "left"), ("read as", "left"), ("field", "left"))
+            for c in column_decisions(raw, mapping):
+                typed.add_row(escape(str(c["column"])), escape(str(c["sql_type"])), str(c["kind"]), c["field"] or "—")
+            console.print(typed)
     if ledger.samples is not None and ledger.samples.height:
         table = _table("parsed sample rows", *[(c, "left") for c in ledger.samples.columns])
         for row in ledger.samples.iter_rows():
