@@ -31,6 +31,7 @@ from ._mle import (
     distinct_pairs,
     group_rfm,
     maximise,
+    time_scale,
 )
 
 NAMES = ("r", "alpha", "s", "beta")
@@ -146,16 +147,24 @@ def _starts(data: Grouped) -> list[FloatArray]:
 
 
 def fit(
-    x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, weights: npt.ArrayLike | None = None
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    weights: npt.ArrayLike | None = None,
+    *,
+    penalizer: float = 0.0,
 ) -> FitResult:
     """Maximum-likelihood Pareto/NBD fit on per-customer (or weighted unique) (x, t_x, T).
 
+    ``penalizer`` adds lifetimes' L2 penalty (α and β measured after its time rescaling).
     Raises :class:`ModelNotIdentifiable` when the data cannot identify the model.
     """
     data = group_rfm(x, t_x, T, weights)
     check_identifiable(data, "Pareto/NBD")
     objective = _Objective(data)
-    return maximise("paretonbd", NAMES, objective, _starts(data), float(data.weight.sum()), data.n_customers)
+    ts = time_scale(data.T)
+    return maximise("paretonbd", NAMES, objective, _starts(data), float(data.weight.sum()), data.n_customers,
+                    penalizer=penalizer, scales=[1.0, ts, 1.0, ts])
 
 
 def _log_F_distinct(
