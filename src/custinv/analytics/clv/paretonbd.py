@@ -205,6 +205,15 @@ def expected_purchases_if_alive(
     return rate * mass
 
 
+def expected_purchases(params: Mapping[str, float], t: float | npt.ArrayLike) -> FloatArray:
+    """Unconditional E[X(t)] = rβ/(α(s−1)) · [1 − (β/(β+t))^(s−1)] (Schmittlein et al. 1987); s = 1 by its limit."""
+    r, alpha, s, beta = _unpack(params)
+    tt = np.asarray(t, dtype=np.float64)
+    log_growth = np.log(beta + tt) - np.log(beta)
+    mass = -np.expm1(-(s - 1) * log_growth) / (s - 1) if abs(s - 1.0) > 1e-9 else log_growth
+    return np.asarray(r * beta / alpha * mass, dtype=np.float64)
+
+
 def conditional_expected_purchases(
     params: Mapping[str, float], t: float | npt.ArrayLike, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike
 ) -> FloatArray:

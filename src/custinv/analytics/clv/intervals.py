@@ -1,0 +1,197 @@
+"""How sure the CLV numbers are: parameter covariance and delta-method intervals.
+
+The estimates are maximum likelihood, so their sampling distribution is approximately
+normal with covariance the inverse of the observed information (the Hessian of the negative
+log-likelihood at the optimum; :func:`~custinv.analytics.clv._mle.observed_information`).
+Everything is done in log-parameters, where the models are fitted and where the normal
+approximation is far better for positive parameters; a parameter's interval is
+exp(θ̂ ± z·se).
+
+For a prediction v(θ) (a customer's expected purchases, P(alive), CLV, or a sum of them over
+a segment) the delta method gives Var v ≈ ∇v' Σ ∇v. The gradients are taken by central
+differences in log-parameters of the model's own prediction functions (one evaluation per
+parameter and side, on the distinct (x, T) pairs and P(alive) vectors — not per customer
+formula), and stored as log-gradients g = ∇ log v, so that a segment's sum S = Σ v_i has
+∇S = Σ v_i g_i (a weighted column sum per segment) and every interval is formed on the log
+scale: v · exp(±z · sd(log v)); P(alive) is formed on the logit scale. CLV's log-gradient
+adds the Gamma-Gamma block (its spend per purchase p(γ + x m)/(p x + q − 1) has the
+closed-form log-gradient used below); the purchase and spend fits are independent, so the
+covariance is block-diagonal.
+
+What these intervals are not: they describe how well the *model's parameters* are pinned
+down by the data (the uncertainty that shrinks with more customers). The Poisson noise of
+one customer's future purchases is not in them; a single customer's actual purchases will
+scatter far beyond their interval, while totals over many customers track it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import expit, logit
+from scipy.stats import norm
+
+from ._mle import FitResult, FloatArray
+
+LEVELS = (0.80, 0.95)
+#: Central-difference step in log-parameters for prediction gradients.
+STEP = 1e-4
+#: Above this condition number the information matrix is treated as singular (a flat ridge).
+MAX_CONDITION = 1e12
+
+
+def z_value(level: float) -> float:
+    return float(norm.ppf(0.5 + level / 2))
+
+
+def covariance(fit: FitResult) -> tuple[FloatArray | None, str | None]:
+    """(covariance of the log-parameters, None) or (None, why it is not available)."""
+    info = fit.information
+    if info is None or fit.log_params is None:
+        return None, "the fit carries no information matrix"
+    if not np.all(np.isfinite(info)):
+        return None, "the likelihood's curvature at the optimum is not finite"
+    try:
+        np.linalg.cholesky(info)
+    except np.linalg.LinAlgError:
+        return None, "the likelihood is flat or not at a maximum in some direction (parameters not identified)"
+    if np.linalg.cond(info) > MAX_CONDITION:
+        return None, "the information matrix is nearly singular (parameters not identified)"
+    cov = np.linalg.inv(info)
+    return 0.5 * (cov + cov.T), None
+
+
+def parameter_intervals(fit: FitResult, cov: FloatArray) -> dict[str, dict[str, float]]:
+    """Per parameter: estimate, standard error (of the estimate, by the delta method) and 80/95 % bounds."""
+    assert fit.log_params is not None
+    out: dict[str, dict[str, float]] = {}
+    for i, (name, value) in enumerate(fit.params.items()):
+        se_log = math.sqrt(max(float(cov[i, i]), 0.0))
+        row = {"estimate": value, "se": value * se_log}
+        for level in LEVELS:
+            z = z_value(level)
+            row[f"low_{round(level * 100)}"] = value * math.exp(-z * se_log)
+            row[f"high_{round(level * 100)}"] = value * math.exp(z * se_log)
+        out[name] = row
+    return out
+
+
+def log_gradient(
+    evaluate: Callable[[Mapping[str, float]], FloatArray], params: Mapping[str, float]
+) -> FloatArray:
+    """∇ log v in log-parameters by central differences, one column per parameter (rows = v's entries)."""
+    names = list(params)
+    theta = np.log(np.array([params[n] for n in names], dtype=np.float64))
+    cols = []
+    for j in range(theta.size):
+        sides = []
+        for sign in (1.0, -1.0):
+            t = theta.copy()
+            t[j] += sign * STEP
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sides.append(np.log(evaluate(dict(zip(names, np.exp(t))))))
+        with np.errstate(invalid="ignore"):
+            col = (sides[0] - sides[1]) / (2 * STEP)
+        cols.append(np.where(np.isfinite(col), col, 0.0))
+    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+
+
+def spend_log_gradient(params: Mapping[str, float], x: FloatArray, m: FloatArray) -> FloatArray:
+    """∇ log E[spend | x, m] in (log p, log q, log γ), closed form (rows = customers).
+
+    log s = log p + log(γ + x m) − log(p x + q − 1), with m = 0 for one-time buyers.
+    """
+    p, q, g = float(params["p"]), float(params["q"]), float(params["gamma"])
+    mm = np.where(x > 0, np.nan_to_num(m, nan=0.0), 0.0)
+    denom = p * x + q - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols = [1.0 - p * x / denom, -q / denom, g / (g + x * mm)]
+    out = np.stack(cols, axis=1)
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def _sd_log(grad: FloatArray, cov: FloatArray) -> FloatArray:
+    """sd of log v per row: sqrt(g Σ g')."""
+    return np.sqrt(np.maximum(np.einsum("ij,ij->i", grad @ cov, grad), 0.0))
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Per-customer values of one prediction and their log-gradients in the parameters."""
+
+    values: FloatArray
+    grad: FloatArray  # (customers, parameters)
+    probability: bool = False  # intervals on the logit scale (P(alive))
+
+    def customer_bounds(self, cov: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
+        """(low, high) per customer at ``level``."""
+        z = z_value(level)
+        sd = _sd_log(self.grad, cov)
+        v = self.values
+        if self.probability:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sd_logit = sd / np.where(v < 1, 1 - v, np.inf)
+                centre = logit(np.clip(v, 1e-300, 1 - 1e-16))
+            low, high = expit(centre - z * sd_logit), expit(centre + z * sd_logit)
+            return np.where(v >= 1, 1.0, low), np.where(v >= 1, 1.0, high)
+        factor = np.exp(z * sd)
+        return v / factor, v * factor
+
+    def group_bounds(
+        self, cov: FloatArray, codes: npt.NDArray[np.intp], groups: int, *, mean: bool = False
+    ) -> dict[str, FloatArray]:
+        """Per group (``codes`` 0..groups−1, −1 = left out): the sum (or mean) and its 80/95 % bounds."""
+        keep = codes >= 0
+        c, v, g = codes[keep], self.values[keep], self.grad[keep]
+        v = np.nan_to_num(v)
+        total = np.bincount(c, weights=v, minlength=groups)
+        grad_sum = np.stack([np.bincount(c, weights=v * g[:, j], minlength=groups) for j in range(g.shape[1])], axis=1)
+        count = np.bincount(c, minlength=groups).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sd_log = _sd_log(grad_sum, cov) / total
+        sd_log = np.where(np.isfinite(sd_log), sd_log, 0.0)
+        value = total / np.where(count > 0, count, 1.0) if mean else total
+        out = {"value": value}
+        for level in LEVELS:
+            z = z_value(level)
+            pct = round(level * 100)
+            if self.probability and mean:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    sd_logit = sd_log / np.where(value < 1, 1 - value, np.inf)
+                    centre = logit(np.clip(value, 1e-300, 1 - 1e-16))
+                out[f"low_{pct}"] = np.where(value >= 1, 1.0, expit(centre - z * sd_logit))
+                out[f"high_{pct}"] = np.where(value >= 1, 1.0, expit(centre + z * sd_logit))
+            else:
+                out[f"low_{pct}"] = value * np.exp(-z * sd_log)
+                out[f"high_{pct}"] = value * np.exp(z * sd_log)
+        return out
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """The covariance of all fitted parameters and the measures' log-gradients in them."""
+
+    names: Sequence[str]
+    cov: FloatArray
+    expected_purchases: Measure
+    p_alive: Measure | None
+    clv: Measure
+
+    def total(self, measure: Measure) -> dict[str, float]:
+        """The sum over every customer and its 80/95 % bounds."""
+        codes = np.zeros(measure.values.size, dtype=np.intp)
+        return {k: float(v[0]) for k, v in measure.group_bounds(self.cov, codes, 1).items()}
+
+
+def block_diagonal(a: FloatArray, b: FloatArray | None) -> FloatArray:
+    """[[a, 0], [0, b]] (b may be absent)."""
+    if b is None:
+        return a
+    out = np.zeros((a.shape[0] + b.shape[0],) * 2)
+    out[: a.shape[0], : a.shape[0]] = a
+    out[a.shape[0] :, a.shape[0] :] = b
+    return out
