@@ -123,12 +123,13 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "fiscal_year_start": (Annotated[Optional[int], typer.Option(help="First month of the fiscal year (shifts quarters and years), e.g. 4 for April.", min=1, max=12, rich_help_panel=_T)], None),
     },
     "clv": {
-        "model": (Annotated[Optional[str], typer.Option(help="auto (BG/NBD when it can be trusted, else historical; default), bgnbd, paretonbd or historical.", rich_help_panel=_V)], None),
+        "model": (Annotated[Optional[str], typer.Option(help="auto (default: NBD, BG/NBD, MBG/NBD and Pareto/NBD scored on a held-out last part of the history, the best wins; historical only when none can be fitted — the reason is always shown), nbd, bgnbd, mbgnbd, paretonbd or historical.", rich_help_panel=_V)], None),
         "time_unit": (Annotated[Optional[str], typer.Option(help="Model time unit: week (default, as the literature), day or month.", rich_help_panel=_V)], None),
         "horizon": (Annotated[Optional[int], typer.Option(help="CLV horizon in months [default: 12].", min=1, rich_help_panel=_V)], None),
         "discount_rate": (Annotated[Optional[float], typer.Option(help="Annual discount rate [default: 0.10].", min=0, rich_help_panel=_V)], None),
         "margin": (Annotated[Optional[float], typer.Option(help="Gross margin as a fraction (default: from a mapped cost/margin column, else 0.30).", min=0, max=1, rich_help_panel=_V)], None),
         "holdout": (Annotated[Optional[str], typer.Option(help="Validate: calibrate up to this date, predict the rest up to as-of, and compare.", rich_help_panel=_V)], None),
+        "penalizer": (Annotated[Optional[float], typer.Option(help="L2 penalty on the CLV model parameters, as lifetimes' penalizer_coef (0.001–0.1 tames fits that run to extreme values on small data) [default: 0].", min=0, max=100, rich_help_panel=_V)], None),
     },
     "alerts": {
         "alert": (Annotated[Optional[list[str]], typer.Option("--alert", help="Rule such as 'churn_rate > 0.08' (repeatable). Any kpis key, or a kpis_by_period key of the last complete period ('period.x' to force it). Breached → exit 3 after all outputs are written.", rich_help_panel=_O)], None),
@@ -376,6 +377,12 @@ def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> Au
     with _progress(bool(opts.get("quiet"))) as progress:
         result = audit(_expand(files), settings, progress=progress,
                        on_rows=progress.rows if progress is not None else None)
+    clv = result.stocktake.clv
+    if clv is not None and clv.warnings:  # every CLV model warning is also a stderr line (and in clv.warnings)
+        from rich.markup import escape
+
+        for message in clv.warnings:
+            _stderr_console(quiet=bool(opts.get("quiet"))).print(f"[yellow]clv warning:[/] {escape(message)}", soft_wrap=True)
     if opts.get("rejects") is not None:
         from custinv.outputs import write_frame
 

@@ -28,7 +28,7 @@ import polars as pl
 from . import gammagamma, historical, intervals, purchase, select
 from ._mle import FitResult, FloatArray, ModelNotIdentifiable
 from .discount import Schedule, discounted_purchases, schedule
-from .inputs import TimeUnit, clv_inputs, clv_inputs_from_summary
+from .inputs import TimeUnit, clv_inputs, clv_inputs_from_summary, unit_days
 from .intervals import LEVELS, Measure, Uncertainty
 
 ModelName = Literal["auto", "nbd", "bgnbd", "mbgnbd", "paretonbd", "historical"]
@@ -46,8 +46,8 @@ CUSTOMER_SCHEMA: dict[str, type[pl.DataType]] = {
     "expected_purchases_low": pl.Float64,
     "expected_purchases_high": pl.Float64,
     "p_purchase": pl.Float64,
-    "next_purchase_from": pl.Float64,
-    "next_purchase_to": pl.Float64,
+    "next_purchase_from": pl.Date,
+    "next_purchase_to": pl.Date,
     "spend_per_purchase": pl.Float64,
     "expected_spend": pl.Float64,
     "clv": pl.Float64,
@@ -55,8 +55,9 @@ CUSTOMER_SCHEMA: dict[str, type[pl.DataType]] = {
     "clv_high": pl.Float64,
 }
 """Per-customer CLV columns. ``*_low``/``*_high``: 80 % intervals; ``p_purchase``: P(at least
-one purchase in the horizon); ``next_purchase_from``/``_to``: model time units after as-of;
-``expected_spend``: undiscounted expected revenue in the horizon."""
+one purchase in the horizon);
+``expected_spend``: undiscounted expected revenue in the horizon; ``next_purchase_from``/``_to``:
+the dates between which a still-active customer's next purchase falls with 50 % probability."""
 
 
 def _finite_or_none(v: float | None) -> float | None:
@@ -253,6 +254,15 @@ def _choose(
             return used, result, reason
     fallback_why = why_no_holdout or "no candidate could be scored on the holdout"
     fits: list[tuple[float, str, FitResult]] = []
+    repeat_buyers = int(np.count_nonzero(x > 0))
+    if repeat_buyers < AUTO_MIN_REPEAT_BUYERS:  # no model would be trusted: do not spend time fitting them
+        failures.append(f"only {repeat_buyers} repeat buyers in all (a model needs {AUTO_MIN_REPEAT_BUYERS} "
+                        "to be trusted; --model bgnbd forces one)")
+        if repeat_buyers == 0:
+            failures.append("no repeat buyers, so purchase rates and dropout cannot be separated")
+        if x.size < 3:
+            failures.append(f"needs at least 3 customers, got {x.size}")
+        return "historical", None, "historical CLV (last resort): " + "; ".join([fallback_why, *failures])
     for name in select.LADDER:
         try:
             used, result, _ = select.nested_fit(name, purchase.fit(name, x, t_x, T, penalizer=penalizer), x, t_x, T, penalizer)
@@ -264,12 +274,9 @@ def _choose(
             continue
         bic = -2 * result.log_likelihood + len(result.params) * math.log(max(result.n_customers, 1))
         fits.append((bic, used, result))
-    if fits and int(np.count_nonzero(x > 0)) >= AUTO_MIN_REPEAT_BUYERS:
+    if fits:
         bic, used, result = min(fits, key=lambda f: f[0])
         return used, result, f"{fallback_why}; chosen by BIC on all customers: {purchase.LABELS[used]} (BIC {bic:.1f})"
-    if fits:
-        failures.append(f"only {int(np.count_nonzero(x > 0))} repeat buyers (a model needs {AUTO_MIN_REPEAT_BUYERS} "
-                        "to be trusted; --model bgnbd forces one)")
     unique = list(dict.fromkeys(failures))
     return "historical", None, "historical CLV (last resort): " + "; ".join([fallback_why, *unique][:3])
 
@@ -316,8 +323,8 @@ def fit_clv(
     ``p_alive`` is null under the historical model (it has no dropout process); the NBD's is 1.
     The ``*_low``/``*_high`` columns are 80 % intervals from the parameters' uncertainty
     (:mod:`.intervals`; null when the fit's information matrix is singular, with a warning);
-    ``next_purchase_from``/``_to`` are in model time units after ``as_of`` (the middle half of
-    the waiting time of a customer who is still active).
+    ``next_purchase_from``/``_to`` are dates after ``as_of`` (the middle half of the waiting time
+    of a customer who is still active; null when the rate is 0).
 
     ``model="auto"`` chooses by holdout (:mod:`.select`); every warning raised on the way
     (numerical or about the data) ends up in ``summary.warnings``, never as a Python warning.
@@ -406,8 +413,8 @@ def _fit_clv(
         "p_alive": alive,
         "expected_purchases": expected,
         "p_purchase": p_any,
-        "next_purchase_from": window[0],
-        "next_purchase_to": window[1],
+        "next_purchase_from": _dates_after(as_of, window[0], time_unit),
+        "next_purchase_to": _dates_after(as_of, window[1], time_unit),
         "spend_per_purchase": spend,
         "expected_spend": expected * spend,
         "clv": clv,
@@ -421,9 +428,9 @@ def _fit_clv(
             low = high = np.full(x.size, np.nan)
         columns[f"{name}_low"], columns[f"{name}_high"] = low, high
     frame = pl.DataFrame(
-        {k: (v if k == "customer_id" else pl.Series(k, v, dtype=pl.Float64, nan_to_null=True)) for k, v in columns.items()},
+        {k: (v if isinstance(v, pl.Series) else pl.Series(k, v, dtype=pl.Float64, nan_to_null=True))
+         for k, v in columns.items()},
     ).select(list(CUSTOMER_SCHEMA))
-    frame = frame.cast(CUSTOMER_SCHEMA)  # type: ignore[arg-type]
 
     params_ci: dict[str, dict[str, float]] = {}
     if result is not None and unc is not None:
@@ -462,6 +469,15 @@ def _fit_clv(
         uncertainty=unc,
     )
     return frame, out
+
+
+def _dates_after(as_of: dt.date, units: FloatArray, time_unit: str) -> pl.Series:
+    """``as_of`` plus ``units`` model time units, as dates (null where not finite)."""
+    days = units * unit_days(time_unit)
+    ok = np.isfinite(days) & (days < 365.25 * 100)  # beyond a century: "not in any useful time"
+    whole = np.where(ok, np.round(np.where(ok, days, 0.0)), 0).astype(np.int64)
+    base = (as_of - dt.date(1970, 1, 1)).days
+    return pl.Series(np.where(ok, base + whole, 0), dtype=pl.Int32).cast(pl.Date).set(pl.Series(~ok), None)  # type: ignore[arg-type]
 
 
 def p_alive_histogram(alive: FloatArray) -> list[dict[str, Any]]:

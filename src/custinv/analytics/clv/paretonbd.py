@@ -65,16 +65,27 @@ def _hyp2f1_a1(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
     """2F1(1, b; c; z) by its power series, for the few points where scipy's hyp2f1 overflows.
 
     With 0 < b < c and 0 ≤ z < 1 every term is positive and the ratio of terms,
-    (b + n)/(c + n)·z, stays below z, so the sum converges and is at most 1/(1 − z).
+    ρ_n = (b + n)/(c + n)·z, rises towards z, so the sum converges and is at most 1/(1 − z).
+    Near z = 1 (parameters the optimiser visits at the edge of the range, never an optimum on
+    real data) the series needs millions of terms: it is summed to at most
+    :data:`_SERIES_TERMS` terms and the rest taken as the geometric tail term·ρ/(1 − ρ) with
+    the last ratio, which is within the series' own bound.
     """
     total = np.ones_like(z)
     term = np.ones_like(z)
-    for n in range(1_000_000):  # a loop over series terms, not rows: each step is vectorised
-        term = term * (b + n) / (c + n) * z
-        total = total + term
+    n = 0
+    while n < _SERIES_TERMS:
+        for _ in range(50):  # check convergence every 50 terms, not every term
+            term = term * (b + n) / (c + n) * z
+            total = total + term
+            n += 1
         if np.all(term <= 1e-17 * total):
-            break
-    return total
+            return total
+    ratio = (b + n) / (c + n) * z
+    return total + term * ratio / (1.0 - ratio)
+
+
+_SERIES_TERMS = 2_000
 
 
 def _log_terms(
