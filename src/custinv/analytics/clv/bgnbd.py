@@ -227,6 +227,30 @@ def p_alive(params: Mapping[str, float], x: npt.ArrayLike, t_x: npt.ArrayLike, T
     return np.where(xa > 0, expit(-log_odds), 1.0)
 
 
+def log_p_alive_gradient(
+    params: Mapping[str, float], x: FloatArray, t_x: FloatArray, T: FloatArray, *, modified: bool = False
+) -> FloatArray:
+    """∇ log P(alive) in (log r, log α, log a, log b), closed form (rows = parameters, columns = customers).
+
+    P(alive) = expit(−L) with L = log a − log(b+x−1+k) + (r+x)·[log(α+T) − log(α+t_x)]
+    (k = 1 for MBG/NBD), so ∇ log P = −(1 − P)·∇L; one-time buyers of BG/NBD have P = 1 and
+    a zero gradient. Used by the delta method instead of differencing a million P(alive).
+    """
+    r, alpha, a, b = _unpack(params)
+    k = 1.0 if modified else 0.0
+    term = x > 0 if not modified else np.ones(x.size, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.log(alpha + T) - np.log(alpha + t_x)
+        L = np.log(a) - np.log(np.where(term, b + x - 1 + k, 1.0)) + (r + x) * delta
+        dead = np.where(term, expit(L), 0.0)  # 1 − P(alive)
+        grads = (r * delta, (r + x) * alpha * (1.0 / (alpha + T) - 1.0 / (alpha + t_x)),
+                 np.ones_like(x), -b / np.where(term, b + x - 1 + k, 1.0))
+    out = np.empty((4, x.size))
+    for i, g in enumerate(grads):
+        np.multiply(-dead, g, out=out[i])
+    return out
+
+
 def expected_purchases(params: Mapping[str, float], t: float | npt.ArrayLike) -> FloatArray:
     """Unconditional E[X(t)] for a new customer over (0, t] (FHL 2005 eq. 9)."""
     r, alpha, a, b = _unpack(params)

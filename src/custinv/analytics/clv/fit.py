@@ -19,7 +19,6 @@ import datetime as dt
 import math
 import warnings
 from dataclasses import dataclass, field
-from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -404,7 +403,7 @@ def _fit_clv(
         if spend_summary.reason:
             notes.append(f"spend per purchase: {spend_summary.reason}; each customer's own average is used")
         if want_intervals:
-            unc = _uncertainty(used, result, predictor, x, t_x, T, sched, spend, m, discounted, expected, alive,
+            unc = uncertainty(used, result, predictor, x, t_x, T, sched, spend, m, discounted, expected, alive,
                                margins, gg if spend_summary.model == "gammagamma" else None, notes)
 
     clv = discounted * spend * margins
@@ -489,7 +488,7 @@ def p_alive_histogram(alive: FloatArray) -> list[dict[str, Any]]:
     return [{"from": i / 10, "to": (i + 1) / 10, "customers": int(c)} for i, c in enumerate(counts)]
 
 
-def _uncertainty(
+def uncertainty(
     name: str,
     result: FitResult,
     predictor: purchase.Predictor,
@@ -517,33 +516,29 @@ def _uncertainty(
         if cov_s is None:
             notes.append(f"CLV intervals leave out the spend model's uncertainty: Gamma-Gamma {why_s}")
     inverse = predictor.inverse
-    cache: dict[tuple[float, ...], purchase.Predictor] = {}
-
-    def at(params: Mapping[str, float]) -> purchase.Predictor:
-        key = tuple(params.values())
-        if key not in cache:
-            cache[key] = predictor.with_params(params, x, t_x, T)
-        return cache[key]
-
-    g_alive = intervals.log_gradient(lambda p: at(p).p_alive(), result.params)
-    g_exp_pairs = intervals.log_gradient(lambda p: at(p).discounted_pairs(sched)[0], result.params)
-    g_disc_pairs = intervals.log_gradient(lambda p: at(p).discounted_pairs(sched)[1], result.params)
-    g_expected = g_exp_pairs[inverse] + g_alive
-    g_clv = g_disc_pairs[inverse] + g_alive
-    k = len(result.params)
+    mod = purchase.module(name)
+    if hasattr(mod, "log_p_alive_gradient"):  # closed form (BG family): no P(alive) re-evaluations
+        g_alive = mod.log_p_alive_gradient(result.params, x, t_x, T)
+    elif name == "nbd":
+        g_alive = np.zeros((len(result.params), x.size))
+    else:
+        g_alive = intervals.log_gradient(lambda p: predictor.with_params(p, x, t_x, T).p_alive(), result.params)
+    pairs = predictor.pair_count
+    g_pairs = intervals.log_gradient(lambda p: np.concatenate(predictor.discounted_pairs(sched, p)), result.params)
+    g_expected = g_pairs[:, :pairs][:, inverse]
+    g_expected += g_alive
+    g_clv_purchase = g_pairs[:, pairs:][:, inverse]
+    g_clv_purchase += g_alive
     if cov_s is not None and gg is not None:
-        g_spend = intervals.spend_log_gradient(gg.params, x, m)
-        g_clv = np.concatenate([g_clv, g_spend], axis=1)
+        g_clv = np.concatenate([g_clv_purchase, intervals.spend_log_gradient(gg.params, x, m)], axis=0)
         cov = intervals.block_diagonal(cov_p, cov_s)
     else:
-        cov = cov_p
-    pad = np.zeros((x.size, cov.shape[0] - k))
+        g_clv, cov = g_clv_purchase, cov_p
     clv = discounted * spend * margins
-    has_dropout = name != "nbd"
     return Uncertainty(
         names=list(result.params) + ([f"spend.{n}" for n in gg.params] if cov_s is not None and gg is not None else []),
         cov=cov,
-        expected_purchases=Measure(expected, np.concatenate([g_expected, pad], axis=1)),
-        p_alive=Measure(alive, np.concatenate([g_alive, pad], axis=1), probability=True) if has_dropout else None,
+        expected_purchases=Measure(expected, g_expected),
+        p_alive=Measure(alive, g_alive, probability=True) if name != "nbd" else None,
         clv=Measure(clv, g_clv),
     )

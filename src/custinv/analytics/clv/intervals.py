@@ -83,7 +83,7 @@ def parameter_intervals(fit: FitResult, cov: FloatArray) -> dict[str, dict[str, 
 def log_gradient(
     evaluate: Callable[[Mapping[str, float]], FloatArray], params: Mapping[str, float]
 ) -> FloatArray:
-    """∇ log v in log-parameters by central differences, one column per parameter (rows = v's entries)."""
+    """∇ log v in log-parameters by central differences: one row per parameter, one column per entry of v."""
     names = list(params)
     theta = np.log(np.array([params[n] for n in names], dtype=np.float64))
     cols = []
@@ -97,26 +97,44 @@ def log_gradient(
         with np.errstate(invalid="ignore"):
             col = (sides[0] - sides[1]) / (2 * STEP)
         cols.append(np.where(np.isfinite(col), col, 0.0))
-    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+    return np.stack(cols, axis=0) if cols else np.zeros((0, 0))
 
 
 def spend_log_gradient(params: Mapping[str, float], x: FloatArray, m: FloatArray) -> FloatArray:
-    """∇ log E[spend | x, m] in (log p, log q, log γ), closed form (rows = customers).
+    """∇ log E[spend | x, m] in (log p, log q, log γ), closed form (rows = parameters, columns = customers).
 
-    log s = log p + log(γ + x m) − log(p x + q − 1), with m = 0 for one-time buyers.
+    log s = log p + log(γ + x m) − log(p x + q − 1), with m = 0 for one-time buyers; where the
+    spend is undefined (p x + q ≤ 1) the gradient is 0 (that customer's CLV is not a number).
     """
     p, q, g = float(params["p"]), float(params["q"]), float(params["gamma"])
     mm = np.where(x > 0, np.nan_to_num(m, nan=0.0), 0.0)
     denom = p * x + q - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cols = [1.0 - p * x / denom, -q / denom, g / (g + x * mm)]
-    out = np.stack(cols, axis=1)
-    return np.where(np.isfinite(out), out, 0.0)
+    inv = np.divide(1.0, denom, out=np.zeros_like(denom), where=denom > 0)
+    out = np.empty((3, x.size))
+    np.multiply(-p * x, inv, out=out[0])
+    out[0] += 1.0
+    np.multiply(-q, inv, out=out[1])
+    np.divide(g, g + x * mm, out=out[2])
+    return out
 
 
 def _sd_log(grad: FloatArray, cov: FloatArray) -> FloatArray:
-    """sd of log v per row: sqrt(g Σ g')."""
-    return np.sqrt(np.maximum(np.einsum("ij,ij->i", grad @ cov, grad), 0.0))
+    """sd of log v per column of ``grad`` (parameters × entries): sqrt(g' Σ g), Σ cut to the
+    gradient's leading parameters.
+
+    Row passes over contiguous rows (Σ_j g_j · Σ_l Σ_jl g_l, using Σ's symmetry): cheaper
+    than a (million × k)·(k × k) matmul through BLAS for k this small.
+    """
+    k = grad.shape[0]
+    c = cov[:k, :k]
+    total = np.zeros(grad.shape[1])
+    for j in range(k):
+        inner = c[j, j] * grad[j]
+        for i in range(j + 1, k):
+            inner += 2.0 * c[i, j] * grad[i]
+        inner *= grad[j]
+        total += inner
+    return np.sqrt(np.maximum(total, 0.0))
 
 
 @dataclass(frozen=True)
@@ -124,13 +142,13 @@ class Measure:
     """Per-customer values of one prediction and their log-gradients in the parameters."""
 
     values: FloatArray
-    grad: FloatArray  # (customers, parameters)
+    grad: FloatArray  # (parameters, customers): rows are contiguous for the row passes
     probability: bool = False  # intervals on the logit scale (P(alive))
 
-    def customer_bounds(self, cov: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
-        """(low, high) per customer at ``level``."""
+    def customer_bounds(self, cov: FloatArray, level: float, sd: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
+        """(low, high) per customer at ``level`` (``sd`` from :meth:`sd_log` when already known)."""
         z = z_value(level)
-        sd = _sd_log(self.grad, cov)
+        sd = self.sd_log(cov) if sd is None else sd
         v = self.values
         if self.probability:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -141,15 +159,21 @@ class Measure:
         factor = np.exp(z * sd)
         return v / factor, v * factor
 
+    def sd_log(self, cov: FloatArray) -> FloatArray:
+        """Per customer: the delta-method sd of log v."""
+        return _sd_log(self.grad, cov)
+
     def group_bounds(
         self, cov: FloatArray, codes: npt.NDArray[np.intp], groups: int, *, mean: bool = False
     ) -> dict[str, FloatArray]:
         """Per group (``codes`` 0..groups−1, −1 = left out): the sum (or mean) and its 80/95 % bounds."""
         keep = codes >= 0
-        c, v, g = codes[keep], self.values[keep], self.grad[keep]
-        v = np.nan_to_num(v)
+        every = bool(keep.all())
+        c = codes if every else codes[keep]
+        v = np.nan_to_num(self.values if every else self.values[keep])
         total = np.bincount(c, weights=v, minlength=groups)
-        grad_sum = np.stack([np.bincount(c, weights=v * g[:, j], minlength=groups) for j in range(g.shape[1])], axis=1)
+        grad_sum = np.stack([np.bincount(c, weights=v * (row if every else row[keep]), minlength=groups)
+                             for row in self.grad], axis=0)
         count = np.bincount(c, minlength=groups).astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             sd_log = _sd_log(grad_sum, cov) / total

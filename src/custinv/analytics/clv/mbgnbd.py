@@ -80,6 +80,11 @@ def p_alive(params: Mapping[str, float], x: npt.ArrayLike, t_x: npt.ArrayLike, T
     return np.asarray(expit(-_log_odds_dead(params, xa, ta, Ta)), dtype=np.float64)
 
 
+def log_p_alive_gradient(params: Mapping[str, float], x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
+    """∇ log P(alive) in log-parameters (BG/NBD's closed form with b+x−1 → b+x on every customer)."""
+    return bgnbd.log_p_alive_gradient(params, x, t_x, T, modified=True)
+
+
 def expected_purchases(params: Mapping[str, float], t: float | npt.ArrayLike) -> FloatArray:
     """Unconditional E[X(t)] for a new customer over (0, t] (Batislam et al. 2007)."""
     r, alpha, a, b = _unpack(params)

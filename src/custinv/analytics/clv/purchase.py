@@ -91,6 +91,11 @@ class Predictor:
         return other
 
     @property
+    def pair_count(self) -> int:
+        """How many distinct (x, T) pairs the customers share."""
+        return int(self._x.size)
+
+    @property
     def inverse(self) -> npt.NDArray[np.intp]:
         """Each customer's index into the distinct (x, T) pairs."""
         return self._inverse
@@ -107,14 +112,22 @@ class Predictor:
         expected, discounted = self.discounted_pairs(sched)
         return self._per_customer(expected), self._per_customer(discounted)
 
-    def discounted_pairs(self, sched: Schedule) -> tuple[FloatArray, FloatArray]:
-        """:meth:`discounted` per distinct (x, T) pair, before the P(alive) factor.
+    def discounted_pairs(
+        self, sched: Schedule, params: Mapping[str, float] | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """:meth:`discounted` per distinct (x, T) pair, before the P(alive) factor (at ``params``
+        instead of the fitted ones when given: the delta method's perturbed points).
 
         :func:`~custinv.analytics.clv.discount.discounted_purchases`'s rule applied to
         E[Y(t) | alive] per (x, T) pair: the P(alive) factor is the same at every step, so it
         comes out of the discounted sum and the steps run on the few pairs.
         """
-        ahead = dict(zip(map(float, sched.times), map_blocks(self._if_alive, [float(t) for t in sched.times])))
+        at = self._params if params is None else dict(params)
+
+        def if_alive(t: float) -> FloatArray:
+            return np.asarray(self._mod.expected_purchases_if_alive(at, t, self._x, self._T), dtype=np.float64)
+
+        ahead = dict(zip(map(float, sched.times), map_blocks(if_alive, [float(t) for t in sched.times])))
         return discounted_purchases(lambda t: ahead[float(t)], sched, self._x.size)
 
     def p_purchase(self, t: float) -> FloatArray:
