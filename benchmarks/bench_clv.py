@@ -147,13 +147,15 @@ def bench_pymc_marketing(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         model = BetaGeoModel(data=data)
-        model.fit(fit_method="map")
+        model.fit(method="map")
     except Exception as exc:  # noqa: BLE001
         print(f"pymc-marketing failed: {type(exc).__name__}: {exc}")
         return
-    params = {k: float(model.fit_result.posterior[k].mean()) for k in ("r", "alpha", "a", "b")
-              if k in model.fit_result.posterior}
-    print(f"pymc-marketing {time.perf_counter() - t0:6.2f}s wall {time.process_time() - c0:6.2f}s cpu  BetaGeoModel MAP "
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    result = model.fit_result
+    draws = getattr(result, "posterior", result)  # an InferenceData, or its posterior Dataset in newer versions
+    params = {k: float(draws[k].mean()) for k in ("r", "alpha", "a", "b") if k in draws}
+    print(f"pymc-marketing {wall:6.2f}s wall {cpu:6.2f}s cpu  BetaGeoModel MAP "
           + " ".join(f"{k}={v:.4f}" for k, v in params.items()) + f" ({x.size:,} customers)")
 
 
