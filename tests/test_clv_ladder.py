@@ -14,16 +14,28 @@ import warnings
 import numpy as np
 import polars as pl
 import pytest
+from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
 from scipy import integrate, optimize, stats
 from scipy.special import betaln, gammaln
 
-from custinv.analytics.clv import bgnbd, clv_inputs, fit_clv, mbgnbd, nbd, paretonbd, validate_holdout
-from custinv.analytics.clv._mle import central_gradient, group_rfm, observed_information, penalised
+from custinv.analytics.clv import (
+    bgnbd,
+    clv_inputs,
+    fit_clv,
+    mbgnbd,
+    nbd,
+    paretonbd,
+    validate_holdout,
+)
+from custinv.analytics.clv._mle import (
+    central_gradient,
+    group_rfm,
+    observed_information,
+    penalised,
+)
 from custinv.analytics.clv.intervals import covariance, z_value
 from custinv.analytics.clv.purchase import Predictor, waiting_time_quantile
 from custinv.analytics.clv.select import holdout_days, vanished_dropout
-
-from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
 
 CAL_END = CDNOW_CALIBRATION_END
 SMALL = [(0, 0.0, 5.0), (1, 2.0, 6.5), (3, 4.5, 5.0), (2, 0.7, 9.0), (7, 8.0, 8.5)]  # (x, t_x, T)
@@ -176,7 +188,7 @@ def test_observed_information_equals_second_differences(cdnow) -> None:
     h = 1e-3
     k = theta.size
     hess = np.empty((k, k))
-    f = lambda th: obj(th)[0]  # noqa: E731
+    f = lambda th: obj(th)[0]
     for i in range(k):
         for j in range(k):
             ei, ej = np.eye(k)[i] * h, np.eye(k)[j] * h

@@ -9,9 +9,8 @@ from pathlib import Path
 import html5lib
 import jsonschema
 import pytest
-from openpyxl import load_workbook
-
 from conftest import CDNOW, run_cli
+from openpyxl import load_workbook
 
 AS_OF = "1997-09-30"
 

@@ -171,9 +171,9 @@ class Measure:
         every = bool(keep.all())
         c = codes if every else codes[keep]
         v = np.nan_to_num(self.values if every else self.values[keep])
-        total = np.bincount(c, weights=v, minlength=groups)
-        grad_sum = np.stack([np.bincount(c, weights=v * (row if every else row[keep]), minlength=groups)
-                             for row in self.grad], axis=0)
+        total = np.asarray(np.bincount(c, weights=v, minlength=groups), dtype=np.float64)
+        grad_sum = np.asarray(np.stack([np.bincount(c, weights=v * (row if every else row[keep]), minlength=groups)
+                                        for row in self.grad], axis=0), dtype=np.float64)
         count = np.bincount(c, minlength=groups).astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             sd_log = _sd_log(grad_sum, cov) / total

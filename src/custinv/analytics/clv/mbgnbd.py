@@ -33,7 +33,14 @@ import numpy.typing as npt
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
 from . import bgnbd
-from ._mle import FitResult, FloatArray, as_float_array, check_identifiable, group_rfm, maximise
+from ._mle import (
+    FitResult,
+    FloatArray,
+    as_float_array,
+    check_identifiable,
+    group_rfm,
+    maximise,
+)
 
 NAMES = bgnbd.NAMES
 

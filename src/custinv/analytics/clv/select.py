@@ -146,7 +146,7 @@ class Selection:
 def holdout_days(span_days: int, median_gap_days: float | None) -> int:
     """Holdout length in days (the module docstring's rule)."""
     want = max(span_days * HOLDOUT_SHARE, median_gap_days or 0.0)
-    return int(round(min(want, span_days * MAX_HOLDOUT_SHARE)))
+    return round(min(want, span_days * MAX_HOLDOUT_SHARE))
 
 
 def sample_ledger(ledger: pl.DataFrame | pl.LazyFrame, customers: int) -> tuple[pl.LazyFrame, bool]:
@@ -182,7 +182,8 @@ def _median_gap_days(inputs: pl.DataFrame, unit: float) -> float | None:
     rep = inputs.filter(pl.col("x") > 0)
     if rep.height == 0:
         return None
-    return float((rep["t_x"] / rep["x"]).median() or 0.0) * unit  # type: ignore[operator]
+    median = rep.select((pl.col("t_x") / pl.col("x")).median()).item()
+    return float(median or 0.0) * unit
 
 
 def _tracking(model: str, params: dict[str, float], days: pl.DataFrame, start: dt.date, cal_end: dt.date,
@@ -195,7 +196,7 @@ def _tracking(model: str, params: dict[str, float], days: pl.DataFrame, start: d
     Periods are whole time units, merged so there are at most about 120 points.
     """
     span = (as_of - start).days
-    step_days = max(1, int(math.ceil(max(span / 120, unit))))
+    step_days = max(1, math.ceil(max(span / 120, unit)))
     ends = [start + dt.timedelta(days=d) for d in range(step_days, span + step_days, step_days)]
     ends[-1] = min(ends[-1], as_of)
     firsts = days.group_by("customer_id").agg(pl.col("order_date").min().alias("first"))

@@ -179,7 +179,8 @@ def _validate(
     table = pl.DataFrame(bucket_table(x, actual, predicted), schema={
         "frequency": pl.String, "customers": pl.Int64, "actual_total": pl.Float64, "predicted_total": pl.Float64,
         "actual_mean": pl.Float64, "predicted_mean": pl.Float64})
-    bucket_mae = float((table["predicted_mean"] - table["actual_mean"]).abs().mean() or math.nan)
+    gap = table.select((pl.col("predicted_mean") - pl.col("actual_mean")).abs().mean()).item()
+    bucket_mae = float(gap) if gap is not None else math.nan
     correlation = (float(np.corrcoef(predicted, actual)[0, 1])
                    if actual.size > 1 and np.ptp(actual) > 0 and np.ptp(predicted) > 0 else None)
     return HoldoutValidation(
