@@ -372,8 +372,16 @@ def _fit_clv(
     why_no_holdout: str | None = None
     if model != "historical" and inputs.height:
         candidates = select.LADDER if model == "auto" else (model,)
-        selection, why_no_holdout = select.split_and_score(
-            ledger, as_of, time_unit, candidates, customers=inputs.height, penalizer=penalizer)
+        if sequence is not None and summary is not None and (
+            summary.height == 0 or summary["last_order"].max() <= as_of  # type: ignore[operator]
+        ):
+            # the audit's order sequence: a sample is a gather of whole customers, no pass over the orders
+            orders, sampled = select.sample_sequence(sequence)
+            selection, why_no_holdout = select.split_and_score(
+                orders, as_of, time_unit, candidates, customers=inputs.height, penalizer=penalizer, presampled=sampled)
+        else:
+            selection, why_no_holdout = select.split_and_score(
+                ledger, as_of, time_unit, candidates, customers=inputs.height, penalizer=penalizer)
     used, result, reason = _choose(model, x, t_x, T, selection, why_no_holdout, penalizer, notes)
     if used == "historical" and model == "auto":
         notes.append(reason)
@@ -524,11 +532,14 @@ def uncertainty(
     else:
         g_alive = intervals.log_gradient(lambda p: predictor.with_params(p, x, t_x, T).p_alive(), result.params)
     pairs = predictor.pair_count
-    g_pairs = intervals.log_gradient(lambda p: np.concatenate(predictor.discounted_pairs(sched, p)), result.params)
-    g_expected = g_pairs[:, :pairs][:, inverse]
-    g_expected += g_alive
-    g_clv_purchase = g_pairs[:, pairs:][:, inverse]
-    g_clv_purchase += g_alive
+    base = np.concatenate(predictor.discounted_pairs(sched))  # cached by the predictor: no recomputation
+    g_pairs = intervals.log_gradient(lambda p: np.concatenate(predictor.discounted_pairs(sched, p)), result.params, base)
+    # gathered row by row: each row is contiguous, a 2-D fancy index on a strided view is not
+    g_expected = np.empty_like(g_alive)
+    g_clv_purchase = np.empty_like(g_alive)
+    for j in range(g_alive.shape[0]):
+        np.add(np.ascontiguousarray(g_pairs[j, :pairs])[inverse], g_alive[j], out=g_expected[j])
+        np.add(np.ascontiguousarray(g_pairs[j, pairs:])[inverse], g_alive[j], out=g_clv_purchase[j])
     if cov_s is not None and gg is not None:
         g_clv = np.concatenate([g_clv_purchase, intervals.spend_log_gradient(gg.params, x, m)], axis=0)
         cov = intervals.block_diagonal(cov_p, cov_s)

@@ -81,23 +81,39 @@ def parameter_intervals(fit: FitResult, cov: FloatArray) -> dict[str, dict[str, 
 
 
 def log_gradient(
-    evaluate: Callable[[Mapping[str, float]], FloatArray], params: Mapping[str, float]
+    evaluate: Callable[[Mapping[str, float]], FloatArray],
+    params: Mapping[str, float],
+    base: FloatArray | None = None,
 ) -> FloatArray:
-    """∇ log v in log-parameters by central differences: one row per parameter, one column per entry of v."""
+    """∇ log v in log-parameters: one row per parameter, one column per entry of v.
+
+    Central differences, or forward differences from ``base`` = v at ``params`` when the caller
+    already has it (half the evaluations; with the 1e-4 step the truncation error is ~1e-4 of
+    the gradient, far below what an interval's width can show).
+    """
     names = list(params)
     theta = np.log(np.array([params[n] for n in names], dtype=np.float64))
-    cols = []
+
+    def log_at(t: FloatArray) -> FloatArray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.log(evaluate(dict(zip(names, np.exp(t))))), dtype=np.float64)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_base = None if base is None else np.log(base)
+    rows = []
     for j in range(theta.size):
-        sides = []
-        for sign in (1.0, -1.0):
-            t = theta.copy()
-            t[j] += sign * STEP
-            with np.errstate(divide="ignore", invalid="ignore"):
-                sides.append(np.log(evaluate(dict(zip(names, np.exp(t))))))
-        with np.errstate(invalid="ignore"):
-            col = (sides[0] - sides[1]) / (2 * STEP)
-        cols.append(np.where(np.isfinite(col), col, 0.0))
-    return np.stack(cols, axis=0) if cols else np.zeros((0, 0))
+        up = theta.copy()
+        up[j] += STEP
+        if log_base is None:
+            down = theta.copy()
+            down[j] -= STEP
+            with np.errstate(invalid="ignore"):
+                row = (log_at(up) - log_at(down)) / (2 * STEP)
+        else:
+            with np.errstate(invalid="ignore"):
+                row = (log_at(up) - log_base) / STEP
+        rows.append(np.where(np.isfinite(row), row, 0.0))
+    return np.stack(rows, axis=0) if rows else np.zeros((0, 0))
 
 
 def spend_log_gradient(params: Mapping[str, float], x: FloatArray, m: FloatArray) -> FloatArray:

@@ -77,6 +77,7 @@ class Predictor:
         self._alive: FloatArray = np.asarray(self._mod.p_alive(self._params, x, t_x, T), dtype=np.float64)
         self._x, self._T, self._inverse = distinct_pairs(np.asarray(x, dtype=np.float64), np.asarray(T, dtype=np.float64))
         self.n = self._alive.size
+        self._cache: tuple[Schedule, tuple[FloatArray, FloatArray]] | None = None
 
     def with_params(self, params: Mapping[str, float], x: FloatArray, t_x: FloatArray, T: FloatArray) -> Predictor:
         """The same customers under other parameters, reusing the distinct (x, T) pairs.
@@ -88,6 +89,7 @@ class Predictor:
         other.name, other._mod, other._params = self.name, self._mod, dict(params)
         other._alive = np.asarray(self._mod.p_alive(other._params, x, t_x, T), dtype=np.float64)
         other._x, other._T, other._inverse, other.n = self._x, self._T, self._inverse, self.n
+        other._cache = None
         return other
 
     @property
@@ -122,13 +124,18 @@ class Predictor:
         E[Y(t) | alive] per (x, T) pair: the P(alive) factor is the same at every step, so it
         comes out of the discounted sum and the steps run on the few pairs.
         """
+        if params is None and self._cache is not None and self._cache[0] is sched:
+            return self._cache[1]
         at = self._params if params is None else dict(params)
 
         def if_alive(t: float) -> FloatArray:
             return np.asarray(self._mod.expected_purchases_if_alive(at, t, self._x, self._T), dtype=np.float64)
 
         ahead = dict(zip(map(float, sched.times), map_blocks(if_alive, [float(t) for t in sched.times])))
-        return discounted_purchases(lambda t: ahead[float(t)], sched, self._x.size)
+        out = discounted_purchases(lambda t: ahead[float(t)], sched, self._x.size)
+        if params is None:
+            self._cache = (sched, out)
+        return out
 
     def p_purchase(self, t: float) -> FloatArray:
         """P(at least one purchase in (T, T + t]) per customer (module docstring)."""

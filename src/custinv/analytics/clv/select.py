@@ -43,7 +43,7 @@ LADDER = ("nbd", "bgnbd", "mbgnbd", "paretonbd")
 HOLDOUT_SHARE = 0.25
 MAX_HOLDOUT_SHARE = 0.5
 #: Customers fitted per candidate at most; above, a fixed sample (hash of the id).
-SAMPLE_CUSTOMERS = 30_000
+SAMPLE_CUSTOMERS = 10_000
 #: Fewer calibration repeat buyers than this cannot tell the models apart.
 MIN_REPEAT_BUYERS = 20
 #: Mean dropout probability (BG family) or expected dropouts within the mean T (Pareto/NBD)
@@ -158,6 +158,28 @@ def sample_ledger(ledger: pl.DataFrame | pl.LazyFrame, customers: int) -> tuple[
     return lf.filter(pl.col("customer_id").hash(seed=17) % keep == 0), True
 
 
+def sample_sequence(sequence: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """(orders of every k-th customer of an order sequence, whether it is a sample).
+
+    The sequence (:func:`custinv.analytics.periods.order_sequence`) keeps each customer's
+    orders together, a customer's first order having a null ``prev_date``; taking whole
+    customers at a fixed stride is a gather of about :data:`SAMPLE_CUSTOMERS` customers' rows
+    instead of hashing every order's id. The sequence's customer order is its sort key's, which
+    does not follow the business (ids, dates, size), so the stride is an unbiased sample.
+    """
+    cols = ["customer_id", "order_date", "amount"]
+    starts = np.flatnonzero(sequence["prev_date"].is_null().to_numpy())
+    if starts.size <= SAMPLE_CUSTOMERS:
+        return sequence.select(cols), False
+    stride = math.ceil(starts.size / SAMPLE_CUSTOMERS)
+    ends = np.r_[starts[1:], sequence.height]
+    first, last = starts[::stride], ends[::stride]
+    lengths = last - first
+    offsets = np.repeat(first - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    rows = np.arange(int(lengths.sum())) + offsets
+    return sequence.select(cols)[rows], True
+
+
 def bucket_table(x: FloatArray, actual: FloatArray, predicted: FloatArray) -> list[dict[str, Any]]:
     """Calibration frequency 0..6, 7+ → customers, actual and predicted holdout purchases (totals, means)."""
     b = np.minimum(x, BUCKET_CAP).astype(np.intp)
@@ -210,15 +232,15 @@ def _tracking(model: str, params: dict[str, float], days: pl.DataFrame, start: d
         .select(((pl.col("order_date") - pl.lit(start, dtype=pl.Date)).dt.total_days()).alias("d"))
     )["d"].to_numpy()
     mod = purchase.module(model) if model != "historical" else None
+    # E[X(t)] once per whole day of age (ages are whole days), then looked up per period × cohort
+    curve = (np.asarray(mod.expected_purchases(params, np.arange(span + 1) / unit), dtype=np.float64)
+             if mod is not None else None)
+    repeat_sorted = np.sort(repeat)
     rows: list[dict[str, Any]] = []
     for end in ends:
         e = (end - start).days
-        actual = float(np.count_nonzero(repeat <= e))
-        if mod is None:
-            expected = None
-        else:
-            age = np.maximum(e - s, 0.0) / unit
-            expected = float(n @ np.asarray(mod.expected_purchases(params, age), dtype=np.float64))
+        actual = float(np.searchsorted(repeat_sorted, e, side="right"))
+        expected = None if curve is None else float(n @ curve[np.clip(e - s, 0, span).astype(np.intp)])
         rows.append({"period_end": end.isoformat(), "actual_cumulative": actual, "expected_cumulative": expected,
                      "holdout": end > cal_end})
     return rows
@@ -232,10 +254,18 @@ def split_and_score(
     *,
     customers: int,
     penalizer: float = 0.0,
+    presampled: bool | None = None,
 ) -> tuple[Selection | None, str | None]:
-    """(selection, None) or (None, why a holdout split is not possible on these data)."""
+    """(selection, None) or (None, why a holdout split is not possible on these data).
+
+    ``presampled`` says the orders already are a sample (:func:`sample_sequence`): True or
+    False skips :func:`sample_ledger`; None samples here.
+    """
     unit = unit_days(time_unit)
-    lf, sampled = sample_ledger(ledger, customers)
+    if presampled is None:
+        lf, sampled = sample_ledger(ledger, customers)
+    else:
+        lf, sampled = ledger.lazy(), presampled
     days = purchase_days(lf, None, as_of).collect()
     if days.height == 0:
         return None, "no orders"
