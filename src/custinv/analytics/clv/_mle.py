@@ -367,3 +367,20 @@ def maximise(
         information=observed_information(neg_mean_ll_and_grad, np.asarray(best.x, dtype=np.float64), total_weight),
         penalizer=penalizer,
     )
+
+
+def fit_purchase_model(
+    model: str,
+    label: str,
+    names: Sequence[str],
+    make_objective: Callable[[Grouped], Objective],
+    make_starts: Callable[[Grouped], Sequence[FloatArray]],
+    make_scales: Callable[[Grouped], Sequence[float]],
+    data: Grouped,
+    penalizer: float,
+) -> FitResult:
+    """The one way every purchase model is fitted: check identifiability, then :func:`maximise`
+    the model's objective from its starts with lifetimes' penalty scales."""
+    check_identifiable(data, label)
+    return maximise(model, names, make_objective(data), make_starts(data), float(data.weight.sum()), data.n_customers,
+                    penalizer=penalizer, scales=make_scales(data))

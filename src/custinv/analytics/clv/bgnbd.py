@@ -26,12 +26,11 @@ from ._mle import (
     Grouped,
     as_float_array,
     block_bounds,
-    check_identifiable,
     dense_codes,
     dot,
+    fit_purchase_model,
     group_rfm,
     map_blocks,
-    maximise,
     time_scale,
 )
 
@@ -204,11 +203,8 @@ def fit(
     ``penalizer`` adds lifetimes' L2 penalty (:func:`custinv.analytics.clv._mle.penalised`).
     Raises :class:`ModelNotIdentifiable` when the data cannot identify the model.
     """
-    data = group_rfm(x, t_x, T, weights)
-    check_identifiable(data, "BG/NBD")
-    objective = _Objective(data)
-    return maximise("bgnbd", NAMES, objective, _starts(data), float(data.weight.sum()), data.n_customers,
-                    penalizer=penalizer, scales=penalty_scales(data))
+    return fit_purchase_model("bgnbd", "BG/NBD", NAMES, _Objective, _starts, penalty_scales,
+                              group_rfm(x, t_x, T, weights), penalizer)
 
 
 def penalty_scales(data: Grouped) -> list[float]:

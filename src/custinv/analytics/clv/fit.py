@@ -203,6 +203,23 @@ def _fit_requested(
     return result
 
 
+def _fit_on_everyone(
+    name: str, x: FloatArray, t_x: FloatArray, T: FloatArray, penalizer: float, failures: list[str]
+) -> tuple[str, FitResult, str | None] | None:
+    """(model, fit, note) of a candidate on every customer — its nested NBD at a limiting case —
+    or None with the reason appended to ``failures``."""
+    try:
+        used, result, note = select.nested_fit(name, purchase.fit(name, x, t_x, T, penalizer=penalizer), x, t_x, T,
+                                               penalizer)
+    except ModelNotIdentifiable as exc:
+        failures.append(str(exc))
+        return None
+    if not result.converged:
+        failures.append(f"{purchase.LABELS[used]} did not converge on all customers: {result.message}")
+        return None
+    return used, result, note
+
+
 def _choose(
     requested: str,
     x: FloatArray,
@@ -234,15 +251,10 @@ def _choose(
             for c in ranked if c.rmse is not None
         )
         for cand in ranked:
-            try:
-                used, result, note = select.nested_fit(
-                    cand.model, purchase.fit(cand.model, x, t_x, T, penalizer=penalizer), x, t_x, T, penalizer)
-            except ModelNotIdentifiable as exc:
-                failures.append(str(exc))
+            fitted = _fit_on_everyone(cand.model, x, t_x, T, penalizer, failures)
+            if fitted is None:
                 continue
-            if not result.converged:
-                failures.append(f"{purchase.LABELS[used]} did not converge on all customers: {result.message}")
-                continue
+            used, result, note = fitted
             if note:
                 notes.append(note)
             how = f"{purchase.LABELS[cand.model]}" + (f" (reduced to {purchase.LABELS[used]})" if used != cand.model else "")
@@ -252,7 +264,7 @@ def _choose(
                 reason += "; " + "; ".join(failures)
             return used, result, reason
     fallback_why = why_no_holdout or "no candidate could be scored on the holdout"
-    fits: list[tuple[float, str, FitResult]] = []
+    fits: list[tuple[float, str, FitResult, str | None]] = []
     repeat_buyers = int(np.count_nonzero(x > 0))
     if repeat_buyers < AUTO_MIN_REPEAT_BUYERS:  # no model would be trusted: do not spend time fitting them
         failures.append(f"only {repeat_buyers} repeat buyers in all (a model needs {AUTO_MIN_REPEAT_BUYERS} "
@@ -263,18 +275,15 @@ def _choose(
             failures.append(f"needs at least 3 customers, got {x.size}")
         return "historical", None, "historical CLV (last resort): " + "; ".join([fallback_why, *failures])
     for name in select.LADDER:
-        try:
-            used, result, _ = select.nested_fit(name, purchase.fit(name, x, t_x, T, penalizer=penalizer), x, t_x, T, penalizer)
-        except ModelNotIdentifiable as exc:
-            failures.append(str(exc))
-            continue
-        if not result.converged:
-            failures.append(f"{purchase.LABELS[name]} did not converge: {result.message}")
-            continue
-        bic = -2 * result.log_likelihood + len(result.params) * math.log(max(result.n_customers, 1))
-        fits.append((bic, used, result))
+        fitted = _fit_on_everyone(name, x, t_x, T, penalizer, failures)
+        if fitted is not None:
+            used, result, note = fitted
+            bic = -2 * result.log_likelihood + len(result.params) * math.log(max(result.n_customers, 1))
+            fits.append((bic, used, result, note))
     if fits:
-        bic, used, result = min(fits, key=lambda f: f[0])
+        bic, used, result, note = min(fits, key=lambda f: f[0])
+        if note:
+            notes.append(note)
         return used, result, f"{fallback_why}; chosen by BIC on all customers: {purchase.LABELS[used]} (BIC {bic:.1f})"
     unique = list(dict.fromkeys(failures))
     return "historical", None, "historical CLV (last resort): " + "; ".join([fallback_why, *unique][:3])

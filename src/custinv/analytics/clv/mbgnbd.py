@@ -33,14 +33,7 @@ import numpy.typing as npt
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
 from . import bgnbd
-from ._mle import (
-    FitResult,
-    FloatArray,
-    as_float_array,
-    check_identifiable,
-    group_rfm,
-    maximise,
-)
+from ._mle import FitResult, FloatArray, as_float_array, fit_purchase_model, group_rfm
 
 NAMES = bgnbd.NAMES
 
@@ -74,11 +67,8 @@ def fit(
     penalizer: float = 0.0,
 ) -> FitResult:
     """Maximum-likelihood MBG/NBD fit (raises ``ModelNotIdentifiable`` when not identified)."""
-    data = group_rfm(x, t_x, T, weights)
-    check_identifiable(data, "MBG/NBD")
-    objective = bgnbd._Objective(data, modified=True)
-    return maximise("mbgnbd", NAMES, objective, bgnbd._starts(data), float(data.weight.sum()), data.n_customers,
-                    penalizer=penalizer, scales=bgnbd.penalty_scales(data))
+    return fit_purchase_model("mbgnbd", "MBG/NBD", NAMES, lambda d: bgnbd._Objective(d, modified=True), bgnbd._starts,
+                              bgnbd.penalty_scales, group_rfm(x, t_x, T, weights), penalizer)
 
 
 def p_alive(params: Mapping[str, float], x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike) -> FloatArray:

@@ -29,10 +29,9 @@ from ._mle import (
     FloatArray,
     Grouped,
     as_float_array,
-    check_identifiable,
     dense_codes,
+    fit_purchase_model,
     group_rfm,
-    maximise,
     time_scale,
 )
 
@@ -83,12 +82,14 @@ def fit(
     penalizer: float = 0.0,
 ) -> FitResult:
     """Maximum-likelihood NBD fit (raises ``ModelNotIdentifiable`` when not identified)."""
-    data = group_rfm(x, t_x, T, weights)
-    check_identifiable(data, "NBD")
+    return fit_purchase_model("nbd", "NBD", NAMES, _Objective, _starts, lambda d: [1.0, time_scale(d.T)],
+                              group_rfm(x, t_x, T, weights), penalizer)
+
+
+def _starts(data: Grouped) -> list[FloatArray]:
+    """Starting points scaled to the data's time unit (α is a time scale)."""
     scale = float(np.average(data.T, weights=data.weight)) or 1.0
-    starts = [np.log([1.0, scale / 4]), np.log([0.3, scale / 10]), np.log([2.0, scale])]
-    return maximise("nbd", NAMES, _Objective(data), starts, float(data.weight.sum()), data.n_customers,
-                    penalizer=penalizer, scales=[1.0, time_scale(data.T)])
+    return [np.log([1.0, scale / 4]), np.log([0.3, scale / 10]), np.log([2.0, scale])]
 
 
 def p_alive(params: Mapping[str, float], x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike) -> FloatArray:

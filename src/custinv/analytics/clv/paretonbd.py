@@ -27,10 +27,9 @@ from ._mle import (
     FloatArray,
     Grouped,
     as_float_array,
-    check_identifiable,
     distinct_pairs,
+    fit_purchase_model,
     group_rfm,
-    maximise,
     time_scale,
 )
 
@@ -170,12 +169,14 @@ def fit(
     ``penalizer`` adds lifetimes' L2 penalty (α and β measured after its time rescaling).
     Raises :class:`ModelNotIdentifiable` when the data cannot identify the model.
     """
-    data = group_rfm(x, t_x, T, weights)
-    check_identifiable(data, "Pareto/NBD")
-    objective = _Objective(data)
+    return fit_purchase_model("paretonbd", "Pareto/NBD", NAMES, _Objective, _starts, _penalty_scales,
+                              group_rfm(x, t_x, T, weights), penalizer)
+
+
+def _penalty_scales(data: Grouped) -> list[float]:
+    """(r, α, s, β): α and β are time scales, measured as lifetimes does after its time rescaling."""
     ts = time_scale(data.T)
-    return maximise("paretonbd", NAMES, objective, _starts(data), float(data.weight.sum()), data.n_customers,
-                    penalizer=penalizer, scales=[1.0, ts, 1.0, ts])
+    return [1.0, ts, 1.0, ts]
 
 
 def _log_F_distinct(
