@@ -623,16 +623,16 @@ def _clv_evidence(w: _Writer, ws: Worksheet, st: Stocktake, row: int) -> int:
                       [None, "0.0000", "0.0000", "#,##0.0", None])
     if clv.param_intervals:
         row = w.section(ws, row, f"{t('clv_parameters', lang)} ({t('clv_interval_80', lang)}, {t('clv_interval_95', lang)})")
-        keys = ("estimate", "se", "low_80", "high_80", "low_95", "high_95")
-        row = w.table(ws, row, [t("parameter", lang), *keys],
-                      [(name, *[v.get(k) for k in keys]) for name, v in clv.param_intervals.items()],
-                      [None, *["0.0000"] * len(keys)])
+        columns = ("estimate", "se", "low_80", "high_80", "low_95", "high_95")
+        row = w.table(ws, row, [t("parameter", lang), *columns],
+                      [(name, *[v.get(k) for k in columns]) for name, v in clv.param_intervals.items()],
+                      [None, *["0.0000"] * len(columns)])
     if clv.total_intervals:
-        keys = ("value", "low_80", "high_80", "low_95", "high_95")
-        row = w.table(ws, row, [t("total", lang), *keys],
-                      [(t("clv_value" if name == "clv" else name, lang), *[v.get(k) for k in keys])
+        bounds = ("value", "low_80", "high_80", "low_95", "high_95")
+        row = w.table(ws, row, [t("total", lang), *bounds],
+                      [(t("clv_value" if name == "clv" else name, lang), *[v.get(k) for k in bounds])
                        for name, v in clv.total_intervals.items()],
-                      [None, *["#,##0.00"] * len(keys)])
+                      [None, *["#,##0.00"] * len(bounds)])
     diag = clv.diagnostics or {}
     for key, title in (("by_frequency", "clv_by_frequency"), ("p_alive_histogram", "clv_p_alive_hist"),
                        ("tracking", "clv_tracking")):
