@@ -336,15 +336,17 @@ def test_superstore_like_long_lived_buyers_get_a_predictive_model() -> None:
     assert (summary.reason or "").startswith("chosen by holdout")
     sel = summary.selection
     assert sel is not None and {c["model"] for c in sel["candidates"]} >= {"nbd", "bgnbd", "mbgnbd", "paretonbd"}
-    # no dropout in these data: whatever wins predicts like the NBD (P(alive) near 1 for most)
+    # no dropout in these data: every dropout model runs to its NBD limit and the NBD is used
+    assert summary.model == "nbd"
+    assert all(c["scored_as"] == "nbd" for c in sel["candidates"] if c["model"] != "historical")
     assert frame["p_alive"].drop_nulls().median() > 0.8  # type: ignore[operator]
     assert frame["expected_purchases"].null_count() == 0 and frame["clv"].sum() > 0
     assert summary.total_intervals["clv"]["low_95"] < summary.total < summary.total_intervals["clv"]["high_95"]
     # BG/NBD forced on the same data: honoured, and it says when it ran to the NBD limit
     _, forced = fit_clv(ledger, as_of, model="bgnbd")
-    assert forced.model == "bgnbd"
-    if vanished_dropout("bgnbd", forced.params, 100.0):
-        assert any("no-dropout limit" in w for w in forced.warnings)
+    assert forced.model == "bgnbd" and vanished_dropout("bgnbd", forced.params, 100.0)
+    assert any("no-dropout limit" in w for w in forced.warnings)
+    assert any(w.startswith("no intervals for BG/NBD") for w in forced.warnings)  # a flat ridge, said so
 
 
 def test_auto_on_cdnow_reports_every_candidate_and_diagnostics() -> None:

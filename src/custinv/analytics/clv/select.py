@@ -46,9 +46,10 @@ MAX_HOLDOUT_SHARE = 0.5
 SAMPLE_CUSTOMERS = 10_000
 #: Fewer calibration repeat buyers than this cannot tell the models apart.
 MIN_REPEAT_BUYERS = 20
-#: Mean dropout probability (BG family) or expected dropouts within the mean T (Pareto/NBD)
-#: below this: the fit is the NBD in the limit.
-VANISHING_DROPOUT = 1e-4
+#: Mean dropout probability per purchase (BG family) or expected dropouts within the mean T
+#: (Pareto/NBD) below this: the fit is the NBD in the limit (0.1 % per purchase changes no
+#: prediction a report shows; fits that reach it wander to a ≈ 500, b ≈ 3·10⁶ or a → 0).
+VANISHING_DROPOUT = 1e-3
 TIE = 1e-3
 BUCKET_CAP = 7
 
