@@ -141,12 +141,13 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "fiscal_year_start": (Annotated[Optional[int], typer.Option(help="First month of the fiscal year (shifts quarters and years), e.g. 4 for April.", min=1, max=12, rich_help_panel=_T)], None),
     },
     "clv": {
-        "model": (Annotated[Optional[str], typer.Option(help="auto (BG/NBD when it can be trusted, else historical; default), bgnbd, paretonbd or historical.", rich_help_panel=_V)], None),
+        "model": (Annotated[Optional[str], typer.Option(help="auto (default: NBD, BG/NBD, MBG/NBD and Pareto/NBD scored on a held-out last part of the history, the best wins; historical only when none can be fitted — the reason is always shown), nbd, bgnbd, mbgnbd, paretonbd or historical.", rich_help_panel=_V)], None),
         "time_unit": (Annotated[Optional[str], typer.Option(help="Model time unit: week (default, as the literature), day or month.", rich_help_panel=_V)], None),
         "horizon": (Annotated[Optional[int], typer.Option(help="CLV horizon in months [default: 12].", min=1, rich_help_panel=_V)], None),
         "discount_rate": (Annotated[Optional[float], typer.Option(help="Annual discount rate [default: 0.10].", min=0, rich_help_panel=_V)], None),
         "margin": (Annotated[Optional[float], typer.Option(help="Gross margin as a fraction (default: from a mapped cost/margin column, else 0.30).", min=0, max=1, rich_help_panel=_V)], None),
         "holdout": (Annotated[Optional[str], typer.Option(help="Validate: calibrate up to this date, predict the rest up to as-of, and compare.", rich_help_panel=_V)], None),
+        "penalizer": (Annotated[Optional[float], typer.Option(help="L2 penalty on the CLV model parameters, as lifetimes' penalizer_coef (0.001–0.1 tames fits that run to extreme values on small data) [default: 0].", min=0, max=100, rich_help_panel=_V)], None),
     },
     "alerts": {
         "alert": (Annotated[Optional[list[str]], typer.Option("--alert", help="Rule such as 'churn_rate > 0.08' (repeatable). Any kpis key, or a kpis_by_period key of the last complete period ('period.x' to force it). Breached → exit 3 after all outputs are written.", rich_help_panel=_O)], None),
@@ -445,6 +446,9 @@ def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> Au
         result = audit(_expand(files), settings, progress=progress,
                        on_rows=progress.rows if progress is not None else None)
     _print_warnings(result.stocktake.source.warnings, bool(opts.get("quiet")))
+    clv = result.stocktake.clv
+    if clv is not None:  # every CLV model warning is also a stderr line (and in clv.warnings)
+        _print_warnings(clv.warnings, bool(opts.get("quiet")), label="clv warning")
     if opts.get("rejects") is not None:
         from custinv.outputs import write_frame
 
@@ -454,15 +458,16 @@ def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> Au
     return result
 
 
-def _print_warnings(warnings: list[str], quiet: bool) -> None:
-    """Every guess on stderr (also in the Source panel and source.warnings); --quiet hides them."""
+def _print_warnings(warnings: list[str], quiet: bool, *, label: str = "warning") -> None:
+    """Every guess on stderr (also in the Source panel and source.warnings, or clv.warnings);
+    --quiet hides them."""
     if quiet or not warnings:
         return
     from rich.markup import escape
 
     err = _stderr_console()
     for message in warnings:
-        err.print(f"[yellow]warning:[/] {escape(message)}")
+        err.print(f"[yellow]{label}:[/] {escape(message)}", soft_wrap=True)
 
 
 def _finish(result: AuditResult, opts: dict[str, Any]) -> int:

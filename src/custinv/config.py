@@ -111,12 +111,13 @@ class Settings(BaseModel):
 
     # ---- CLV
     clv: bool = True
-    model: Literal["auto", "bgnbd", "paretonbd", "historical"] = "auto"
+    model: Literal["auto", "nbd", "bgnbd", "mbgnbd", "paretonbd", "historical"] = "auto"
     time_unit: Literal["day", "week", "month"] = "week"
     horizon: int = Field(default=12, ge=1, le=MAX_HORIZON_MONTHS)
     discount_rate: float = Field(default=0.10, ge=0, lt=10)
     margin: float | None = Field(default=None, gt=0, le=1)  # None: from cost/margin column, else 0.30
     holdout: str | None = None
+    penalizer: float = Field(default=0.0, ge=0, le=100)  # lifetimes' L2 penalizer_coef on the CLV fits
 
     # ---- scheduled runs
     alerts: list[str] = Field(default_factory=list)

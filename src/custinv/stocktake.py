@@ -244,14 +244,14 @@ def customer_lifetime_value(
         frame, clv_summary = fit_clv(
             orders, as_of, model=settings.model, time_unit=settings.time_unit, horizon_months=settings.horizon,
             discount_rate=settings.discount_rate, margin=clv_margin(settings, orders),
-            summary=summary, sequence=sequence,
+            summary=summary, sequence=sequence, penalizer=settings.penalizer,
         )
     except ModelNotIdentifiable as exc:
         raise DataError(f"the {settings.model} model cannot be fitted: {exc}",
                         hint="use --model auto to fall back to the historical CLV") from exc
     section = ClvSection(**clv_summary.to_dict())
     priced = attach_clv(classified, frame)
-    section.by_segment = clv_by_segment(priced)
+    section.by_segment = clv_by_segment(priced, clv_summary.uncertainty, frame["customer_id"])
     section.top_customers = top_customers_by_clv(priced, settings.top)
     if settings.holdout is not None:
         try:
@@ -259,7 +259,12 @@ def customer_lifetime_value(
         except ValueError as exc:
             raise UsageError(f"--holdout {settings.holdout!r} is not a date", hint="use YYYY-MM-DD") from exc
         try:
-            section.validation = validate_holdout(orders, holdout, as_of, settings.model, settings.time_unit).to_dict()
+            # under auto the check is of the model auto chose, so the table explains the numbers shown
+            checked = clv_summary.model if settings.model == "auto" else settings.model
+            validation = validate_holdout(orders, holdout, as_of, checked, settings.time_unit,
+                                          penalizer=settings.penalizer)
+            section.validation = validation.to_dict()
+            section.warnings.extend(w for w in validation.warnings if w not in section.warnings)
         except ModelNotIdentifiable as exc:
             raise DataError(f"the calibration period up to {holdout} cannot fit the model: {exc}") from exc
         except ValueError as exc:

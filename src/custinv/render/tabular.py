@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 
 SCHEMA_RESOURCE = "stocktake.schema.json"
 
-MONEY_COLUMNS = ("revenue", "average_order_value", "clv")
+MONEY_COLUMNS = ("revenue", "average_order_value", "clv", "clv_low", "clv_high", "spend_per_purchase", "expected_spend")
 CUSTOMER_COLUMNS = (
     "customer_id", "first_order", "last_order", "orders", "revenue", "average_order_value", "recency_days",
     "tenure_days", "mean_interpurchase_days", "frequency_class", "value_tier", "r_score", "f_score", "m_score",
-    "rfm_code", "rfm_segment", "lifecycle_stage", "p_alive", "expected_purchases", "clv",
+    "rfm_code", "rfm_segment", "lifecycle_stage", "p_alive", "p_alive_low", "p_alive_high", "expected_purchases",
+    "expected_purchases_low", "expected_purchases_high", "p_purchase", "next_purchase_from", "next_purchase_to",
+    "spend_per_purchase", "expected_spend", "clv", "clv_low", "clv_high",
 )
 
 
