@@ -9,7 +9,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import assert_accounting, run_cli
 
 ORDERS = """Customer ID,Order Date,Amount,Status

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +17,6 @@ from custinv.analytics.clv import ModelNotIdentifiable, bgnbd, clv_inputs, fit_c
 from custinv.analytics.clv.discount import discounted_purchases, schedule
 from custinv.analytics.clv.fit import CUSTOMER_SCHEMA
 from custinv.analytics.clv.purchase import Predictor
-
-from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
 
 CAL_END = CDNOW_CALIBRATION_END
 D = dt.date

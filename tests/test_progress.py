@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from conftest import run_cli
 from rich.console import Console
 
 from custinv.render.progress import TerminalProgress
-from conftest import run_cli
 
 
 def test_terminal_progress_shows_rows_and_stages() -> None:

@@ -625,9 +625,8 @@ def inspect(
     """
 
     def work() -> int:
-        from custinv.ingest.ledger import build_ledger
-
         from custinv.ingest.fields import MissingFields
+        from custinv.ingest.ledger import build_ledger
         from custinv.render.partial import render_partial
         from custinv.render.pii import protect_inspection
 

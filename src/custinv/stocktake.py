@@ -11,28 +11,29 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Literal
 
 import polars as pl
 
 from custinv import __version__
+from custinv.alerts import evaluate_alerts
 from custinv.analytics import breakdowns as bd
 from custinv.analytics.churn import churn_section, churn_window_days
-from custinv.analytics.classify import ClassifySettings, classification_tables, classify, with_profit
-from custinv.alerts import evaluate_alerts
+from custinv.analytics.classify import DEFAULT_FREQUENCY_CUTS, ClassifySettings, classification_tables, classify, with_profit
 from custinv.analytics.headline import headline_kpis
 from custinv.analytics.kpis import last_complete_period, period_kpis
+from custinv.analytics.master import book_section, fill_dimensions
 from custinv.analytics.periods import order_sequence
 from custinv.analytics.retention import retention_section
-from custinv.analytics.master import book_section, fill_dimensions
 from custinv.analytics.service import service_section
 from custinv.analytics.summary import summary_from_sequence
-from custinv.config import Settings
-from custinv.ingest.master import read_master
-from custinv.ingest.tickets import read_tickets
 from custinv.cache import cached_build_ledger
-from custinv.ingest.ledger import Ledger
-from custinv.ingest.sources import Source, as_source, check_side_input
+from custinv.config import Settings
 from custinv.errors import DataError, UsageError
+from custinv.ingest.ledger import Ledger
+from custinv.ingest.master import read_master
+from custinv.ingest.sources import Source, as_source, check_side_input
+from custinv.ingest.tickets import read_tickets
 from custinv.models import ClvSection, Stocktake, Tool
 
 
@@ -68,7 +69,7 @@ def classify_settings(settings: Settings) -> ClassifySettings:
         value_cuts=settings.value_tiers,
         rfm_scheme=settings.rfm_scheme,
         rfm_frequency_method="thresholds",
-        **({"rfm_frequency_cuts": tuple(cuts)} if cuts else {}),
+        rfm_frequency_cuts=(cuts[0], cuts[1], cuts[2], cuts[3]) if cuts else DEFAULT_FREQUENCY_CUTS,
         new_days=settings.new_days,
         active_days=settings.active_days,
         loyal_min_orders=settings.loyal_min_orders,
@@ -217,7 +218,7 @@ def audit(
     return AuditResult(stocktake=stocktake, customers=customers, ledger=ledger, timings=timings)
 
 
-def clv_margin(settings: Settings, orders: pl.DataFrame) -> float | str:
+def clv_margin(settings: Settings, orders: pl.DataFrame) -> float | Literal["cost"]:
     """--margin when given; else each customer's own margin from a mapped cost column; else 0.30."""
     if settings.margin is not None:
         return settings.margin

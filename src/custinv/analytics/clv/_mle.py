@@ -141,7 +141,10 @@ def group_rfm(
     )
 
 
-def dense_codes(values: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.intp]]:
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+def dense_codes(values: npt.NDArray[_Scalar]) -> tuple[npt.NDArray[_Scalar], npt.NDArray[np.intp]]:
     """(sorted distinct values, each value's index into them) of a 1-D numeric array.
 
     The distinct values come from a hash ``unique`` and the indices from a hash join, several

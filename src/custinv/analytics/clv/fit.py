@@ -493,7 +493,7 @@ def _dates_after(as_of: dt.date, units: FloatArray, time_unit: str) -> pl.Series
     ok = np.isfinite(days) & (days < 365.25 * 100)  # beyond a century: "not in any useful time"
     whole = np.where(ok, np.round(np.where(ok, days, 0.0)), 0).astype(np.int64)
     base = (as_of - dt.date(1970, 1, 1)).days
-    return pl.Series(np.where(ok, base + whole, 0), dtype=pl.Int32).cast(pl.Date).set(pl.Series(~ok), None)  # type: ignore[arg-type]
+    return pl.Series(np.where(ok, base + whole, 0), dtype=pl.Int32).cast(pl.Date).set(pl.Series(~ok), None)
 
 
 def p_alive_histogram(alive: FloatArray) -> list[dict[str, Any]]:

@@ -51,7 +51,7 @@ def module(name: str) -> ModuleType:
 
 def fit(name: str, x: FloatArray, t_x: FloatArray, T: FloatArray, *, penalizer: float = 0.0) -> FitResult:
     """Fit the named model (raises ``ModelNotIdentifiable`` when the data cannot identify it)."""
-    return module(name).fit(x, t_x, T, penalizer=penalizer)  # type: ignore[no-any-return]
+    return module(name).fit(x, t_x, T, penalizer=penalizer)
 
 
 def waiting_time_quantile(params: Mapping[str, float], x: FloatArray, T: FloatArray, q: float) -> FloatArray:
