@@ -197,7 +197,7 @@ def line_chart(
         if counts is not None:
             for i, (v, c) in enumerate(zip(vs, counts, strict=False)):
                 if v is not None and c is not None and c < SMALL_N:
-                    parts.append(f'<text x="{px(i):.1f}" y="{py(v) - 7:.1f}" text-anchor="middle" font-size="10" '
+                    parts.append(f'<text x="{px(i):.1f}" y="{py(v) - 7:.1f}" text-anchor="middle" font-size="11" '
                                  f'fill="{MUTED}">n={c}</text>')
         parts.append(f'<rect x="{lx:.1f}" y="{height - 13}" width="10" height="3" fill="{_esc(stroke)}"/>'
                      f'<text x="{lx + 14:.1f}" y="{height - 8}" font-size="11" fill="{TEXT}">{_esc(name)}</text>')
@@ -226,7 +226,7 @@ def columns(
         v = hi * k / 4
         y = top + ph - v / hi * ph
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="10" fill="{MUTED}">{_esc(_short(v))}</text>')
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{MUTED}">{_esc(_short(v))}</text>')
     for i, lab in enumerate(labels):
         x0 = left + i * slot + slot * 0.1
         for s_i, (_, vs, fill) in enumerate(series):
@@ -234,11 +234,11 @@ def columns(
             parts.append(f'<rect x="{x0 + s_i * bar:.1f}" y="{top + ph - h:.1f}" width="{bar - 1:.1f}" height="{h:.1f}" '
                          f'fill="{_esc(fill)}"/>')
         parts.append(f'<text x="{left + (i + 0.5) * slot:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
-                     f'font-size="10" fill="{MUTED}">{_esc(lab)}</text>')
+                     f'font-size="11" fill="{MUTED}">{_esc(lab)}</text>')
     for s_i, (name, _, fill) in enumerate(series):
         lx = left + s_i * 150
         parts.append(f'<rect x="{lx}" y="{height - 14}" width="10" height="10" rx="2" fill="{_esc(fill)}"/>'
-                     f'<text x="{lx + 14}" y="{height - 5}" font-size="10" fill="{TEXT}">{_esc(name)}</text>')
+                     f'<text x="{lx + 14}" y="{height - 5}" font-size="11" fill="{TEXT}">{_esc(name)}</text>')
     return _svg(width, height, "".join(parts), title)
 
 

@@ -412,7 +412,7 @@ def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "m
     if c.penalizer:
         lines.append(f"{tr('clv_penalizer', lang)} {c.penalizer:g} [dim]({tr('penalizer_note', lang)})[/]")
     for message in c.warnings:
-        lines.append(f"[yellow]! {escape(message)}[/]")
+        lines.append(f"[yellow]! {escape(explain.sentence(message, lang))}[/]")
     console.print(Panel("\n".join(lines), title=label("clv", lang), title_align="left"))
     if c.selection and c.selection.get("candidates"):
         render_model_choice(c.selection, console)

@@ -653,7 +653,7 @@ def _clv_evidence(w: _Writer, ws: Worksheet, st: Stocktake, row: int) -> int:
     assert clv is not None
     if clv.warnings:
         row = w.section(ws, row, t("warnings", lang))
-        row = w.table(ws, row, [t("warnings", lang)], [(message,) for message in clv.warnings], [None])
+        row = w.table(ws, row, [t("warnings", lang)], [(explain.sentence(message, lang),) for message in clv.warnings], [None])
     sel = clv.selection
     if sel:
         row = w.section(ws, row, f"{t('clv_choice', lang)}: {sel['holdout_start']} – {sel['holdout_end']}")

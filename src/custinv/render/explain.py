@@ -34,6 +34,23 @@ _ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Gamma-Gamma did not converge"), r"Gamma-Gamma 未收敛"),
     (re.compile(r"Gamma-Gamma q <= 1 \(infinite mean spend\)"), r"Gamma-Gamma q ≤ 1（平均消费无穷大）"),
     (re.compile(r"historical CLV uses each customer's average order value"), r"历史法 CLV 采用每位客户的平均订单金额"),
+    # the CLV model ladder (issue 17): fragments joined by "; "
+    (re.compile(r"historical CLV \(last resort\): "), r"历史法 CLV（兜底）："),
+    (re.compile(r"only (\d+) repeat buyers before the holdout \(([\d-]+)\); choosing a model by holdout needs (\d+)"),
+     r"留出期（\2）之前复购客户仅 \1 位，按留出期选择模型至少需要 \3 位"),
+    (re.compile(r"only (\d+) repeat buyers in all \(a model needs (\d+) to be trusted; --model bgnbd forces one\)"),
+     r"全部复购客户仅 \1 位（模型至少需要 \2 位才可信，可用 --model bgnbd 强制）"),
+    (re.compile(r"(?:[\w/-]+: )?no repeat buyers, so purchase rates and dropout cannot be separated"),
+     r"没有复购客户，无法区分购买频率与流失"),
+    (re.compile(r"needs at least 3 customers, got (\d+)"), r"至少需要 3 位客户，实际 \1 位"),
+    (re.compile(r"Gamma-Gamma: needs at least 3 repeat buyers with positive spend, got (\d+)"),
+     r"Gamma-Gamma：至少需要 3 位消费为正的复购客户，实际 \1 位"),
+    (re.compile(r"no candidate could be scored on the holdout"), r"没有候选模型能在留出期上评分"),
+    (re.compile(r"chosen by holdout: (.*?) predicted the held-out purchases best \(RMSE per customer: (.*?)\)"),
+     r"按留出期选择：\1 对留出期购买的预测最好（每客户 RMSE：\2）"),
+    (re.compile(r" \(reduced to (.*?)\)"), r"（简化为 \1）"),
+    (re.compile(r"chosen by BIC on all customers: (.*?) \(BIC ([-\d.]+)\)"), r"按全部客户的 BIC 选择：\1（BIC \2）"),
+    (re.compile(r"; "), r"；"),
 )
 
 MODEL_NAMES: dict[str, dict[str, str]] = {

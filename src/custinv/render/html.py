@@ -333,7 +333,7 @@ def _clv_evidence(clv: Any, f: _Fmt) -> dict[str, Any]:
                                   (t("predicted", lang), [r["expected_cumulative"] for r in track], charts.PALETTE[2])],
                                  title=t("clv_tracking", lang)) if track else None
     return {"selection": sel or None, "candidates": candidates, "interval": interval, "by_frequency": by_freq,
-            "p_alive_chart": p_alive, "tracking": tracking, "warnings": list(clv.warnings or [])}
+            "p_alive_chart": p_alive, "tracking": tracking, "warnings": [explain.sentence(m, lang) for m in clv.warnings or []]}
 
 
 def _churn(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:

@@ -346,6 +346,17 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
     "clv_estimate": {"en": "Estimate", "zh": "估计值"},
     "clv_penalizer": {"en": "Penalizer", "zh": "正则化系数"},
     "parameter_uncertainty": {"en": "parameter uncertainty", "zh": "参数不确定性"},
+    "p_alive_low": {"en": "P(alive) low", "zh": "存活概率下限"},
+    "p_alive_high": {"en": "P(alive) high", "zh": "存活概率上限"},
+    "expected_purchases_low": {"en": "Expected purchases low", "zh": "预计购买次数下限"},
+    "expected_purchases_high": {"en": "Expected purchases high", "zh": "预计购买次数上限"},
+    "p_purchase": {"en": "P(purchase)", "zh": "购买概率"},
+    "next_purchase_from": {"en": "Next purchase from", "zh": "预计下次购买(起)"},
+    "next_purchase_to": {"en": "Next purchase to", "zh": "预计下次购买(止)"},
+    "spend_per_purchase": {"en": "Spend per purchase", "zh": "每次消费额"},
+    "expected_spend": {"en": "Expected spend", "zh": "预计消费额"},
+    "clv_low": {"en": "CLV low", "zh": "终身价值下限"},
+    "clv_high": {"en": "CLV high", "zh": "终身价值上限"},
     "penalizer_note": {"en": "L2 on the parameters, as lifetimes", "zh": "对参数的 L2 正则，同 lifetimes"},
 }
 
