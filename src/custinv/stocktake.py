@@ -168,7 +168,7 @@ def audit(
             customers.filter(pl.col("orders") >= 1) if master is not None else customers, sequence, churn_days, churn_basis, as_of=as_of, top=settings.top,
             value_column="clv" if clv_section is not None else None,
         )
-        cohort_period = settings.period
+        cohort_period: str = settings.period
         if "period" not in settings.model_fields_set and sequence.height and settings.period == "month":
             first = sequence["order_date"].min()
             if isinstance(first, dt.date):

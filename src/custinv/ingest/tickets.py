@@ -29,8 +29,8 @@ from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
 from custinv.ingest import parse
-from custinv.ingest.sources import Source
 from custinv.ingest.master import USED, customer_id_expr, file_report, read_side_table
+from custinv.ingest.sources import Source
 from custinv.models import InputFileReport
 
 TICKET_EXCLUDED = ("footer", "repeated_header", "duplicate", "after_as_of")

@@ -86,7 +86,7 @@ def stacked_bar(items: Sequence[tuple[str, float, str]], *, title: str, width: i
     """One 100% bar split into parts (label, share, colour), with a legend underneath."""
     total = sum(max(0.0, v) for _, v, _ in items) or 1
     x, parts, legend = 0.0, [], []
-    for label, value, fill in items:
+    for _label, value, fill in items:
         w = max(0.0, value) / total * width
         if w > 0:
             parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="26" fill="{_esc(fill)}"/>')
@@ -120,7 +120,7 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     start = math.floor(lo / step) * step
-    ticks = []
+    ticks: list[float] = []
     v = start
     while v < hi + step * 0.5 and len(ticks) < 12:
         ticks.append(round(v, 10))
@@ -177,27 +177,30 @@ def line_chart(
     for name, vs, stroke in series:
         cut = n - 1 if partial_last else n
         runs: list[list[tuple[float, float]]] = [[]]
-        for i, v in enumerate(vs[:cut]):
-            if v is None:
+        for i, value in enumerate(vs[:cut]):
+            if value is None:
                 runs.append([])
             else:
-                runs[-1].append((px(i), py(v)))
+                runs[-1].append((px(i), py(value)))
         for run in runs:
             if len(run) > 1:
                 pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
                 parts.append(f'<polyline points="{pts}" fill="none" stroke="{_esc(stroke)}" stroke-width="2"/>')
             for x, y in run:
                 parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{_esc(stroke)}"/>')
-        if partial_last and n >= 1 and len(vs) >= n and vs[n - 1] is not None:
-            x, y = px(n - 1), py(vs[n - 1])  # type: ignore[arg-type]
-            if n >= 2 and vs[n - 2] is not None:
-                parts.append(f'<line x1="{px(n - 2):.1f}" y1="{py(vs[n - 2]):.1f}" x2="{x:.1f}" y2="{y:.1f}" '  # type: ignore[arg-type]
+        last = vs[n - 1] if partial_last and n >= 1 and len(vs) >= n else None
+        if last is not None:
+            lx_, ly_ = px(n - 1), py(last)
+            before = vs[n - 2] if n >= 2 else None
+            if before is not None:
+                parts.append(f'<line x1="{px(n - 2):.1f}" y1="{py(before):.1f}" x2="{lx_:.1f}" y2="{ly_:.1f}" '
                              f'stroke="{_esc(stroke)}" stroke-width="1.5" stroke-dasharray="4 3"/>')
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#fff" stroke="{_esc(stroke)}" stroke-width="1.5"/>')
+            parts.append(f'<circle cx="{lx_:.1f}" cy="{ly_:.1f}" r="3" fill="#fff" stroke="{_esc(stroke)}" '
+                         f'stroke-width="1.5"/>')
         if counts is not None:
-            for i, (v, c) in enumerate(zip(vs, counts, strict=False)):
-                if v is not None and c is not None and c < SMALL_N:
-                    parts.append(f'<text x="{px(i):.1f}" y="{py(v) - 7:.1f}" text-anchor="middle" font-size="11" '
+            for i, (point, c) in enumerate(zip(vs, counts, strict=False)):
+                if point is not None and c is not None and c < SMALL_N:
+                    parts.append(f'<text x="{px(i):.1f}" y="{py(point) - 7:.1f}" text-anchor="middle" font-size="11" '
                                  f'fill="{MUTED}">n={c}</text>')
         parts.append(f'<rect x="{lx:.1f}" y="{height - 13}" width="10" height="3" fill="{_esc(stroke)}"/>'
                      f'<text x="{lx + 14:.1f}" y="{height - 8}" font-size="11" fill="{TEXT}">{_esc(name)}</text>')

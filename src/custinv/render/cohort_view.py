@@ -57,6 +57,8 @@ class CohortView:
 
 def current_period_running(st: Stocktake, period: str) -> bool:
     """Is the period containing the as-of date still running (as-of is not its last day)?"""
+    if st.as_of is None:
+        return False
     fiscal = int((st.settings or {}).get("fiscal_year_start") or 1)
     return period_index(st.as_of, period, fiscal) == period_index(st.as_of + dt.timedelta(days=1), period, fiscal)
 

@@ -14,6 +14,7 @@ from custinv.models import ChangedCustomer, Comparison, MigrationCell
 from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate
 from custinv.render.i18n import Lang, book_label, label
 
+
 def _table(title: str, *columns: tuple[str, str]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", header_style="bold")
     for name, justify in columns:

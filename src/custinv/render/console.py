@@ -18,14 +18,13 @@ from rich.table import Table
 from rich.text import Text
 
 from custinv.analytics.actions import AXIS_OF_FIELD
-from custinv.terminal import SafeConsole
-
+from custinv.render import explain
 from custinv.render.fit import ALWAYS, Column, FitTable, fitted_table
 from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate, sparkline
-from custinv.render import explain
 from custinv.render.i18n import Lang, field_label, label, reason_label, t
 from custinv.render.i18n import t as tr
 from custinv.render.pii import PiiMode, protect
+from custinv.terminal import SafeConsole
 
 if TYPE_CHECKING:
     from custinv.ingest.ledger import Ledger

@@ -42,8 +42,7 @@ from custinv.models import Comparison, Stocktake
 from custinv.outputs import FORMULA_PREFIXES
 from custinv.render import digest, explain, glossary, key_message
 from custinv.render.formatting import excel_money_format
-from custinv.render.i18n import Lang, t
-from custinv.render.i18n import field_label, reason_label
+from custinv.render.i18n import Lang, field_label, reason_label, t
 from custinv.render.pii import PiiMode, protect
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -84,8 +85,8 @@ class FitTable(Table):
         self.lang = lang
         self.keep = keep or {}
 
-    def __rich_console__(self, console: object, options: object):  # type: ignore[no-untyped-def] # noqa: ANN204
-        width = options.max_width  # type: ignore[attr-defined]
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
         cols = list(self.columns)
         need = [max([_width(c.header)] + [_width(cell) for cell in c._cells]) for c in cols]  # type: ignore[arg-type]
         pad = 3 if self.box is not None else 2
@@ -112,4 +113,4 @@ class FitTable(Table):
             note = HIDDEN_NOTE.get(self.lang, HIDDEN_NOTE["en"]).format(names=", ".join(hidden))
             self.caption = f"{self.caption}\n{note}" if self.caption else note
             self.caption_justify = "left"
-        yield from super().__rich_console__(console, options)  # type: ignore[arg-type]
+        yield from super().__rich_console__(console, options)

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 from custinv.analytics import actions
 from custinv.models import Comparison, Stocktake
 from custinv.render import charts, digest, explain, key_message
-from custinv.render.i18n import Lang, t
-from custinv.render.i18n import field_label, reason_label
+from custinv.render.i18n import Lang, field_label, reason_label, t
 from custinv.render.pii import PiiMode, protect
 
 if TYPE_CHECKING:

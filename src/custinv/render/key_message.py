@@ -133,7 +133,7 @@ def _cohorts(st: Stocktake, lang: Lang) -> str | None:
     lag = COHORT_LAG if COHORT_LAG in reached else reached[-1] if reached[-1] < COHORT_LAG else min(
         (x for x in reached if x >= COHORT_LAG), default=reached[-1])
     # only cohorts whose lag period is complete: a partial period would look like a fall
-    ranked = [(c.customers[lag] / c.size, c) for c, n in zip(big, lags, strict=True) if n > lag]
+    ranked = [((c.customers[lag] or 0) / c.size, c) for c, n in zip(big, lags, strict=True) if n > lag]
     if len(ranked) < 2:
         return None
     ranked.sort(key=lambda x: x[0])

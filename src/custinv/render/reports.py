@@ -20,8 +20,8 @@ from custinv.render.pii import PiiMode
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from custinv.render.digest import Lang
     from custinv.models import Comparison
+    from custinv.render.digest import Lang
     from custinv.render.excel import ExcelReport
     from custinv.stocktake import AuditResult
 
