@@ -34,7 +34,7 @@ def workbook(result: AuditResult, tmp_path_factory: pytest.TempPathFactory) -> t
 
 def test_sheet_names(workbook: tuple[Path, openpyxl.Workbook]) -> None:
     assert workbook[1].sheetnames == ["Summary", "Customers", "Segments", "Cohorts", "Trends", "CLV", "Breakdowns",
-                                      "Lapsing", "Rejects", "Definitions"]
+                                      "Churn", "Rejects", "Definitions"]
 
 
 def test_summary_kpis_equal_the_json(result: AuditResult, workbook: tuple[Path, openpyxl.Workbook]) -> None:

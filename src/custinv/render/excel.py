@@ -751,9 +751,9 @@ def _sheet_names(lang: Lang) -> dict[str, str]:
     keys = ("summary", "customers_sheet", "segments", "cohorts", "trends", "clv", "breakdowns", "at_risk", "rejects")
     if lang == "en":
         return {k: v for k, v in zip(keys, ("Summary", "Customers", "Segments", "Cohorts", "Trends", "CLV",
-                                              "Breakdowns", "Lapsing", "Rejects"), strict=True)}
+                                              "Breakdowns", "Churn", "Rejects"), strict=True)}
     return {k: v for k, v in zip(keys, ("概览", "客户明细", "客户分群", "同期群", "趋势", "终身价值", "维度分析",
-                                        "流失预警", "拒绝行"), strict=True)}
+                                        "客户流失", "拒绝行"), strict=True)}
 
 
 def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "mask",
