@@ -146,3 +146,16 @@ def test_report_writing_is_timed(tmp_path: Path) -> None:
                                    "--html", str(tmp_path / "s.html"), "--timings", "-f", "json", "-q"])
     assert out.exit_code == 0, out.output
     assert "report_excel" in out.stderr and "report_html" in out.stderr
+
+
+def test_kpi_kinds_come_from_the_model() -> None:
+    from custinv.render.formatting import kpi_kind
+
+    # Money / Rate annotations decide; Measure (hours, points) reads as a number, not a percentage
+    assert kpi_kind("revenue") == kpi_kind("churned_revenue") == kpi_kind("value_at_risk") == "money"
+    assert kpi_kind("churn_rate") == kpi_kind("top20_revenue_share") == kpi_kind("net_revenue_retention") == "rate"
+    assert kpi_kind("customers") == kpi_kind("churned_customers") == "count"
+    assert kpi_kind("average_orders_per_customer") == "number"
+    assert kpi_kind("service.nps") == kpi_kind("service.median_resolution_hours") == "number"
+    assert kpi_kind("service.sla_rate") == kpi_kind("book.prospect_share") == "rate"
+    assert kpi_kind("book.missing_revenue") == "money"

@@ -284,7 +284,7 @@ class ClvSection(_Model):
 # ---------------------------------------------------------------- customer book and service
 
 
-Measure = Annotated[float | None, PlainSerializer(_round_rate, return_type=float | None)]
+Measure = Annotated[float | None, PlainSerializer(_round_rate, return_type=float | None), "measure"]
 """A derived measure (hours, days, points, per-100 counts), rounded to 6 decimals when serialised."""
 
 

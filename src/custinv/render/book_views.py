@@ -9,28 +9,12 @@ that each renderer only lays them out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from custinv.models import Comparison, KpiDelta, MigrationCell
+from custinv.render.formatting import Kind, kpi_kind
 from custinv.render.i18n import Lang, book_label
 
-Kind = Literal["money", "rate", "count", "number"]
-
-
-def kpi_kind(key: str) -> Kind:
-    """How a (possibly ``service.`` / ``book.`` prefixed) KPI reads: money, a rate, a count or a number."""
-    from custinv.render.compare import _is_rate
-    from custinv.render.console import MONEY_KPIS
-
-    if key in MONEY_KPIS:
-        return "money"
-    if _is_rate(key):
-        return "rate"
-    bare = key.split(".")[-1]
-    if bare in ("nps", "tickets_per_100_orders", "median_resolution_hours", "average_orders_per_customer",
-                "mean_interpurchase_days"):
-        return "number"
-    return "count"
+__all__ = ["Kind", "kpi_kind"]  # re-exported: the renderers of the comparison read kinds here
 
 
 def shown_deltas(cmp: Comparison) -> list[tuple[str, KpiDelta]]:

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from custinv.models import ChangedCustomer, Comparison, MigrationCell
-from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate
+from custinv.render.formatting import fmt_count, fmt_kpi, fmt_money, kpi_kind
 from custinv.render.i18n import Lang, book_label, label
 
 
@@ -30,19 +30,11 @@ def _who(customer_id: str) -> str:
 
 
 def _is_rate(key: str) -> bool:
-    return key.split(".")[-1].endswith(("_rate", "_share", "csat")) or key.endswith("sla_rate")
+    return kpi_kind(key) == "rate"
 
 
 def _fmt(key: str, value: float | None, currency: str | None) -> str:
-    from custinv.render.console import MONEY_KPIS
-
-    if value is None:
-        return "—"
-    if key in MONEY_KPIS:
-        return fmt_money(value, currency)
-    if _is_rate(key):
-        return fmt_rate(value)
-    return fmt_count(value) if float(value).is_integer() else fmt_number(value)
+    return fmt_kpi(key, value, currency)
 
 
 def _fmt_delta(key: str, value: float | None, currency: str | None) -> str:

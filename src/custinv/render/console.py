@@ -20,7 +20,7 @@ from rich.text import Text
 from custinv.analytics.actions import AXIS_OF_FIELD
 from custinv.render import explain
 from custinv.render.fit import ALWAYS, Column, FitTable, fitted_table
-from custinv.render.formatting import fmt_count, fmt_money, fmt_number, fmt_rate, sparkline
+from custinv.render.formatting import fmt_count, fmt_kpi, fmt_money, fmt_number, fmt_rate, kpi_kind, sparkline
 from custinv.render.i18n import Lang, field_label, label, reason_label, t
 from custinv.render.i18n import t as tr
 from custinv.render.pii import PiiMode, protect
@@ -82,22 +82,11 @@ def source_panel(st: Stocktake, lang: Lang) -> Panel:
     return Panel("\n".join(lines), title=label("source", lang), title_align="left")
 
 
-MONEY_KPIS = frozenset({"revenue", "returns", "average_order_value", "revenue_per_customer"})
-RATE_KPIS = frozenset({
-    "repeat_purchase_rate", "churn_rate", "retention_rate", "customer_growth_rate", "top20_revenue_share",
-    "net_revenue_retention",
-})
 _HIDDEN_KPIS = {"new_customer_window_days", "active_window_days"}
 
 
 def format_kpi(key: str, value: Any, currency: str | None) -> str:
-    if key in MONEY_KPIS:
-        return fmt_money(value, currency)
-    if key in RATE_KPIS:
-        return fmt_rate(value)
-    if isinstance(value, int):
-        return fmt_count(value)
-    return fmt_number(value)
+    return fmt_kpi(key, value, currency)
 
 
 def kpi_table(st: Stocktake, lang: Lang) -> Table:
@@ -106,7 +95,7 @@ def kpi_table(st: Stocktake, lang: Lang) -> Table:
     from custinv.render.glossary import DEFINITIONS, definition, window_text
 
     assert st.kpis is not None
-    rates = [key for key, value in st.kpis.model_dump().items() if value is not None and key in RATE_KPIS]
+    rates = [key for key, value in st.kpis.model_dump().items() if value is not None and kpi_kind(key) == "rate"]
     notes = [f"{label(key, lang)}: {definition(key, st, lang)}" for key in rates if key in DEFINITIONS]
     table = Table(title=label("kpis", lang) + f" [dim]({window_text('customers', st, lang)})[/]",
                   title_justify="left", title_style="bold", show_header=False, box=None, padding=(0, 2),

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import polars as pl
 
 from custinv.models import PeriodKpis, Stocktake
-from custinv.render.formatting import CURRENCY_SYMBOLS, fmt_money
+from custinv.render.formatting import CURRENCY_SYMBOLS, fmt_money, kpi_kind
 from custinv.render.i18n import t
 from custinv.render.pii import PII_COLUMNS, PiiMode, protect_frame
 
@@ -70,10 +70,6 @@ def date_text(value: dt.date | None, lang: Lang = "en") -> str:
 
 # ----------------------------------------------------------------------------- KPI cards
 
-MONEY_KPIS = frozenset({"revenue", "average_order_value", "revenue_per_customer", "returns", "anonymous_revenue",
-                        "churned_revenue", "value_at_risk", "clv", "total"})
-RATE_KPIS = frozenset({"repeat_purchase_rate", "churn_rate", "retention_rate", "customer_growth_rate",
-                       "top20_revenue_share", "net_revenue_retention", "share", "revenue_share"})
 LOWER_IS_BETTER = frozenset({"churn_rate", "churned_customers", "returns", "at_risk_customers", "churned_revenue",
                              "complaint_rate", "complaints", "tickets_per_100_orders", "resolution_hours",
                              "mean_resolution_hours", "customers_lost", "missing_customers", "missing_revenue"})
@@ -104,9 +100,11 @@ CARD_KPIS: tuple[tuple[str, str | None], ...] = (
 
 
 def format_kpi(key: str, value: Any, currency: str | None, lang: Lang = "en", *, compact: bool = False) -> str:
-    if key in MONEY_KPIS:
+    """A KPI by its kind (:func:`custinv.render.formatting.kpi_kind`, read from the result model)."""
+    kind = kpi_kind(key)
+    if kind == "money":
         return compact_money(value, currency, lang) if compact else money(value, currency, lang)
-    if key in RATE_KPIS:
+    if kind == "rate":
         return rate(value)
     if isinstance(value, float):
         return number(value)
@@ -126,7 +124,7 @@ class Change:
 
     @property
     def is_rate(self) -> bool:
-        return self.period_key in RATE_KPIS
+        return kpi_kind(self.period_key) == "rate"
 
     @property
     def delta(self) -> float | None:

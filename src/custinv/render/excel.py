@@ -41,7 +41,7 @@ from custinv.analytics import actions
 from custinv.models import Comparison, Stocktake
 from custinv.outputs import FORMULA_PREFIXES
 from custinv.render import digest, explain, glossary, key_message
-from custinv.render.formatting import excel_money_format
+from custinv.render.formatting import excel_money_format, kpi_kind
 from custinv.render.i18n import Lang, field_label, reason_label, t
 from custinv.render.pii import PiiMode, protect
 
@@ -443,9 +443,10 @@ def _visible(delimiter: str | None) -> str | None:
 
 
 def _kpi_format(key: str, value: Any) -> str:
-    if key in digest.MONEY_KPIS:
+    kind = kpi_kind(key)
+    if kind == "money":
         return FMT_MONEY
-    if key in digest.RATE_KPIS:
+    if kind == "rate":
         return FMT_RATE
     return FMT_NUMBER if isinstance(value, float) else FMT_COUNT
 
