@@ -1,5 +1,7 @@
 """The stocktake as an Excel workbook (openpyxl): Summary, Customers, Segments, Cohorts,
-Trends, CLV, Breakdowns, At risk and Rejects.
+Trends, CLV, Breakdowns, Churn, Rejects and Definitions (the sheets; the cell rules are in
+:mod:`custinv.render.xlsx_cells`, the streaming of the big sheets in
+:mod:`custinv.render.xlsx_stream`).
 
 Two rules shape this module:
 
@@ -22,9 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,56 +32,39 @@ import polars as pl
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, PieChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from custinv.analytics import actions
 from custinv.models import Comparison, Stocktake
-from custinv.outputs import FORMULA_PREFIXES
-from custinv.render import digest, explain, glossary, key_message
+from custinv.render import digest, excel_book, explain, glossary, key_message
 from custinv.render.formatting import excel_money_format, kpi_kind
 from custinv.render.i18n import Lang, field_label, reason_label, t
 from custinv.render.pii import PiiMode, protect
+from custinv.render.xlsx_cells import (
+    ACCENT,
+    BAD_FONT,
+    CHART_ROWS,
+    EXCEL_MAX_ROWS,
+    FMT_CHANGE,
+    FMT_COUNT,
+    FMT_DATE,
+    FMT_MONEY,
+    FMT_NUMBER,
+    FMT_POINTS,
+    FMT_PROB,
+    FMT_RATE,
+    GOOD_FONT,
+    NOTE_FONT,
+    THIN,
+    _title,
+    _unique,
+    _Writer,
+)
+from custinv.render.xlsx_stream import _count_illegal, _prepare_streamed, _splice, _Streamed
 
 if TYPE_CHECKING:
     from custinv.stocktake import AuditResult
-
-EXCEL_MAX_ROWS = 1_048_576
-CELL_MAX_CHARS = 32_767
-STREAM_CHUNK = 50_000
-ZIP_LEVEL = 4  # a fast deflate; the repetitive sheet XML still shrinks ~7x (100k customers: 127 MB → 17 MB)
-
-CHART_ROWS = 17
-"""Rows a 7.5 cm chart covers at the default row height (15 pt ≈ 0.53 cm), plus a gap."""
-
-FMT_MONEY = "#,##0.00"
-FMT_COUNT = "#,##0"
-FMT_NUMBER = "#,##0.0"
-FMT_RATE = "0.0%"
-FMT_PROB = "0.000"
-FMT_DATE = "yyyy-mm-dd"
-FMT_CHANGE = '+0.0%;-0.0%;0.0%'
-FMT_POINTS = '+0.0" pp";-0.0" pp";0.0" pp"'
-
-INK = "1D2733"
-ACCENT = "1F4E79"
-HEADER_FILL = PatternFill("solid", fgColor=ACCENT)
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-TITLE_FONT = Font(bold=True, size=16, color=ACCENT)
-SECTION_FONT = Font(bold=True, size=12, color=ACCENT)
-NOTE_FONT = Font(italic=True, color="6B7785")
-GOOD_FONT = Font(color="1B7F5B", bold=True)
-BAD_FONT = Font(color="C0392B", bold=True)
-THIN = Border(bottom=Side(style="thin", color="D5DCE4"))
-
-# Illegal in XML 1.0 (and so in xlsx): C0 controls other than tab, LF and CR, and the
-# non-characters U+FFFE / U+FFFF (openpyxl's own ILLEGAL_CHARACTERS_RE misses those two, and
-# one of them makes Excel refuse the whole workbook). Valid for Python's re and Polars' regex.
-XML_ILLEGAL = r"[\x00-\x08\x0B\x0C\x0E-\x1F" + "\ufffe\uffff" + "]"
-_XML_ILLEGAL_RE = re.compile(XML_ILLEGAL)
-
 
 @dataclass
 class ExcelReport:
@@ -98,270 +81,7 @@ class ExcelReport:
         return self.customers_written < self.customers_total
 
 
-# ----------------------------------------------------------------------------- small cells
-
-
-@dataclass
-class _Writer:
-    """Cell-by-cell writing for the small sheets, with the text rules and width tracking."""
-
-    lang: Lang
-    currency: str | None
-    pii: PiiMode
-    comparison: Comparison | None = None
-    control_chars: int = 0
-    widths: dict[tuple[str, int], float] = field(default_factory=dict)
-    tables: int = 0
-
-    def text(self, value: str) -> str:
-        clean, n = _XML_ILLEGAL_RE.subn("\ufffd", value)
-        self.control_chars += n
-        return clean[:CELL_MAX_CHARS]
-
-    def put(self, ws: Worksheet, row: int, col: int, value: Any, fmt: str | None = None, *, font: Font | None = None) -> Any:
-        cell = ws.cell(row=row, column=col)
-        if value is None:
-            pass
-        elif isinstance(value, str):
-            text = self.text(value)
-            cell.value = text
-            if text.startswith(FORMULA_PREFIXES):
-                cell.data_type = "s"
-                cell.quotePrefix = True
-        elif isinstance(value, bool):
-            cell.value = value
-        elif isinstance(value, (int, float, dt.date)):
-            cell.value = value
-            cell.number_format = fmt or (FMT_DATE if isinstance(value, dt.date) else
-                                         FMT_COUNT if isinstance(value, int) else "#,##0.00")
-        else:
-            cell.value = self.text(str(value))
-        if font is not None:
-            cell.font = font
-        shown = value if isinstance(value, str) else _display_width_hint(value, fmt)
-        key = (ws.title, col)
-        self.widths[key] = max(self.widths.get(key, 0), _text_width(str(shown)))
-        return cell
-
-    def header(self, ws: Worksheet, row: int, col: int, labels: Sequence[str]) -> None:
-        for i, lab in enumerate(labels):
-            c = self.put(ws, row, col + i, lab)
-            c.fill, c.font = HEADER_FILL, HEADER_FONT
-            c.alignment = Alignment(vertical="center", wrap_text=False)
-
-    def section(self, ws: Worksheet, row: int, title: str, col: int = 1) -> int:
-        c = ws.cell(row=row, column=col, value=self.text(title))
-        c.font = SECTION_FONT
-        return row + 1
-
-    def table(self, ws: Worksheet, row: int, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-              formats: Sequence[str | None], col: int = 1, *, listing: bool = False) -> int:
-        """A header plus typed rows; returns the next free row (after a blank one).
-
-        A ``listing`` (customers, cohorts, periods, breakdown rows — anything a reader filters)
-        becomes an Excel Table: autofilter, banded rows, a header Excel repeats when printing."""
-        headers = _unique([str(h) for h in headers])
-        self.header(ws, row, col, headers)
-        for r, values in enumerate(rows, start=row + 1):
-            for i, (value, fmt) in enumerate(zip(values, formats, strict=True)):
-                self.put(ws, r, col + i, value, fmt).border = THIN
-        if listing and rows:
-            self.tables += 1
-            ref = f"{get_column_letter(col)}{row}:{get_column_letter(col + len(headers) - 1)}{row + len(rows)}"
-            table = Table(displayName=f"List{self.tables}", ref=ref)
-            table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-            table._initialise_columns()
-            for column, name in zip(table.tableColumns, headers, strict=True):
-                column.name = name
-            ws.add_table(table)
-            if ws.freeze_panes is None:  # the sheet's first list keeps its header (and key column) in view
-                ws.freeze_panes = ws.cell(row=row + 1, column=col + 1)
-        return row + len(rows) + 2
-
-    def fit(self, ws: Worksheet, minimum: float = 8, maximum: float = 60) -> None:
-        for (title, col), width in self.widths.items():
-            if title == ws.title:
-                ws.column_dimensions[get_column_letter(col)].width = min(maximum, max(minimum, width + 2))
-
-
-def _text_width(text: str) -> float:
-    """Column width in Excel units: CJK glyphs take two."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
-def _display_width_hint(value: Any, fmt: str | None) -> str:
-    if isinstance(value, float):
-        return f"{value:,.2f}" if fmt not in (FMT_RATE, FMT_CHANGE) else "100.0%"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-# ----------------------------------------------------------------------------- streamed sheets
-
-
-@dataclass
-class _Streamed:
-    """A sheet whose rows are generated by Polars and spliced into the saved file."""
-
-    index: int  # 1-based worksheet number (openpyxl names parts sheet{n}.xml)
-    frame: pl.DataFrame
-    first_row: int
-    styles: dict[str, int]  # column -> cell style id
-    text_style: int
-    quoted_style: int
-
-
-def _column_format(dtype: pl.DataType, name: str) -> str | None:
-    if dtype == pl.Date:
-        return FMT_DATE
-    if name in ("revenue", "average_order_value", "clv", "value", "value_at_risk", "monetary"):
-        return FMT_MONEY
-    if name == "p_alive":
-        return FMT_PROB
-    if dtype.is_integer():
-        return FMT_COUNT
-    if dtype.is_float():
-        return "#,##0.00"
-    return None
-
-
-def _cell_expr(name: str, dtype: pl.DataType, letter: str, row: pl.Expr, style: int, text_style: int,
-               quoted_style: int) -> pl.Expr:
-    """One column's SpreadsheetML cell for every row ('' for a missing value)."""
-    col = pl.col(name)
-    ref = [pl.lit(f'<c r="{letter}'), row]
-    if dtype == pl.Date:
-        serial = (col.cast(pl.Int32) + 25569).cast(pl.String)  # 1899-12-30 epoch
-        cell = pl.concat_str([*ref, pl.lit(f'" s="{style}"><v>'), serial, pl.lit("</v></c>")])
-        return pl.when(col.is_not_null()).then(cell).otherwise(pl.lit(""))
-    if dtype == pl.Boolean:
-        cell = pl.concat_str([*ref, pl.lit('" t="b"><v>'), col.cast(pl.Int8).cast(pl.String), pl.lit("</v></c>")])
-        return pl.when(col.is_not_null()).then(cell).otherwise(pl.lit(""))
-    if dtype.is_numeric():
-        ok = col.is_not_null() & (col.is_finite() if dtype.is_float() else pl.lit(True))
-        cell = pl.concat_str([*ref, pl.lit(f'" s="{style}"><v>'), col.cast(pl.String), pl.lit("</v></c>")])
-        return pl.when(ok).then(cell).otherwise(pl.lit(""))
-    text = col.cast(pl.String)
-    escaped = (
-        text.str.slice(0, CELL_MAX_CHARS)
-        .str.replace_all(XML_ILLEGAL, "\ufffd")
-        .str.replace_all("&", "&amp;", literal=True)
-        .str.replace_all("<", "&lt;", literal=True)
-        .str.replace_all(">", "&gt;", literal=True)
-        .str.replace_all("\r", "&#13;", literal=True)
-    )
-    quoted = text.str.contains(r"^[=+\-@\t\r]")
-    style_attr = pl.when(quoted).then(pl.lit(str(quoted_style))).otherwise(pl.lit(str(text_style)))
-    cell = pl.concat_str([*ref, pl.lit('" s="'), style_attr, pl.lit('" t="inlineStr"><is><t xml:space="preserve">'),
-                          escaped, pl.lit("</t></is></c>")])
-    return pl.when(text.is_not_null() & (text != "")).then(cell).otherwise(pl.lit(""))
-
-
-def _rows_xml(spec: _Streamed, start: int, stop: int) -> str:
-    part = spec.frame.slice(start, stop - start)
-    row = pl.int_range(spec.first_row + start, spec.first_row + start + part.height, dtype=pl.Int64).cast(pl.String)
-    cells = [
-        _cell_expr(name, dtype, get_column_letter(i), row, spec.styles[name], spec.text_style, spec.quoted_style)
-        for i, (name, dtype) in enumerate(part.schema.items(), start=1)
-    ]
-    xml = pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")])
-    return part.lazy().select(xml.str.join("")).collect().item() or ""
-
-
-def _count_illegal(frame: pl.DataFrame) -> int:
-    strings = [c for c, d in frame.schema.items() if d == pl.String]
-    if not strings or frame.height == 0:
-        return 0
-    return int(frame.select(pl.sum_horizontal(pl.col(c).str.count_matches(XML_ILLEGAL).sum() for c in strings)).item())
-
-
-def _prepare_streamed(w: _Writer, ws: Worksheet, index: int, frame: pl.DataFrame, headers: list[str],
-                      note: str, table_name: str) -> _Streamed:
-    """Title note, header, styles, widths, table and frozen panes; the rows come later."""
-    note_cell = ws.cell(row=1, column=1, value=w.text(note))
-    note_cell.font = NOTE_FONT
-    w.header(ws, 2, 1, headers)
-    wb = ws.parent
-    styles: dict[str, int] = {}
-
-    def style_id(number_format: str, quote: bool = False) -> int:
-        # a fresh cell per style: openpyxl keeps the cell's style array by reference
-        probe = ws.cell(row=3, column=1)
-        probe.number_format = number_format
-        probe.quotePrefix = quote
-        sid = probe.style_id
-        del ws._cells[(3, 1)]  # the style stays registered in the workbook
-        return sid
-
-    money = excel_money_format(w.currency)
-    for name, dtype in frame.schema.items():
-        fmt = _column_format(dtype, name) or "General"
-        styles[name] = style_id(money if fmt == FMT_MONEY else fmt)
-    text_style = style_id("General")
-    quoted_style = style_id("General", quote=True)
-    assert wb is not None
-    # widths from the data (CJK counts double), headers included
-    for i, (name, dtype) in enumerate(frame.schema.items(), start=1):
-        width = _text_width(headers[i - 1])
-        if frame.height:
-            if dtype == pl.String:
-                longest = frame.select(
-                    (pl.col(name).str.len_chars() + pl.col(name).str.count_matches(r"[\u2e80-\uffff]")).max()
-                ).item()
-                width = max(width, longest or 0)
-            elif dtype == pl.Date:
-                width = max(width, 10)
-            elif dtype.is_numeric():
-                top = frame.select(pl.col(name).abs().max()).item()
-                if top is not None and top == top and abs(top) != float("inf"):
-                    width = max(width, len(f"{top:,.2f}") + 1)
-        ws.column_dimensions[get_column_letter(i)].width = min(50, max(8, width + 2))
-    ws.freeze_panes = "B3"
-    if frame.height:
-        ref = f"A2:{get_column_letter(frame.width)}{2 + frame.height}"
-        table = Table(displayName=table_name, ref=ref)
-        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-        table._initialise_columns()
-        for column, name in zip(table.tableColumns, headers, strict=True):
-            column.name = name
-        ws.add_table(table)
-    return _Streamed(index, frame, 3, styles, text_style, quoted_style)
-
-
-def _splice(raw: bytes, target: Path, streamed: list[_Streamed]) -> None:
-    """Copy openpyxl's zip into ``target``, streaming the generated rows into their sheets."""
-    by_part = {f"xl/worksheets/sheet{s.index}.xml": s for s in streamed}
-    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True,
-                                                                     compresslevel=ZIP_LEVEL) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            spec = by_part.get(info.filename)
-            if spec is None:
-                dst.writestr(info, data)
-                continue
-            xml = data.decode("utf-8")
-            end = xml.index("</sheetData>")
-            last = spec.first_row + spec.frame.height - 1
-            head = re.sub(r'<dimension ref="[^"]*"\s*/>',
-                          f'<dimension ref="A1:{get_column_letter(max(spec.frame.width, 1))}{max(last, 2)}"/>',
-                          xml[:end], count=1)
-            with dst.open(info.filename, "w", force_zip64=True) as out:  # deflated, like the rest
-                out.write(head.encode("utf-8"))
-                for start in range(0, spec.frame.height, STREAM_CHUNK):
-                    out.write(_rows_xml(spec, start, min(start + STREAM_CHUNK, spec.frame.height)).encode("utf-8"))
-                out.write(xml[end:].encode("utf-8"))
-
-
 # ----------------------------------------------------------------------------- sheets
-
-
-def _title(w: _Writer, ws: Worksheet, st: Stocktake, heading: str) -> int:
-    c = ws.cell(row=1, column=1, value=w.text(heading))
-    c.font = TITLE_FONT
-    sub = f"{t('as_of', w.lang)} {st.as_of} · {t('currency', w.lang)} {st.currency or '—'}"
-    ws.cell(row=2, column=1, value=w.text(sub)).font = NOTE_FONT
-    return 4
 
 
 def _summary(w: _Writer, ws: Worksheet, result: AuditResult) -> None:
@@ -763,7 +483,6 @@ def build_workbook(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "ma
     """The workbook without the streamed rows (as bytes), the streamed sheets, and the report.
 
     With a ``comparison`` (the previous stocktake), a Changes sheet follows the Summary."""
-    from custinv.render import excel_book
     from custinv.render.i18n import book_label
     st = result.stocktake
     w = _Writer(lang, st.currency, pii, comparison)
@@ -867,16 +586,6 @@ def _finish(wb: Workbook, money_format: str) -> None:
             header = ws[frozen].row - 1
             if header >= 1:
                 ws.print_title_rows = f"{header}:{header}"
-
-
-def _unique(labels: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for lab in labels:
-        n = seen.get(lab, 0)
-        seen[lab] = n + 1
-        out.append(lab if n == 0 else f"{lab} ({n + 1})")
-    return out
 
 
 def write_excel(result: AuditResult, path: Path, *, lang: Lang = "en", pii: PiiMode = "mask",

@@ -1,7 +1,8 @@
 """The Changes, Customer book and Service sheets of the workbook.
 
-They follow the rules of :mod:`custinv.render.excel` (typed cells, text that Excel would run
-stored as text, control characters replaced) by writing only through its ``_Writer``.
+They follow the workbook's cell rules (typed cells, text that Excel would run stored as text,
+control characters replaced) by writing only through :class:`custinv.render.xlsx_cells._Writer`;
+they import the cells module, never the workbook module, so the two do not import each other.
 Rates are stored as fractions with a percent format; a rate's change is stored in
 percentage points (as on the Summary sheet), any other change in the KPI's own unit.
 """
@@ -20,20 +21,20 @@ from custinv.render.i18n import book_label, t
 from custinv.render.pii import protect
 
 if TYPE_CHECKING:
-    from custinv.render.excel import _Writer
+    from custinv.render.xlsx_cells import _Writer
 
 SAME_FILL = PatternFill("solid", fgColor="EEF1F5")
 
 
 def _formats() -> dict[str, str]:
-    from custinv.render import excel as x
+    from custinv.render import xlsx_cells as x
 
     return {"money": x.FMT_MONEY, "rate": x.FMT_RATE, "count": x.FMT_COUNT, "number": x.FMT_NUMBER}
 
 
 def changes_sheet(w: _Writer, ws: Worksheet, st: Stocktake, cmp: Comparison) -> None:
     """KPI deltas, one migration grid per axis (customers, then revenue), gained / lost / movers."""
-    from custinv.render import excel as x
+    from custinv.render import xlsx_cells as x
 
     lang, fmts = w.lang, _formats()
     row = x._title(w, ws, st, f"{book_label('comparison', lang)}: {cmp.old.as_of} → {cmp.new.as_of}")
@@ -125,7 +126,7 @@ def _move(change: list[str | None] | None, lang: Any) -> str | None:
 
 def book_sheet(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     """Accounts, prospects, conversion (overall and per period), buyers missing from the master."""
-    from custinv.render import excel as x
+    from custinv.render import xlsx_cells as x
 
     lang, book = w.lang, st.customer_book
     row = x._title(w, ws, st, book_label("customer_book", lang))
@@ -191,7 +192,7 @@ def _service_values(k: ServiceKpis) -> list[Any]:
 
 def service_sheet(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     """Service KPIs, tickets by type, by period, by segment, churn of complainers vs the rest."""
-    from custinv.render import excel as x
+    from custinv.render import xlsx_cells as x
 
     lang, svc, fmts = w.lang, st.service, _formats()
     row = x._title(w, ws, st, book_label("service", lang))
