@@ -660,13 +660,13 @@ def render_inspection(ledger: Ledger, console: Console | None = None) -> None:
         console.print(table)
     if ledger.statuses.height:
         table = _table("status values", ("status", "left"), ("rows", "right"), ("decision", "left"))
-        for row in ledger.statuses.iter_rows(named=True):
-            if row["status"] is None:
+        for status in ledger.statuses.iter_rows(named=True):
+            if status["status"] is None:
                 name, known = "(blank)", ""
             else:
-                name = str(row["status"])
-                known = "" if row["recognised"] else " [dim](not in the vocabulary)[/]"
-            table.add_row(escape(name), fmt_count(row["rows"]), escape(str(row["decision"])) + known)
+                name = str(status["status"])
+                known = "" if status["recognised"] else " [dim](not in the vocabulary)[/]"
+            table.add_row(escape(name), fmt_count(status["rows"]), escape(str(status["decision"])) + known)
         console.print(table)
     from custinv.models import Stocktake, Tool
 

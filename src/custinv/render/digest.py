@@ -36,6 +36,7 @@ def compact_money(value: float | None, currency: str | None, lang: Lang = "en") 
         return "—"
     symbol = CURRENCY_SYMBOLS.get(currency or "", "")
     sign, v = ("-" if value < 0 else ""), abs(value)
+    steps: tuple[tuple[float, str], ...]
     if lang == "zh":
         steps = ((1e8, "亿"), (1e4, "万"))
     else:

@@ -110,9 +110,11 @@ def kinds() -> dict[str, Kind]:
             kind = _kind(model, name)
             if kind is not None:
                 out.setdefault(name, kind)
-    for prefix, model in (("service.", models.ServiceKpis), ("book.", models.CustomerBookSection)):
-        for name in model.model_fields:
-            kind = _kind(model, name)
+    prefixed: tuple[tuple[str, type[BaseModel]], ...] = (("service.", models.ServiceKpis),
+                                                          ("book.", models.CustomerBookSection))
+    for prefix, section in prefixed:
+        for name in section.model_fields:
+            kind = _kind(section, name)
             if kind is not None:
                 out[prefix + name] = kind
                 out.setdefault(name, kind)  # the section's own cards use the bare name

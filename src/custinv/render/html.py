@@ -179,8 +179,8 @@ def _base(st: Stocktake, f: _Fmt) -> dict[str, Any]:
         row["revenue_share"] = digest.rate(r.revenue / total) if total else "—"
     tiers = st.value_tiers or []
     tier_rows = _share_rows(tiers, "tier", f)
-    for row, r in zip(tier_rows, tiers, strict=True):
-        row["threshold"] = f.money(r.threshold)
+    for row, tier in zip(tier_rows, tiers, strict=True):
+        row["threshold"] = f.money(tier.threshold)
     return {
         "lifecycle": {"rows": life_rows, "chart": charts.stacked_bar(
             [(actions.label(r.stage, f.lang, "lifecycle"), r.customers, charts.colour(r.stage, i, "lifecycle"))
