@@ -1,0 +1,184 @@
+"""What the commands share: flags to :class:`Settings`, inputs expanded, outputs checked before the
+work, the audit run with progress, warnings and timings on stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from custinv.cli.errors import _stderr_console
+from custinv.errors import CustinvError, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from custinv.config import Settings
+    from custinv.ingest.sources import Source
+    from custinv.stocktake import AuditResult
+
+
+def _split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _parse_map(items: list[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
+    mapping: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--map {item!r}: expected field=column", hint="e.g. --map customer_id='Buyer ID'")
+        key, value = item.split("=", 1)
+        mapping[key.strip()] = value.strip().strip("'\"")
+    return mapping
+
+
+_NOT_SETTINGS = {"config", "quiet", "debug", "timings", "rejects", "map_", "alert", "query_file",
+                 "excel", "html", "report_dir", "keep", "customers_out", "snapshot", "compare_with",
+                 "force", "customers_renamed"}
+
+
+def _settings(opts: dict[str, Any], **extra: Any) -> Settings:
+    """Flags → Settings (with CUSTINV_* and custinv.toml underneath). Bad flag values are usage errors."""
+    from custinv.config import load_settings
+    from custinv.errors import ConfigError
+
+    flags: dict[str, Any] = {k: v for k, v in opts.items() if k not in _NOT_SETTINGS and v is not None}
+    flags.update({k: v for k, v in extra.items() if v is not None})
+    if opts.get("query_file") is not None:
+        from custinv.ingest.sources import read_query_file
+
+        flags["query"] = read_query_file(opts["query_file"])
+    if flags.get("delimiter") in ("tab", "\\t"):
+        flags["delimiter"] = "\t"
+    for name in ("value_tiers", "rfm_frequency"):
+        if name in flags:
+            flags[name] = _split_list(flags[name])
+    if isinstance(flags.get("lang"), Enum):
+        flags["lang"] = flags["lang"].value
+    if opts.get("map_"):
+        flags["mapping"] = _parse_map(opts["map_"])
+    if opts.get("alert"):
+        from custinv.alerts import AlertRuleError, parse_rules
+
+        try:
+            parse_rules(opts["alert"])
+        except AlertRuleError as exc:
+            raise UsageError(str(exc)) from exc
+        flags["alerts"] = list(opts["alert"])
+    try:
+        settings = load_settings(flags, config_path=opts.get("config"))
+    except ConfigError as exc:
+        if opts.get("config") is None and _flag_problem(exc, flags):
+            raise UsageError(exc.message, hint="see --help for the accepted values") from exc
+        raise
+    if settings.pii == "hash":  # the key (or its refusal, exit 78) before any work
+        from custinv.render.pii import pii_key
+
+        pii_key()
+    return settings
+
+
+def _flag_problem(exc: CustinvError, flags: dict[str, Any]) -> bool:
+    """Was a validation failure caused by a flag (usage, exit 2) rather than the config file (78)?"""
+    return any(f"{name}:" in exc.message or f"{name}." in exc.message for name in flags)
+
+
+def _expand(files: list[str]) -> list[Source]:
+    """Inputs as given → sources: stdin and pipes spooled to a private file, globs expanded,
+    file names made readable, database URIs as they are."""
+    from custinv.ingest.sources import expand_sources
+    from custinv.stdin_inputs import spool_special, utf8_names
+
+    sources = expand_sources(spool_special(files))
+    readable = iter(utf8_names([s for s in sources if isinstance(s, Path)]))
+    return [next(readable) if isinstance(s, Path) else s for s in sources]
+
+
+def _progress(quiet: bool) -> Any:
+    """A live progress display on a terminal's stderr; none for cron, pipes or --quiet."""
+    if quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+    from custinv.render.progress import TerminalProgress
+
+    return TerminalProgress(_stderr_console())
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+def _prepare_outputs(opts: dict[str, Any], files: list[str], settings: Settings, *paths: Path | None) -> None:
+    """Before the work starts: every output folder writable (exit 73 early, not after a long
+    run), and no output is an input, a link or device, or a file custinv did not write (2)."""
+    from custinv.outguard import check_targets, set_policy
+    from custinv.outputs import check_writable
+
+    if opts.get("customers_renamed") is not None:
+        raise UsageError("--customers was renamed: --customers-out FILE writes the per-customer list, "
+                         "--customers-file FILE reads a CRM account list")
+    from custinv.ingest.sources.uri import is_database_uri
+
+    sides = (settings.customers_file, settings.tickets, opts.get("config"), "custinv.toml")
+    inputs = [s for s in _expand(files) if isinstance(s, Path)]  # a database is never an output
+    inputs += [Path(p) for p in sides if p is not None and not is_database_uri(str(p))]
+    set_policy(inputs, force=bool(opts.get("force")))
+    for path in (opts.get("rejects"), *paths):
+        if path is not None:
+            check_writable(path)
+    check_targets([opts.get("rejects"), *paths])
+
+
+def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> AuditResult:
+    from custinv.stocktake import audit
+
+    with _progress(bool(opts.get("quiet"))) as progress:
+        result = audit(_expand(files), settings, progress=progress,
+                       on_rows=progress.rows if progress is not None else None)
+    _print_warnings(result.stocktake.source.warnings, bool(opts.get("quiet")))
+    clv = result.stocktake.clv
+    if clv is not None:  # every CLV model warning is also a stderr line (and in clv.warnings)
+        _print_warnings(clv.warnings, bool(opts.get("quiet")), label="clv warning")
+    if opts.get("rejects") is not None:
+        from custinv.outputs import write_frame
+
+        write_frame(result.ledger.rejects, opts["rejects"], "csv", private=True)
+    if opts.get("timings"):
+        result.stocktake.timings = {k: round(v, 4) for k, v in result.timings.stages.items()}
+    return result
+
+
+def _print_warnings(warnings: list[str], quiet: bool, *, label: str = "warning") -> None:
+    """Every guess on stderr (also in the Source panel and source.warnings, or clv.warnings);
+    --quiet hides them."""
+    if quiet or not warnings:
+        return
+    from rich.markup import escape
+
+    err = _stderr_console()
+    for message in warnings:
+        err.print(f"[yellow]{label}:[/] {escape(message)}", soft_wrap=True)
+
+
+def _finish(result: AuditResult, opts: dict[str, Any]) -> int:
+    """Timings and alerts on stderr; exit 3 when an alert rule is breached."""
+    console = _stderr_console(quiet=bool(opts.get("quiet")))
+    if opts.get("timings"):
+        from custinv.render.console import render_timings
+
+        render_timings(result.timings.stages, _stderr_console())
+    alerts = result.stocktake.alerts or []
+    breached = [a for a in alerts if a.breached]
+    if breached:
+        err = _stderr_console()
+        for a in breached:
+            err.print(f"[bold red]alert:[/] {a.rule} (value {a.value})")
+        return int(ExitCode.ALERT)
+    if alerts:
+        console.print(f"[dim]{len(alerts)} alert rule(s) checked, none breached[/]")
+    return 0
