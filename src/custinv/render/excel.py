@@ -134,9 +134,9 @@ def _summary(w: _Writer, ws: Worksheet, result: AuditResult) -> None:
         (t("returns", lang), src.returns, FMT_MONEY),
     ]
     row = w.table(ws, row, [t("metric", lang), t("value", lang)], [(a, b) for a, b, _ in acc], [None, None])
-    for i, (_, value, fmt) in enumerate(acc):
+    for i, (_, value, number_format) in enumerate(acc):
         if value is not None:
-            ws.cell(row=row - len(acc) - 1 + i, column=2).number_format = fmt or "General"
+            ws.cell(row=row - len(acc) - 1 + i, column=2).number_format = number_format or "General"
     row = w.section(ws, row, t("files", lang))
     row = w.table(ws, row, [t("file", lang), t("format", lang), t("encoding", lang), t("delimiter", lang),
                             t("sheet", lang), t("header_row", lang), t("rows_read", lang)],
@@ -341,11 +341,11 @@ def _clv(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
                        for s in clv.by_segment], [None, None, *fmts], listing=True)
     if clv.top_customers:
         row = w.section(ws, row, t("top_customers", lang))
-        keys = ("clv", "p_alive", "expected_purchases", "orders", "revenue", "last_order")
+        top_keys = ("clv", "p_alive", "expected_purchases", "orders", "revenue", "last_order")
         fmts = [FMT_MONEY, FMT_PROB, FMT_NUMBER, FMT_COUNT, FMT_MONEY, FMT_DATE]
-        row = w.table(ws, row, [t("customer_id", lang), *[t(k if k != "clv" else "clv_value", lang) for k in keys],
+        row = w.table(ws, row, [t("customer_id", lang), *[t(k if k != "clv" else "clv_value", lang) for k in top_keys],
                                 t("value_tier", lang), t("rfm_segment", lang)],
-                      [(protect(str(c["customer_id"]), w.pii), *[_date_or(c.get(k)) for k in keys],
+                      [(protect(str(c["customer_id"]), w.pii), *[_date_or(c.get(k)) for k in top_keys],
                         actions.label(str(c.get("value_tier")), lang) if c.get("value_tier") else None,
                         actions.label(str(c.get("rfm_segment")), lang, "rfm") if c.get("rfm_segment") else None)
                        for c in clv.top_customers], [None, *fmts, None, None], listing=True)
@@ -357,9 +357,9 @@ def _clv(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
                       [(k, _date_or(val)) for k, val in scalars], [None, "#,##0.00##"])
         buckets = v.get("by_frequency") or []
         if buckets:
-            keys = list(buckets[0].keys())
-            row = w.table(ws, row, keys, [[b.get(k) for k in keys] for b in buckets],
-                          [None if k == "frequency" else "#,##0.00" for k in keys])
+            bucket_keys = list(buckets[0].keys())
+            row = w.table(ws, row, bucket_keys, [[b.get(k) for k in bucket_keys] for b in buckets],
+                          [None if k == "frequency" else "#,##0.00" for k in bucket_keys])
         spend = v.get("spend")
         if isinstance(spend, dict):
             row = w.table(ws, row, ["spend", t("value", lang)], list(spend.items()), [None, "#,##0.00"])
