@@ -238,3 +238,86 @@ def test_one_regex_finds_exactly_the_ids_that_are_not_plain(value: str) -> None:
 
     plain = parse.ids_are_plain(pl.Series([value]))
     assert bool(pl.Series([value]).str.contains(S._NOT_PLAIN_ID).item()) == (not plain)
+
+
+def write_line_items(path: Path, seed: int, *, gaps: float = 0.0, repeated_totals: bool = False) -> Path:
+    """A messy export whose orders have one line or several (sharing id, customer, date, status,
+    dimensions); ``gaps``: the share of later lines with a blank order-level field (the eager path
+    copies it from the first line); ``repeated_totals``: every line repeats the order total."""
+    rng = random.Random(seed)
+    lines = [",".join(HEADER)]
+    i = 0
+    for _ in range(rng.randint(120, 300)):
+        i += 1
+        r = rng.random()
+        if r < 0.02:
+            lines.append("")
+            continue
+        if r < 0.03:
+            lines.append(",".join(HEADER))
+            continue
+        first = _row(rng, i, statuses=seed % 2 == 0)
+        lines.append(",".join(first))
+        keys = (1, 2, 3, 5, 6, 7) if seed % 2 == 0 else (1, 2, 3, 5, 7)  # odd seeds: no statuses written
+        written = all(first[k].strip() for k in keys)  # messy blanks stay on one-line orders
+        if written and rng.random() < 0.3:
+            for _ in range(rng.randint(1, 3)):
+                line = list(first)
+                if not repeated_totals:
+                    line[3] = f"{rng.randint(1, 300)}.{rng.randint(0, 99):02d}"
+                    line[4] = str(rng.randint(1, 4))
+                if rng.random() < gaps:
+                    line[rng.choice([1, 2, 5, 6, 7])] = ""
+                lines.append(",".join(line))
+    lines += ["", "Total,,,12345.67,,,,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("batch_rows", [500_000, 7])
+@pytest.mark.parametrize("seed", range(10))
+def test_multi_line_orders_stream_as_the_eager_path_reads_them(tmp_path: Path, seed: int, batch_rows: int,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Line items (issue 14): multi-line orders whose lines carry their order-level fields stay on
+    the streaming path and are grouped into the same orders as the eager path's."""
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+    path = write_line_items(tmp_path / "lines.csv", seed)
+    settings = Settings(max_reject_rate=1.0)
+    lazy = S.build_ledger_streaming(path, settings)
+    expected = eager(path, settings, monkeypatch)
+    assert lazy is not None
+    assert (expected.orders["lines"] > 1).any()
+    assert_same(lazy, expected)
+
+
+@pytest.mark.parametrize(("gaps", "repeated"), [(0.5, False), (0.0, True)])
+def test_multi_line_orders_the_eager_path_must_decide_are_handed_back(
+    tmp_path: Path, gaps: float, repeated: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blank order-level fields on later lines (copied from the first line) and order totals
+    repeated on every line (counted once) are the eager path's decisions: handed back, same result."""
+    path = write_line_items(tmp_path / "lines.csv", 3, gaps=gaps, repeated_totals=repeated)
+    settings = Settings(max_reject_rate=1.0)
+    assert S.build_ledger_streaming(path, settings) is None
+    expected = eager(path, settings, monkeypatch)
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
+    assert_same(L.build_ledger([path], settings), expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), gaps=st.sampled_from([0.0, 0.0, 0.05]), repeated=st.booleans(),
+       batch_rows=st.sampled_from([500_000, 13, 1]))
+def test_streaming_equals_the_reference_on_random_line_item_files(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, gaps: float, repeated: bool, batch_rows: int
+) -> None:
+    """Property: on random messy line-item files the streaming path either hands the file back or
+    gives exactly the eager (whole-column, row-by-row accounted) path's ledger."""
+    path = write_line_items(tmp_path_factory.mktemp("prop") / "lines.csv", seed, gaps=gaps, repeated_totals=repeated)
+    settings_ = Settings(max_reject_rate=1.0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(S, "BATCH_ROWS", batch_rows)
+        lazy = S.build_ledger_streaming(path, settings_)
+        mp.setattr(S, "LAZY_MIN_BYTES", 1 << 62)
+        reference = L.build_ledger([path], settings_)
+    if lazy is not None:
+        assert_same(lazy, reference)

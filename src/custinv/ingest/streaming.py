@@ -8,7 +8,11 @@ from what a machine-written export looks like:
 
 * every key column (ids, the order date, money) is *plain* — the shapes ``parse.*_are_plain``
   accept, which parse with the short expressions;
-* order ids are unique (one line per order);
+* order ids are unique (one line per order) — or, when the first rows already hold orders of
+  several lines, every line of a multi-line order carries its order-level fields (so the
+  eager path's copy from the first line would change nothing) and its own line amount (some
+  order's lines differ: a line-amount column, as ``ledger._amount_mode`` decides it); the
+  lines are then grouped into orders by the ledger's group_by on the order id;
 * the status column is an order status, or a deal pipeline, as the first rows say.
 
 Polars' streaming engine parses and decides every row with those rules (one query: reading,
@@ -108,6 +112,7 @@ class _Plan:
     deal_export: bool
     used_cols: list[str]
     warnings: list[str] = field(default_factory=list)  # the mapping's guesses (mapping_plan.guess_warnings)
+    multi_line: bool = False  # the first rows hold multi-line orders: flag each row's blank order-level fields
 
     @property
     def untrimmed(self) -> set[str]:
@@ -186,7 +191,37 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
         decided = decided.with_columns(L.after_as_of(as_of))
     # dimensions as the ledger keeps them: categoricals
     kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]
-    return decided.select(*kept, *passed, pl.col("__decision__").cast(_DECISIONS))
+    return decided.select(*kept, *passed, _order_level_gap(plan), pl.col("__decision__").cast(_DECISIONS))
+
+
+_AMOUNT_GAP = 1 << 31
+"""The bit of ``__gap__`` for a blank amount (the order-level fields take the low bits)."""
+
+
+def _order_level_gap(plan: _Plan) -> pl.Expr:
+    """``__gap__`` per row: a bit mask of the fields the eager path copies from another line of
+    a multi-line order (ledger.ORDER_LEVEL_FIELDS) that are blank on this row, plus _AMOUNT_GAP
+    for a blank line amount.
+
+    The eager copy changes a line only where a field is blank on it and written on another line
+    of its order, so an order whose lines all have the same mask is read alike on both paths;
+    a blank amount in a multi-line order is evidence for an order-total column (first line
+    only), which the eager path weighs. See _multi_line_orders. Computed only when the first
+    rows showed multi-line orders (else a constant 0)."""
+    if not plan.multi_line:
+        return pl.lit(0, dtype=pl.UInt32).alias("__gap__")
+    names = [n for n in L.ORDER_LEVEL_FIELDS if n in L._RAW_FIELDS and plan.mapping.column(n) is not None]
+    bits: list[pl.Expr] = []
+    for bit, name in enumerate(names):
+        raw = pl.col(f"raw_{name}")
+        blank = raw.is_null()
+        if name in plan.untrimmed and name not in plan.keys:  # taken as written: blank-like text too
+            blank = blank | raw.str.contains(r"^\s*$")
+        bits.append(pl.when(blank.fill_null(True)).then(pl.lit(1 << bit, dtype=pl.UInt32)).otherwise(pl.lit(0, dtype=pl.UInt32)))
+    if plan.amount_mode == "line":
+        bits.append(pl.when(pl.col("raw_amount").is_null()).then(pl.lit(_AMOUNT_GAP, dtype=pl.UInt32))
+                    .otherwise(pl.lit(0, dtype=pl.UInt32)))
+    return (pl.sum_horizontal(bits).cast(pl.UInt32) if bits else pl.lit(0, dtype=pl.UInt32)).alias("__gap__")
 
 
 def _cell(i: int) -> str:
@@ -200,7 +235,7 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     flags = [sniff.structural_candidates(scan.names, scan.table.header_cells).alias("__cand__"),
              _not_plain(plan.mapping, plan.keys).alias("__odd__")]
     other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
-    used_cols = [*plan.used_cols, "__cand__"]
+    used_cols = [*plan.used_cols, "__cand__", "__gap__"]
     cells = [*scan.cells, RAGGED]
     as_cells = [pl.col(_cell(i)).alias(c) for i, c in enumerate(cells)]
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
@@ -215,7 +250,7 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
             read.used.append(decided[used_cols])  # nothing to filter: no copy (select() copied, 7 ms a batch)
         else:
             read.used.append(decided.filter(is_used)[used_cols])
-            read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__decision__"]])
+            read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__gap__", "__decision__"]])
         if not read.others:  # with other rows the ids are checked by hashing at the end
             read.ids.follow(read.used[-1]["order_id"])
         read.rows += decided.height
@@ -260,6 +295,8 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
     plan.warnings = guess_warnings(mapping, columns, str(path), None)
+    order_col = mapping.column("order_id")
+    plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
     return plan
 
 
@@ -335,8 +372,8 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     moved_codes = (codes.join(moved, on="__line__", how="semi") if candidates.height else codes.head(0))
     data_others = others.filter(pl.col("__struct__").is_null()) if others is not None else None
 
-    if plan.mapping.column("order_id") is not None:
-        _check_unique_ids(used, data_others, read.ids)
+    multi_line = plan.mapping.column("order_id") is not None and _multi_line_orders(used, data_others, read.ids, plan)
+    used = used.drop("__gap__")
     status_counts = _status_counts(plan, used, data_others)
     if plan.mapping.column("status"):
         deal_export = status.is_deal_export(L._status_series(status_counts).drop_nulls())
@@ -392,7 +429,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     used = used.drop("raw_status", "currency", strict=False)
     used = _trim_dimensions(used)
     file_plan = L._FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
-                            unique_ids=plan.mapping.column("order_id") is not None)
+                            unique_ids=plan.mapping.column("order_id") is not None and not multi_line)
     source = L._accounting(counts, reported, [file_plan], currency)
     source.warnings = [*source.warnings, *warnings]
     L._check_usable(source, settings)
@@ -429,19 +466,40 @@ def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
                              for d in needs) if needs else used
 
 
-def _check_unique_ids(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder) -> None:
-    """No two data rows share an order id (else: multi-line orders, the eager path's job).
+def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder, plan: _Plan) -> bool:
+    """Do data rows share order ids? Raises _HandBack when the eager path would read them otherwise.
 
     Ids seen strictly increasing (every row used) are distinct; otherwise distinct hashes ⇒
-    distinct ids, and a hash collision can only hand a file back."""
+    distinct ids. Shared ids are read here only when the eager path's decisions about them
+    are known to be the identity: no line of a multi-line order has a blank order-level field
+    that is written on another of its lines (``__gap__``, gathered when the first rows showed such
+    orders) and no line amount is blank, and — for an amount column —
+    some multi-line order has two different line amounts, which is exactly when
+    ``ledger._amount_mode`` calls the column line amounts once every line has one. (Two
+    different parsed amounts ⇒ two different written ones.) Anything else is handed back."""
     if (data_others is None or data_others.height == 0) and order.increasing:
-        return
-    parts = [used.select(pl.col("order_id").drop_nulls().hash(seed=0))]
-    if data_others is not None:
-        parts.append(data_others.select(pl.col("order_id").drop_nulls().hash(seed=0)))
-    hashes = pl.concat(parts)["order_id"]
-    if hashes.n_unique() != hashes.len():
-        raise _HandBack
+        return False
+    cols = ["order_id", "line_amount", "__gap__"]
+    rows = pl.concat([f.select(cols) for f in (used, data_others) if f is not None]).filter(
+        pl.col("order_id").is_not_null())
+    hashes = rows["order_id"].hash(seed=0)
+    if hashes.n_unique() == hashes.len():
+        return False
+    if not plan.multi_line:
+        raise _HandBack  # found only at the end: no gap flags were gathered
+    multi = rows.filter(pl.col("order_id").is_duplicated())
+    if multi.height == 0:
+        return False  # a hash collision, no shared id
+    per_order = multi.group_by("order_id").agg(
+        pl.col("__gap__").bitwise_and().alias("all"), pl.col("__gap__").bitwise_or().alias("any"),
+        (pl.col("line_amount").drop_nulls().n_unique() > 1).alias("differ"),
+    )
+    copied = (pl.col("all") != pl.col("any")) | ((pl.col("any") & _AMOUNT_GAP) != 0)
+    if per_order.select(copied.any()).item():
+        raise _HandBack  # a field the eager path copies from another line, or a blank amount
+    if plan.amount_mode == "line" and not per_order["differ"].any():
+        raise _HandBack  # every order total repeated on its lines: an order-total column
+    return True
 
 
 def _status_counts(plan: _Plan, used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl.DataFrame:
