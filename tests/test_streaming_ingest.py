@@ -321,3 +321,40 @@ def test_streaming_equals_the_reference_on_random_line_item_files(
         reference = L.build_ledger([path], settings_)
     if lazy is not None:
         assert_same(lazy, reference)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_parquet_streams_as_the_eager_reader_reads_it(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typed Parquet (dates, floats, integer ids, nulls, line items) takes the streaming scan and
+    gives the eager reader's ledger (both see the same text of each typed value: readers.to_text)."""
+    import polars as pl
+
+    monkeypatch.setattr(S, "BATCH_ROWS", 17 if seed % 2 else 500_000)
+    text = pl.read_csv(write_line_items(tmp_path / "lines.csv", seed), infer_schema=False)
+    typed = text.with_columns(
+        pl.col("Order ID").cast(pl.Int64, strict=False),
+        pl.col("Order Date").str.to_date("%Y-%m-%d", strict=False),
+        pl.col("Amount").cast(pl.Float64, strict=False),
+        pl.col("Quantity").cast(pl.Int32, strict=False),
+    )
+    path = tmp_path / "lines.parquet"
+    typed.write_parquet(path, row_group_size=50)
+    settings = Settings(max_reject_rate=1.0)
+    lazy = S.build_ledger_streaming(path, settings)
+    expected = eager(path, settings, monkeypatch)
+    if lazy is not None:
+        assert_same(lazy, expected)
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
+    assert_same(L.build_ledger([path], settings), expected)
+
+
+def test_parquet_line_items_stay_on_the_streaming_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars as pl
+
+    rows = [(f"{1000 + i // 2}", f"C{i // 2 % 9}", f"2024-0{1 + i // 2 % 9}-1{i // 2 % 10}", 10.0 + i, 1) for i in range(400)]
+    frame = pl.DataFrame(rows, schema=["order_id", "customer_id", "order_date", "amount", "quantity"], orient="row")
+    path = tmp_path / "lines.parquet"
+    frame.with_columns(pl.col("order_date").str.to_date()).write_parquet(path)
+    lazy = S.build_ledger_streaming(path, Settings())
+    assert lazy is not None and lazy.orders.height == 200 and lazy.source.rows_used == 400
+    assert_same(lazy, eager(path, Settings(), monkeypatch))

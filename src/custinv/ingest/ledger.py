@@ -634,7 +634,7 @@ def _order_amount_total(lines: pl.DataFrame) -> float:
     per_line = lines.filter(pl.col("__amount_mode__") != "order_total")["line_amount"].sum()
     totals = (
         lines.filter(pl.col("__amount_mode__") == "order_total")
-        .group_by("__file__", "raw_order_id")
+        .group_by("__file__", "raw_order_id", maintain_order=True)  # file order: the same float sum every run
         .agg(pl.col("line_amount").first())["line_amount"]
         .sum()
     )
