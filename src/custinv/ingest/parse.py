@@ -216,17 +216,31 @@ def detect_money_format(values: pl.Series) -> MoneyFormat:
     how German and Russian exports write it). With no evidence at all the
     decimal point wins, so ``1,234`` is one thousand two hundred thirty-four.
     """
-    digits = (
-        pl.DataFrame({"v": values.cast(pl.String)})
-        .select(_money_text("v").str.replace_all(r"[^0-9.,]", "").alias("b"))
-    )
-    counts = digits.select(
-        ps=pl.col("b").str.contains(_POINT_STRONG).sum(),
-        cs=pl.col("b").str.contains(_COMMA_STRONG).sum(),
-        pw=pl.col("b").str.contains(_POINT_WEAK).sum(),
-        cw=pl.col("b").str.contains(_COMMA_WEAK).sum(),
-    ).row(0)
+    return decide_money_format(*money_evidence(values))
+
+
+def money_evidence_exprs(col: IntoCol) -> list[pl.Expr]:
+    """Rows of each kind of decimal-mark evidence in a money column, as four sums
+    (point strong, comma strong, point weak, comma weak): the one definition both
+    :func:`detect_money_format` and the streaming ingest (batch by batch) count with."""
+    b = _money_text(col).str.replace_all(r"[^0-9.,]", "")
+    return [
+        b.str.contains(_POINT_STRONG).sum().alias("ps"),
+        b.str.contains(_COMMA_STRONG).sum().alias("cs"),
+        b.str.contains(_POINT_WEAK).sum().alias("pw"),
+        b.str.contains(_COMMA_WEAK).sum().alias("cw"),
+    ]
+
+
+def money_evidence(values: pl.Series) -> tuple[int, int, int, int]:
+    """(point strong, comma strong, point weak, comma weak) rows of ``values``."""
+    counts = pl.DataFrame({"v": values.cast(pl.String)}).select(money_evidence_exprs("v")).row(0)
     ps, cs, pw, cw = (int(x or 0) for x in counts)
+    return ps, cs, pw, cw
+
+
+def decide_money_format(ps: int, cs: int, pw: int, cw: int) -> MoneyFormat:
+    """The decimal mark from the evidence counts (see :func:`detect_money_format`)."""
     if ps or cs:
         decimal: Literal[".", ","] = "," if cs > ps else "."
     else:

@@ -114,6 +114,22 @@ class _Plan:
     used_cols: list[str]
     warnings: list[str] = field(default_factory=list)  # the mapping's guesses (mapping_plan.guess_warnings)
     multi_line: bool = False  # the first rows hold multi-line orders: flag each row's blank order-level fields
+    date_fmt: parse.DateFormat | None = None  # a date column that is not plain ISO: its decided format
+    money: dict[str, parse.MoneyFormat] = field(default_factory=dict)  # money fields that are not plain
+
+    def with_formats(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
+        """Take these column decisions: a decided field leaves the plain keys (checked per row
+        by shape) and is verified by its evidence instead (see _verify_formats)."""
+        self.date_fmt, self.money = date_fmt, money
+        self.keys = [k for k in self.all_keys if not (k == "order_date" and date_fmt) and k not in money]
+        self.plain = frozenset(f"raw_{k}" for k in self.keys)
+        self.used_cols = [c for c in self.used_cols if c != "currency"]
+        if self.mapping.column("currency") is not None or money:  # a money column may write its currency
+            self.used_cols.append("currency")
+
+    @property
+    def all_keys(self) -> list[str]:
+        return _key_fields(self.mapping)
 
     @property
     def untrimmed(self) -> set[str]:
@@ -168,6 +184,7 @@ class _Read:
     candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
     rows: int = 0
     ids: _IdOrder = field(default_factory=_IdOrder)
+    evidence: "_Evidence" = field(default_factory=lambda: _Evidence())
 
 
 def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
@@ -179,7 +196,7 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     passed = [f.meta.output_name() for f in flags] + [_cell(i) for i in range(len(cells))]
     source = frame.with_columns(*flags, *(pl.col(c).alias(_cell(i)) for i, c in enumerate(cells)))
     canonical = L._canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed)
-    decided = canonical.with_columns(L._parse_exprs(mapping, plan.plain, None, {})).with_columns(
+    decided = canonical.with_columns(L._parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money)).with_columns(
         L._status_decision(mapping, plan.deal_export),
         pl.lit(False).alias("__duplicate__"),
     )
@@ -192,7 +209,98 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
         decided = decided.with_columns(L.after_as_of(as_of))
     # dimensions as the ledger keeps them: categoricals
     kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]
-    return decided.select(*kept, *passed, _order_level_gap(plan), pl.col("__decision__").cast(_DECISIONS))
+    evidence = [pl.col(f"raw_{name}").alias(_evidence(name)) for name in _decided_fields(plan)]
+    return decided.select(*kept, *passed, *evidence, _order_level_gap(plan), pl.col("__decision__").cast(_DECISIONS))
+
+
+def _decided_fields(plan: _Plan) -> list[str]:
+    return (["order_date"] if plan.date_fmt is not None else []) + list(plan.money)
+
+
+def _evidence(name: str) -> str:
+    """The column carrying a decided field's text (trimmed, blank → null) through the batches."""
+    return f"__text_{name}__"
+
+
+@dataclass
+class _Evidence:
+    """What the batches tell about the decided columns (data rows that are not candidates;
+    the candidates that turn out to be data are added at the end)."""
+
+    dates: list[pl.DataFrame] = field(default_factory=list)  # value → rows, per batch
+    money: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # evidence sums, per batch
+
+    def add(self, plan: _Plan, rows: pl.DataFrame) -> None:
+        if plan.date_fmt is not None:
+            text = _evidence("order_date")
+            self.dates.append(rows.group_by(text).agg(pl.len().alias("n")).rename({text: "v"}))
+        for name in plan.money:
+            self.money.setdefault(name, []).append(rows.select(_money_sums(_evidence(name))))
+
+
+def _money_sums(text: str) -> list[pl.Expr]:
+    c = pl.col(text)
+    return [c.count().alias("n"), *parse.money_evidence_exprs(text),
+            c.str.contains(parse._PLAIN_MONEY_RE).sum().alias("plain")]
+
+
+_SAMPLE_LIMIT = 200_000
+"""ledger._sample_values: up to this many values decide a column as they are; above it, the
+distinct values (and above it again, a random sample of them)."""
+
+
+def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, settings: Settings) -> None:
+    """Decide the date and money columns again from every data row, as ledger._parse_file does
+    from the whole column; raise _Redecide when that differs from what the read assumed, _HandBack
+    when the eager path's decision cannot be known exactly (a random sample, an ambiguous column).
+
+    ``extra``: the candidate rows that are data, with their evidence columns."""
+    if plan.date_fmt is not None:
+        text = _evidence("order_date")
+        parts = [*evidence.dates, extra.group_by(text).agg(pl.len().alias("n")).rename({text: "v"})]
+        counts = pl.concat([p.select("v", pl.col("n").cast(pl.UInt64)) for p in parts]).drop_nulls("v")
+        counts = counts.group_by("v").agg(pl.col("n").sum())
+        total = int(counts["n"].sum() or 0)
+        if total <= _SAMPLE_LIMIT:
+            values = counts.select(pl.col("v").repeat_by("n").explode()).to_series()
+        elif counts.height <= _SAMPLE_LIMIT:
+            values = counts["v"]
+        else:
+            raise _HandBack  # the eager path decides from a random sample of the distinct dates
+        date_fmt: parse.DateFormat | None = None
+        if not parse.dates_are_plain(values):
+            try:
+                date_fmt = parse.detect_date_format(values.alias("raw_order_date"), settings.date_format)
+            except parse.AmbiguousDateFormat:
+                raise _HandBack from None  # the eager path refuses it, with its hint
+        if not _same_date_format(date_fmt, plan.date_fmt):
+            raise _Redecide(date_fmt, plan.money)
+    money = dict(plan.money)
+    for name in plan.money:
+        sums = pl.concat([*evidence.money.get(name, []), extra.select(_money_sums(_evidence(name)))]).sum()
+        n, ps, cs, pw, cw, plain = (int(x or 0) for x in sums.row(0))
+        if n > _SAMPLE_LIMIT and (cs or cw):
+            raise _HandBack  # decimal comma evidence: a random sample of the distinct values could weigh it otherwise
+        fmt = parse.decide_money_format(ps, cs, pw, cw)
+        if fmt.decimal == "." and plain == n:
+            raise _Redecide(plan.date_fmt, {k: v for k, v in money.items() if k != name})  # plain after all
+        if fmt.decimal != money[name].decimal:
+            money[name] = fmt
+            raise _Redecide(plan.date_fmt, money)
+
+
+def _same_date_format(a: parse.DateFormat | None, b: parse.DateFormat | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.kinds, a.strptime, a.iso_strict) == (b.kinds, b.strptime, b.iso_strict)
+
+
+class _Redecide(Exception):
+    """Every data row decides a date or money column otherwise than the first rows did."""
+
+    def __init__(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
+        super().__init__(date_fmt, money)
+        self.date_fmt, self.money = date_fmt, money
 
 
 _AMOUNT_GAP = 1 << 31
@@ -233,6 +341,7 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
                   estimate: int) -> _Read:
     """One pass over the file; raises _HandBack as soon as a key cell is not plain."""
     read = _Read()
+    decided_cols = [_evidence(n) for n in _decided_fields(plan)]
     flags = [sniff.structural_candidates(scan.names, scan.table.header_cells).alias("__cand__"),
              _not_plain(plan.mapping, plan.keys).alias("__odd__")]
     other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
@@ -245,8 +354,10 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
         cand, odd = decided["__cand__"], decided["__odd__"]
         if (odd & ~cand).any():
             raise _HandBack
+        if decided_cols:
+            read.evidence.add(plan, decided.filter(~cand) if cand.any() else decided)
         if cand.any():
-            read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__"))
+            read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__", *decided_cols))
         if decided.select(is_used.all()).item():
             read.used.append(decided[used_cols])  # nothing to filter: no copy (select() copied, 7 ms a batch)
         else:
@@ -296,9 +407,35 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
     plan.warnings = guess_warnings(mapping, columns, str(path), None)
+    data_head = head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
+    plan.with_formats(*_head_formats(mapping, keys, data_head, settings))
     order_col = mapping.column("order_id")
     plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
     return plan
+
+
+def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, settings: Settings
+                  ) -> tuple[parse.DateFormat | None, dict[str, parse.MoneyFormat]]:
+    """The date and money columns that are not plain in the first rows, decided from them as
+    ledger._parse_file decides from the whole column (verified on every row: _verify_formats)."""
+    def values(name: str) -> pl.Series:
+        return head.select(L._blank_to_null(pl.col(mapping.column(name)))).to_series().drop_nulls()  # type: ignore[arg-type]
+
+    date_fmt = None
+    if "order_date" in keys:
+        dates = values("order_date")
+        if not dates.str.contains(parse._PLAIN_DATE_RE).all():
+            try:
+                date_fmt = parse.detect_date_format(dates.alias("raw_order_date"), settings.date_format)
+            except parse.AmbiguousDateFormat:  # the first rows cannot tell: every row will
+                date_fmt = parse.DateFormat(kinds=(parse.MDY,))
+    money = {}
+    for name in L.MONEY_FIELDS:
+        if name in keys:
+            amounts = values(name)
+            if not amounts.str.contains(_PLAIN_POINT_MONEY).all():
+                money[name] = parse.detect_money_format(amounts)
+    return date_fmt, money
 
 
 def _needs_eager_decisions(columns: list[str], mapping: F.Mapping, settings: Settings) -> bool:
@@ -345,14 +482,17 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     """Everything after the last batch: structural rows, the checks, the accounting."""
     raw = scan.table
     empty_cells = scan.frame.head(0).collect()
-    candidates = _concat(read.candidates, empty_cells.with_columns(pl.lit(True).alias("__cand__"),
-                                                                    pl.lit(True).alias("__odd__")))
+    candidates = _concat(read.candidates, empty_cells.with_columns(
+        pl.lit(True).alias("__cand__"), pl.lit(True).alias("__odd__"),
+        *(pl.lit(None, dtype=pl.String).alias(_evidence(n)) for n in _decided_fields(plan))))
     blank, codes = _structural(scan, candidates)
     blank_series = pl.Series(blank, dtype=pl.Int64)
     gone = pl.concat([blank_series, codes["__line__"]])
     # a candidate that is not structural is data: its key cells must be plain as well
     if candidates.filter(pl.col("__odd__") & ~pl.col("__line__").is_in(gone.implode())).height:
         raise _HandBack
+    if _decided_fields(plan):
+        _verify_formats(plan, read.evidence, candidates.filter(~pl.col("__line__").is_in(gone.implode())), settings)
     used = _concat(read.used, pl.DataFrame(schema={c: None for c in plan.used_cols}))
     others = pl.concat(read.others) if read.others else None
     if candidates.height:
@@ -528,11 +668,13 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
     try:
         plan = _plan(scan, settings, path, head)
         estimate = _estimate_rows(path, head)
-        for _ in range(2):  # a second pass only when the whole file votes the status column otherwise
+        for _ in range(3):  # again only when the whole file decides a column otherwise than its first rows
             try:
                 return _finish(scan, settings, plan, _read_batches(scan, plan, settings, on_rows, estimate))
             except _Revote as revote:
                 plan.deal_export = revote.deal_export
+            except _Redecide as redecide:
+                plan.with_formats(redecide.date_fmt, redecide.money)
         return None
     except _HandBack:
         return None
