@@ -35,9 +35,9 @@ from typing import Literal
 import polars as pl
 
 __all__ = [
+    "MISSING_TOKENS",
     "AmbiguousDateFormat",
     "DateFormat",
-    "MISSING_TOKENS",
     "MoneyFormat",
     "date_expr",
     "detect_date_format",
@@ -617,8 +617,10 @@ def email_expr(col: IntoCol) -> pl.Expr:
 
 _PLAIN_ID_RE = r"^[0-9A-Za-z][0-9A-Za-z_-]*$"
 _MISSING_WORD_RE = r"(?i)^(?:na|nan|nil|none|null)$"  # the alphanumeric MISSING_TOKENS
-_PLAIN_MONEY_RE = r"^-?[0-9]+(?:\.[0-9]+)?$"
-_PLAIN_DATE_RE = r"^(?:19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
+PLAIN_MONEY_RE = r"^-?[0-9]+(?:\.[0-9]+)?$"
+"""The plain money shape (:func:`money_is_plain`): a float cast reads it."""
+PLAIN_DATE_RE = r"^(?:19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
+"""The plain date shape (:func:`dates_are_plain`): one strptime reads it."""
 
 
 def _all_match(values: pl.Series, pattern: str) -> bool:
@@ -637,7 +639,7 @@ def ids_are_plain(values: pl.Series) -> bool:
 def money_is_plain(values: pl.Series, fmt: MoneyFormat) -> bool:
     """Every value is ``-?digits[.digits]`` in a decimal-point column: :func:`money_expr` is
     then a float cast (see :func:`plain_money_expr`)."""
-    return fmt.decimal == "." and _all_match(values, _PLAIN_MONEY_RE)
+    return fmt.decimal == "." and _all_match(values, PLAIN_MONEY_RE)
 
 
 def plain_money_expr(col: IntoCol) -> pl.Expr:
@@ -648,7 +650,7 @@ def plain_money_expr(col: IntoCol) -> pl.Expr:
 
 def dates_are_plain(values: pl.Series) -> bool:
     """Every value is ``YYYY-MM-DD`` with a year 1900–2199 (the strict ISO kind without time)."""
-    return _all_match(values, _PLAIN_DATE_RE)
+    return _all_match(values, PLAIN_DATE_RE)
 
 
 def plain_date_expr(col: IntoCol) -> pl.Expr:

@@ -43,11 +43,18 @@ import polars as pl
 from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
-from custinv.ingest import ledger as L
 from custinv.ingest import parse, sniff, status
+from custinv.ingest import rules as R
 from custinv.ingest import sales as S
 from custinv.ingest.mapping_plan import empty_and_sparse, guess_warnings
-from custinv.ingest.readers import RAGGED, CsvScan, detect_format, is_ragged_error, scan_parquet_text, scan_plain_csv
+from custinv.ingest.readers import (
+    RAGGED,
+    CsvScan,
+    detect_format,
+    is_ragged_error,
+    scan_parquet_text,
+    scan_plain_csv,
+)
 
 BATCH_ROWS = 500_000
 """Rows per batch: large enough that per-batch overhead vanishes, small enough to stay in cache
@@ -59,8 +66,8 @@ LAZY_MIN_BYTES = 32 << 20
 RowProgress = Callable[[int, int], None]
 """Called after each batch with (data rows read so far, estimated data rows in the file)."""
 
-_DECISIONS = pl.Enum([L.USED, *L.EXCLUDED_REASONS, *L.REJECTED_REASONS])
-#: parse._PLAIN_MONEY_RE without the values that are weak decimal-comma evidence (1.500): on
+_DECISIONS = pl.Enum([R.USED, *R.EXCLUDED_REASONS, *R.REJECTED_REASONS])
+#: parse.PLAIN_MONEY_RE without the values that are weak decimal-comma evidence (1.500): on
 #: plain values the point-strong and comma-weak patterns are the only evidence that can occur,
 #: so a column of these values is read with the decimal point, as detect_money_format decides.
 #: (A column that also has 1.500 goes to the eager path, which weighs the evidence.)
@@ -78,11 +85,11 @@ class _HandBack(Exception):
 def _key_fields(mapping: F.Mapping) -> list[str]:
     """Mapped fields that must be plain for this path: ids (not emails), the date, money."""
     keys = []
-    for name in L._RAW_FIELDS:
+    for name in R.RAW_FIELDS:
         if mapping.column(name) is None:
             continue
         email_ids = name == "customer_id" and mapping.customer_id_is_email  # parsed as emails, always
-        if not email_ids and name in ("customer_id", "order_id", "order_date", *L.MONEY_FIELDS):
+        if not email_ids and name in ("customer_id", "order_id", "order_date", *R.MONEY_FIELDS):
             keys.append(name)
     return keys
 
@@ -95,7 +102,7 @@ def _not_plain(mapping: F.Mapping, keys: list[str]) -> pl.Expr:
         if name in ("customer_id", "order_id"):
             odd = c.str.contains(_NOT_PLAIN_ID)
         elif name == "order_date":
-            odd = ~c.str.contains(parse._PLAIN_DATE_RE)
+            odd = ~c.str.contains(parse.PLAIN_DATE_RE)
         else:
             odd = ~c.str.contains(_PLAIN_POINT_MONEY)
         flags.append(odd.fill_null(False))
@@ -137,7 +144,7 @@ class _Plan:
         dimensions (trimmed once at the end, and only when a value needs it: see _trim_dimensions)
         and fields the ledger does not keep. Status and currency decide rows, so they are trimmed."""
         kept_as_written = {"customer_name", "email", "phone", *F.DIMENSIONS}
-        return set(self.keys) | (kept_as_written & set(L._RAW_FIELDS))
+        return set(self.keys) | (kept_as_written & set(R.RAW_FIELDS))
 
 
 @dataclass
@@ -184,7 +191,7 @@ class _Read:
     candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
     rows: int = 0
     ids: _IdOrder = field(default_factory=_IdOrder)
-    evidence: "_Evidence" = field(default_factory=lambda: _Evidence())
+    evidence: _Evidence = field(default_factory=lambda: _Evidence())
 
 
 def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
@@ -195,18 +202,18 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     mapping = plan.mapping
     passed = [f.meta.output_name() for f in flags] + [_cell(i) for i in range(len(cells))]
     source = frame.with_columns(*flags, *(pl.col(c).alias(_cell(i)) for i, c in enumerate(cells)))
-    canonical = L._canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed)
-    decided = canonical.with_columns(L._parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money)).with_columns(
-        L._status_decision(mapping, plan.deal_export),
+    canonical = R.canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed)
+    decided = canonical.with_columns(R.parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money)).with_columns(
+        R.status_rule(mapping, plan.deal_export),
         pl.lit(False).alias("__duplicate__"),
     )
     decided = decided.with_columns(
-        L.other_currency(settings.currency.upper() if settings.currency else None),
-        L._line_amount(plan.amount_mode),
-    ).with_columns(L._line_decision(plan.amount_mode, plan.plain, settings.credit_note_ids).alias("__decision__"))
+        R.other_currency(settings.currency.upper() if settings.currency else None),
+        R.line_amount(plan.amount_mode),
+    ).with_columns(R.line_decision(plan.amount_mode, plan.plain, settings.credit_note_ids).alias("__decision__"))
     as_of = settings.as_of_date()
     if as_of is not None:
-        decided = decided.with_columns(L.after_as_of(as_of))
+        decided = decided.with_columns(R.after_as_of(as_of))
     # dimensions as the ledger keeps them: categoricals
     kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]
     evidence = [pl.col(f"raw_{name}").alias(_evidence(name)) for name in _decided_fields(plan)]
@@ -241,7 +248,7 @@ class _Evidence:
 def _money_sums(text: str) -> list[pl.Expr]:
     c = pl.col(text)
     return [c.count().alias("n"), *parse.money_evidence_exprs(text),
-            c.str.contains(parse._PLAIN_MONEY_RE).sum().alias("plain")]
+            c.str.contains(parse.PLAIN_MONEY_RE).sum().alias("plain")]
 
 
 _SAMPLE_LIMIT = 200_000
@@ -319,7 +326,7 @@ def _order_level_gap(plan: _Plan) -> pl.Expr:
     rows showed multi-line orders (else a constant 0)."""
     if not plan.multi_line:
         return pl.lit(0, dtype=pl.UInt32).alias("__gap__")
-    names = [n for n in L.ORDER_LEVEL_FIELDS if n in L._RAW_FIELDS and plan.mapping.column(n) is not None]
+    names = [n for n in R.ORDER_LEVEL_FIELDS if n in R.RAW_FIELDS and plan.mapping.column(n) is not None]
     bits: list[pl.Expr] = []
     for bit, name in enumerate(names):
         raw = pl.col(f"raw_{name}")
@@ -396,7 +403,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     keys = _key_fields(mapping)
     status_col = mapping.column("status")
     deal_export = bool(status_col) and status.is_deal_export(
-        head.select(L._blank_to_null(pl.col(status_col))).to_series().drop_nulls())
+        head.select(R.blank_to_null(pl.col(status_col))).to_series().drop_nulls())
     dims = [d for d in F.DIMENSIONS if mapping.column(d)]
     cost = ["cost", "margin"] if mapping.column("cost") or mapping.column("margin") else []
     used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", *cost, *dims]
@@ -419,18 +426,18 @@ def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, setti
     """The date and money columns that are not plain in the first rows, decided from them as
     ledger._parse_file decides from the whole column (verified on every row: _verify_formats)."""
     def values(name: str) -> pl.Series:
-        return head.select(L._blank_to_null(pl.col(mapping.column(name)))).to_series().drop_nulls()  # type: ignore[arg-type]
+        return head.select(R.blank_to_null(pl.col(mapping.column(name)))).to_series().drop_nulls()  # type: ignore[arg-type]
 
     date_fmt = None
     if "order_date" in keys:
         dates = values("order_date")
-        if not dates.str.contains(parse._PLAIN_DATE_RE).all():
+        if not dates.str.contains(parse.PLAIN_DATE_RE).all():
             try:
                 date_fmt = parse.detect_date_format(dates.alias("raw_order_date"), settings.date_format)
             except parse.AmbiguousDateFormat:  # the first rows cannot tell: every row will
                 date_fmt = parse.DateFormat(kinds=(parse.MDY,))
     money = {}
-    for name in L.MONEY_FIELDS:
+    for name in R.MONEY_FIELDS:
         if name in keys:
             amounts = values(name)
             if not amounts.str.contains(_PLAIN_POINT_MONEY).all():
@@ -478,7 +485,7 @@ def _drop_structural_used(
     return kept, used_cands.filter(drop).select("__line__")
 
 
-def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Ledger:
+def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Ledger:
     """Everything after the last batch: structural rows, the checks, the accounting."""
     raw = scan.table
     empty_cells = scan.frame.head(0).collect()
@@ -517,14 +524,14 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     used = used.drop("__gap__")
     status_counts = _status_counts(plan, used, data_others)
     if plan.mapping.column("status"):
-        deal_export = status.is_deal_export(L._status_series(status_counts).drop_nulls())
+        deal_export = status.is_deal_export(R.status_series(status_counts).drop_nulls())
         if deal_export != plan.deal_export:
             raise _Revote(deal_export)
 
     decision = pl.col("__decision__")
     file0 = pl.lit(0, dtype=pl.Int32).alias("__file__")
     counted = [
-        pl.DataFrame({"__file__": [0], "__decision__": [L.USED], "n": [used.height]},
+        pl.DataFrame({"__file__": [0], "__decision__": [R.USED], "n": [used.height]},
                      schema={"__file__": pl.Int32, "__decision__": pl.String, "n": pl.UInt32}),
         moved_codes.group_by("code").agg(pl.len().alias("n")).select(
             file0, pl.col("code").alias("__decision__"), pl.col("n").cast(pl.UInt32)),
@@ -541,7 +548,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
 
     reject_cols = ["__file__", "__line__", "__decision__", *_REJECT_RAW]
     if others is not None:
-        rejected = others.filter(decision.is_in(list(L.REJECTED_REASONS))).select(reject_cols).with_columns(
+        rejected = others.filter(decision.is_in(list(R.REJECTED_REASONS))).select(reject_cols).with_columns(
             decision.cast(pl.String))
         reported = others.filter(decision.is_in(["anonymous", "return"])).select(
             decision.cast(pl.String), file0, pl.col("order_id").alias("raw_order_id"), "line_amount",
@@ -552,7 +559,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
             schema={c: pl.String for c in reject_cols} | {"__file__": pl.Int32, "__line__": pl.Int64})
         reported = pl.DataFrame(schema={"__decision__": pl.String, "__file__": pl.Int32, "raw_order_id": pl.String,
                                         "line_amount": pl.Float64, "__amount_mode__": pl.String})
-    currency = L._decide_currency(_currency_counts(used, data_others), settings.currency)
+    currency = R.decide_currency(_currency_counts(used, data_others), settings.currency)
 
     as_of = settings.as_of_date()
     if as_of is None and used.height:
@@ -569,18 +576,18 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
         warnings = S.unknown_status_warnings(status_counts, revenue, deal_export=plan.deal_export)
     used = used.drop("raw_status", "currency", strict=False)
     used = _trim_dimensions(used)
-    file_plan = L._FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
+    file_plan = R.FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                             unique_ids=plan.mapping.column("order_id") is not None and not multi_line)
-    source = L._accounting(counts, reported, [file_plan], currency)
+    source = R.accounting(counts, reported, [file_plan], currency)
     source.warnings = [*source.warnings, *warnings]
-    L._check_usable(source, settings)
-    return L.Ledger(
-        orders=L._orders(used, [file_plan]),
+    R.check_usable(source, settings)
+    return R.Ledger(
+        orders=R.orders_from_lines(used, [file_plan]),
         as_of=as_of,
         currency=currency,
         source=source,
-        rejects=L._rejects(rejected, [file_plan]),
-        statuses=L._status_report(status_counts, plan.deal_export),
+        rejects=R.rejects_table(rejected, [file_plan]),
+        statuses=R.status_report_from_counts(status_counts, plan.deal_export),
         mappings=[plan.mapping],
         raw_tables=[raw],
         samples=samples,
@@ -603,7 +610,7 @@ def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
     it, found on their distinct values (a unique() of categorical codes, cheap) instead of on every row."""
     needs = [d for d in F.DIMENSIONS if d in used.columns
              and used[d].unique().cast(pl.String).str.contains(_PADDED).any()]
-    return used.with_columns(L._blank_to_null(pl.col(d).cast(pl.String)).cast(pl.Categorical).alias(d)
+    return used.with_columns(R.blank_to_null(pl.col(d).cast(pl.String)).cast(pl.Categorical).alias(d)
                              for d in needs) if needs else used
 
 
@@ -661,7 +668,7 @@ def _currency_counts(used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl
     return pl.concat(parts).group_by("currency").agg(pl.col("rows").sum())
 
 
-def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress | None = None) -> L.Ledger | None:
+def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress | None = None) -> R.Ledger | None:
     """The streaming ledger of one plain CSV, or None when the file needs the eager path."""
     head = scan.frame.head(1000).collect()
     head = head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
@@ -683,7 +690,7 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
 def build_ledger_streaming(
     path: Path, settings: Settings, *, on_file: Callable[[Path], None] | None = None,
     on_rows: RowProgress | None = None,
-) -> L.Ledger | None:
+) -> R.Ledger | None:
     """The streaming path for one file, or None when the file needs the eager one (same results)."""
     if detect_format(path) == "parquet":
         scan = scan_parquet_text(path)
