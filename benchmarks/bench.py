@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -109,6 +110,7 @@ class Row:
     runs: dict[str, Run]
     stages: dict[str, float] = field(default_factory=dict)
     load: float = 0.0
+    agree: str = "—"
 
 
 def parse_size(text: str) -> int:
@@ -194,7 +196,28 @@ def bench_one(path: Path, shape: Shape, rows: int, only: set[str], pandas_max: i
     stages: dict[str, float] = {}
     if "custinv" in medians and medians["custinv"].status in (0, 3):
         stages = json.loads(medians["custinv"].stdout).get("timings") or {}
-    return Row(shape.name, rows, medians, stages, load)
+    row = Row(shape.name, rows, medians, stages, load)
+    row.agree = agreement(medians)
+    return row
+
+
+def agreement(runs: dict[str, Run]) -> str:
+    """Do custinv and the baselines count the same customers, orders and revenue (to the cent)?"""
+    seen: dict[str, tuple[int, int, str]] = {}
+    audit = runs.get("custinv")
+    if audit and audit.status in (0, 3):
+        kpis = json.loads(audit.stdout)["kpis"]
+        seen["custinv"] = (kpis["customers"], kpis["orders"], f"{kpis['revenue']:.2f}")
+    for name in ("pandas", "duckdb"):
+        run = runs.get(name)
+        match = re.match(r"(\d+) customers, (\d+) orders, revenue ([0-9.]+)", run.stdout) if run else None
+        if match:
+            seen[name] = (int(match[1]), int(match[2]), f"{float(match[3]):.2f}")
+    if len(seen) < 2:
+        return "—"
+    if len(set(seen.values())) == 1:
+        return "yes"
+    return "NO: " + "; ".join(f"{k} {v}" for k, v in seen.items())
 
 
 def _cell(run: Run | None) -> str:
@@ -205,7 +228,7 @@ def _cell(run: Run | None) -> str:
 
 def table(rows: list[Row]) -> str:
     head = ("| shape | rows | load | floor s | audit s | audit/floor | ingest s | ingest/floor | audit --no-clv s "
-            "| pandas s | DuckDB s | no-clv/pandas | no-clv/DuckDB | floor MiB | audit MiB | RSS/floor |")
+            "| pandas s | DuckDB s | no-clv/pandas | no-clv/DuckDB | floor MiB | audit MiB | RSS/floor | same numbers |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         floor, audit, no_clv = r.runs.get("floor"), r.runs.get("custinv"), r.runs.get("no_clv")
@@ -221,7 +244,7 @@ def table(rows: list[Row]) -> str:
             f"| {f'{ingest / floor.seconds:.1f}×' if ingest is not None and floor else '—'} "
             f"| {_cell(no_clv)} | {_cell(pandas)} | {_cell(duck)} | {ratio(no_clv, pandas)} | {ratio(no_clv, duck)} "
             f"| {f'{floor.peak_mib:.0f}' if floor else '—'} | {f'{audit.peak_mib:.0f}' if audit else '—'} "
-            f"| {f'{audit.peak_mib / floor.peak_mib:.1f}×' if audit and floor else '—'} |"
+            f"| {f'{audit.peak_mib / floor.peak_mib:.1f}×' if audit and floor else '—'} | {r.agree} |"
         )
     return "\n".join(lines)
 
@@ -253,6 +276,7 @@ def main() -> None:
             print(f"{name} {label(rows)} (load {row.load:.2f}): {times}; stages: {split}", file=sys.stderr)
             with (args.data / "results.jsonl").open("a") as fh:
                 record = {"shape": name, "rows": rows, "load": row.load, "stages": row.stages, "when": time.time(),
+                          "agree": row.agree,
                           "runs": {c: {k: v for k, v in asdict(r).items() if k != "stdout"} for c, r in row.runs.items()}}
                 fh.write(json.dumps(record) + "\n")
     print(table(results))

@@ -50,7 +50,7 @@ def source(con: duckdb.DuckDBPyConnection, path: str, date_format: str, money: s
     fmt = ", dateformat='%m/%d/%Y'" if date_format == "mdy" else ""
     amount = "VARCHAR" if money == "dollar" else "DOUBLE"
     con.execute(
-        f"CREATE VIEW src AS SELECT * FROM read_csv('{path}', header=true{fmt}, "
+        f"CREATE VIEW src AS SELECT * FROM read_csv('{path}', header=true, quote='\"', escape='\"'{fmt}, "
         f"types={{'order_id': 'VARCHAR', 'customer_id': 'VARCHAR', 'order_date': 'DATE', 'amount': '{amount}'}})"
     )
 
