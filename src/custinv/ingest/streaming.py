@@ -160,25 +160,39 @@ class _IdOrder:
     as_text: bool = True
     shortlex: bool = True
     last: str | None = None
+    #: the same orders, not strict: the lines of one order follow each other (line-item exports)
+    as_text_or_equal: bool = True
+    shortlex_or_equal: bool = True
 
     @property
     def increasing(self) -> bool:
         return self.as_text or self.shortlex
 
+    @property
+    def nondecreasing(self) -> bool:
+        """Equal ids are adjacent: an order's lines are one run (ledger grouping by runs)."""
+        return self.as_text_or_equal or self.shortlex_or_equal
+
     def follow(self, ids: pl.Series) -> None:
-        if not self.increasing or ids.len() == 0:
+        if not self.nondecreasing or ids.len() == 0:
             return
         if ids.null_count():
-            self.as_text = self.shortlex = False
+            self.as_text = self.shortlex = self.as_text_or_equal = self.shortlex_or_equal = False
             return
         joined = pl.concat([pl.Series([self.last], dtype=pl.String), ids]) if self.last is not None else ids
-        size, greater = pl.col("id").str.len_bytes(), pl.col("id") > pl.col("id").shift()
-        text, short = joined.to_frame("id").select(
+        size, prev = pl.col("id").str.len_bytes(), pl.col("id").shift()
+        greater, equal = pl.col("id") > prev, pl.col("id") == prev
+        longer, same_size = size > size.shift(), size == size.shift()
+        text, short, text_eq, short_eq = joined.to_frame("id").select(
             greater.all().alias("text"),
-            ((size > size.shift()) | ((size == size.shift()) & greater)).all().alias("shortlex"),
+            (longer | (same_size & greater)).all().alias("shortlex"),
+            (greater | equal).all().alias("text_eq"),
+            (longer | (same_size & (greater | equal))).all().alias("shortlex_eq"),
         ).row(0)
         self.as_text = self.as_text and bool(text)
         self.shortlex = self.shortlex and bool(short)
+        self.as_text_or_equal = self.as_text_or_equal and bool(text_eq)
+        self.shortlex_or_equal = self.shortlex_or_equal and bool(short_eq)
         self.last = ids[-1]
 
 
@@ -370,8 +384,8 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
         else:
             read.used.append(decided.filter(is_used)[used_cols])
             read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__gap__", "__decision__"]])
-        if not read.others:  # with other rows the ids are checked by hashing at the end
-            read.ids.follow(read.used[-1]["order_id"])
+        # used ids in file order (with other rows their uniqueness is checked by hashing at the end)
+        read.ids.follow(read.used[-1]["order_id"])
         read.rows += decided.height
         if on_rows is not None:
             on_rows(read.rows, max(estimate, read.rows))
@@ -582,7 +596,8 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     source.warnings = [*source.warnings, *warnings]
     R.check_usable(source, settings)
     return R.Ledger(
-        orders=R.orders_from_lines(used, [file_plan]),
+        orders=R.orders_from_lines(used, [file_plan], one_line=None if not multi_line else False,
+                                   adjacent_ids=read.ids.nondecreasing),
         as_of=as_of,
         currency=currency,
         source=source,
@@ -628,16 +643,21 @@ def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, ord
     if (data_others is None or data_others.height == 0) and order.increasing:
         return False
     cols = ["order_id", "line_amount", "__gap__"]
-    rows = pl.concat([f.select(cols) for f in (used, data_others) if f is not None]).filter(
-        pl.col("order_id").is_not_null())
-    hashes = rows["order_id"].hash(seed=0)
-    if hashes.n_unique() == hashes.len():
+    if data_others is None or data_others.height == 0:
+        rows = used.select(cols)
+    else:
+        rows = pl.concat([used.select(cols), data_others.select(cols)])
+    rows = rows.filter(pl.col("order_id").is_not_null()) if rows["order_id"].null_count() else rows
+    ids = pl.col("order_id")
+    if rows.height == used.height and order.nondecreasing:  # equal ids are neighbours
+        shared = (ids == ids.shift(1)).fill_null(False) | (ids == ids.shift(-1)).fill_null(False)
+    else:
+        shared = ids.is_duplicated()
+    multi = rows.filter(shared)
+    if multi.height == 0:
         return False
     if not plan.multi_line:
         raise _HandBack  # found only at the end: no gap flags were gathered
-    multi = rows.filter(pl.col("order_id").is_duplicated())
-    if multi.height == 0:
-        return False  # a hash collision, no shared id
     per_order = multi.group_by("order_id").agg(
         pl.col("__gap__").bitwise_and().alias("all"), pl.col("__gap__").bitwise_or().alias("any"),
         (pl.col("line_amount").drop_nulls().n_unique() > 1).alias("differ"),
