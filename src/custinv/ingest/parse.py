@@ -219,17 +219,18 @@ def detect_money_format(values: pl.Series) -> MoneyFormat:
     return decide_money_format(*money_evidence(values))
 
 
-def money_evidence_exprs(col: IntoCol) -> list[pl.Expr]:
+def money_evidence_exprs(col: IntoCol, weight: str | None = None) -> list[pl.Expr]:
     """Rows of each kind of decimal-mark evidence in a money column, as four sums
     (point strong, comma strong, point weak, comma weak): the one definition both
-    :func:`detect_money_format` and the streaming ingest (batch by batch) count with."""
+    :func:`detect_money_format` and the streaming ingest (batch by batch) count with.
+    ``weight``: a column of row counts when the values are a column's distinct values."""
     b = _money_text(col).str.replace_all(r"[^0-9.,]", "")
-    return [
-        b.str.contains(_POINT_STRONG).sum().alias("ps"),
-        b.str.contains(_COMMA_STRONG).sum().alias("cs"),
-        b.str.contains(_POINT_WEAK).sum().alias("pw"),
-        b.str.contains(_COMMA_WEAK).sum().alias("cw"),
-    ]
+
+    def count(pattern: str, name: str) -> pl.Expr:
+        hit = b.str.contains(pattern)
+        return (hit.cast(pl.Int64) * pl.col(weight) if weight else hit.cast(pl.Int64)).sum().alias(name)
+
+    return [count(_POINT_STRONG, "ps"), count(_COMMA_STRONG, "cs"), count(_POINT_WEAK, "pw"), count(_COMMA_WEAK, "cw")]
 
 
 def money_evidence(values: pl.Series) -> tuple[int, int, int, int]:

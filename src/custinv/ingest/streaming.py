@@ -256,13 +256,19 @@ class _Evidence:
             text = _evidence("order_date")
             self.dates.append(rows.group_by(text).agg(pl.len().alias("n")).rename({text: "v"}))
         for name in plan.money:
-            self.money.setdefault(name, []).append(rows.select(_money_sums(_evidence(name))))
+            self.money.setdefault(name, []).append(_money_sums(rows, _evidence(name)))
 
 
-def _money_sums(text: str) -> list[pl.Expr]:
-    c = pl.col(text)
-    return [c.count().alias("n"), *parse.money_evidence_exprs(text),
-            c.str.contains(parse.PLAIN_MONEY_RE).sum().alias("plain")]
+def _money_sums(rows: pl.DataFrame, text: str) -> pl.DataFrame:
+    """(rows, the four evidence counts of parse.money_evidence_exprs, plain rows) of a money
+    column, counted on its distinct values weighted by their rows (a batch of amounts holds
+    twenty times fewer distinct values than rows)."""
+    values = rows.group_by(text).agg(pl.len().cast(pl.Int64).alias("__w__")).filter(pl.col(text).is_not_null())
+    w = pl.col("__w__")
+    return values.select(
+        w.sum().alias("n"), *parse.money_evidence_exprs(text, weight="__w__"),
+        (pl.col(text).str.contains(parse.PLAIN_MONEY_RE).cast(pl.Int64) * w).sum().alias("plain"),
+    )
 
 
 _SAMPLE_LIMIT = 200_000
@@ -298,7 +304,7 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
             raise _Redecide(date_fmt, plan.money)
     money = dict(plan.money)
     for name in plan.money:
-        sums = pl.concat([*evidence.money.get(name, []), extra.select(_money_sums(_evidence(name)))]).sum()
+        sums = pl.concat([*evidence.money.get(name, []), _money_sums(extra, _evidence(name))]).sum()
         n, ps, cs, pw, cw, plain = (int(x or 0) for x in sums.row(0))
         if n > _SAMPLE_LIMIT and (cs or cw):
             raise _HandBack  # decimal comma evidence: a random sample of the distinct values could weigh it otherwise
