@@ -11,10 +11,11 @@ the network to install).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import duckdb
+
+from shape_args import shape_parser  # the sibling module: scripts run by path
 
 QUERY = """
 CREATE TEMP TABLE rfm AS
@@ -56,12 +57,7 @@ def source(con: duckdb.DuckDBPyConnection, path: str, date_format: str, money: s
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("path")
-    ap.add_argument("--date-format", choices=("iso", "mdy"), default="iso")
-    ap.add_argument("--money", choices=("plain", "dollar"), default="plain")
-    ap.add_argument("--status", action="store_true", help="drop Refunded orders (status column)")
-    args = ap.parse_args()
+    args = shape_parser(__doc__).parse_args()
     start = time.perf_counter()
     con = duckdb.connect()
     source(con, args.path, args.date_format, args.money)

@@ -13,10 +13,11 @@ format, Refunded orders are dropped, and orders are counted once however many li
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import pandas as pd
+
+from shape_args import shape_parser  # the sibling module: scripts run by path
 
 COLUMNS = ["order_id", "customer_id", "order_date", "amount"]
 
@@ -59,12 +60,7 @@ def rfm(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("path")
-    ap.add_argument("--date-format", choices=("iso", "mdy"), default="iso")
-    ap.add_argument("--money", choices=("plain", "dollar"), default="plain")
-    ap.add_argument("--status", action="store_true", help="drop Refunded orders (status column)")
-    args = ap.parse_args()
+    args = shape_parser(__doc__).parse_args()
     start = time.perf_counter()
     out = rfm(load(args.path, args.date_format, args.money, args.status))
     print(f"{len(out)} customers, {out['orders'].sum()} orders, revenue {out['revenue'].sum():.2f} "
