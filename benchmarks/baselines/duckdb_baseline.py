@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 
 import duckdb
-
 from shape_args import shape_parser  # the sibling module: scripts run by path
 
 QUERY = """

@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-
 from shape_args import shape_parser  # the sibling module: scripts run by path
 
 COLUMNS = ["order_id", "customer_id", "order_date", "amount"]
