@@ -13,6 +13,15 @@ parquet) it instead times the audit's CLV stage the way ``audit`` runs it: ``fit
 the customer summary and order sequence (built first, not timed), several runs.
 
     python benchmarks/bench_clv.py --ledger orders10.parquet [--runs 3]
+
+Issue 17 adds, on the same simulated summary: the time of the delta-method intervals (80/95 %
+on every customer's expected purchases, P(alive) and CLV, and on the total) against the fit's
+time (target: intervals within 2× the fit), MBG/NBD and NBD fit times, and with ``--compare``
+the fit times of lifetimes' ``BetaGeoFitter`` and pymc-marketing's ``BetaGeoModel`` (MAP) on
+the same (x, t_x, T) — install them with ``pip install -e '.[bench]'``; a library that cannot
+be imported or fails is reported with its error instead of a time.
+
+    python benchmarks/bench_clv.py --compare [--compare-customers 1000000]
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import time
 
 import numpy as np
 
-from custinv.analytics.clv import bgnbd, gammagamma, paretonbd
+from custinv.analytics.clv import bgnbd, gammagamma, mbgnbd, nbd, paretonbd
 
 TRUE_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # weeks
 TRUE_GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}
@@ -76,6 +85,80 @@ def bench_stage(path: str, runs: int) -> None:
               f"peak RSS {peak_rss_mb():.0f} MB", flush=True)
 
 
+def bench_intervals(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, m: np.ndarray, bg, gg, fit_seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """Time what fit_clv does for intervals after the fits: predictions, gradients, bounds, total."""
+    from custinv.analytics.clv import purchase
+    from custinv.analytics.clv.discount import schedule
+    from custinv.analytics.clv.fit import uncertainty
+    from custinv.analytics.clv.intervals import LEVELS
+
+    sched = schedule(12, 0.10, "week")
+    t0, c0 = time.perf_counter(), time.process_time()
+    predictor = purchase.Predictor("bgnbd", bg.params, x, t_x, T)
+    expected, discounted = predictor.discounted(sched)
+    alive = predictor.p_alive()
+    spend = gammagamma.conditional_expected_spend(gg.params, x, m)
+    t_pred = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    notes: list[str] = []
+    unc = uncertainty("bgnbd", bg, predictor, x, t_x, T, sched, spend, m, discounted, expected, alive,
+                      np.full(x.size, 0.3), gg, notes)
+    assert unc is not None, notes
+    for measure in (unc.expected_purchases, unc.p_alive, unc.clv):
+        assert measure is not None
+        sd = measure.sd_log(unc.cov)
+        for level in LEVELS:
+            measure.customer_bounds(unc.cov, level, sd)
+    total = unc.total(unc.clv)
+    t_int, c_int = time.perf_counter() - t1, time.process_time() - c0
+    print(f"predictions  {t_pred:6.2f}s wall (expected purchases, P(alive), spend for {x.size:,} customers)")
+    print(f"intervals    {t_int:6.2f}s wall {c_int:6.2f}s cpu (delta-method gradients, 80/95 % per customer and total) "
+          f"= {t_int / fit_seconds:.2f}× the BG/NBD + Gamma-Gamma fit (target ≤ 2×); "
+          f"total CLV {total['value']:,.0f} [95 %: {total['low_95']:,.0f} – {total['high_95']:,.0f}]; "
+          f"peak RSS {peak_rss_mb():.0f} MB")
+
+
+def bench_lifetimes(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> None:
+    """lifetimes' BetaGeoFitter.fit on the same summary (its own defaults)."""
+    try:
+        from lifetimes import BetaGeoFitter
+    except Exception as exc:  # noqa: BLE001 - report any import failure as the result
+        print(f"lifetimes    not run: {type(exc).__name__}: {exc}")
+        return
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        fitter = BetaGeoFitter().fit(x, t_x, T)
+    except Exception as exc:  # noqa: BLE001
+        print(f"lifetimes    failed: {type(exc).__name__}: {exc}")
+        return
+    print(f"lifetimes    {time.perf_counter() - t0:6.2f}s wall {time.process_time() - c0:6.2f}s cpu  BetaGeoFitter "
+          + " ".join(f"{k}={v:.4f}" for k, v in fitter.params_.items()) + f" ({x.size:,} customers)")
+
+
+def bench_pymc_marketing(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> None:
+    """pymc-marketing's BetaGeoModel fitted by MAP on the same summary (model build + compile + optimise)."""
+    try:
+        import pandas as pd
+        from pymc_marketing.clv import BetaGeoModel
+    except Exception as exc:  # noqa: BLE001
+        print(f"pymc-marketing not run: {type(exc).__name__}: {exc}")
+        return
+    data = pd.DataFrame({"customer_id": np.arange(x.size), "frequency": x, "recency": t_x, "T": T})
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        model = BetaGeoModel(data=data)
+        model.fit(method="map")
+    except Exception as exc:  # noqa: BLE001
+        print(f"pymc-marketing failed: {type(exc).__name__}: {exc}")
+        return
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    result = model.fit_result
+    draws = getattr(result, "posterior", result)  # an InferenceData, or its posterior Dataset in newer versions
+    params = {k: float(draws[k].mean()) for k in ("r", "alpha", "a", "b") if k in draws}
+    print(f"pymc-marketing {wall:6.2f}s wall {cpu:6.2f}s cpu  BetaGeoModel MAP "
+          + " ".join(f"{k}={v:.4f}" for k, v in params.items()) + f" ({x.size:,} customers)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--customers", type=int, default=1_000_000)
@@ -83,6 +166,8 @@ def main() -> None:
     ap.add_argument("--skip-pareto", action="store_true")
     ap.add_argument("--ledger", help="time the audit's CLV stage on this parquet ledger instead")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--compare", action="store_true", help="also time lifetimes and pymc-marketing (MAP)")
+    ap.add_argument("--compare-customers", type=int, default=1_000_000)
     args = ap.parse_args()
     if args.ledger:
         bench_stage(args.ledger, args.runs)
@@ -106,6 +191,17 @@ def main() -> None:
     print(f"BG/NBD + Gamma-Gamma fit time {t_bg + t_gg:.2f}s wall, {c_bg + c_gg:.2f}s cpu (target < 2 s); peak RSS {peak_rss_mb():.0f} MB")
     print("true BG/NBD " + " ".join(f"{k}={v}" for k, v in TRUE_BGNBD.items())
           + "; true GG " + " ".join(f"{k}={v}" for k, v in TRUE_GG.items()))
+
+    bench_intervals(x, t_x, T, m, bg, gg, t_bg + t_gg)
+    for name, mod in (("MBG/NBD", mbgnbd), ("NBD", nbd)):
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = mod.fit(x, t_x, T)
+        print(f"{name:<12} {time.perf_counter() - t0:6.2f}s wall {time.process_time() - c0:6.2f}s cpu  "
+              f"converged={res.converged} " + " ".join(f"{k}={v:.4f}" for k, v in res.params.items()))
+    if args.compare:
+        n = min(args.compare_customers, x.size)
+        bench_lifetimes(x[:n], t_x[:n], T[:n])
+        bench_pymc_marketing(x[:n], t_x[:n], T[:n])
 
     if not args.skip_pareto:
         t0, c0 = time.perf_counter(), time.process_time()

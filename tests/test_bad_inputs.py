@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import assert_accounting, run_cli
 
 HEADER = "Customer ID,Order Date,Amount\n"

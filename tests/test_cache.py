@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from polars.testing import assert_frame_equal
 
-from conftest import run_cli
 from custinv import cache
 from custinv.config import Settings
 from custinv.ingest.ledger import build_ledger

@@ -7,14 +7,13 @@ import math
 
 import polars as pl
 import pytest
+from conftest import ledger_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custinv.analytics.churn import churn_section, churn_window_days, counting_rule, linear_quantile
 from custinv.analytics.periods import order_sequence
 from custinv.analytics.summary import customer_summary
-
-from conftest import ledger_of
 
 d = dt.date
 AS_OF = d(2024, 12, 31)

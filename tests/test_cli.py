@@ -9,7 +9,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import assert_accounting, run_cli
 
 ORDERS = """Customer ID,Order Date,Amount,Status
@@ -41,7 +40,9 @@ def test_audit_json_is_the_contract(orders):
     assert data["kpis"]["revenue"] == pytest.approx(170.5)
     assert data["source"]["rows_excluded"] == {"footer": 1, "anonymous": 1, "cancelled": 1}
     assert_accounting(data["source"])
-    assert proc.stderr == ""  # not a TTY: no progress
+    # not a TTY: no progress; two customers cannot support a CLV model, which is a warning (one line each)
+    assert [line.split(":")[0] for line in proc.stderr.splitlines()] == ["clv warning"]
+    assert data["clv"]["warnings"] and data["clv"]["model"] == "historical"
 
 
 def test_shipped_schema_matches_the_model():

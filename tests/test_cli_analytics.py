@@ -8,7 +8,6 @@ import io
 import json
 
 import pytest
-
 from conftest import DATA, EXAMPLES, run_cli
 
 CDNOW = str(DATA / "cdnow_sample.csv")

@@ -9,14 +9,14 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custinv.analytics.clv import ModelNotIdentifiable, bgnbd, clv_inputs, fit_clv, validate_holdout
 from custinv.analytics.clv.discount import discounted_purchases, schedule
+from custinv.analytics.clv.fit import CUSTOMER_SCHEMA
 from custinv.analytics.clv.purchase import Predictor
-
-from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
 
 CAL_END = CDNOW_CALIBRATION_END
 D = dt.date
@@ -84,11 +84,16 @@ def test_same_day_orders_are_one_purchase_and_zero_amount_counts() -> None:
 
 def test_fit_clv_auto_uses_bgnbd_on_cdnow(ledger: pl.DataFrame) -> None:
     frame, summary = fit_clv(ledger, CAL_END)
-    assert summary.model == "bgnbd" and summary.reason is None and summary.converged
+    # auto scores every candidate on the last quarter of the calibration period: BG/NBD wins
+    assert summary.model == "bgnbd" and summary.converged
+    assert (summary.reason or "").startswith("chosen by holdout: BG/NBD")
+    assert summary.selection is not None and summary.selection["chosen"] == "bgnbd"
+    assert {c["model"] for c in summary.selection["candidates"]} == {"nbd", "bgnbd", "mbgnbd", "paretonbd", "historical"}
     assert summary.params["r"] == pytest.approx(0.243, rel=0.005)
     assert summary.spend.model == "gammagamma" and summary.spend.params["p"] == pytest.approx(6.25, rel=0.005)
-    assert frame.columns == ["customer_id", "p_alive", "expected_purchases", "clv"]
-    assert frame.height == 2357 and frame.null_count().sum_horizontal().item() == 0
+    assert frame.columns == list(CUSTOMER_SCHEMA)
+    core = frame.drop("next_purchase_to")  # a one-time buyer's window can end beyond a century (null)
+    assert frame.height == 2357 and core.null_count().sum_horizontal().item() == 0
     assert summary.total == pytest.approx(frame["clv"].sum())
     # 12 months = 52.18 weeks: the expected purchases equal the model's E[Y(52.18)]
     row = frame.filter(pl.col("customer_id") == "00004").row(0, named=True)

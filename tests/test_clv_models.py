@@ -7,14 +7,13 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from custinv.analytics.clv import ModelNotIdentifiable, bgnbd, clv_inputs, gammagamma, paretonbd
 from custinv.analytics.clv._mle import central_gradient, group_rfm
-
-from conftest import CDNOW_CALIBRATION_END, cdnow_ledger
 
 CAL_END = CDNOW_CALIBRATION_END
 
@@ -112,11 +111,11 @@ def test_bgnbd_loglik_matches_double_integral() -> None:
     log_norm = r * math.log(alpha) - math.lgamma(r) - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
     for x, t_x, T in [(0, 0.0, 10.0), (2, 6.0, 10.0), (4, 3.0, 9.0)]:
 
-        def integrand(p: float, l: float) -> float:
-            ind = (1 - p) ** x * l**x * math.exp(-l * T)
+        def integrand(p: float, lam: float) -> float:
+            ind = (1 - p) ** x * lam**x * math.exp(-lam * T)
             if x > 0:
-                ind += p * (1 - p) ** (x - 1) * l**x * math.exp(-l * t_x)
-            dens = math.exp(log_norm - alpha * l) * l ** (r - 1) * p ** (a - 1) * (1 - p) ** (b - 1)
+                ind += p * (1 - p) ** (x - 1) * lam**x * math.exp(-lam * t_x)
+            dens = math.exp(log_norm - alpha * lam) * lam ** (r - 1) * p ** (a - 1) * (1 - p) ** (b - 1)
             return ind * dens
 
         value, _ = integrate.dblquad(integrand, 0, 40, 0, 1, epsabs=1e-12, epsrel=1e-8)

@@ -18,20 +18,19 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
+from conftest import CDNOW_CALIBRATION_END, cdnow_ledger, ledger_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from custinv.analytics.clv import bgnbd, clv_inputs, fit_clv, paretonbd
 from custinv.analytics.clv._mle import dense_codes, distinct_pairs, group_rfm
-from custinv.analytics.clv.inputs import clv_inputs_from_summary
 from custinv.analytics.clv.discount import discounted_purchases, schedule
+from custinv.analytics.clv.inputs import clv_inputs_from_summary
 from custinv.analytics.clv.purchase import Predictor
 from custinv.analytics.clv.report import attach_clv, clv_by_segment, top_customers_by_clv
 from custinv.analytics.periods import order_sequence
 from custinv.analytics.summary import customer_summary
-
-from conftest import CDNOW_CALIBRATION_END, cdnow_ledger, ledger_of
 
 D = dt.date
 

@@ -9,10 +9,10 @@ from collections import defaultdict
 
 import polars as pl
 import pytest
+from conftest import EXAMPLES, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES, run_cli
 from custinv.analytics.compare import (
     AXES,
     LOST,

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 from _report_data import HOSTILE_IDS, hostile_result
 
-from custinv.render.i18n import t
 from custinv.render.excel import FMT_DATE, FMT_MONEY, write_excel
+from custinv.render.i18n import t
 from custinv.stocktake import AuditResult
 
 

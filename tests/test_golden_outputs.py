@@ -2,7 +2,9 @@
 
 Issue 14 rewrote the ingest for speed under one hard rule: no file's numbers may move. The
 outputs in tests/data/golden/ were recorded with the code from *before* that work
-(``python tests/test_golden_outputs.py --record`` on the commit that added this test); each run
+(``PYTHONPATH=<main's src> python tests/test_golden_outputs.py --record``: first on the commit
+the branch started from, then again on main at b7a68a2 when main was merged in — main had added
+settings fields and a currency fix meanwhile); each run
 compares the current ``custinv audit FILE --format json`` with them, key by key. The ``clv``
 section is left out: it is a model fit over the same ledger (the ledger itself is pinned by every
 other section), and the CLV package is rewritten on its own (issue 17).

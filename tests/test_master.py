@@ -12,8 +12,8 @@ import statistics
 import jsonschema
 import polars as pl
 import pytest
-
 from conftest import EXAMPLES, run_cli
+
 from custinv.analytics.master import (
     book_section,
     conversion_section,

@@ -258,3 +258,12 @@ def test_detection_recovers_the_decimal_mark(style: dict, values: list[float]) -
 def test_never_inf_or_nan(texts: list[str], decimal: str) -> None:
     got = parse(texts, MoneyFormat(decimal))
     assert all(g is None or math.isfinite(g) for g in got)
+
+
+def test_chinese_currency_names_are_not_read_as_cny() -> None:
+    """美元, 港元, 欧元 … end in 元 as the yuan does: each is its own currency, so a file of
+    美元 amounts is never reported as CNY (and a mix of the two is refused as two currencies)."""
+    cells = pl.Series("a", ["美元 12", "12元", "港元3.5", "港币 4", "欧元 1", "¥8", "新加坡元 9", "12 日元", "人民币 5",
+                            "3 英镑"])
+    codes = pl.select(money_currency_expr(cells)).to_series().to_list()
+    assert codes == ["USD", "CNY", "HKD", "HKD", "EUR", "CNY", "SGD", "JPY", "CNY", "GBP"]

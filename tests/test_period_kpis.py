@@ -7,13 +7,12 @@ import random
 from collections import defaultdict
 
 import pytest
+from conftest import ledger_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custinv.analytics.kpis import last_complete_period, period_kpis, period_kpis_frame
 from custinv.analytics.periods import order_sequence
-
-from conftest import ledger_of
 
 ONE = dt.timedelta(days=1)
 Order = tuple[str, dt.date, float]

@@ -15,14 +15,14 @@ import html5lib
 import openpyxl
 import pytest
 from _report_data import hostile_result
-
 from conftest import EXAMPLES, run_cli
+
 from custinv.changes import changes_for_run, previous_snapshot, run_snapshot
+from custinv.models import Comparison
 from custinv.render.book_views import kpi_kind, shown_deltas
 from custinv.render.excel import write_excel
 from custinv.render.html import render_html
 from custinv.render.i18n import book_label, t
-from custinv.models import Comparison
 
 NS = "{http://www.w3.org/1999/xhtml}"
 INPUTS = (str(EXAMPLES / "salesforce_opportunities.csv"), "--customers-file", str(EXAMPLES / "crm_accounts.csv"),

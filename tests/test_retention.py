@@ -7,12 +7,11 @@ import random
 from collections import defaultdict
 
 import pytest
+from conftest import ledger_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custinv.analytics.retention import cohort_matrix_frame, retention_section
-
-from conftest import ledger_of
 
 ONE = dt.timedelta(days=1)
 Order = tuple[str, dt.date, float]

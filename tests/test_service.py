@@ -12,8 +12,8 @@ from pathlib import Path
 import jsonschema
 import polars as pl
 import pytest
-
 from conftest import EXAMPLES, run_cli
+
 from custinv.analytics.service import GROUP, churn_by_complaint, overall_kpis, period_rows, service_table
 from custinv.config import Settings
 from custinv.ingest.tickets import read_tickets
@@ -28,7 +28,7 @@ END = dt.datetime(2024, 4, 1)
 def _tickets(seed: int, n: int = 60) -> pl.DataFrame:
     rng = random.Random(seed)
     rows = []
-    for i in range(n):
+    for _ in range(n):
         created = dt.datetime(2024, 1, 1) + dt.timedelta(minutes=rng.randrange(0, 91 * 24 * 60))
         resolved = created + dt.timedelta(minutes=rng.randrange(0, 6 * 24 * 60)) if rng.random() < 0.7 else None
         if resolved is not None and resolved > END:

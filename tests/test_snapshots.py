@@ -10,8 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import EXAMPLES, run_cli
+
 from custinv.errors import DataError, InputError, OutputError
 from custinv.models import SourceReport, Stocktake, Tool
 from custinv.snapshots import (

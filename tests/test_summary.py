@@ -6,12 +6,12 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from conftest import ledger_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custinv.analytics.periods import order_sequence
 from custinv.analytics.summary import SUMMARY_SCHEMA, customer_summary, summary_from_sequence
-from conftest import ledger_of
 
 D = dt.date
 AS_OF = D(2024, 3, 31)

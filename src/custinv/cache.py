@@ -6,7 +6,9 @@ frame, the accounting, rejects and statuses — is stored as Parquet (plus one J
 the accounting) under a key that changes whenever the result could change:
 
 * per input: its resolved path, size, modification time (ns) and a SHA-256 of its first and
-  last MiB (catches an in-place rewrite that kept size and mtime);
+  last MiB (catches an in-place rewrite that kept size and mtime); for a database source the
+  URI (no password), the exact SELECT sent and a freshness probe — its row count and latest
+  order date (:func:`custinv.ingest.sources.database.fingerprint`);
 * every option that decides the ledger: encoding, delimiter, sheet, header row, date
   format, --map, --currency, the resolved --as-of date and --max-reject-rate;
 * the custinv version and a cache format number (new parsing rules → new key).
@@ -40,6 +42,8 @@ import polars as pl
 from custinv import __version__
 from custinv.config import Settings
 from custinv.ingest.ledger import Ledger, build_ledger
+from custinv.ingest.sources import Source
+from custinv.ingest.sources.database import fingerprint as database_fingerprint
 from custinv.models import SourceReport
 from custinv.outguard import process_alive
 
@@ -75,15 +79,18 @@ def parse_options(settings: Settings) -> dict[str, Any]:
         "as_of": as_of.isoformat() if as_of else None,
         "max_reject_rate": settings.max_reject_rate,
         "credit_note_ids": settings.credit_note_ids,
+        "query": settings.query,
+        "where": settings.where,
+        "since": settings.since,
     }
 
 
-def cache_key(paths: Sequence[Path], settings: Settings) -> str:
+def cache_key(paths: Sequence[Source], settings: Settings) -> str:
     """Hex key of the inputs' fingerprints, the parse options and the custinv version."""
     payload = {
         "format": CACHE_FORMAT,
         "version": __version__,
-        "files": [file_fingerprint(Path(p)) for p in paths],
+        "files": [file_fingerprint(p) if isinstance(p, Path) else database_fingerprint(p, settings) for p in paths],
         "options": parse_options(settings),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
@@ -152,10 +159,10 @@ def remove_stale_entries(folder: Path) -> None:
 
 
 def cached_build_ledger(
-    paths: Sequence[Path],
+    paths: Sequence[Source],
     settings: Settings,
     *,
-    on_file: Callable[[Path], None] | None = None,
+    on_file: Callable[[Source], None] | None = None,
     on_rows: Callable[[int, int], None] | None = None,
     build: Callable[..., Ledger] | None = None,
 ) -> Ledger:

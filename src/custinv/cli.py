@@ -35,6 +35,7 @@ INTERRUPT_CODES = (SIGINT_EXIT, SIGTERM_EXIT)
 
 if TYPE_CHECKING:
     from custinv.config import Settings
+    from custinv.ingest.sources import Source
     from custinv.stocktake import AuditResult
 
 app = typer.Typer(
@@ -50,7 +51,8 @@ app = typer.Typer(
         "  custinv inspect export.xlsx          # what was detected, and why\n\n"
         "  custinv customers orders.csv --format csv > customers.csv\n\n"
         "Exit codes: 0 ok, 2 usage, 3 an --alert breached, 65 bad data, 66 input unreadable, "
-        "73 output not writable, 74 I/O error, 78 bad config, 130 interrupted, 143 terminated (SIGTERM), 1 a bug."
+        "69 database unreachable, 73 output not writable, 74 I/O error, 77 database login refused, 78 bad config, "
+        "130 interrupted, 143 terminated (SIGTERM), 1 a bug."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -84,7 +86,10 @@ FilesArg = Annotated[
     list[str],
     typer.Argument(
         help="Export file(s): csv/tsv/txt, xlsx, parquet, json/ndjson. Several files or a glob "
-        "(monthly exports) are read as one book; lines repeated across files are counted once.",
+        "(monthly exports) are read as one book; lines repeated across files are counted once. "
+        "Or a database: postgresql://user@host:5432/shop?table=sales.orders, mysql://…, "
+        "sqlite:///shop.db?table=orders, duckdb:///wh.duckdb?table=orders (pip install 'custinv[db]'; "
+        "password from CUSTINV_DB_PASSWORD, PGPASSWORD, ~/.pgpass or [source] password in custinv.toml).",
         show_default=False,
     ),
 ]
@@ -92,6 +97,7 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="table (
 
 _R, _C, _T, _V, _O, _X = "Reading", "Classification", "Retention and trends", "Lifetime value", "Outputs", "Run"
 _B = "Customer book and service"
+_D = "Database sources"
 
 # name -> (annotation, default). Names are Settings fields unless handled in _settings().
 OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
@@ -112,6 +118,10 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "config": (Annotated[Optional[Path], typer.Option("--config", help="Settings file (default: ./custinv.toml when present). Flags > CUSTINV_* env > file.", rich_help_panel=_R)], None),
         "credit_note_ids": (Annotated[Optional[str], typer.Option("--credit-note-ids", help="Regular expression of order ids that are credit notes (excluded as returns), e.g. '^C\\d+$' for UCI Online Retail / CDNOW-style invoices. Off by default: in most systems C1001 is an ordinary order.", rich_help_panel=_R)], None),
         "cache_dir": (Annotated[Optional[str], typer.Option("--cache", help="Keep the parsed ledger as Parquet in this folder; a later run on the unchanged file skips reading and parsing ([cache] dir in custinv.toml).", rich_help_panel=_R)], None),
+        "query": (Annotated[Optional[str], typer.Option("--query", help="Database source: the SELECT to read instead of ?table= (one statement; the session is read-only).", rich_help_panel=_D)], None),
+        "query_file": (Annotated[Optional[Path], typer.Option("--query-file", help="Database source: read the SELECT from this .sql file.", rich_help_panel=_D)], None),
+        "where": (Annotated[Optional[str], typer.Option("--where", help="Database source: an SQL condition the server applies, e.g. \"region = 'EU'\".", rich_help_panel=_D)], None),
+        "since": (Annotated[Optional[str], typer.Option("--since", help="Database source: fetch only orders on or after this date (YYYY-MM-DD; needs a date/timestamp column). --as-of also limits what is fetched.", rich_help_panel=_D)], None),
     },
     "classify": {
         "high_frequency": (Annotated[Optional[float], typer.Option(help="Orders per year at or above which a repeat buyer is high-frequency (default: the median of repeat buyers).", rich_help_panel=_C)], None),
@@ -131,12 +141,13 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "fiscal_year_start": (Annotated[Optional[int], typer.Option(help="First month of the fiscal year (shifts quarters and years), e.g. 4 for April.", min=1, max=12, rich_help_panel=_T)], None),
     },
     "clv": {
-        "model": (Annotated[Optional[str], typer.Option(help="auto (BG/NBD when it can be trusted, else historical; default), bgnbd, paretonbd or historical.", rich_help_panel=_V)], None),
+        "model": (Annotated[Optional[str], typer.Option(help="auto (default: NBD, BG/NBD, MBG/NBD and Pareto/NBD scored on a held-out last part of the history, the best wins; historical only when none can be fitted — the reason is always shown), nbd, bgnbd, mbgnbd, paretonbd or historical.", rich_help_panel=_V)], None),
         "time_unit": (Annotated[Optional[str], typer.Option(help="Model time unit: week (default, as the literature), day or month.", rich_help_panel=_V)], None),
         "horizon": (Annotated[Optional[int], typer.Option(help="CLV horizon in months [default: 12].", min=1, rich_help_panel=_V)], None),
         "discount_rate": (Annotated[Optional[float], typer.Option(help="Annual discount rate [default: 0.10].", min=0, rich_help_panel=_V)], None),
         "margin": (Annotated[Optional[float], typer.Option(help="Gross margin as a fraction (default: from a mapped cost/margin column, else 0.30).", min=0, max=1, rich_help_panel=_V)], None),
         "holdout": (Annotated[Optional[str], typer.Option(help="Validate: calibrate up to this date, predict the rest up to as-of, and compare.", rich_help_panel=_V)], None),
+        "penalizer": (Annotated[Optional[float], typer.Option(help="L2 penalty on the CLV model parameters, as lifetimes' penalizer_coef (0.001–0.1 tames fits that run to extreme values on small data) [default: 0].", min=0, max=100, rich_help_panel=_V)], None),
     },
     "alerts": {
         "alert": (Annotated[Optional[list[str]], typer.Option("--alert", help="Rule such as 'churn_rate > 0.08' (repeatable). Any kpis key, or a kpis_by_period key of the last complete period ('period.x' to force it). Breached → exit 3 after all outputs are written.", rich_help_panel=_O)], None),
@@ -152,9 +163,9 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "pii": (Annotated[Optional[str], typer.Option("--pii", help="Emails and phone numbers in console and reports, also inside values (Name <a@b.c>, tel:, ext.): mask (default), show or hash (a stable keyed hash; key from CUSTINV_PII_KEY, else a generated per-installation key in ~/.config/custinv/pii.key).", rich_help_panel=_O)], None),
     },
     "book": {
-        "customers_file": (Annotated[Optional[str], typer.Option("--customers-file", help="Customer master from the CRM (account list; csv/xlsx/...): adds prospects, conversion, time to first purchase, dimensions from the master and buyers missing from it.", rich_help_panel=_B)], None),
+        "customers_file": (Annotated[Optional[str], typer.Option("--customers-file", help="Customer master from the CRM (account list; csv/xlsx/... or a database URI with ?table=): adds prospects, conversion, time to first purchase, dimensions from the master and buyers missing from it.", rich_help_panel=_B)], None),
         "conversion_days": (Annotated[Optional[int], typer.Option(help="An account converts when its first order comes within this many days of signup [default: 90].", min=1, rich_help_panel=_B)], None),
-        "tickets": (Annotated[Optional[str], typer.Option("--tickets", help="Ticket/feedback export (Zendesk, Freshdesk, CRM service; en/zh headers): complaints, resolution time, SLA, CSAT, NPS, churn of complainers.", rich_help_panel=_B)], None),
+        "tickets": (Annotated[Optional[str], typer.Option("--tickets", help="Ticket/feedback export (Zendesk, Freshdesk, CRM service; en/zh headers; or a database URI with ?table=): complaints, resolution time, SLA, CSAT, NPS, churn of complainers.", rich_help_panel=_B)], None),
         "sla_hours": (Annotated[Optional[float], typer.Option(help="Resolution SLA in hours [default: 48].", min=0, rich_help_panel=_B)], None),
         "snapshot": (Annotated[Optional[Path], typer.Option("--snapshot", help="Keep this run in DIR/<as-of>/ (customers.parquet + stocktake.json, mode 0600) for `custinv compare`.", rich_help_panel=_B)], None),
         "compare_with": (Annotated[Optional[Path], typer.Option("--compare-with", help="Compare this run with that snapshot folder (DIR/<as-of>): a Changes sheet/section in --excel/--html. Without it, --snapshot DIR compares with the latest earlier snapshot there.", rich_help_panel=_B)], None),
@@ -332,7 +343,7 @@ def _parse_map(items: list[str] | None) -> dict[str, str] | None:
     return mapping
 
 
-_NOT_SETTINGS = {"config", "quiet", "debug", "timings", "rejects", "map_", "alert",
+_NOT_SETTINGS = {"config", "quiet", "debug", "timings", "rejects", "map_", "alert", "query_file",
                  "excel", "html", "report_dir", "keep", "customers_out", "snapshot", "compare_with",
                  "force", "customers_renamed"}
 
@@ -344,6 +355,10 @@ def _settings(opts: dict[str, Any], **extra: Any) -> Settings:
 
     flags: dict[str, Any] = {k: v for k, v in opts.items() if k not in _NOT_SETTINGS and v is not None}
     flags.update({k: v for k, v in extra.items() if v is not None})
+    if opts.get("query_file") is not None:
+        from custinv.ingest.sources import read_query_file
+
+        flags["query"] = read_query_file(opts["query_file"])
     if flags.get("delimiter") in ("tab", "\\t"):
         flags["delimiter"] = "\t"
     for name in ("value_tiers", "rfm_frequency"):
@@ -379,11 +394,15 @@ def _flag_problem(exc: CustinvError, flags: dict[str, Any]) -> bool:
     return any(f"{name}:" in exc.message or f"{name}." in exc.message for name in flags)
 
 
-def _expand(files: list[str]) -> list[Path]:
-    from custinv.ingest.readers import expand_inputs
+def _expand(files: list[str]) -> list[Source]:
+    """Inputs as given → sources: stdin and pipes spooled to a private file, globs expanded,
+    file names made readable, database URIs as they are."""
+    from custinv.ingest.sources import expand_sources
     from custinv.stdin_inputs import spool_special, utf8_names
 
-    return utf8_names(expand_inputs(spool_special(files)))
+    sources = expand_sources(spool_special(files))
+    readable = iter(utf8_names([s for s in sources if isinstance(s, Path)]))
+    return [next(readable) if isinstance(s, Path) else s for s in sources]
 
 
 def _progress(quiet: bool) -> Any:
@@ -408,8 +427,12 @@ def _prepare_outputs(opts: dict[str, Any], files: list[str], settings: Settings,
     if opts.get("customers_renamed") is not None:
         raise UsageError("--customers was renamed: --customers-out FILE writes the per-customer list, "
                          "--customers-file FILE reads a CRM account list")
+    from custinv.ingest.sources.uri import is_database_uri
+
     sides = (settings.customers_file, settings.tickets, opts.get("config"), "custinv.toml")
-    set_policy([*_expand(files), *(Path(p) for p in sides if p is not None)], force=bool(opts.get("force")))
+    inputs = [s for s in _expand(files) if isinstance(s, Path)]  # a database is never an output
+    inputs += [Path(p) for p in sides if p is not None and not is_database_uri(str(p))]
+    set_policy(inputs, force=bool(opts.get("force")))
     for path in (opts.get("rejects"), *paths):
         if path is not None:
             check_writable(path)
@@ -423,6 +446,9 @@ def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> Au
         result = audit(_expand(files), settings, progress=progress,
                        on_rows=progress.rows if progress is not None else None)
     _print_warnings(result.stocktake.source.warnings, bool(opts.get("quiet")))
+    clv = result.stocktake.clv
+    if clv is not None:  # every CLV model warning is also a stderr line (and in clv.warnings)
+        _print_warnings(clv.warnings, bool(opts.get("quiet")), label="clv warning")
     if opts.get("rejects") is not None:
         from custinv.outputs import write_frame
 
@@ -432,15 +458,16 @@ def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> Au
     return result
 
 
-def _print_warnings(warnings: list[str], quiet: bool) -> None:
-    """Every guess on stderr (also in the Source panel and source.warnings); --quiet hides them."""
+def _print_warnings(warnings: list[str], quiet: bool, *, label: str = "warning") -> None:
+    """Every guess on stderr (also in the Source panel and source.warnings, or clv.warnings);
+    --quiet hides them."""
     if quiet or not warnings:
         return
     from rich.markup import escape
 
     err = _stderr_console()
     for message in warnings:
-        err.print(f"[yellow]warning:[/] {escape(message)}")
+        err.print(f"[yellow]{label}:[/] {escape(message)}", soft_wrap=True)
 
 
 def _finish(result: AuditResult, opts: dict[str, Any]) -> int:
@@ -598,9 +625,8 @@ def inspect(
     """
 
     def work() -> int:
-        from custinv.ingest.ledger import build_ledger
-
         from custinv.ingest.fields import MissingFields
+        from custinv.ingest.ledger import build_ledger
         from custinv.render.partial import render_partial
         from custinv.render.pii import protect_inspection
 

@@ -5,8 +5,9 @@ it was computed (``Stocktake.settings``) and the cache can key on it.
 
 ``custinv.toml`` may hold the keys flat or grouped in tables (``[rfm]``, ``[clv]``, ...:
 tables are only for readability and are flattened), plus a ``[map]`` table of
-``field = "column"`` overrides, ``[status] used / excluded`` lists of status values and
-``[cache] dir = "..."``::
+``field = "column"`` overrides, ``[status] used / excluded`` lists of status values,
+``[cache] dir = "..."`` and ``[source] password = "..."`` (a database password: keep such a
+file private)::
 
     currency = "CNY"
     [map]
@@ -26,7 +27,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from custinv.errors import ConfigError
 
@@ -84,6 +85,11 @@ class Settings(BaseModel):
     status_used: list[str] = Field(default_factory=list)
     status_excluded: list[str] = Field(default_factory=list)
     strict: bool = False
+    # database sources (custinv.ingest.sources): what to read, filters sent to the server, password
+    query: str | None = None
+    where: str | None = None
+    since: str | None = None
+    db_password: SecretStr | None = None  # CUSTINV_DB_PASSWORD or [source] password; never printed
 
     # ---- classification
     high_frequency: float | None = Field(default=None, gt=0)
@@ -105,12 +111,13 @@ class Settings(BaseModel):
 
     # ---- CLV
     clv: bool = True
-    model: Literal["auto", "bgnbd", "paretonbd", "historical"] = "auto"
+    model: Literal["auto", "nbd", "bgnbd", "mbgnbd", "paretonbd", "historical"] = "auto"
     time_unit: Literal["day", "week", "month"] = "week"
     horizon: int = Field(default=12, ge=1, le=MAX_HORIZON_MONTHS)
     discount_rate: float = Field(default=0.10, ge=0, lt=10)
     margin: float | None = Field(default=None, gt=0, le=1)  # None: from cost/margin column, else 0.30
     holdout: str | None = None
+    penalizer: float = Field(default=0.0, ge=0, le=100)  # lifetimes' L2 penalizer_coef on the CLV fits
 
     # ---- scheduled runs
     alerts: list[str] = Field(default_factory=list)
@@ -217,7 +224,7 @@ class Settings(BaseModel):
 
     def number_settings(self) -> dict[str, Any]:
         """The knobs that decide numbers, as stated in the output (presentation excluded)."""
-        return self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir"})
+        return self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir", "db_password"})
 
 
 def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
@@ -227,6 +234,8 @@ def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
             flat["mapping"] = value
         elif key == "status" and isinstance(value, dict):  # [status] used / excluded
             flat.update({f"status_{k}": v for k, v in value.items()})
+        elif key == "source" and isinstance(value, dict):
+            flat.update({("db_password" if k == "password" else k.replace("-", "_")): v for k, v in value.items()})
         elif key == "cache" and isinstance(value, dict):
             if "dir" in value:
                 flat["cache_dir"] = value["dir"]

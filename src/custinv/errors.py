@@ -18,9 +18,11 @@ class ExitCode(IntEnum):
     USAGE = 2
     ALERT = 3
     DATA = 65  # EX_DATAERR: nothing usable, unmapped field, several currencies, too many rejects
-    NO_INPUT = 66  # EX_NOINPUT: input missing or unreadable
+    NO_INPUT = 66  # EX_NOINPUT: input missing or unreadable (a database table or column too)
+    UNAVAILABLE = 69  # EX_UNAVAILABLE: a database server cannot be reached
     CANT_CREATE = 73  # EX_CANTCREAT: output folder missing or not writable
     IO = 74  # EX_IOERR
+    NO_PERM = 77  # EX_NOPERM: a database refused the login (wrong user or password)
     CONFIG = 78  # EX_CONFIG
     INTERRUPTED = 130
 
@@ -65,3 +67,17 @@ class IOFailure(CustinvError):
 class ConfigError(CustinvError):
     exit_code = ExitCode.CONFIG
     code = "bad_config"
+
+
+class SourceUnavailable(CustinvError):
+    """A database server cannot be reached (down, wrong host or port, network)."""
+
+    exit_code = ExitCode.UNAVAILABLE
+    code = "source_unavailable"
+
+
+class SourceAuthError(CustinvError):
+    """A database refused the login: wrong user or password, or no password given."""
+
+    exit_code = ExitCode.NO_PERM
+    code = "not_permitted"

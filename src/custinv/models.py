@@ -269,6 +269,13 @@ class ClvSection(_Model):
     by_segment: list[dict[str, Any]] = Field(default_factory=list)
     top_customers: list[dict[str, Any]] = Field(default_factory=list)
     validation: dict[str, Any] | None = None
+    # issue 17: how the model was chosen, how sure the numbers are, and the fit diagnostics
+    penalizer: float = 0.0
+    selection: dict[str, Any] | None = None  # holdout split, every candidate's score, the choice
+    param_intervals: dict[str, dict[str, float]] = Field(default_factory=dict)  # estimate, se, low/high_80/95
+    total_intervals: dict[str, Any] = Field(default_factory=dict)  # clv / expected_purchases: value, low/high_80/95
+    diagnostics: dict[str, Any] = Field(default_factory=dict)  # by_frequency, tracking, p_alive_histogram
+    warnings: list[str] = Field(default_factory=list)  # every model warning, also printed on stderr
 
 
 # ---------------------------------------------------------------- customer book and service

@@ -99,11 +99,17 @@ def serialise_frame(frame: pl.DataFrame, target: Path | BinaryIO, fmt: str) -> N
         frame.write_ndjson(target)
     elif fmt == "parquet":
         frame.write_parquet(target)
-    elif fmt == "json":
-        frame.write_json(target)
+    elif fmt == "json":  # polars writes JSON to a path or an io.IOBase; a binary stream gets the text
+        if isinstance(target, Path):
+            frame.write_json(target)
+        else:
+            target.write(frame.write_json().encode("utf-8"))
     else:  # pragma: no cover - guarded by the CLI's choices
         raise ValueError(f"unknown row format {fmt!r}")
 
 
 def write_text(path: Path, text: str, *, private: bool = False) -> None:
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), private=private)
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    write_atomic(path, write, private=private)

@@ -11,28 +11,29 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
 from custinv import __version__
+from custinv.alerts import evaluate_alerts
 from custinv.analytics import breakdowns as bd
 from custinv.analytics.churn import churn_section, churn_window_days
-from custinv.analytics.classify import ClassifySettings, classification_tables, classify, with_profit
-from custinv.alerts import evaluate_alerts
+from custinv.analytics.classify import DEFAULT_FREQUENCY_CUTS, ClassifySettings, classification_tables, classify, with_profit
 from custinv.analytics.headline import headline_kpis
 from custinv.analytics.kpis import last_complete_period, period_kpis
+from custinv.analytics.master import book_section, fill_dimensions
 from custinv.analytics.periods import order_sequence
 from custinv.analytics.retention import retention_section
-from custinv.analytics.master import book_section, fill_dimensions
 from custinv.analytics.service import service_section
 from custinv.analytics.summary import summary_from_sequence
-from custinv.config import Settings
-from custinv.ingest.master import read_master
-from custinv.ingest.tickets import read_tickets
 from custinv.cache import cached_build_ledger
+from custinv.config import Settings
+from custinv.errors import DataError, UsageError
 from custinv.ingest.ledger import Ledger
-from custinv.errors import DataError, InputError, UsageError
+from custinv.ingest.master import read_master
+from custinv.ingest.sources import Source, as_source, check_side_input
+from custinv.ingest.tickets import read_tickets
 from custinv.models import ClvSection, Stocktake, Tool
 
 
@@ -68,7 +69,7 @@ def classify_settings(settings: Settings) -> ClassifySettings:
         value_cuts=settings.value_tiers,
         rfm_scheme=settings.rfm_scheme,
         rfm_frequency_method="thresholds",
-        **({"rfm_frequency_cuts": tuple(cuts)} if cuts else {}),
+        rfm_frequency_cuts=(cuts[0], cuts[1], cuts[2], cuts[3]) if cuts else DEFAULT_FREQUENCY_CUTS,
         new_days=settings.new_days,
         active_days=settings.active_days,
         loyal_min_orders=settings.loyal_min_orders,
@@ -87,7 +88,7 @@ def margin_summary(summary: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
 
 
 def audit(
-    paths: Sequence[Path],
+    paths: Sequence[Source],
     settings: Settings,
     *,
     progress: Callable[[str], None] | None = None,
@@ -100,8 +101,8 @@ def audit(
     timings = Timings()
     say = progress or (lambda _msg: None)
     for side in (settings.customers_file, settings.tickets):  # fail before the long part (exit 66)
-        if side is not None and not Path(side).is_file():
-            raise InputError(f"{side}: no such file" if not Path(side).exists() else f"{side} is not a file")
+        if side is not None:
+            check_side_input(side)
     with timings.stage("ingest"):
         ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"), on_rows=on_rows)
     as_of = ledger.as_of
@@ -120,7 +121,7 @@ def audit(
     if settings.customers_file:
         with timings.stage("master"):
             say("reading the customer master")
-            master = read_master(Path(settings.customers_file), settings)
+            master = read_master(as_source(settings.customers_file), settings)
 
     with timings.stage("classify"):
         say("classifying customers")
@@ -189,7 +190,7 @@ def audit(
     if settings.tickets:
         with timings.stage("service"):
             say("service quality")
-            tickets = read_tickets(Path(settings.tickets), settings, as_of)
+            tickets = read_tickets(as_source(settings.tickets), settings, as_of)
             service = service_section(tickets.tickets, tickets.report, orders, customers, as_of,
                                       churn_days=churn_days, sla_hours=settings.sla_hours, period=settings.period,
                                       fiscal_year_start=settings.fiscal_year_start, periods=settings.periods)
@@ -217,7 +218,7 @@ def audit(
     return AuditResult(stocktake=stocktake, customers=customers, ledger=ledger, timings=timings)
 
 
-def clv_margin(settings: Settings, orders: pl.DataFrame) -> float | str:
+def clv_margin(settings: Settings, orders: pl.DataFrame) -> float | Literal["cost"]:
     """--margin when given; else each customer's own margin from a mapped cost column; else 0.30."""
     if settings.margin is not None:
         return settings.margin
@@ -244,14 +245,14 @@ def customer_lifetime_value(
         frame, clv_summary = fit_clv(
             orders, as_of, model=settings.model, time_unit=settings.time_unit, horizon_months=settings.horizon,
             discount_rate=settings.discount_rate, margin=clv_margin(settings, orders),
-            summary=summary, sequence=sequence,
+            summary=summary, sequence=sequence, penalizer=settings.penalizer,
         )
     except ModelNotIdentifiable as exc:
         raise DataError(f"the {settings.model} model cannot be fitted: {exc}",
                         hint="use --model auto to fall back to the historical CLV") from exc
     section = ClvSection(**clv_summary.to_dict())
     priced = attach_clv(classified, frame)
-    section.by_segment = clv_by_segment(priced)
+    section.by_segment = clv_by_segment(priced, clv_summary.uncertainty, frame["customer_id"])
     section.top_customers = top_customers_by_clv(priced, settings.top)
     if settings.holdout is not None:
         try:
@@ -259,7 +260,12 @@ def customer_lifetime_value(
         except ValueError as exc:
             raise UsageError(f"--holdout {settings.holdout!r} is not a date", hint="use YYYY-MM-DD") from exc
         try:
-            section.validation = validate_holdout(orders, holdout, as_of, settings.model, settings.time_unit).to_dict()
+            # under auto the check is of the model auto chose, so the table explains the numbers shown
+            checked = clv_summary.model if settings.model == "auto" else settings.model
+            validation = validate_holdout(orders, holdout, as_of, checked, settings.time_unit,
+                                          penalizer=settings.penalizer)
+            section.validation = validation.to_dict()
+            section.warnings.extend(w for w in validation.warnings if w not in section.warnings)
         except ModelNotIdentifiable as exc:
             raise DataError(f"the calibration period up to {holdout} cannot fit the model: {exc}") from exc
         except ValueError as exc:

@@ -90,7 +90,7 @@ def period_index_lookup(
     the range is an error, not a wrong index.
     """
     table = pl.select(
-        period_index_expr(pl.date_range(first, last, eager=True), period, fiscal_year_start)
+        period_index_expr(pl.lit(pl.date_range(first, last, eager=True)), period, fiscal_year_start)
     ).to_series()
     offset = pl.lit(first, dtype=pl.Date).cast(pl.Int32)
     return pl.lit(table).gather(date_expr.cast(pl.Int32) - offset)

@@ -217,4 +217,4 @@ def rfm_section(frame: pl.DataFrame, scheme: Scheme = "standard") -> RfmSection:
         # no boundary. Build without validation (everything else is already validated) so
         # the null reaches JSON; the model should allow list[float | None].
         return RfmSection.model_construct(method=method, scheme=scheme, thresholds=thresholds, segments=rows)
-    return RfmSection(method=method, scheme=scheme, thresholds=thresholds, segments=rows)  # type: ignore[arg-type]
+    return RfmSection(method=method, scheme=scheme, thresholds=thresholds, segments=rows)

@@ -121,8 +121,8 @@ def overall_kpis(tickets: pl.DataFrame, orders: pl.DataFrame, as_of: dt.date, sl
                           window.with_columns(pl.lit("all").alias(GROUP)),
                           end=_day_end(as_of), sla_hours=sla_hours)
     if table.height == 0:  # no tickets and no orders in the window
-        return ServiceKpis(**{k: None if k in _RATE_FIELDS else 0 for k in _KPI_FIELDS})
-    return ServiceKpis(**_kpis(table.row(0, named=True)))
+        return ServiceKpis.model_validate({k: None if k in _RATE_FIELDS else 0 for k in _KPI_FIELDS})
+    return ServiceKpis.model_validate(_kpis(table.row(0, named=True)))
 
 
 def period_rows(
@@ -140,7 +140,8 @@ def period_rows(
     last_day = pl.select(index_end_expr(as_of_index, period, fiscal_year_start)).item()
     current = pl.select(period_label_expr(pl.lit(as_of, dtype=pl.Date), period, fiscal_year_start)).item()
     return [
-        ServicePeriodRow(period=r[GROUP], partial=r[GROUP] == current and as_of < last_day, **_kpis(r))
+        ServicePeriodRow.model_validate(
+            {"period": r[GROUP], "partial": r[GROUP] == current and as_of < last_day, **_kpis(r)})
         for r in table.iter_rows(named=True)
     ]
 
@@ -161,7 +162,7 @@ def segment_rows(
         o = window.join(key, on="customer_id", how="inner")
         table = service_table(t, o, end=_day_end(as_of), sla_hours=sla_hours).filter(pl.col("tickets") > 0)
         table = table.sort(["tickets", GROUP], descending=[True, False])
-        rows.extend(ServiceSegmentRow(axis=axis, segment=r[GROUP], **_kpis(r)) for r in table.iter_rows(named=True))
+        rows.extend(ServiceSegmentRow.model_validate({"axis": axis, "segment": r[GROUP], **_kpis(r)}) for r in table.iter_rows(named=True))
     return rows
 
 

@@ -32,7 +32,6 @@ from custinv.ingest.mapping_plan import (
 )
 from custinv.ingest.mapping_plan import profile_label as _profile_label
 from custinv.ingest.profiles import get_profile
-from custinv.ingest.readers import read_table
 from custinv.ingest.rules import (
     AMOUNT_COLUMNS,
     EXCLUDED_REASONS,
@@ -56,6 +55,8 @@ from custinv.ingest.rules import (
     parse_exprs,
     rejects_table,
 )
+from custinv.ingest.sources import Source, read_source
+from custinv.ingest.sources.sqltypes import refine_mapping
 
 __all__ = ["EXCLUDED_REASONS", "MONEY_FIELDS", "ORDER_LEVEL_FIELDS", "REJECTED_REASONS", "STATUS_REASONS", "USED",
            "Ledger", "build_ledger"]
@@ -136,7 +137,7 @@ def _sample_values(series: pl.Series, limit: int = 200_000) -> pl.Series:
 
 
 def _parse_file(
-    frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Path, date_format: str | None = None
+    frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Source, date_format: str | None = None
 ) -> tuple[pl.DataFrame, frozenset[str]]:
     """Parse every raw field with the per-column formats decided from this file's evidence.
 
@@ -191,18 +192,19 @@ def _duplicate_flags(frame: pl.DataFrame, n_files: int) -> pl.Expr:
 
 
 def build_ledger(
-    paths: Sequence[Path],
+    paths: Sequence[Source],
     settings: Settings,
     *,
-    on_file: Callable[[Path], None] | None = None,
+    on_file: Callable[[Source], None] | None = None,
     on_rows: Callable[[int, int], None] | None = None,
 ) -> Ledger:
     """Read, map, parse and account for every row of every file; return the order ledger.
 
     One big plain CSV takes the streaming path (same results, one read); ``on_rows`` then
     hears (rows read, estimated rows) after each batch."""
-    if len(paths) == 1 and streaming.big_file(Path(paths[0])):
-        streamed = streaming.build_ledger_streaming(Path(paths[0]), settings, on_file=on_file, on_rows=on_rows)
+    first = paths[0] if len(paths) == 1 else None
+    if isinstance(first, Path) and not (settings.query or settings.where or settings.since) and streaming.big_file(first):
+        streamed = streaming.build_ledger_streaming(first, settings, on_file=on_file, on_rows=on_rows)
         if streamed is not None:
             return streamed
     parsed_frames: list[pl.DataFrame] = []
@@ -214,20 +216,15 @@ def build_ledger(
     for index, path in enumerate(paths):
         if on_file is not None:
             on_file(path)
-        raw = read_table(
-            path,
-            encoding=settings.encoding,
-            delimiter=settings.delimiter,
-            sheet=_sheet_arg(settings.sheet),
-            header_row=settings.header_row,
-            header_score=F.header_score,
-        )
+        raw = read_source(path, settings, sheet=_sheet_arg(settings.sheet), header_score=F.header_score)
         frame = raw.frame.collect() if isinstance(raw.frame, pl.LazyFrame) else raw.frame
         columns = [c for c in frame.columns if not c.startswith("__")]
         profile, file_warnings = recognise(columns, settings, str(path))
         frame, structural, layout_pins, layout_warnings = apply_layout(frame, raw.structural_rows(), profile, str(path))
         columns = [c for c in frame.columns if not c.startswith("__")]
         mapping, mapping_warnings = plan_mapping(frame, columns, settings, str(path), profile, layout_pins)
+        mapping, type_notes = refine_mapping(mapping, raw.column_types)  # a database's column types (files: none)
+        mapping_warnings = [*mapping_warnings, *(f"{path}: {note}" for note in type_notes)]
         warnings.extend([*raw.warnings, *file_warnings, *layout_warnings, *mapping_warnings])
         profiles_used.append(profile.name if profile is not None else None)
         require_fields(mapping, columns, str(path), profile)

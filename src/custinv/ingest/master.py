@@ -16,7 +16,6 @@ by customer" with their own field table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
@@ -24,7 +23,8 @@ from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
 from custinv.ingest import parse
-from custinv.ingest.readers import RawTable, read_table
+from custinv.ingest.readers import RawTable
+from custinv.ingest.sources import Source, read_source
 from custinv.models import InputFileReport
 
 USED = "used"
@@ -55,7 +55,7 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(trimmed == "").then(None).otherwise(trimmed)
 
 
-def read_side_table(path: Path, settings: Settings, table: F.FieldTable, what: str) -> SideTable:
+def read_side_table(path: Source, settings: Settings, table: F.FieldTable, what: str) -> SideTable:
     """Read any supported file, map its header with ``table`` and keep the mapped fields as text.
 
     ``--map`` overrides apply when they name a field of this table and a column of this
@@ -67,7 +67,7 @@ def read_side_table(path: Path, settings: Settings, table: F.FieldTable, what: s
         return float(sum(1 for c in cells if c and table.matches(c)))
 
     # encoding, delimiter and header row are sniffed per file: --encoding etc. describe the order files
-    raw = read_table(Path(path), header_score=score)
+    raw = read_source(path, settings, main=False, header_score=score)
     frame = raw.frame.collect() if isinstance(raw.frame, pl.LazyFrame) else raw.frame
     columns = [c for c in frame.columns if not c.startswith("__")]
     norm = {F.normalise_header(c) for c in columns}
@@ -122,7 +122,7 @@ MASTER_EXCLUDED = ("footer", "repeated_header", "anonymous", "duplicate")
 MASTER_REJECTED = ("bad_id", "bad_date")
 
 
-def read_master(path: Path, settings: Settings) -> Master:
+def read_master(path: Source, settings: Settings) -> Master:
     """Read a customer master into one row per account (first row wins for a repeated id)."""
     side = read_side_table(path, settings, F.MASTER_TABLE, "customer master")
     frame = side.frame

@@ -102,6 +102,9 @@ def fold_width_expr(col: IntoCol) -> pl.Expr:
 _CCY_SYMBOLS: dict[str, str] = {
     "US$": "USD", "HK$": "HKD", "NT$": "TWD", "AU$": "AUD", "CA$": "CAD",
     "NZ$": "NZD", "S$": "SGD", "A$": "AUD", "C$": "CAD", "R$": "BRL",
+    # Chinese names of other currencies end in 元 too: they must win over the bare 元 (CNY)
+    "美元": "USD", "港元": "HKD", "港币": "HKD", "欧元": "EUR", "日元": "JPY", "英镑": "GBP",
+    "新台币": "TWD", "新臺幣": "TWD", "澳元": "AUD", "加元": "CAD", "新加坡元": "SGD",
     "人民币": "CNY", "¥": "CNY", "元": "CNY", "$": "USD", "€": "EUR", "£": "GBP",
     "₩": "KRW", "₹": "INR",
 }

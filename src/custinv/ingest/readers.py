@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 import polars as pl
 
@@ -25,7 +25,7 @@ from custinv.errors import DataError, InputError
 from custinv.ingest import sniff
 from custinv.ingest.sniff import HeaderScorer, Record
 
-Format = Literal["csv", "xlsx", "parquet", "json", "ndjson"]
+Format = Literal["csv", "xlsx", "parquet", "json", "ndjson", "postgresql", "mysql", "sqlite", "duckdb"]
 
 LINE = "__line__"
 RAGGED = "__ragged__"
@@ -41,12 +41,20 @@ class BadInput(DataError):
     """An input opens but is not a table we can read: binary, undecodable, bad sheet (exit 65)."""
 
 
+class ColumnType(NamedTuple):
+    """A database column's type: the database's name for it, and its kind (date / number /
+    text / boolean / other) — see custinv.ingest.sources.sqltypes."""
+
+    sql: str
+    kind: str
+
+
 @dataclass
 class RawTable:
-    """One file as read: text columns plus how it was read (feeds the source report)."""
+    """One file (or database table / query) as read: text columns plus how it was read."""
 
     frame: pl.DataFrame | pl.LazyFrame
-    path: Path
+    path: Path | str  # str: a database source, shown without secrets
     format: Format
     encoding: str | None
     delimiter: str | None
@@ -57,6 +65,7 @@ class RawTable:
     notes: list[str] = field(default_factory=list)
     header_cells: list[str] = field(default_factory=list)  # raw header cells, for repeated-header checks
     warnings: list[str] = field(default_factory=list)  # decisions taken on weak evidence (sheet, header rows)
+    column_types: dict[str, ColumnType] = field(default_factory=dict)  # database sources only
 
     @property
     def columns(self) -> list[str]:
@@ -325,14 +334,14 @@ class CsvScan:
 
     def physical_rows(self) -> int:
         """Data lines of the file, for the line-break check (see scan_plain_csv)."""
-        return count_lines(self.table.path) - self.skip
+        return count_lines(Path(self.table.path)) - self.skip
 
     def rows_are_lines(self, rows: int) -> bool:
         """Are ``rows`` (every row read, blank ones included) the file's data lines, one each —
         no quoted cell holds a line break? A file without a quote character cannot hold one:
         one memchr-speed search answers that without counting the lines. Records of a
         Parquet file are numbered by position: always one row each."""
-        if self.table.format != "csv" or not contains_byte(self.table.path, b'"'):
+        if self.table.format != "csv" or not contains_byte(Path(self.table.path), b'"'):
             return True
         return rows == self.physical_rows()
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
@@ -30,6 +29,7 @@ from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
 from custinv.ingest import parse
+from custinv.ingest.sources import Source
 from custinv.ingest.master import USED, customer_id_expr, file_report, read_side_table
 from custinv.models import InputFileReport
 
@@ -92,7 +92,7 @@ def _number(col: str) -> pl.Expr:
     return parse.fold_width_expr(col).str.strip_chars().str.extract(r"^(\d+(?:\.\d+)?)").cast(pl.Float64)
 
 
-def read_tickets(path: Path, settings: Settings, as_of: dt.date | None = None) -> Tickets:
+def read_tickets(path: Source, settings: Settings, as_of: dt.date | None = None) -> Tickets:
     """Read a ticket export into one row per ticket (see module docstring for the buckets)."""
     side = read_side_table(path, settings, F.TICKET_TABLE, "ticket export")
     if side.mapping.column("created") is None:

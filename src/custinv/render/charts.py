@@ -157,6 +157,43 @@ def line_chart(
     return _svg(width, height, "".join(parts), title)
 
 
+def columns(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float], str]],
+    *,
+    title: str,
+    width: int = 560,
+    height: int = 220,
+) -> Markup:
+    """Vertical bars per label, one bar per series side by side (e.g. actual vs predicted)."""
+    if not labels or not series:
+        return Markup("")
+    left, right, top, bottom = 52, 10, 10, 38
+    pw, ph = width - left - right, height - top - bottom
+    hi = max([max(0.0, v) for _, vs, _ in series for v in vs] + [0.0]) or 1.0
+    slot = pw / len(labels)
+    bar = slot * 0.8 / len(series)
+    parts = []
+    for k in range(5):
+        v = hi * k / 4
+        y = top + ph - v / hi * ph
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="10" fill="{MUTED}">{_esc(_short(v))}</text>')
+    for i, lab in enumerate(labels):
+        x0 = left + i * slot + slot * 0.1
+        for s_i, (_, vs, fill) in enumerate(series):
+            h = max(0.0, vs[i]) / hi * ph
+            parts.append(f'<rect x="{x0 + s_i * bar:.1f}" y="{top + ph - h:.1f}" width="{bar - 1:.1f}" height="{h:.1f}" '
+                         f'fill="{_esc(fill)}"/>')
+        parts.append(f'<text x="{left + (i + 0.5) * slot:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
+                     f'font-size="10" fill="{MUTED}">{_esc(lab)}</text>')
+    for s_i, (name, _, fill) in enumerate(series):
+        lx = left + s_i * 150
+        parts.append(f'<rect x="{lx}" y="{height - 14}" width="10" height="10" rx="2" fill="{_esc(fill)}"/>'
+                     f'<text x="{lx + 14}" y="{height - 5}" font-size="10" fill="{TEXT}">{_esc(name)}</text>')
+    return _svg(width, height, "".join(parts), title)
+
+
 def _short(v: float) -> str:
     a = abs(v)
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):

@@ -334,10 +334,18 @@ def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "m
         + (f"{c.margin:.0%}" if isinstance(c.margin, float) else str(c.margin)),
         f"total CLV: [bold]{fmt_money(c.total, st.currency)}[/] over {fmt_count(c.customers)} customers",
     ]
-    if spend.get("correlation_warning"):
-        lines.append(f"[yellow]! frequency and spend are correlated ({spend.get('correlation'):.2f}): "
-                     "Gamma-Gamma assumes they are not[/]")
+    total = (c.total_intervals or {}).get("clv")
+    if total:
+        lines.append(f"  80% interval {fmt_money(total.get('low_80'), st.currency)} – {fmt_money(total.get('high_80'), st.currency)}"
+                     f", 95% {fmt_money(total.get('low_95'), st.currency)} – {fmt_money(total.get('high_95'), st.currency)}"
+                     " [dim](parameter uncertainty)[/]")
+    if c.penalizer:
+        lines.append(f"penalizer {c.penalizer:g} (L2 on the parameters, as lifetimes)")
+    for message in c.warnings:
+        lines.append(f"[yellow]! {escape(message)}[/]")
     console.print(Panel("\n".join(lines), title=label("clv", lang), title_align="left"))
+    if c.selection and c.selection.get("candidates"):
+        render_model_choice(c.selection, console)
     for axis in ("value_tier", "rfm_segment"):
         rows = [r for r in c.by_segment if r["axis"] == axis]
         if not rows:
@@ -363,17 +371,38 @@ def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "m
         render_holdout(c.validation, console)
 
 
+def render_model_choice(sel: dict[str, Any], console: Console) -> None:
+    """``--model auto``'s evidence: every candidate's holdout score, the chosen one marked."""
+    table = _table(
+        f"Model choice: fitted up to {sel['calibration_end']}, scored on {sel['holdout_start']} … {sel['holdout_end']}",
+        ("candidate", "left"), ("RMSE / customer", "right"), ("MAE / customer", "right"),
+        ("predicted", "right"), ("note", "left"),
+    )
+    for cand in sel["candidates"]:
+        name = cand["model"] + (" ✓" if cand["model"] == sel.get("chosen") else "")
+        table.add_row(f"[bold]{name}[/]" if cand["model"] == sel.get("chosen") else name,
+                      fmt_number(cand.get("rmse"), 4), fmt_number(cand.get("mae"), 4),
+                      fmt_number(cand.get("predicted_purchases"), 1), escape(cand.get("note") or ""))
+    table.caption = (f"actual holdout repeat purchases {fmt_number(sel.get('actual_purchases'), 0)} by "
+                     f"{fmt_count(sel.get('customers'))} customers" + (" (a fixed sample)" if sel.get("sampled") else ""))
+    console.print(table)
+
+
 def render_holdout(v: dict[str, Any], console: Console) -> None:
     table = _table(
-        f"Holdout {v['holdout_start']} … {v['holdout_end']}: predicted vs actual repeat purchases",
+        f"Holdout {v['holdout_start']} … {v['holdout_end']} ({v.get('model')}): predicted vs actual repeat purchases",
         ("purchases in calibration", "left"), ("customers", "right"), ("actual", "right"), ("predicted", "right"),
+        ("actual / customer", "right"), ("predicted / customer", "right"),
     )
     for row in v.get("by_frequency", []):
-        table.add_row(str(row.get("x") or row.get("bucket")), fmt_count(row.get("customers")),
-                      fmt_number(row.get("actual")), fmt_number(row.get("predicted")))
-    table.add_row("[bold]total[/]", fmt_count(v.get("customers")), f"[bold]{fmt_number(v.get('actual_purchases'))}[/]",
-                  f"[bold]{fmt_number(v.get('predicted_purchases'))}[/]")
-    table.caption = f"MAE per customer {fmt_number(v.get('mae'), 3)}; across buckets {fmt_number(v.get('bucket_mae'), 2)}"
+        table.add_row(str(row["frequency"]), fmt_count(row.get("customers")),
+                      fmt_number(row.get("actual_total"), 0), fmt_number(row.get("predicted_total"), 1),
+                      fmt_number(row.get("actual_mean"), 3), fmt_number(row.get("predicted_mean"), 3))
+    table.add_row("[bold]total[/]", fmt_count(v.get("customers")), f"[bold]{fmt_number(v.get('actual_purchases'), 0)}[/]",
+                  f"[bold]{fmt_number(v.get('predicted_purchases'), 1)}[/]", "", "")
+    corr = v.get("correlation")
+    table.caption = (f"MAE per customer {fmt_number(v.get('mae'), 3)}; across buckets {fmt_number(v.get('bucket_mae'), 3)}; "
+                     f"correlation predicted/actual {'—' if corr is None else fmt_number(corr, 3)}")
     console.print(table)
 
 
@@ -500,6 +529,13 @@ def render_inspection(ledger: Ledger, console: Console | None = None) -> None:
         if unmapped:
             table.caption = "not used: " + escape(", ".join(unmapped))
         console.print(table)
+        if raw.column_types:
+            from custinv.render.tabular import column_decisions
+
+            typed = _table("columns", ("column", "left"), ("SQL type", "left"), ("read as", "left"), ("field", "left"))
+            for c in column_decisions(raw, mapping):
+                typed.add_row(escape(str(c["column"])), escape(str(c["sql_type"])), str(c["kind"]), c["field"] or "—")
+            console.print(typed)
     if ledger.samples is not None and ledger.samples.height:
         table = _table("parsed sample rows", *[(c, "left") for c in ledger.samples.columns])
         for row in ledger.samples.iter_rows():

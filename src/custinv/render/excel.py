@@ -603,8 +603,49 @@ def _clv(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
                           [None if k == "frequency" else "#,##0.00" for k in keys])
         spend = v.get("spend")
         if isinstance(spend, dict):
-            w.table(ws, row, ["spend", t("value", lang)], list(spend.items()), [None, "#,##0.00"])
+            row = w.table(ws, row, ["spend", t("value", lang)], list(spend.items()), [None, "#,##0.00"])
+    _clv_evidence(w, ws, st, row)
     w.fit(ws, maximum=40)
+
+
+def _clv_evidence(w: _Writer, ws: Worksheet, st: Stocktake, row: int) -> int:
+    """Warnings, model choice, parameter and total intervals, and the three diagnostics tables."""
+    lang, clv = w.lang, st.clv
+    assert clv is not None
+    if clv.warnings:
+        row = w.section(ws, row, t("warnings", lang))
+        row = w.table(ws, row, [t("warnings", lang)], [(message,) for message in clv.warnings], [None])
+    sel = clv.selection
+    if sel:
+        row = w.section(ws, row, f"{t('clv_choice', lang)}: {sel['holdout_start']} – {sel['holdout_end']}")
+        row = w.table(ws, row, [t("clv_candidate", lang), t("clv_rmse", lang), t("clv_mae", lang), t("predicted", lang),
+                                t("clv_note", lang)],
+                      [(c["model"] + (" ✓" if c["model"] == sel.get("chosen") else ""), c.get("rmse"), c.get("mae"),
+                        c.get("predicted_purchases"), c.get("note")) for c in sel.get("candidates", [])],
+                      [None, "0.0000", "0.0000", "#,##0.0", None])
+    if clv.param_intervals:
+        row = w.section(ws, row, f"{t('clv_parameters', lang)} ({t('clv_interval_80', lang)}, {t('clv_interval_95', lang)})")
+        columns = ("estimate", "se", "low_80", "high_80", "low_95", "high_95")
+        row = w.table(ws, row, [t("parameter", lang), *columns],
+                      [(name, *[v.get(k) for k in columns]) for name, v in clv.param_intervals.items()],
+                      [None, *["0.0000"] * len(columns)])
+    if clv.total_intervals:
+        bounds = ("value", "low_80", "high_80", "low_95", "high_95")
+        row = w.table(ws, row, [t("total", lang), *bounds],
+                      [(t("clv_value" if name == "clv" else name, lang), *[v.get(k) for k in bounds])
+                       for name, v in clv.total_intervals.items()],
+                      [None, *["#,##0.00"] * len(bounds)])
+    diag = clv.diagnostics or {}
+    for key, title in (("by_frequency", "clv_by_frequency"), ("p_alive_histogram", "clv_p_alive_hist"),
+                       ("tracking", "clv_tracking")):
+        rows = diag.get(key) or []
+        if rows:
+            row = w.section(ws, row, t(title, lang))
+            cols = list(rows[0].keys())
+            row = w.table(ws, row, cols, [[_date_or(r.get(k)) for k in cols] for r in rows],
+                          [FMT_DATE if k == "period_end" else None if k in ("frequency", "holdout") else "#,##0.00"
+                           for k in cols])
+    return row
 
 
 def _date_or(value: Any) -> Any:

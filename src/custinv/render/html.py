@@ -260,7 +260,38 @@ def _clv(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:
     margin = clv.margin if isinstance(clv.margin, str) else digest.rate(clv.margin)
     return {"model": clv.model, "reason": clv.reason, "params": params, "total": f.money(clv.total),
             "horizon": clv.horizon, "discount": digest.rate(clv.discount_rate), "margin": margin,
-            "chart": chart, "top": top, "holdout": holdout}
+            "chart": chart, "top": top, "holdout": holdout, **_clv_evidence(clv, f)}
+
+
+def _clv_evidence(clv: Any, f: _Fmt) -> dict[str, Any]:
+    """Model choice, intervals and the three BTYD diagnostics (inline SVG) for the CLV section."""
+    lang = f.lang
+    sel = clv.selection or {}
+    candidates = [{"model": c["model"], "rmse": digest.number(c.get("rmse"), 4), "mae": digest.number(c.get("mae"), 4),
+                   "predicted": digest.number(c.get("predicted_purchases"), 0), "note": c.get("note") or "",
+                   "chosen": c["model"] == sel.get("chosen")} for c in sel.get("candidates", [])]
+    total = (clv.total_intervals or {}).get("clv") or {}
+    interval = None
+    if total:
+        interval = {"low_80": f.money(total.get("low_80")), "high_80": f.money(total.get("high_80")),
+                    "low_95": f.money(total.get("low_95")), "high_95": f.money(total.get("high_95"))}
+    diag = clv.diagnostics or {}
+    rows = diag.get("by_frequency") or []
+    by_freq = charts.columns([r["frequency"] for r in rows],
+                             [(t("actual", lang), [r["actual_mean"] for r in rows], charts.PALETTE[0]),
+                              (t("predicted", lang), [r["predicted_mean"] for r in rows], charts.PALETTE[2])],
+                             title=t("clv_by_frequency", lang)) if rows else None
+    hist = diag.get("p_alive_histogram") or []
+    p_alive = charts.columns([f"{h['from']:.1f}" for h in hist], [(t("customers", lang), [h["customers"] for h in hist],
+                                                                   charts.PALETTE[1])],
+                             title=t("clv_p_alive_hist", lang)) if hist else None
+    track = diag.get("tracking") or []
+    tracking = charts.line_chart([r["period_end"] for r in track],
+                                 [(t("actual", lang), [r["actual_cumulative"] for r in track], charts.PALETTE[0]),
+                                  (t("predicted", lang), [r["expected_cumulative"] for r in track], charts.PALETTE[2])],
+                                 title=t("clv_tracking", lang)) if track else None
+    return {"selection": sel or None, "candidates": candidates, "interval": interval, "by_frequency": by_freq,
+            "p_alive_chart": p_alive, "tracking": tracking, "warnings": list(clv.warnings or [])}
 
 
 def _churn(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:

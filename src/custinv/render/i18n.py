@@ -217,6 +217,26 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
     "predicted": {"en": "Predicted", "zh": "预测"},
     "actual": {"en": "Actual", "zh": "实际"},
     "warnings": {"en": "Warnings", "zh": "提示"},
+    # CLV model choice, intervals and diagnostics (issue 17)
+    "clv_choice": {"en": "Model choice (holdout)", "zh": "模型选择（留出期）"},
+    "clv_candidate": {"en": "Candidate", "zh": "候选模型"},
+    "clv_rmse": {"en": "RMSE per customer", "zh": "每客户均方根误差"},
+    "clv_mae": {"en": "MAE per customer", "zh": "每客户平均绝对误差"},
+    "clv_note": {"en": "Note", "zh": "说明"},
+    "clv_interval_80": {"en": "80% interval", "zh": "80% 区间"},
+    "clv_interval_95": {"en": "95% interval", "zh": "95% 区间"},
+    "clv_intervals_note": {
+        "en": "Intervals show how precisely the data pin down the model (parameter uncertainty, delta method); "
+              "one customer's actual purchases scatter more widely.",
+        "zh": "区间反映数据对模型参数的约束程度（参数不确定性，delta 方法）；单个客户的实际购买波动更大。",
+    },
+    "clv_by_frequency": {"en": "Holdout purchases by calibration frequency", "zh": "按校准期购买次数的留出期购买"},
+    "clv_p_alive_hist": {"en": "P(alive) distribution", "zh": "存活概率分布"},
+    "clv_tracking": {"en": "Cumulative repeat purchases: actual vs model", "zh": "累计复购：实际与模型"},
+    "clv_repeat_purchases": {"en": "Repeat purchases in calibration", "zh": "校准期复购次数"},
+    "clv_parameters": {"en": "Parameters", "zh": "参数"},
+    "clv_estimate": {"en": "Estimate", "zh": "估计值"},
+    "clv_penalizer": {"en": "Penalizer", "zh": "正则化系数"},
 }
 
 

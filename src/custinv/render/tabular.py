@@ -16,17 +16,21 @@ import polars as pl
 from custinv.models import MONEY_DECIMALS
 
 if TYPE_CHECKING:
+    from custinv.ingest.fields import Mapping
     from custinv.ingest.ledger import Ledger
+    from custinv.ingest.readers import RawTable
     from custinv.models import Stocktake
     from custinv.stocktake import AuditResult
 
 SCHEMA_RESOURCE = "stocktake.schema.json"
 
-MONEY_COLUMNS = ("revenue", "average_order_value", "clv")
+MONEY_COLUMNS = ("revenue", "average_order_value", "clv", "clv_low", "clv_high", "spend_per_purchase", "expected_spend")
 CUSTOMER_COLUMNS = (
     "customer_id", "first_order", "last_order", "orders", "revenue", "average_order_value", "recency_days",
     "tenure_days", "mean_interpurchase_days", "frequency_class", "value_tier", "r_score", "f_score", "m_score",
-    "rfm_code", "rfm_segment", "lifecycle_stage", "p_alive", "expected_purchases", "clv",
+    "rfm_code", "rfm_segment", "lifecycle_stage", "p_alive", "p_alive_low", "p_alive_high", "expected_purchases",
+    "expected_purchases_low", "expected_purchases_high", "p_purchase", "next_purchase_from", "next_purchase_to",
+    "spend_per_purchase", "expected_spend", "clv", "clv_low", "clv_high",
 )
 
 
@@ -98,6 +102,15 @@ def print_model_rows(rows: list[Any]) -> None:
     neutralise_formulas(frame).write_csv(sys.stdout)
 
 
+def column_decisions(raw: RawTable, mapping: Mapping) -> list[dict[str, str | None]]:
+    """A database source's columns with their SQL type, kind and the field each one became."""
+    fields: dict[str, list[str]] = {}
+    for field, column in mapping.as_dict().items():
+        fields.setdefault(column, []).append(field)
+    return [{"column": c, "sql_type": t.sql, "kind": t.kind, "field": ", ".join(fields[c]) if c in fields else None}
+            for c, t in raw.column_types.items()]
+
+
 def inspection_dict(ledger: Ledger) -> dict[str, Any]:
     """`inspect --format json`: what was detected per file, and why."""
     files = []
@@ -109,6 +122,7 @@ def inspection_dict(ledger: Ledger) -> dict[str, Any]:
                     {"field": c.field, "column": c.column, "reason": c.reason} for c in mapping.choices.values()
                 ],
                 "columns": [c for c in raw.frame.columns if not c.startswith("__")],
+                "column_types": column_decisions(raw, mapping),  # database sources: SQL type → field
             }
         )
     samples = ledger.samples.to_dicts() if ledger.samples is not None else []

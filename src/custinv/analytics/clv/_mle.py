@@ -57,7 +57,9 @@ class FitResult:
     """Outcome of one maximum-likelihood fit.
 
     ``log_likelihood`` is the *total* over customers (the number the papers publish);
-    ``iterations`` is the optimiser's iteration count of the winning start.
+    ``iterations`` is the optimiser's iteration count of the winning start. ``log_params`` and
+    ``information`` (the observed information in log-parameters) feed
+    :mod:`custinv.analytics.clv.intervals`.
     """
 
     model: str
@@ -70,6 +72,10 @@ class FitResult:
     starts: int = 1
     gradient_max: float = float("nan")
     extra: dict[str, float | int | str | None] = field(default_factory=dict)
+    log_params: FloatArray | None = field(default=None, repr=False, compare=False)
+    information: FloatArray | None = field(default=None, repr=False, compare=False)
+    """Observed information in log-parameters at the optimum (None for a fit built by hand)."""
+    penalizer: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,10 @@ def group_rfm(
     )
 
 
-def dense_codes(values: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.intp]]:
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+def dense_codes(values: npt.NDArray[_Scalar]) -> tuple[npt.NDArray[_Scalar], npt.NDArray[np.intp]]:
     """(sorted distinct values, each value's index into them) of a 1-D numeric array.
 
     The distinct values come from a hash ``unique`` and the indices from a hash join, several
@@ -235,19 +244,77 @@ def central_gradient(
     return grad
 
 
+Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+
+def penalised(objective: Objective, penalizer: float, scales: Sequence[float]) -> Objective:
+    """``objective`` plus lifetimes' L2 penalty ``penalizer · Σ (θ_i · scale_i)²`` on the parameters.
+
+    lifetimes (``BetaGeoFitter``, ``ParetoNBDFitter``, ``ModifiedBetaGeoFitter``,
+    ``GammaGammaFitter``) adds ``penalizer_coef * sum(params ** 2)`` to the *mean* negative
+    log-likelihood, with the purchase models' time-scale parameters (α, β) measured after its
+    ``_scale_time`` rescaling of the data (longest T = 10). ``scales`` carries that rescaling
+    (10 / max T for time scales, 1 for shapes and for Gamma-Gamma), so a given ``--penalizer``
+    shrinks the same way as ``penalizer_coef`` there, whatever the time unit. The gradient is in
+    log-parameters, like the objective's: d/dθ (e^θ s)² = 2 (e^θ s)².
+    """
+    if penalizer <= 0:
+        return objective
+    s = np.asarray(scales, dtype=np.float64)
+
+    def with_penalty(theta: FloatArray) -> tuple[float, FloatArray]:
+        value, grad = objective(theta)
+        sq = (np.exp(theta) * s) ** 2
+        return value + penalizer * float(sq.sum()), grad + 2.0 * penalizer * sq
+
+    return with_penalty
+
+
+def time_scale(T: FloatArray) -> float:
+    """lifetimes' ``_scale_time``: the factor that makes the longest observation 10 units."""
+    longest = float(np.max(T)) if T.size else 0.0
+    return 10.0 / longest if longest > 0 else 1.0
+
+
+def observed_information(objective: Objective, theta: FloatArray, total_weight: float) -> FloatArray:
+    """Observed information (the Hessian of the *total* negative log-likelihood) in log-parameters.
+
+    Central differences of the objective's gradient (analytic for BG/NBD, MBG/NBD, NBD and
+    Gamma-Gamma), symmetrised. The step (1e-4 in log-parameters) balances truncation against
+    the gradient's rounding; tests compare it with a second-difference Hessian.
+    """
+    k = theta.size
+    h = 1e-4
+    hess = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = h
+        with np.errstate(all="ignore"):
+            hess[:, i] = (objective(theta + e)[1] - objective(theta - e)[1]) / (2 * h)
+    return 0.5 * (hess + hess.T) * total_weight
+
+
 def maximise(
     model: str,
     names: Sequence[str],
-    neg_mean_ll_and_grad: Callable[[FloatArray], tuple[float, FloatArray]],
+    neg_mean_ll_and_grad: Objective,
     starts: Sequence[FloatArray],
     total_weight: float,
     n_customers: int,
+    *,
+    penalizer: float = 0.0,
+    scales: Sequence[float] | None = None,
 ) -> FitResult:
     """Minimise the mean negative log-likelihood from several log-parameter starts.
 
     Returns the best optimum; raises :class:`ModelNotIdentifiable` when no start reaches a
-    finite likelihood.
+    finite likelihood. With ``penalizer`` > 0 the L2 penalty of :func:`penalised` is added
+    (``scales`` default to 1); the reported log-likelihood is the unpenalised one at the
+    penalised optimum. The observed information at the optimum (of the penalised objective,
+    which is what the estimate maximises) is returned in ``information`` for intervals.
     """
+    plain = neg_mean_ll_and_grad
+    neg_mean_ll_and_grad = penalised(plain, penalizer, scales if scales is not None else [1.0] * len(names))
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
     best = None
     agreed = 0
@@ -287,14 +354,36 @@ def maximise(
     else:
         message = "converged"
     params = {name: float(np.exp(v)) for name, v in zip(names, best.x)}
+    with np.errstate(all="ignore"):
+        plain_value = float(plain(best.x)[0]) if penalizer > 0 else float(best.fun)
     return FitResult(
         model=model,
         params=params,
-        log_likelihood=float(-best.fun * total_weight),
+        log_likelihood=float(-plain_value * total_weight),
         converged=converged,
         iterations=int(best.nit),
         n_customers=n_customers,
         message=message,
         starts=len(starts),
         gradient_max=grad_max,
+        log_params=np.asarray(best.x, dtype=np.float64).copy(),
+        information=observed_information(neg_mean_ll_and_grad, np.asarray(best.x, dtype=np.float64), total_weight),
+        penalizer=penalizer,
     )
+
+
+def fit_purchase_model(
+    model: str,
+    label: str,
+    names: Sequence[str],
+    make_objective: Callable[[Grouped], Objective],
+    make_starts: Callable[[Grouped], Sequence[FloatArray]],
+    make_scales: Callable[[Grouped], Sequence[float]],
+    data: Grouped,
+    penalizer: float,
+) -> FitResult:
+    """The one way every purchase model is fitted: check identifiability, then :func:`maximise`
+    the model's objective from its starts with lifetimes' penalty scales."""
+    check_identifiable(data, label)
+    return maximise(model, names, make_objective(data), make_starts(data), float(data.weight.sum()), data.n_customers,
+                    penalizer=penalizer, scales=make_scales(data))

@@ -26,12 +26,12 @@ from ._mle import (
     Grouped,
     as_float_array,
     block_bounds,
-    check_identifiable,
     dense_codes,
     dot,
+    fit_purchase_model,
     group_rfm,
     map_blocks,
-    maximise,
+    time_scale,
 )
 
 NAMES = ("r", "alpha", "a", "b")
@@ -94,7 +94,10 @@ class _Objective:
       and run on several cores (:func:`map_blocks`); their sums are added in block order.
     """
 
-    def __init__(self, data: Grouped) -> None:
+    def __init__(self, data: Grouped, *, modified: bool = False) -> None:
+        # MBG/NBD (Batislam et al. 2007) is the same likelihood with b+x−1 → b+x and the dropout
+        # term present for every customer (a customer may leave right after the first purchase)
+        self.k = 1.0 if modified else 0.0
         w = data.weight / data.weight.sum()
         x, t_x, T = data.x, data.t_x, data.T
         if np.any(np.diff(x) < 0):  # reduceat needs each x's rows together
@@ -107,8 +110,8 @@ class _Objective:
         self.ut, it = dense_codes(t_x)
         self.w_T = np.bincount(iT, weights=w, minlength=self.uT.size)  # Σ w per distinct T
         self.wx_T = np.bincount(iT, weights=w * x, minlength=self.uT.size)  # Σ w·x per distinct T
-        repeat = x > 0
-        self.rx_values = self.ux[self.ux > 0]  # distinct x of repeat buyers
+        repeat = x > 0 if not modified else np.ones(x.size, dtype=bool)
+        self.rx_values = self.ux[self.ux > 0] if not modified else self.ux  # distinct x of the dropout-term rows
         first_repeat = self.ux.size - self.rx_values.size
         self.i_x = ix[repeat] - first_repeat
         self.i_T, self.i_t, self.w = iT[repeat], it[repeat], w[repeat]
@@ -132,7 +135,7 @@ class _Objective:
             1.0 / (alpha + self.uT),
             1.0 / (alpha + self.ut),
             r + xr,
-            np.log(a) - np.log(b + xr - 1),
+            np.log(a) - np.log(b + xr - 1 + self.k),
         )
         parts = map_blocks(lambda block: block.sums(*tables), self.blocks)
         return (
@@ -148,15 +151,16 @@ class _Objective:
         log_T = np.log(alpha + self.uT)
         rw_T = r * self.w_T + self.wx_T  # Σ w·(r+x) per distinct T
         sum_sp, s_x, s_log_x, s_inv_x = self._repeat_sums(r, alpha, a, b)
-        # per-distinct-x parts: Γ(r+x)/Γ(r) and B(a, b+x)/B(a, b)
-        ll_x = gammaln(r + ux) - gammaln(r) + betaln(a, b + ux) - betaln(a, b)
+        # per-distinct-x parts: Γ(r+x)/Γ(r) and B(a, b+x+k)/B(a, b)
+        k = self.k
+        ll_x = gammaln(r + ux) - gammaln(r) + betaln(a, b + ux + k) - betaln(a, b)
         ll = float(wx @ ll_x + self.wsum * r * np.log(alpha) - rw_T @ log_T + sum_sp)
         xr = self.rx_values
         g_r = wx @ (digamma(r + ux) - digamma(r)) + self.wsum * np.log(alpha) - self.w_T @ log_T + s_log_x.sum()
         g_alpha = self.wsum * r / alpha - rw_T @ (1.0 / (alpha + self.uT)) - (r + xr) @ s_inv_x
         psi_ab = digamma(a + b)
-        g_a = wx @ (psi_ab - digamma(a + b + ux)) + s_x.sum() / a
-        g_b = wx @ (digamma(b + ux) - digamma(a + b + ux) - digamma(b) + psi_ab) - s_x @ (1.0 / (b + xr - 1))
+        g_a = wx @ (psi_ab - digamma(a + b + ux + k)) + s_x.sum() / a
+        g_b = wx @ (digamma(b + ux + k) - digamma(a + b + ux + k) - digamma(b) + psi_ab) - s_x @ (1.0 / (b + xr - 1 + k))
         grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         return -ll, -grad
 
@@ -187,16 +191,25 @@ def _starts(data: Grouped) -> list[FloatArray]:
 
 
 def fit(
-    x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, weights: npt.ArrayLike | None = None
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    weights: npt.ArrayLike | None = None,
+    *,
+    penalizer: float = 0.0,
 ) -> FitResult:
     """Maximum-likelihood BG/NBD fit on per-customer (or weighted unique) (x, t_x, T).
 
+    ``penalizer`` adds lifetimes' L2 penalty (:func:`custinv.analytics.clv._mle.penalised`).
     Raises :class:`ModelNotIdentifiable` when the data cannot identify the model.
     """
-    data = group_rfm(x, t_x, T, weights)
-    check_identifiable(data, "BG/NBD")
-    objective = _Objective(data)
-    return maximise("bgnbd", NAMES, objective, _starts(data), float(data.weight.sum()), data.n_customers)
+    return fit_purchase_model("bgnbd", "BG/NBD", NAMES, _Objective, _starts, penalty_scales,
+                              group_rfm(x, t_x, T, weights), penalizer)
+
+
+def penalty_scales(data: Grouped) -> list[float]:
+    """(r, α, a, b): α is a time scale, measured as lifetimes does after its time rescaling."""
+    return [1.0, time_scale(data.T), 1.0, 1.0]
 
 
 def p_alive(params: Mapping[str, float], x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike) -> FloatArray:
@@ -208,6 +221,30 @@ def p_alive(params: Mapping[str, float], x: npt.ArrayLike, t_x: npt.ArrayLike, T
             np.log(a) - np.log(np.where(xa > 0, b + xa - 1, 1.0)) + (r + xa) * (np.log(alpha + Ta) - np.log(alpha + ta))
         )
     return np.where(xa > 0, expit(-log_odds), 1.0)
+
+
+def log_p_alive_gradient(
+    params: Mapping[str, float], x: FloatArray, t_x: FloatArray, T: FloatArray, *, modified: bool = False
+) -> FloatArray:
+    """∇ log P(alive) in (log r, log α, log a, log b), closed form (rows = parameters, columns = customers).
+
+    P(alive) = expit(−L) with L = log a − log(b+x−1+k) + (r+x)·[log(α+T) − log(α+t_x)]
+    (k = 1 for MBG/NBD), so ∇ log P = −(1 − P)·∇L; one-time buyers of BG/NBD have P = 1 and
+    a zero gradient. Used by the delta method instead of differencing a million P(alive).
+    """
+    r, alpha, a, b = _unpack(params)
+    k = 1.0 if modified else 0.0
+    term = x > 0 if not modified else np.ones(x.size, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.log(alpha + T) - np.log(alpha + t_x)
+        L = np.log(a) - np.log(np.where(term, b + x - 1 + k, 1.0)) + (r + x) * delta
+        dead = np.where(term, expit(L), 0.0)  # 1 − P(alive)
+        grads = (r * delta, (r + x) * alpha * (1.0 / (alpha + T) - 1.0 / (alpha + t_x)),
+                 np.ones_like(x), -b / np.where(term, b + x - 1 + k, 1.0))
+    out = np.empty((4, x.size))
+    for i, g in enumerate(grads):
+        np.multiply(-dead, g, out=out[i])
+    return out
 
 
 def expected_purchases(params: Mapping[str, float], t: float | npt.ArrayLike) -> FloatArray:

@@ -111,12 +111,13 @@ def log_likelihood(params: Mapping[str, float], x: npt.ArrayLike, m: npt.ArrayLi
     )
 
 
-def fit(x: npt.ArrayLike, m: npt.ArrayLike) -> GammaGammaResult:
+def fit(x: npt.ArrayLike, m: npt.ArrayLike, *, penalizer: float = 0.0) -> GammaGammaResult:
     """Fit on customers' repeat-purchase counts x and mean repeat spend m.
 
     Customers with x = 0 are ignored (no repeat spend observed); those with x > 0 but m <= 0
     are excluded and counted. Raises :class:`ModelNotIdentifiable` with fewer than 3 usable
-    customers or when every usable customer has the same mean spend.
+    customers or when every usable customer has the same mean spend. ``penalizer`` adds
+    lifetimes' L2 penalty ``penalizer · (p² + q² + γ²)`` (as its ``GammaGammaFitter``).
     """
     xa, ma = as_float_array(x, "x"), np.asarray(m, dtype=np.float64).reshape(-1)
     repeat = xa > 0
@@ -139,7 +140,7 @@ def fit(x: npt.ArrayLike, m: npt.ArrayLike) -> GammaGammaResult:
         )
     scale = float(np.mean(mu))
     starts = [np.log([1.0, 2.0, scale]), np.log([5.0, 3.0, 2 * scale]), np.log([0.5, 5.0, scale / 2])]
-    result = maximise("gammagamma", NAMES, _Objective(xu, mu), starts, float(xu.size), int(xu.size))
+    result = maximise("gammagamma", NAMES, _Objective(xu, mu), starts, float(xu.size), int(xu.size), penalizer=penalizer)
     return GammaGammaResult(result, correlation, strong, n_excluded)
 
 

@@ -134,7 +134,7 @@ def clv_inputs_from_summary(
     """
     u = unit_days(time_unit)
     last_seen = summary["last_order"].max() if summary.height else None
-    if last_seen is not None and last_seen > calibration_end:  # type: ignore[operator]
+    if isinstance(last_seen, dt.date) and last_seen > calibration_end:
         raise ValueError(
             f"the summary has orders up to {last_seen}, after calibration_end {calibration_end}; use clv_inputs"
         )

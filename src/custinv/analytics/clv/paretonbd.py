@@ -27,10 +27,10 @@ from ._mle import (
     FloatArray,
     Grouped,
     as_float_array,
-    check_identifiable,
     distinct_pairs,
+    fit_purchase_model,
     group_rfm,
-    maximise,
+    time_scale,
 )
 
 NAMES = ("r", "alpha", "s", "beta")
@@ -64,16 +64,27 @@ def _hyp2f1_a1(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
     """2F1(1, b; c; z) by its power series, for the few points where scipy's hyp2f1 overflows.
 
     With 0 < b < c and 0 ≤ z < 1 every term is positive and the ratio of terms,
-    (b + n)/(c + n)·z, stays below z, so the sum converges and is at most 1/(1 − z).
+    ρ_n = (b + n)/(c + n)·z, rises towards z, so the sum converges and is at most 1/(1 − z).
+    Near z = 1 (parameters the optimiser visits at the edge of the range, never an optimum on
+    real data) the series needs millions of terms: it is summed to at most
+    :data:`_SERIES_TERMS` terms and the rest taken as the geometric tail term·ρ/(1 − ρ) with
+    the last ratio, which is within the series' own bound.
     """
     total = np.ones_like(z)
     term = np.ones_like(z)
-    for n in range(1_000_000):  # a loop over series terms, not rows: each step is vectorised
-        term = term * (b + n) / (c + n) * z
-        total = total + term
+    n = 0
+    while n < _SERIES_TERMS:
+        for _ in range(50):  # check convergence every 50 terms, not every term
+            term = term * (b + n) / (c + n) * z
+            total = total + term
+            n += 1
         if np.all(term <= 1e-17 * total):
-            break
-    return total
+            return total
+    ratio = (b + n) / (c + n) * z
+    return total + term * ratio / (1.0 - ratio)
+
+
+_SERIES_TERMS = 2_000
 
 
 def _log_terms(
@@ -146,16 +157,26 @@ def _starts(data: Grouped) -> list[FloatArray]:
 
 
 def fit(
-    x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, weights: npt.ArrayLike | None = None
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    weights: npt.ArrayLike | None = None,
+    *,
+    penalizer: float = 0.0,
 ) -> FitResult:
     """Maximum-likelihood Pareto/NBD fit on per-customer (or weighted unique) (x, t_x, T).
 
+    ``penalizer`` adds lifetimes' L2 penalty (α and β measured after its time rescaling).
     Raises :class:`ModelNotIdentifiable` when the data cannot identify the model.
     """
-    data = group_rfm(x, t_x, T, weights)
-    check_identifiable(data, "Pareto/NBD")
-    objective = _Objective(data)
-    return maximise("paretonbd", NAMES, objective, _starts(data), float(data.weight.sum()), data.n_customers)
+    return fit_purchase_model("paretonbd", "Pareto/NBD", NAMES, _Objective, _starts, _penalty_scales,
+                              group_rfm(x, t_x, T, weights), penalizer)
+
+
+def _penalty_scales(data: Grouped) -> list[float]:
+    """(r, α, s, β): α and β are time scales, measured as lifetimes does after its time rescaling."""
+    ts = time_scale(data.T)
+    return [1.0, ts, 1.0, ts]
 
 
 def _log_F_distinct(
@@ -194,6 +215,15 @@ def expected_purchases_if_alive(
     else:
         mass = log_growth
     return rate * mass
+
+
+def expected_purchases(params: Mapping[str, float], t: float | npt.ArrayLike) -> FloatArray:
+    """Unconditional E[X(t)] = rβ/(α(s−1)) · [1 − (β/(β+t))^(s−1)] (Schmittlein et al. 1987); s = 1 by its limit."""
+    r, alpha, s, beta = _unpack(params)
+    tt = np.asarray(t, dtype=np.float64)
+    log_growth = np.log(beta + tt) - np.log(beta)
+    mass = -np.expm1(-(s - 1) * log_growth) / (s - 1) if abs(s - 1.0) > 1e-9 else log_growth
+    return np.asarray(r * beta / alpha * mass, dtype=np.float64)
 
 
 def conditional_expected_purchases(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:
+    from .intervals import Uncertainty
 
 BY_SEGMENT_AXES = ("value_tier", "rfm_segment", "lifecycle_stage")
 
@@ -21,11 +25,50 @@ def attach_clv(customers: pl.DataFrame, clv: pl.DataFrame) -> pl.DataFrame:
     return customers.join(clv, on="customer_id", how="left", maintain_order="left")
 
 
-def clv_by_segment(classified: pl.DataFrame) -> list[dict[str, Any]]:
+def _segment_intervals(
+    classified: pl.DataFrame, axis: str, clv_ids: pl.Series, unc: Uncertainty
+) -> dict[Any, dict[str, Any]]:
+    """Per segment of ``axis``: 80/95 % bounds of its CLV, expected purchases and mean P(alive).
+
+    The uncertainty's rows follow ``clv_ids`` (the CLV frame's order); the segment labels are
+    gathered in that order (directly when the frames are aligned, else by a join).
+    """
+    if classified.height == clv_ids.len() and classified["customer_id"].equals(clv_ids):
+        labels = classified[axis]
+    else:
+        labels = (
+            pl.DataFrame({"customer_id": clv_ids})
+            .join(classified.select("customer_id", axis), on="customer_id", how="left", maintain_order="left")[axis]
+        )
+    uniques = labels.drop_nulls().unique(maintain_order=True)
+    codes_series = labels.replace_strict(uniques, pl.int_range(uniques.len(), eager=True), default=-1,
+                                         return_dtype=pl.Int64) if uniques.len() else pl.Series([-1] * labels.len())
+    codes = codes_series.fill_null(-1).to_numpy().astype(np.intp)
+    groups = uniques.len()
+    parts: dict[str, dict[str, Any]] = {
+        "clv": unc.clv.group_bounds(unc.cov, codes, groups),
+        "expected_purchases": unc.expected_purchases.group_bounds(unc.cov, codes, groups),
+    }
+    if unc.p_alive is not None:
+        parts["mean_p_alive"] = unc.p_alive.group_bounds(unc.cov, codes, groups, mean=True)
+    out: dict[Any, dict[str, Any]] = {}
+    for i, seg in enumerate(uniques.to_list()):
+        out[seg] = {
+            f"{name}_{bound}": float(values[i])
+            for name, table in parts.items() for bound, values in table.items() if bound != "value"
+        }
+    return out
+
+
+def clv_by_segment(
+    classified: pl.DataFrame, uncertainty: Uncertainty | None = None, clv_ids: pl.Series | None = None
+) -> list[dict[str, Any]]:
     """CLV per value tier, RFM segment and lifecycle stage (``axis``, ``segment`` keys).
 
     Needs the classified per-customer frame joined with ``clv``, ``p_alive`` and
-    ``expected_purchases``; customers without a CLV (prospects) are left out.
+    ``expected_purchases``; customers without a CLV (prospects) are left out. With the fit's
+    ``uncertainty`` (and ``clv_ids``, the CLV frame's customer order) each row also carries
+    ``clv_low_80`` … ``mean_p_alive_high_95``: delta-method bounds of the segment's sums.
     """
     rows: list[dict[str, Any]] = []
     axes = [axis for axis in BY_SEGMENT_AXES if axis in classified.columns]
@@ -52,6 +95,7 @@ def clv_by_segment(classified: pl.DataFrame) -> list[dict[str, Any]]:
     total_frame, *collected = pl.collect_all([priced.select(pl.col("clv").sum()), *tables])
     total = total_frame.item() or 0.0
     for axis, table in zip(axes, collected):
+        bounds = _segment_intervals(classified, axis, clv_ids, uncertainty) if uncertainty is not None and clv_ids is not None else {}
         for r in table.iter_rows(named=True):
             rows.append(
                 {
@@ -64,6 +108,7 @@ def clv_by_segment(classified: pl.DataFrame) -> list[dict[str, Any]]:
                     "mean_p_alive": r["mean_p_alive"],
                     "expected_purchases": r["expected_purchases"],
                     "historical_revenue": r["revenue"],
+                    **bounds.get(r[axis], {}),
                 }
             )
     return rows
@@ -71,8 +116,8 @@ def clv_by_segment(classified: pl.DataFrame) -> list[dict[str, Any]]:
 
 def top_customers_by_clv(classified: pl.DataFrame, top: int) -> list[dict[str, Any]]:
     """The ``top`` customers by CLV with what explains it."""
-    cols = [c for c in ("customer_id", "clv", "p_alive", "expected_purchases", "orders", "revenue",
-                        "last_order", "value_tier", "rfm_segment") if c in classified.columns]
+    cols = [c for c in ("customer_id", "clv", "clv_low", "clv_high", "p_alive", "expected_purchases", "p_purchase",
+                        "orders", "revenue", "last_order", "value_tier", "rfm_segment") if c in classified.columns]
     # the k-th largest CLV as a cut, then a sort of the few rows at or above it (ties at the
     # cut included): the same rows and order as sorting everyone, without sorting or copying
     # a million customers

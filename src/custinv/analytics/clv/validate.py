@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,9 +25,7 @@ from . import gammagamma, historical, purchase
 from ._mle import FitResult, ModelNotIdentifiable
 from .fit import _finite_or_none
 from .inputs import TimeUnit, clv_inputs, purchase_days, unit_days
-
-#: Frequency buckets of the conditional-expectations table: 0..6 and "7+".
-BUCKET_CAP = 7
+from .select import bucket_table
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,8 @@ class HoldoutValidation:
     bucket_mae: float
     table: pl.DataFrame
     spend: SpendCheck | None
+    correlation: float | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``validation`` block (no NaN)."""
@@ -71,6 +72,8 @@ class HoldoutValidation:
             "predicted_purchases": self.predicted_total,
             "mae": _finite_or_none(self.mae),
             "bucket_mae": _finite_or_none(self.bucket_mae),
+            "correlation": _finite_or_none(self.correlation),
+            "warnings": list(self.warnings),
             "by_frequency": [
                 {k: (_finite_or_none(v) if isinstance(v, float) else v) for k, v in row.items()}
                 for row in self.table.iter_rows(named=True)
@@ -97,34 +100,11 @@ def _holdout_actuals(
     )
 
 
-def _bucket_table(x: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> pl.DataFrame:
-    frame = pl.DataFrame({"x": x, "actual": actual.astype(np.float64), "predicted": predicted})
-    return (
-        frame.with_columns(pl.col("x").clip(upper_bound=BUCKET_CAP).cast(pl.Int64).alias("_b"))
-        .group_by("_b")
-        .agg(
-            pl.len().cast(pl.Int64).alias("customers"),
-            pl.col("actual").sum().alias("actual_total"),
-            pl.col("predicted").sum().alias("predicted_total"),
-            pl.col("actual").mean().alias("actual_mean"),
-            pl.col("predicted").mean().alias("predicted_mean"),
-        )
-        .sort("_b")
-        .with_columns(
-            pl.when(pl.col("_b") >= BUCKET_CAP)
-            .then(pl.lit(f"{BUCKET_CAP}+"))
-            .otherwise(pl.col("_b").cast(pl.String))
-            .alias("frequency")
-        )
-        .select("frequency", "customers", "actual_total", "predicted_total", "actual_mean", "predicted_mean")
-    )
-
-
-def _spend_check(joined: pl.DataFrame) -> SpendCheck | None:
+def _spend_check(joined: pl.DataFrame, penalizer: float) -> SpendCheck | None:
     x = joined["x"].to_numpy().astype(np.float64)
     m = joined["monetary_value"].to_numpy().astype(np.float64)
     try:
-        gg = gammagamma.fit(x, m)
+        gg = gammagamma.fit(x, m, penalizer=penalizer)
     except ModelNotIdentifiable:
         return None
     predicted = gammagamma.conditional_expected_spend(gg.params, x, m)
@@ -146,12 +126,33 @@ def validate_holdout(
     as_of: dt.date,
     model: str = "bgnbd",
     time_unit: TimeUnit = "week",
+    *,
+    penalizer: float = 0.0,
 ) -> HoldoutValidation:
-    """Fit ``model`` (bgnbd, paretonbd, historical; auto = bgnbd) on calibration and score the holdout.
+    """Fit ``model`` (nbd, bgnbd, mbgnbd, paretonbd, historical; auto = bgnbd) on calibration and
+    score the holdout.
 
-    Raises ``ValueError`` when the holdout is empty and ``ModelNotIdentifiable`` when the
-    calibration data cannot identify the model.
+    The table has one row per calibration frequency (0..6, 7+) with numeric totals and means;
+    the per-customer MAE and the correlation of predicted with actual purchases are reported.
+    Every Python warning raised on the way is returned in ``warnings``, not emitted. Raises
+    ``ValueError`` when the holdout is empty and ``ModelNotIdentifiable`` when the calibration
+    data cannot identify the model.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _validate(ledger, holdout_end_of_calibration, as_of, model, time_unit, penalizer)
+    result.warnings.extend(dict.fromkeys(str(w.message) for w in caught))
+    return result
+
+
+def _validate(
+    ledger: pl.DataFrame | pl.LazyFrame,
+    holdout_end_of_calibration: dt.date,
+    as_of: dt.date,
+    model: str,
+    time_unit: TimeUnit,
+    penalizer: float,
+) -> HoldoutValidation:
     cal_end = holdout_end_of_calibration
     if as_of <= cal_end:
         raise ValueError(f"the holdout is empty: as_of {as_of} is not after the calibration end {cal_end}")
@@ -172,10 +173,16 @@ def validate_holdout(
     if name == "historical":
         predicted = historical.cumulative_purchases(x, T)(length)
     else:
-        fit = purchase.fit(name, x, t_x, T)
+        fit = purchase.fit(name, x, t_x, T, penalizer=penalizer)
         predicted = purchase.Predictor(name, fit.params, x, t_x, T).expected(length)
-    table = _bucket_table(x, actual, predicted)
-    bucket_mae = float((table["predicted_mean"] - table["actual_mean"]).abs().mean() or math.nan)
+    actual = actual.astype(np.float64)
+    table = pl.DataFrame(bucket_table(x, actual, predicted), schema={
+        "frequency": pl.String, "customers": pl.Int64, "actual_total": pl.Float64, "predicted_total": pl.Float64,
+        "actual_mean": pl.Float64, "predicted_mean": pl.Float64})
+    gap = table.select((pl.col("predicted_mean") - pl.col("actual_mean")).abs().mean()).item()
+    bucket_mae = float(gap) if gap is not None else math.nan
+    correlation = (float(np.corrcoef(predicted, actual)[0, 1])
+                   if actual.size > 1 and np.ptp(actual) > 0 and np.ptp(predicted) > 0 else None)
     return HoldoutValidation(
         model=name,
         calibration_end=cal_end,
@@ -189,5 +196,6 @@ def validate_holdout(
         mae=float(np.abs(predicted - actual).mean()) if actual.size else math.nan,
         bucket_mae=bucket_mae,
         table=table,
-        spend=_spend_check(joined),
+        spend=_spend_check(joined, penalizer),
+        correlation=correlation,
     )
