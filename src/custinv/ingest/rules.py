@@ -447,7 +447,7 @@ def _group_shared_ids(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr
         .agg(pl.col("__pos__").first(), *aggs)
         .select(single.columns)
     )
-    return single.merge_sorted(multi.cast(single.schema), key="__pos__").drop("__pos__")  # type: ignore[arg-type]
+    return single.merge_sorted(multi.cast(single.schema), key="__pos__").drop("__pos__")
 
 
 def _one_line_orders(used: pl.DataFrame, plans: list[FilePlan]) -> bool:
