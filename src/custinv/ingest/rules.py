@@ -504,11 +504,6 @@ def rejects_table(frame: pl.DataFrame, plans: list[FilePlan]) -> pl.DataFrame:
     ).sort("file", "line")
 
 
-def status_series(counts: pl.DataFrame) -> pl.Series:
-    """The data rows' statuses rebuilt from their counts (order does not matter to is_deal_export)."""
-    return counts.select(pl.col("raw_status").repeat_by("n").explode()).to_series()
-
-
 def status_report_from_counts(counts: pl.DataFrame, deal_export: bool) -> pl.DataFrame:
     """status.status_report of the data rows, from their counts per (trimmed, blank→null) status:
     the report of the distinct values, with each value's row count and the report's order."""

@@ -544,7 +544,8 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     used = used.drop("__gap__")
     status_counts = _status_counts(plan, used, data_others)
     if plan.mapping.column("status"):
-        deal_export = status.is_deal_export(R.status_series(status_counts).drop_nulls())
+        voted = status_counts.drop_nulls("raw_status")
+        deal_export = status.is_deal_export(voted["raw_status"], voted["n"])  # one row per value, weighted
         if deal_export != plan.deal_export:
             raise _Revote(deal_export)
 
