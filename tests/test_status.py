@@ -129,3 +129,21 @@ def test_status_report_in_a_deal_export() -> None:
     assert dict(zip(report["status"], report["decision"], strict=True)) == {
         "Closed Won": USED, "Verbal Commit": "open", "Closed Lost": "lost",
     }
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {"Paid": 5, "Closed Won": 4, "Closed Lost": 2},
+        {"Paid": 7, "Closed Won": 4, "Closed Lost": 2, "closed": 9, "weird": 30},
+        {"Closed Won": 1},
+        {"已付款": 3, "赢单": 3},
+        {},
+    ],
+)
+def test_the_deal_vote_from_counts_is_the_vote_of_the_rows(counts: dict[str, int]) -> None:
+    """The streaming ingest votes on each distinct status weighted by its rows: the same answer."""
+    rows = pl.Series([v for v, n in counts.items() for _ in range(n)], dtype=pl.String)
+    values = pl.Series(list(counts), dtype=pl.String)
+    weights = pl.Series(list(counts.values()), dtype=pl.UInt32)
+    assert is_deal_export(values, weights) == is_deal_export(rows)

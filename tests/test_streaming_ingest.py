@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custinv.config import Settings
+from custinv.errors import CustinvError
 from custinv.ingest import ledger as L
 from custinv.ingest import streaming as S
 
@@ -142,7 +143,7 @@ def test_files_the_lazy_path_hands_back(tmp_path: Path, change, monkeypatch: pyt
     assert_same(L.build_ledger([path], settings), expected)
 
 
-def test_a_late_odd_value_hands_the_file_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_odd_value_in_the_first_rows_is_decided_from_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The shapes are assumed from the first rows and checked on every row of every batch."""
     monkeypatch.setattr(S, "BATCH_ROWS", 10)
     path = write_messy(tmp_path / "orders.csv", 4, footer=False)
@@ -151,6 +152,23 @@ def test_a_late_odd_value_hands_the_file_back(tmp_path: Path, monkeypatch: pytes
     cells[3] = "1.234,50"  # a decimal comma in the last batch
     lines[-3] = ",".join(f'"{c}"' if "," in c else c for c in cells)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(max_reject_rate=1.0)
+    streamed = S.build_ledger_streaming(path, settings)  # the first 1000 rows hold it: decided from them
+    expected = eager(path, settings, monkeypatch)
+    assert streamed is not None
+    assert_same(streamed, expected)
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
+    assert_same(L.build_ledger([path], settings), expected)
+
+
+def test_an_odd_value_past_the_first_rows_hands_the_file_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column plain in the first 1000 rows is checked by shape on every row: another shape
+    further down stops the read (the eager path weighs the whole column)."""
+    monkeypatch.setattr(S, "BATCH_ROWS", 100)
+    rows = [",".join(HEADER)] + [f"{i},C{i % 9},2024-03-{1 + i % 28:02d},{i}.25,1,web,paid,North" for i in range(1500)]
+    rows.append('1500,C1,2024-03-01,"1.234,50",1,web,paid,North')
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     settings = Settings(max_reject_rate=1.0)
     assert S.build_ledger_streaming(path, settings) is None
     monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
@@ -238,3 +256,216 @@ def test_one_regex_finds_exactly_the_ids_that_are_not_plain(value: str) -> None:
 
     plain = parse.ids_are_plain(pl.Series([value]))
     assert bool(pl.Series([value]).str.contains(S._NOT_PLAIN_ID).item()) == (not plain)
+
+
+def write_line_items(path: Path, seed: int, *, gaps: float = 0.0, repeated_totals: bool = False) -> Path:
+    """A messy export whose orders have one line or several (sharing id, customer, date, status,
+    dimensions); ``gaps``: the share of later lines with a blank order-level field (the eager path
+    copies it from the first line); ``repeated_totals``: every line repeats the order total."""
+    rng = random.Random(seed)
+    lines = [",".join(HEADER)]
+    i = 0
+    for _ in range(rng.randint(120, 300)):
+        i += 1
+        r = rng.random()
+        if r < 0.02:
+            lines.append("")
+            continue
+        if r < 0.03:
+            lines.append(",".join(HEADER))
+            continue
+        first = _row(rng, i, statuses=seed % 2 == 0)
+        lines.append(",".join(first))
+        keys = (1, 2, 3, 5, 6, 7) if seed % 2 == 0 else (1, 2, 3, 5, 7)  # odd seeds: no statuses written
+        written = all(first[k].strip() for k in keys)  # messy blanks stay on one-line orders
+        if written and rng.random() < 0.3:
+            for _ in range(rng.randint(1, 3)):
+                line = list(first)
+                if not repeated_totals:
+                    line[3] = f"{rng.randint(1, 300)}.{rng.randint(0, 99):02d}"
+                    line[4] = str(rng.randint(1, 4))
+                if rng.random() < gaps:
+                    line[rng.choice([1, 2, 5, 6, 7])] = ""
+                lines.append(",".join(line))
+    lines += ["", "Total,,,12345.67,,,,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("batch_rows", [500_000, 7])
+@pytest.mark.parametrize("seed", range(10))
+def test_multi_line_orders_stream_as_the_eager_path_reads_them(tmp_path: Path, seed: int, batch_rows: int,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Line items (issue 14): multi-line orders whose lines carry their order-level fields stay on
+    the streaming path and are grouped into the same orders as the eager path's."""
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+    path = write_line_items(tmp_path / "lines.csv", seed)
+    settings = Settings(max_reject_rate=1.0)
+    lazy = S.build_ledger_streaming(path, settings)
+    expected = eager(path, settings, monkeypatch)
+    assert lazy is not None
+    assert (expected.orders["lines"] > 1).any()
+    assert_same(lazy, expected)
+
+
+@pytest.mark.parametrize(("gaps", "repeated"), [(0.5, False), (0.0, True)])
+def test_multi_line_orders_the_eager_path_must_decide_are_handed_back(
+    tmp_path: Path, gaps: float, repeated: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blank order-level fields on later lines (copied from the first line) and order totals
+    repeated on every line (counted once) are the eager path's decisions: handed back, same result."""
+    path = write_line_items(tmp_path / "lines.csv", 3, gaps=gaps, repeated_totals=repeated)
+    settings = Settings(max_reject_rate=1.0)
+    assert S.build_ledger_streaming(path, settings) is None
+    expected = eager(path, settings, monkeypatch)
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
+    assert_same(L.build_ledger([path], settings), expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), gaps=st.sampled_from([0.0, 0.0, 0.05]), repeated=st.booleans(),
+       batch_rows=st.sampled_from([500_000, 13, 1]))
+def test_streaming_equals_the_reference_on_random_line_item_files(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, gaps: float, repeated: bool, batch_rows: int
+) -> None:
+    """Property: on random messy line-item files the streaming path either hands the file back or
+    gives exactly the eager (whole-column, row-by-row accounted) path's ledger."""
+    path = write_line_items(tmp_path_factory.mktemp("prop") / "lines.csv", seed, gaps=gaps, repeated_totals=repeated)
+    settings_ = Settings(max_reject_rate=1.0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(S, "BATCH_ROWS", batch_rows)
+        lazy = S.build_ledger_streaming(path, settings_)
+        mp.setattr(S, "LAZY_MIN_BYTES", 1 << 62)
+        reference = L.build_ledger([path], settings_)
+    if lazy is not None:
+        assert_same(lazy, reference)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_parquet_streams_as_the_eager_reader_reads_it(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typed Parquet (dates, floats, integer ids, nulls, line items) takes the streaming scan and
+    gives the eager reader's ledger (both see the same text of each typed value: readers.to_text)."""
+    import polars as pl
+
+    monkeypatch.setattr(S, "BATCH_ROWS", 17 if seed % 2 else 500_000)
+    text = pl.read_csv(write_line_items(tmp_path / "lines.csv", seed), infer_schema=False)
+    typed = text.with_columns(
+        pl.col("Order ID").cast(pl.Int64, strict=False),
+        pl.col("Order Date").str.to_date("%Y-%m-%d", strict=False),
+        pl.col("Amount").cast(pl.Float64, strict=False),
+        pl.col("Quantity").cast(pl.Int32, strict=False),
+    )
+    path = tmp_path / "lines.parquet"
+    typed.write_parquet(path, row_group_size=50)
+    settings = Settings(max_reject_rate=1.0)
+    lazy = S.build_ledger_streaming(path, settings)
+    expected = eager(path, settings, monkeypatch)
+    if lazy is not None:
+        assert_same(lazy, expected)
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
+    assert_same(L.build_ledger([path], settings), expected)
+
+
+def test_parquet_line_items_stay_on_the_streaming_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars as pl
+
+    rows = [(f"{1000 + i // 2}", f"C{i // 2 % 9}", f"2024-0{1 + i // 2 % 9}-1{i // 2 % 10}", 10.0 + i, 1) for i in range(400)]
+    frame = pl.DataFrame(rows, schema=["order_id", "customer_id", "order_date", "amount", "quantity"], orient="row")
+    path = tmp_path / "lines.parquet"
+    frame.with_columns(pl.col("order_date").str.to_date()).write_parquet(path)
+    lazy = S.build_ledger_streaming(path, Settings())
+    assert lazy is not None and lazy.orders.height == 200 and lazy.source.rows_used == 400
+    assert_same(lazy, eager(path, Settings(), monkeypatch))
+
+
+def write_formatted(path: Path, seed: int, *, dates: str, money: str, late_evidence: bool = False) -> Path:
+    """Line items with dates written ``iso`` / ``mdy`` / ``dmy`` and money ``plain`` / ``dollar``
+    (``$1,234.50``) / ``comma`` (``1.234,50``), plus messy rows. ``late_evidence``: the first
+    200 rows hold only days ≤ 12, so the first rows cannot tell m/d from d/m."""
+    rng = random.Random(seed)
+    lines = [",".join(HEADER)]
+    for i in range(rng.randint(300, 500)):
+        y, m = 2020 + rng.randint(0, 4), rng.randint(1, 12)
+        d = rng.randint(1, 12) if late_evidence and i < 200 else rng.randint(1, 28)
+        date = {"iso": f"{y}-{m:02d}-{d:02d}", "mdy": f"{m:02d}/{d:02d}/{y}", "dmy": f"{d:02d}/{m:02d}/{y}"}[dates]
+        cents = rng.randint(1, 300_000)
+        whole, frac = divmod(cents, 100)
+        value = {"plain": f"{whole}.{frac:02d}", "dollar": f'"${whole:,}.{frac:02d}"',
+                 "comma": f'"{whole:,}.{frac:02d}"'.replace(",", "_").replace(".", ",").replace("_", ".")}[money]
+        row = [str(5000 + i - (1 if i % 7 == 3 else 0)), f"C{rng.randint(1, 30):03d}", date, value,
+               str(rng.randint(1, 3)), rng.choice(["web", "app"]), rng.choice(["paid", "refunded", "paid"]), "North"]
+        r = rng.random() if i % 7 not in (2, 3) else 1.0  # messy values on one-line orders
+        if r < 0.03:
+            row[2] = rng.choice(["", "n/a", "13/13/2024"])
+        elif r < 0.05:
+            row[3] = rng.choice(["", "abc"])
+        if i % 7 == 3 and lines[-1].count(",") >= 7:  # a second line of the previous order
+            prev = lines[-1].split(",")
+            row[1], row[2], row[6] = prev[1], prev[2], prev[6] if len(prev) == 8 else row[6]
+        lines.append(",".join(row))
+    lines += ["", "Total,,,,,,,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("batch_rows", [500_000, 31])
+@pytest.mark.parametrize(
+    ("dates", "money", "late"),
+    [("mdy", "plain", False), ("mdy", "plain", True), ("dmy", "dollar", True), ("iso", "dollar", False),
+     ("dmy", "comma", False), ("mdy", "comma", True)],
+)
+def test_date_and_money_formats_stream_as_the_eager_path_decides_them(
+    tmp_path: Path, dates: str, money: str, late: bool, batch_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """m/d/Y and d/m/Y dates, ``$1,234.50`` and ``1.234,50`` money are decided from the first rows,
+    applied in the streaming query and decided again from every row (issue 14): the same ledger."""
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+    path = write_formatted(tmp_path / "orders.csv", 5, dates=dates, money=money, late_evidence=late)
+    settings = Settings(max_reject_rate=1.0)
+    lazy = S.build_ledger_streaming(path, settings)
+    expected = eager(path, settings, monkeypatch)
+    assert lazy is not None
+    assert_same(lazy, expected)
+    if money == "dollar":
+        assert lazy.currency == "USD"
+
+
+def test_a_column_the_first_rows_misjudge_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first rows say month first (one 03/25/2024), the rest of the file says day first
+    (many 25/03/2024): the whole column decides, as on the eager path, with a second read."""
+    rows = [",".join(HEADER), "1,C1,03/25/2024,10.00,1,web,paid,North"]
+    rows += [f"{i},C{i % 5},{1 + i % 12:02d}/{1 + i % 12:02d}/2024,{i}.50,1,web,paid,North" for i in range(2, 1500)]
+    rows += [f"{i},C{i % 5},{13 + i % 15}/{1 + i % 12:02d}/2024,{i}.50,1,web,paid,North" for i in range(1500, 1600)]
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    settings = Settings(max_reject_rate=1.0)
+    passes: list[object] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda scan, plan, *a: passes.append(plan.date_fmt.kinds) or real(scan, plan, *a))
+    lazy = S.build_ledger_streaming(path, settings)
+    expected = eager(path, settings, monkeypatch)
+    assert lazy is not None
+    assert passes == [("mdy",), ("dmy",)]
+    assert_same(lazy, expected)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), dates=st.sampled_from(["iso", "mdy", "dmy"]),
+       money=st.sampled_from(["plain", "dollar", "comma"]), late=st.booleans(), batch_rows=st.sampled_from([500_000, 29]))
+def test_streaming_equals_the_reference_on_random_formatted_files(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, dates: str, money: str, late: bool, batch_rows: int
+) -> None:
+    path = write_formatted(tmp_path_factory.mktemp("fmt") / "orders.csv", seed, dates=dates, money=money,
+                           late_evidence=late)
+    settings_ = Settings(max_reject_rate=1.0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(S, "BATCH_ROWS", batch_rows)
+        lazy = S.build_ledger_streaming(path, settings_)
+        mp.setattr(S, "LAZY_MIN_BYTES", 1 << 62)
+        try:
+            reference = L.build_ledger([path], settings_)
+        except CustinvError as exc:  # the eager path refuses it (e.g. ambiguous dates): so must the stream
+            assert lazy is None, exc
+            return
+    if lazy is not None:
+        assert_same(lazy, reference)

@@ -35,9 +35,9 @@ from typing import Literal
 import polars as pl
 
 __all__ = [
+    "MISSING_TOKENS",
     "AmbiguousDateFormat",
     "DateFormat",
-    "MISSING_TOKENS",
     "MoneyFormat",
     "date_expr",
     "detect_date_format",
@@ -219,17 +219,32 @@ def detect_money_format(values: pl.Series) -> MoneyFormat:
     how German and Russian exports write it). With no evidence at all the
     decimal point wins, so ``1,234`` is one thousand two hundred thirty-four.
     """
-    digits = (
-        pl.DataFrame({"v": values.cast(pl.String)})
-        .select(_money_text("v").str.replace_all(r"[^0-9.,]", "").alias("b"))
-    )
-    counts = digits.select(
-        ps=pl.col("b").str.contains(_POINT_STRONG).sum(),
-        cs=pl.col("b").str.contains(_COMMA_STRONG).sum(),
-        pw=pl.col("b").str.contains(_POINT_WEAK).sum(),
-        cw=pl.col("b").str.contains(_COMMA_WEAK).sum(),
-    ).row(0)
+    return decide_money_format(*money_evidence(values))
+
+
+def money_evidence_exprs(col: IntoCol, weight: str | None = None) -> list[pl.Expr]:
+    """Rows of each kind of decimal-mark evidence in a money column, as four sums
+    (point strong, comma strong, point weak, comma weak): the one definition both
+    :func:`detect_money_format` and the streaming ingest (batch by batch) count with.
+    ``weight``: a column of row counts when the values are a column's distinct values."""
+    b = _money_text(col).str.replace_all(r"[^0-9.,]", "")
+
+    def count(pattern: str, name: str) -> pl.Expr:
+        hit = b.str.contains(pattern)
+        return (hit.cast(pl.Int64) * pl.col(weight) if weight else hit.cast(pl.Int64)).sum().alias(name)
+
+    return [count(_POINT_STRONG, "ps"), count(_COMMA_STRONG, "cs"), count(_POINT_WEAK, "pw"), count(_COMMA_WEAK, "cw")]
+
+
+def money_evidence(values: pl.Series) -> tuple[int, int, int, int]:
+    """(point strong, comma strong, point weak, comma weak) rows of ``values``."""
+    counts = pl.DataFrame({"v": values.cast(pl.String)}).select(money_evidence_exprs("v")).row(0)
     ps, cs, pw, cw = (int(x or 0) for x in counts)
+    return ps, cs, pw, cw
+
+
+def decide_money_format(ps: int, cs: int, pw: int, cw: int) -> MoneyFormat:
+    """The decimal mark from the evidence counts (see :func:`detect_money_format`)."""
     if ps or cs:
         decimal: Literal[".", ","] = "," if cs > ps else "."
     else:
@@ -606,8 +621,10 @@ def email_expr(col: IntoCol) -> pl.Expr:
 
 _PLAIN_ID_RE = r"^[0-9A-Za-z][0-9A-Za-z_-]*$"
 _MISSING_WORD_RE = r"(?i)^(?:na|nan|nil|none|null)$"  # the alphanumeric MISSING_TOKENS
-_PLAIN_MONEY_RE = r"^-?[0-9]+(?:\.[0-9]+)?$"
-_PLAIN_DATE_RE = r"^(?:19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
+PLAIN_MONEY_RE = r"^-?[0-9]+(?:\.[0-9]+)?$"
+"""The plain money shape (:func:`money_is_plain`): a float cast reads it."""
+PLAIN_DATE_RE = r"^(?:19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
+"""The plain date shape (:func:`dates_are_plain`): one strptime reads it."""
 
 
 def _all_match(values: pl.Series, pattern: str) -> bool:
@@ -626,7 +643,7 @@ def ids_are_plain(values: pl.Series) -> bool:
 def money_is_plain(values: pl.Series, fmt: MoneyFormat) -> bool:
     """Every value is ``-?digits[.digits]`` in a decimal-point column: :func:`money_expr` is
     then a float cast (see :func:`plain_money_expr`)."""
-    return fmt.decimal == "." and _all_match(values, _PLAIN_MONEY_RE)
+    return fmt.decimal == "." and _all_match(values, PLAIN_MONEY_RE)
 
 
 def plain_money_expr(col: IntoCol) -> pl.Expr:
@@ -637,7 +654,7 @@ def plain_money_expr(col: IntoCol) -> pl.Expr:
 
 def dates_are_plain(values: pl.Series) -> bool:
     """Every value is ``YYYY-MM-DD`` with a year 1900–2199 (the strict ISO kind without time)."""
-    return _all_match(values, _PLAIN_DATE_RE)
+    return _all_match(values, PLAIN_DATE_RE)
 
 
 def plain_date_expr(col: IntoCol) -> pl.Expr:

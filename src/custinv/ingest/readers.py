@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeVar
 
 import polars as pl
 
@@ -339,10 +339,35 @@ class CsvScan:
     def rows_are_lines(self, rows: int) -> bool:
         """Are ``rows`` (every row read, blank ones included) the file's data lines, one each —
         no quoted cell holds a line break? A file without a quote character cannot hold one:
-        one memchr-speed search answers that without counting the lines."""
-        if not contains_byte(Path(self.table.path), b'"'):
+        one memchr-speed search answers that without counting the lines. Records of a
+        Parquet file are numbered by position: always one row each."""
+        if self.table.format != "csv" or not contains_byte(Path(self.table.path), b'"'):
             return True
         return rows == self.physical_rows()
+
+
+def scan_parquet_text(path: Path) -> CsvScan | None:
+    """The lazy twin of :func:`read_table` for a Parquet file: the same text columns
+    (:func:`to_text`), rows numbered from 1, not read yet — a scan that reads only the
+    columns the query uses (projection pushdown), batch by batch. None when the file cannot
+    be scanned (the eager reader reports why)."""
+    path = Path(path)
+    _check_readable(path)
+    try:
+        lazy = pl.scan_parquet(path)
+        schema = lazy.collect_schema()
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        return None
+    check_column_count(path, len(schema))
+    text, dropped = to_text(lazy)
+    names = list(text.collect_schema().names())
+    frame = text.with_row_index(_IDX).select(
+        *names, (pl.col(_IDX).cast(pl.Int64) + 1).alias(LINE), pl.lit(False).alias(RAGGED))
+    notes = ["columns not readable as text, left out: " + ", ".join(dropped)] if dropped else []
+    empty = pl.DataFrame(schema={**{n: pl.String for n in names}, LINE: pl.Int64, RAGGED: pl.Boolean})
+    table = RawTable(frame=empty, path=path, format="parquet", encoding=None, delimiter=None, sheet=None,
+                     header_row=None, rows_read=0, skipped_blank=0, notes=notes, header_cells=names)
+    return CsvScan(frame, names, names, table, 0)
 
 
 def scan_plain_csv(
@@ -976,14 +1001,18 @@ def _read_records(path: Path, fmt: Format, read: Callable[[Path], pl.DataFrame])
     return RawTable(df, path, fmt, "utf-8" if fmt != "parquet" else None, None, None, None, df.height, n_blank, notes, list(cols))
 
 
-def to_text(df: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+
+def to_text(df: FrameT) -> tuple[FrameT, list[str]]:
     """Every column as String: dates ISO, datetimes 'YYYY-MM-DD HH:MM:SS[ ±hhmm]', 12.0 → '12'.
 
-    Returns the frame and the names of columns that have no text form (binary, nested).
+    Returns the frame (eager or lazy, as given) and the names of columns that have no text
+    form (binary, nested).
     """
     exprs: list[pl.Expr] = []
     dropped: list[str] = []
-    for name, dtype in df.schema.items():
+    for name, dtype in df.collect_schema().items():
         c = pl.col(name)
         if dtype == pl.String:
             exprs.append(c)
@@ -1001,7 +1030,9 @@ def to_text(df: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
         elif isinstance(dtype, (pl.List, pl.Array)):
             listed = pl.concat_str(pl.lit("["), c.cast(pl.List(pl.String)).list.join(","), pl.lit("]"))
             try:
-                df.head(1).select(listed)
+                probe = df.head(1).select(listed)
+                if isinstance(probe, pl.LazyFrame):
+                    probe.collect()
             except pl.exceptions.PolarsError:
                 dropped.append(name)
                 continue

@@ -200,20 +200,22 @@ def status_overrides(used: list[str] | tuple[str, ...], excluded: list[str] | tu
     return out
 
 
-def is_deal_export(statuses: pl.Series) -> bool:
+def is_deal_export(statuses: pl.Series, rows: pl.Series | None = None) -> bool:
     """True when a status column is a deal pipeline, not an order status.
 
     Counts rows whose value is a won / lost / open stage against rows whose
     value is a recognised order status (paid, shipped, refunded, 待付款…);
     ``closed`` and unknown values are neutral. Deal export when the stages
-    outnumber the order statuses.
+    outnumber the order statuses. ``rows``: the row count of each value when
+    ``statuses`` are a column's distinct values (the streaming ingest's counts).
     """
-    key = pl.DataFrame({"s": statuses.cast(pl.String)}).select(
-        normalise_status_expr("s").alias("k")
-    ).get_column("k").drop_nulls()
-    known = key.filter(key.is_in(list(STATUS_VOCABULARY)) & (key != "closed"))
-    deal = int(known.is_in(sorted(DEAL_STAGES)).sum())
-    return deal > 0 and deal > known.len() - deal
+    weight = rows.cast(pl.Int64) if rows is not None else pl.Series([1] * statuses.len(), dtype=pl.Int64)
+    keyed = pl.DataFrame({"s": statuses.cast(pl.String), "w": weight}).select(
+        normalise_status_expr("s").alias("k"), pl.col("w")
+    ).drop_nulls("k")
+    known = keyed.filter(pl.col("k").is_in(list(STATUS_VOCABULARY)) & (pl.col("k") != "closed"))
+    deal = int(known.filter(pl.col("k").is_in(sorted(DEAL_STAGES)))["w"].sum() or 0)
+    return deal > 0 and deal > int(known["w"].sum() or 0) - deal
 
 
 def status_report(statuses: pl.Series, *, deal_export: bool | None = None) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""The streaming path of ingest: one big plain UTF-8 CSV, read once, in batches.
+"""The streaming path of ingest: one big plain UTF-8 CSV or Parquet file, read once, in batches.
 
 The eager path (:func:`custinv.ingest.ledger.build_ledger`) holds the whole file as text and
 decides every per-column rule from the whole column before parsing. On a 10-million-row
@@ -8,7 +8,11 @@ from what a machine-written export looks like:
 
 * every key column (ids, the order date, money) is *plain* — the shapes ``parse.*_are_plain``
   accept, which parse with the short expressions;
-* order ids are unique (one line per order);
+* order ids are unique (one line per order) — or, when the first rows already hold orders of
+  several lines, every line of a multi-line order carries its order-level fields (so the
+  eager path's copy from the first line would change nothing) and its own line amount (some
+  order's lines differ: a line-amount column, as ``ledger._amount_mode`` decides it); the
+  lines are then grouped into orders by the ledger's group_by on the order id;
 * the status column is an order status, or a deal pipeline, as the first rows say.
 
 Polars' streaming engine parses and decides every row with those rules (one query: reading,
@@ -37,12 +41,20 @@ from pathlib import Path
 import polars as pl
 
 from custinv.config import Settings
+from custinv.errors import DataError
 from custinv.ingest import fields as F
-from custinv.ingest import ledger as L
 from custinv.ingest import parse, sniff, status
+from custinv.ingest import rules as R
 from custinv.ingest import sales as S
 from custinv.ingest.mapping_plan import empty_and_sparse, guess_warnings
-from custinv.ingest.readers import RAGGED, CsvScan, is_ragged_error, scan_plain_csv
+from custinv.ingest.readers import (
+    RAGGED,
+    CsvScan,
+    detect_format,
+    is_ragged_error,
+    scan_parquet_text,
+    scan_plain_csv,
+)
 
 BATCH_ROWS = 500_000
 """Rows per batch: large enough that per-batch overhead vanishes, small enough to stay in cache
@@ -54,8 +66,8 @@ LAZY_MIN_BYTES = 32 << 20
 RowProgress = Callable[[int, int], None]
 """Called after each batch with (data rows read so far, estimated data rows in the file)."""
 
-_DECISIONS = pl.Enum([L.USED, *L.EXCLUDED_REASONS, *L.REJECTED_REASONS])
-#: parse._PLAIN_MONEY_RE without the values that are weak decimal-comma evidence (1.500): on
+_DECISIONS = pl.Enum([R.USED, *R.EXCLUDED_REASONS, *R.REJECTED_REASONS])
+#: parse.PLAIN_MONEY_RE without the values that are weak decimal-comma evidence (1.500): on
 #: plain values the point-strong and comma-weak patterns are the only evidence that can occur,
 #: so a column of these values is read with the decimal point, as detect_money_format decides.
 #: (A column that also has 1.500 goes to the eager path, which weighs the evidence.)
@@ -73,11 +85,11 @@ class _HandBack(Exception):
 def _key_fields(mapping: F.Mapping) -> list[str]:
     """Mapped fields that must be plain for this path: ids (not emails), the date, money."""
     keys = []
-    for name in L._RAW_FIELDS:
+    for name in R.RAW_FIELDS:
         if mapping.column(name) is None:
             continue
         email_ids = name == "customer_id" and mapping.customer_id_is_email  # parsed as emails, always
-        if not email_ids and name in ("customer_id", "order_id", "order_date", *L.MONEY_FIELDS):
+        if not email_ids and name in ("customer_id", "order_id", "order_date", *R.MONEY_FIELDS):
             keys.append(name)
     return keys
 
@@ -90,7 +102,7 @@ def _not_plain(mapping: F.Mapping, keys: list[str]) -> pl.Expr:
         if name in ("customer_id", "order_id"):
             odd = c.str.contains(_NOT_PLAIN_ID)
         elif name == "order_date":
-            odd = ~c.str.contains(parse._PLAIN_DATE_RE)
+            odd = ~c.str.contains(parse.PLAIN_DATE_RE)
         else:
             odd = ~c.str.contains(_PLAIN_POINT_MONEY)
         flags.append(odd.fill_null(False))
@@ -108,6 +120,23 @@ class _Plan:
     deal_export: bool
     used_cols: list[str]
     warnings: list[str] = field(default_factory=list)  # the mapping's guesses (mapping_plan.guess_warnings)
+    multi_line: bool = False  # the first rows hold multi-line orders: flag each row's blank order-level fields
+    date_fmt: parse.DateFormat | None = None  # a date column that is not plain ISO: its decided format
+    money: dict[str, parse.MoneyFormat] = field(default_factory=dict)  # money fields that are not plain
+
+    def with_formats(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
+        """Take these column decisions: a decided field leaves the plain keys (checked per row
+        by shape) and is verified by its evidence instead (see _verify_formats)."""
+        self.date_fmt, self.money = date_fmt, money
+        self.keys = [k for k in self.all_keys if not (k == "order_date" and date_fmt) and k not in money]
+        self.plain = frozenset(f"raw_{k}" for k in self.keys)
+        self.used_cols = [c for c in self.used_cols if c != "currency"]
+        if self.mapping.column("currency") is not None or money:  # a money column may write its currency
+            self.used_cols.append("currency")
+
+    @property
+    def all_keys(self) -> list[str]:
+        return _key_fields(self.mapping)
 
     @property
     def untrimmed(self) -> set[str]:
@@ -115,7 +144,7 @@ class _Plan:
         dimensions (trimmed once at the end, and only when a value needs it: see _trim_dimensions)
         and fields the ledger does not keep. Status and currency decide rows, so they are trimmed."""
         kept_as_written = {"customer_name", "email", "phone", *F.DIMENSIONS}
-        return set(self.keys) | (kept_as_written & set(L._RAW_FIELDS))
+        return set(self.keys) | (kept_as_written & set(R.RAW_FIELDS))
 
 
 @dataclass
@@ -131,25 +160,39 @@ class _IdOrder:
     as_text: bool = True
     shortlex: bool = True
     last: str | None = None
+    #: the same orders, not strict: the lines of one order follow each other (line-item exports)
+    as_text_or_equal: bool = True
+    shortlex_or_equal: bool = True
 
     @property
     def increasing(self) -> bool:
         return self.as_text or self.shortlex
 
+    @property
+    def nondecreasing(self) -> bool:
+        """Equal ids are adjacent: an order's lines are one run (ledger grouping by runs)."""
+        return self.as_text_or_equal or self.shortlex_or_equal
+
     def follow(self, ids: pl.Series) -> None:
-        if not self.increasing or ids.len() == 0:
+        if not self.nondecreasing or ids.len() == 0:
             return
         if ids.null_count():
-            self.as_text = self.shortlex = False
+            self.as_text = self.shortlex = self.as_text_or_equal = self.shortlex_or_equal = False
             return
         joined = pl.concat([pl.Series([self.last], dtype=pl.String), ids]) if self.last is not None else ids
-        size, greater = pl.col("id").str.len_bytes(), pl.col("id") > pl.col("id").shift()
-        text, short = joined.to_frame("id").select(
+        size, prev = pl.col("id").str.len_bytes(), pl.col("id").shift()
+        greater, equal = pl.col("id") > prev, pl.col("id") == prev
+        longer, same_size = size > size.shift(), size == size.shift()
+        text, short, text_eq, short_eq = joined.to_frame("id").select(
             greater.all().alias("text"),
-            ((size > size.shift()) | ((size == size.shift()) & greater)).all().alias("shortlex"),
+            (longer | (same_size & greater)).all().alias("shortlex"),
+            (greater | equal).all().alias("text_eq"),
+            (longer | (same_size & (greater | equal))).all().alias("shortlex_eq"),
         ).row(0)
         self.as_text = self.as_text and bool(text)
         self.shortlex = self.shortlex and bool(short)
+        self.as_text_or_equal = self.as_text_or_equal and bool(text_eq)
+        self.shortlex_or_equal = self.shortlex_or_equal and bool(short_eq)
         self.last = ids[-1]
 
 
@@ -162,6 +205,7 @@ class _Read:
     candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
     rows: int = 0
     ids: _IdOrder = field(default_factory=_IdOrder)
+    evidence: _Evidence = field(default_factory=lambda: _Evidence())
 
 
 def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
@@ -172,21 +216,148 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     mapping = plan.mapping
     passed = [f.meta.output_name() for f in flags] + [_cell(i) for i in range(len(cells))]
     source = frame.with_columns(*flags, *(pl.col(c).alias(_cell(i)) for i, c in enumerate(cells)))
-    canonical = L._canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed)
-    decided = canonical.with_columns(L._parse_exprs(mapping, plan.plain, None, {})).with_columns(
-        L._status_decision(mapping, plan.deal_export),
+    canonical = R.canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed)
+    decided = canonical.with_columns(R.parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money)).with_columns(
+        R.status_rule(mapping, plan.deal_export),
         pl.lit(False).alias("__duplicate__"),
     )
     decided = decided.with_columns(
-        L.other_currency(settings.currency.upper() if settings.currency else None),
-        L._line_amount(plan.amount_mode),
-    ).with_columns(L._line_decision(plan.amount_mode, plan.plain, settings.credit_note_ids).alias("__decision__"))
+        R.other_currency(settings.currency.upper() if settings.currency else None),
+        R.line_amount(plan.amount_mode),
+    ).with_columns(R.line_decision(plan.amount_mode, plan.plain, settings.credit_note_ids).alias("__decision__"))
     as_of = settings.as_of_date()
     if as_of is not None:
-        decided = decided.with_columns(L.after_as_of(as_of))
+        decided = decided.with_columns(R.after_as_of(as_of))
     # dimensions as the ledger keeps them: categoricals
     kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]
-    return decided.select(*kept, *passed, pl.col("__decision__").cast(_DECISIONS))
+    evidence = [pl.col(f"raw_{name}").alias(_evidence(name)) for name in _decided_fields(plan)]
+    return decided.select(*kept, *passed, *evidence, _order_level_gap(plan), pl.col("__decision__").cast(_DECISIONS))
+
+
+def _decided_fields(plan: _Plan) -> list[str]:
+    return (["order_date"] if plan.date_fmt is not None else []) + list(plan.money)
+
+
+def _evidence(name: str) -> str:
+    """The column carrying a decided field's text (trimmed, blank → null) through the batches."""
+    return f"__text_{name}__"
+
+
+@dataclass
+class _Evidence:
+    """What the batches tell about the decided columns (data rows that are not candidates;
+    the candidates that turn out to be data are added at the end)."""
+
+    dates: list[pl.DataFrame] = field(default_factory=list)  # value → rows, per batch
+    money: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # evidence sums, per batch
+
+    def add(self, plan: _Plan, rows: pl.DataFrame) -> None:
+        if plan.date_fmt is not None:
+            text = _evidence("order_date")
+            self.dates.append(rows.group_by(text).agg(pl.len().alias("n")).rename({text: "v"}))
+        for name in plan.money:
+            self.money.setdefault(name, []).append(_money_sums(rows, _evidence(name)))
+
+
+def _money_sums(rows: pl.DataFrame, text: str) -> pl.DataFrame:
+    """(rows, the four evidence counts of parse.money_evidence_exprs, plain rows) of a money
+    column, counted on its distinct values weighted by their rows (a batch of amounts holds
+    twenty times fewer distinct values than rows)."""
+    values = rows.group_by(text).agg(pl.len().cast(pl.Int64).alias("__w__")).filter(pl.col(text).is_not_null())
+    w = pl.col("__w__")
+    return values.select(
+        w.sum().alias("n"), *parse.money_evidence_exprs(text, weight="__w__"),
+        (pl.col(text).str.contains(parse.PLAIN_MONEY_RE).cast(pl.Int64) * w).sum().alias("plain"),
+    )
+
+
+_SAMPLE_LIMIT = 200_000
+"""ledger._sample_values: up to this many values decide a column as they are; above it, the
+distinct values (and above it again, a random sample of them)."""
+
+
+def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, settings: Settings) -> None:
+    """Decide the date and money columns again from every data row, as ledger._parse_file does
+    from the whole column; raise _Redecide when that differs from what the read assumed, _HandBack
+    when the eager path's decision cannot be known exactly (a random sample, an ambiguous column).
+
+    ``extra``: the candidate rows that are data, with their evidence columns."""
+    if plan.date_fmt is not None:
+        text = _evidence("order_date")
+        parts = [*evidence.dates, extra.group_by(text).agg(pl.len().alias("n")).rename({text: "v"})]
+        counts = pl.concat([p.select("v", pl.col("n").cast(pl.UInt64)) for p in parts]).drop_nulls("v")
+        counts = counts.group_by("v").agg(pl.col("n").sum())
+        total = int(counts["n"].sum() or 0)
+        if total <= _SAMPLE_LIMIT:
+            values = counts.select(pl.col("v").repeat_by("n").explode()).to_series()
+        elif counts.height <= _SAMPLE_LIMIT:
+            values = counts["v"]
+        else:
+            raise _HandBack  # the eager path decides from a random sample of the distinct dates
+        date_fmt: parse.DateFormat | None = None
+        if not parse.dates_are_plain(values):
+            try:
+                date_fmt = parse.detect_date_format(values.alias("raw_order_date"), settings.date_format)
+            except parse.AmbiguousDateFormat:
+                raise _HandBack from None  # the eager path refuses it, with its hint
+        if not _same_date_format(date_fmt, plan.date_fmt):
+            raise _Redecide(date_fmt, plan.money)
+    money = dict(plan.money)
+    for name in plan.money:
+        sums = pl.concat([*evidence.money.get(name, []), _money_sums(extra, _evidence(name))]).sum()
+        n, ps, cs, pw, cw, plain = (int(x or 0) for x in sums.row(0))
+        if n > _SAMPLE_LIMIT and (cs or cw):
+            raise _HandBack  # decimal comma evidence: a random sample of the distinct values could weigh it otherwise
+        fmt = parse.decide_money_format(ps, cs, pw, cw)
+        if fmt.decimal == "." and plain == n:
+            raise _Redecide(plan.date_fmt, {k: v for k, v in money.items() if k != name})  # plain after all
+        if fmt.decimal != money[name].decimal:
+            money[name] = fmt
+            raise _Redecide(plan.date_fmt, money)
+
+
+def _same_date_format(a: parse.DateFormat | None, b: parse.DateFormat | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.kinds, a.strptime, a.iso_strict) == (b.kinds, b.strptime, b.iso_strict)
+
+
+class _Redecide(Exception):
+    """Every data row decides a date or money column otherwise than the first rows did."""
+
+    def __init__(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
+        super().__init__(date_fmt, money)
+        self.date_fmt, self.money = date_fmt, money
+
+
+_AMOUNT_GAP = 1 << 31
+"""The bit of ``__gap__`` for a blank amount (the order-level fields take the low bits)."""
+
+
+def _order_level_gap(plan: _Plan) -> pl.Expr:
+    """``__gap__`` per row: a bit mask of the fields the eager path copies from another line of
+    a multi-line order (ledger.ORDER_LEVEL_FIELDS) that are blank on this row, plus _AMOUNT_GAP
+    for a blank line amount.
+
+    The eager copy changes a line only where a field is blank on it and written on another line
+    of its order, so an order whose lines all have the same mask is read alike on both paths;
+    a blank amount in a multi-line order is evidence for an order-total column (first line
+    only), which the eager path weighs. See _multi_line_orders. Computed only when the first
+    rows showed multi-line orders (else a constant 0)."""
+    if not plan.multi_line:
+        return pl.lit(0, dtype=pl.UInt32).alias("__gap__")
+    names = [n for n in R.ORDER_LEVEL_FIELDS if n in R.RAW_FIELDS and plan.mapping.column(n) is not None]
+    bits: list[pl.Expr] = []
+    for bit, name in enumerate(names):
+        raw = pl.col(f"raw_{name}")
+        blank = raw.is_null()
+        if name in plan.untrimmed and name not in plan.keys:  # taken as written: blank-like text too
+            blank = blank | raw.str.contains(r"^\s*$")
+        bits.append(pl.when(blank.fill_null(True)).then(pl.lit(1 << bit, dtype=pl.UInt32)).otherwise(pl.lit(0, dtype=pl.UInt32)))
+    if plan.amount_mode == "line":
+        bits.append(pl.when(pl.col("raw_amount").is_null()).then(pl.lit(_AMOUNT_GAP, dtype=pl.UInt32))
+                    .otherwise(pl.lit(0, dtype=pl.UInt32)))
+    return (pl.sum_horizontal(bits).cast(pl.UInt32) if bits else pl.lit(0, dtype=pl.UInt32)).alias("__gap__")
 
 
 def _cell(i: int) -> str:
@@ -197,10 +368,11 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
                   estimate: int) -> _Read:
     """One pass over the file; raises _HandBack as soon as a key cell is not plain."""
     read = _Read()
+    decided_cols = [_evidence(n) for n in _decided_fields(plan)]
     flags = [sniff.structural_candidates(scan.names, scan.table.header_cells).alias("__cand__"),
              _not_plain(plan.mapping, plan.keys).alias("__odd__")]
     other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
-    used_cols = [*plan.used_cols, "__cand__"]
+    used_cols = [*plan.used_cols, "__cand__", "__gap__"]
     cells = [*scan.cells, RAGGED]
     as_cells = [pl.col(_cell(i)).alias(c) for i, c in enumerate(cells)]
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
@@ -209,15 +381,17 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
         cand, odd = decided["__cand__"], decided["__odd__"]
         if (odd & ~cand).any():
             raise _HandBack
+        if decided_cols:
+            read.evidence.add(plan, decided.filter(~cand) if cand.any() else decided)
         if cand.any():
-            read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__"))
+            read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__", *decided_cols))
         if decided.select(is_used.all()).item():
             read.used.append(decided[used_cols])  # nothing to filter: no copy (select() copied, 7 ms a batch)
         else:
             read.used.append(decided.filter(is_used)[used_cols])
-            read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__decision__"]])
-        if not read.others:  # with other rows the ids are checked by hashing at the end
-            read.ids.follow(read.used[-1]["order_id"])
+            read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__gap__", "__decision__"]])
+        # used ids in file order (with other rows their uniqueness is checked by hashing at the end)
+        read.ids.follow(read.used[-1]["order_id"])
         read.rows += decided.height
         if on_rows is not None:
             on_rows(read.rows, max(estimate, read.rows))
@@ -249,7 +423,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     keys = _key_fields(mapping)
     status_col = mapping.column("status")
     deal_export = bool(status_col) and status.is_deal_export(
-        head.select(L._blank_to_null(pl.col(status_col))).to_series().drop_nulls())
+        head.select(R.blank_to_null(pl.col(status_col))).to_series().drop_nulls())
     dims = [d for d in F.DIMENSIONS if mapping.column(d)]
     cost = ["cost", "margin"] if mapping.column("cost") or mapping.column("margin") else []
     used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", *cost, *dims]
@@ -260,7 +434,35 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
     plan.warnings = guess_warnings(mapping, columns, str(path), None)
+    data_head = head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
+    plan.with_formats(*_head_formats(mapping, keys, data_head, settings))
+    order_col = mapping.column("order_id")
+    plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
     return plan
+
+
+def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, settings: Settings
+                  ) -> tuple[parse.DateFormat | None, dict[str, parse.MoneyFormat]]:
+    """The date and money columns that are not plain in the first rows, decided from them as
+    ledger._parse_file decides from the whole column (verified on every row: _verify_formats)."""
+    def values(name: str) -> pl.Series:
+        return head.select(R.blank_to_null(pl.col(mapping.column(name)))).to_series().drop_nulls()  # type: ignore[arg-type]
+
+    date_fmt = None
+    if "order_date" in keys:
+        dates = values("order_date")
+        if not dates.str.contains(parse.PLAIN_DATE_RE).all():
+            try:
+                date_fmt = parse.detect_date_format(dates.alias("raw_order_date"), settings.date_format)
+            except parse.AmbiguousDateFormat:  # the first rows cannot tell: every row will
+                date_fmt = parse.DateFormat(kinds=(parse.MDY,))
+    money = {}
+    for name in R.MONEY_FIELDS:
+        if name in keys:
+            amounts = values(name)
+            if not amounts.str.contains(_PLAIN_POINT_MONEY).all():
+                money[name] = parse.detect_money_format(amounts)
+    return date_fmt, money
 
 
 def _needs_eager_decisions(columns: list[str], mapping: F.Mapping, settings: Settings) -> bool:
@@ -303,18 +505,21 @@ def _drop_structural_used(
     return kept, used_cands.filter(drop).select("__line__")
 
 
-def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Ledger:
+def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Ledger:
     """Everything after the last batch: structural rows, the checks, the accounting."""
     raw = scan.table
     empty_cells = scan.frame.head(0).collect()
-    candidates = _concat(read.candidates, empty_cells.with_columns(pl.lit(True).alias("__cand__"),
-                                                                    pl.lit(True).alias("__odd__")))
+    candidates = _concat(read.candidates, empty_cells.with_columns(
+        pl.lit(True).alias("__cand__"), pl.lit(True).alias("__odd__"),
+        *(pl.lit(None, dtype=pl.String).alias(_evidence(n)) for n in _decided_fields(plan))))
     blank, codes = _structural(scan, candidates)
     blank_series = pl.Series(blank, dtype=pl.Int64)
     gone = pl.concat([blank_series, codes["__line__"]])
     # a candidate that is not structural is data: its key cells must be plain as well
     if candidates.filter(pl.col("__odd__") & ~pl.col("__line__").is_in(gone.implode())).height:
         raise _HandBack
+    if _decided_fields(plan):
+        _verify_formats(plan, read.evidence, candidates.filter(~pl.col("__line__").is_in(gone.implode())), settings)
     used = _concat(read.used, pl.DataFrame(schema={c: None for c in plan.used_cols}))
     others = pl.concat(read.others) if read.others else None
     if candidates.height:
@@ -335,18 +540,19 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
     moved_codes = (codes.join(moved, on="__line__", how="semi") if candidates.height else codes.head(0))
     data_others = others.filter(pl.col("__struct__").is_null()) if others is not None else None
 
-    if plan.mapping.column("order_id") is not None:
-        _check_unique_ids(used, data_others, read.ids)
+    multi_line = plan.mapping.column("order_id") is not None and _multi_line_orders(used, data_others, read.ids, plan)
+    used = used.drop("__gap__")
     status_counts = _status_counts(plan, used, data_others)
     if plan.mapping.column("status"):
-        deal_export = status.is_deal_export(L._status_series(status_counts).drop_nulls())
+        voted = status_counts.drop_nulls("raw_status")
+        deal_export = status.is_deal_export(voted["raw_status"], voted["n"])  # one row per value, weighted
         if deal_export != plan.deal_export:
             raise _Revote(deal_export)
 
     decision = pl.col("__decision__")
     file0 = pl.lit(0, dtype=pl.Int32).alias("__file__")
     counted = [
-        pl.DataFrame({"__file__": [0], "__decision__": [L.USED], "n": [used.height]},
+        pl.DataFrame({"__file__": [0], "__decision__": [R.USED], "n": [used.height]},
                      schema={"__file__": pl.Int32, "__decision__": pl.String, "n": pl.UInt32}),
         moved_codes.group_by("code").agg(pl.len().alias("n")).select(
             file0, pl.col("code").alias("__decision__"), pl.col("n").cast(pl.UInt32)),
@@ -363,7 +569,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
 
     reject_cols = ["__file__", "__line__", "__decision__", *_REJECT_RAW]
     if others is not None:
-        rejected = others.filter(decision.is_in(list(L.REJECTED_REASONS))).select(reject_cols).with_columns(
+        rejected = others.filter(decision.is_in(list(R.REJECTED_REASONS))).select(reject_cols).with_columns(
             decision.cast(pl.String))
         reported = others.filter(decision.is_in(["anonymous", "return"])).select(
             decision.cast(pl.String), file0, pl.col("order_id").alias("raw_order_id"), "line_amount",
@@ -374,7 +580,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
             schema={c: pl.String for c in reject_cols} | {"__file__": pl.Int32, "__line__": pl.Int64})
         reported = pl.DataFrame(schema={"__decision__": pl.String, "__file__": pl.Int32, "raw_order_id": pl.String,
                                         "line_amount": pl.Float64, "__amount_mode__": pl.String})
-    currency = L._decide_currency(_currency_counts(used, data_others), settings.currency)
+    currency = R.decide_currency(_currency_counts(used, data_others), settings.currency)
 
     as_of = settings.as_of_date()
     if as_of is None and used.height:
@@ -391,18 +597,19 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> L.Le
         warnings = S.unknown_status_warnings(status_counts, revenue, deal_export=plan.deal_export)
     used = used.drop("raw_status", "currency", strict=False)
     used = _trim_dimensions(used)
-    file_plan = L._FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
-                            unique_ids=plan.mapping.column("order_id") is not None)
-    source = L._accounting(counts, reported, [file_plan], currency)
+    file_plan = R.FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
+                            unique_ids=plan.mapping.column("order_id") is not None and not multi_line)
+    source = R.accounting(counts, reported, [file_plan], currency)
     source.warnings = [*source.warnings, *warnings]
-    L._check_usable(source, settings)
-    return L.Ledger(
-        orders=L._orders(used, [file_plan]),
+    R.check_usable(source, settings)
+    return R.Ledger(
+        orders=R.orders_from_lines(used, [file_plan], one_line=None if not multi_line else False,
+                                   adjacent_ids=read.ids.nondecreasing),
         as_of=as_of,
         currency=currency,
         source=source,
-        rejects=L._rejects(rejected, [file_plan]),
-        statuses=L._status_report(status_counts, plan.deal_export),
+        rejects=R.rejects_table(rejected, [file_plan]),
+        statuses=R.status_report_from_counts(status_counts, plan.deal_export),
         mappings=[plan.mapping],
         raw_tables=[raw],
         samples=samples,
@@ -425,23 +632,49 @@ def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
     it, found on their distinct values (a unique() of categorical codes, cheap) instead of on every row."""
     needs = [d for d in F.DIMENSIONS if d in used.columns
              and used[d].unique().cast(pl.String).str.contains(_PADDED).any()]
-    return used.with_columns(L._blank_to_null(pl.col(d).cast(pl.String)).cast(pl.Categorical).alias(d)
+    return used.with_columns(R.blank_to_null(pl.col(d).cast(pl.String)).cast(pl.Categorical).alias(d)
                              for d in needs) if needs else used
 
 
-def _check_unique_ids(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder) -> None:
-    """No two data rows share an order id (else: multi-line orders, the eager path's job).
+def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder, plan: _Plan) -> bool:
+    """Do data rows share order ids? Raises _HandBack when the eager path would read them otherwise.
 
     Ids seen strictly increasing (every row used) are distinct; otherwise distinct hashes ⇒
-    distinct ids, and a hash collision can only hand a file back."""
+    distinct ids. Shared ids are read here only when the eager path's decisions about them
+    are known to be the identity: no line of a multi-line order has a blank order-level field
+    that is written on another of its lines (``__gap__``, gathered when the first rows showed such
+    orders) and no line amount is blank, and — for an amount column —
+    some multi-line order has two different line amounts, which is exactly when
+    ``ledger._amount_mode`` calls the column line amounts once every line has one. (Two
+    different parsed amounts ⇒ two different written ones.) Anything else is handed back."""
     if (data_others is None or data_others.height == 0) and order.increasing:
-        return
-    parts = [used.select(pl.col("order_id").drop_nulls().hash(seed=0))]
-    if data_others is not None:
-        parts.append(data_others.select(pl.col("order_id").drop_nulls().hash(seed=0)))
-    hashes = pl.concat(parts)["order_id"]
-    if hashes.n_unique() != hashes.len():
-        raise _HandBack
+        return False
+    cols = ["order_id", "line_amount", "__gap__"]
+    if data_others is None or data_others.height == 0:
+        rows = used.select(cols)
+    else:
+        rows = pl.concat([used.select(cols), data_others.select(cols)])
+    rows = rows.filter(pl.col("order_id").is_not_null()) if rows["order_id"].null_count() else rows
+    ids = pl.col("order_id")
+    if rows.height == used.height and order.nondecreasing:  # equal ids are neighbours
+        shared = (ids == ids.shift(1)).fill_null(False) | (ids == ids.shift(-1)).fill_null(False)
+    else:
+        shared = ids.is_duplicated()
+    multi = rows.filter(shared)
+    if multi.height == 0:
+        return False
+    if not plan.multi_line:
+        raise _HandBack  # found only at the end: no gap flags were gathered
+    per_order = multi.group_by("order_id").agg(
+        pl.col("__gap__").bitwise_and().alias("all"), pl.col("__gap__").bitwise_or().alias("any"),
+        (pl.col("line_amount").drop_nulls().n_unique() > 1).alias("differ"),
+    )
+    copied = (pl.col("all") != pl.col("any")) | ((pl.col("any") & _AMOUNT_GAP) != 0)
+    if per_order.select(copied.any()).item():
+        raise _HandBack  # a field the eager path copies from another line, or a blank amount
+    if plan.amount_mode == "line" and not per_order["differ"].any():
+        raise _HandBack  # every order total repeated on its lines: an order-total column
+    return True
 
 
 def _status_counts(plan: _Plan, used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl.DataFrame:
@@ -462,18 +695,20 @@ def _currency_counts(used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl
     return pl.concat(parts).group_by("currency").agg(pl.col("rows").sum())
 
 
-def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress | None = None) -> L.Ledger | None:
+def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress | None = None) -> R.Ledger | None:
     """The streaming ledger of one plain CSV, or None when the file needs the eager path."""
     head = scan.frame.head(1000).collect()
     head = head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
     try:
         plan = _plan(scan, settings, path, head)
         estimate = _estimate_rows(path, head)
-        for _ in range(2):  # a second pass only when the whole file votes the status column otherwise
+        for _ in range(3):  # again only when the whole file decides a column otherwise than its first rows
             try:
                 return _finish(scan, settings, plan, _read_batches(scan, plan, settings, on_rows, estimate))
             except _Revote as revote:
                 plan.deal_export = revote.deal_export
+            except _Redecide as redecide:
+                plan.with_formats(redecide.date_fmt, redecide.money)
         return None
     except _HandBack:
         return None
@@ -482,8 +717,15 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
 def build_ledger_streaming(
     path: Path, settings: Settings, *, on_file: Callable[[Path], None] | None = None,
     on_rows: RowProgress | None = None,
-) -> L.Ledger | None:
+) -> R.Ledger | None:
     """The streaming path for one file, or None when the file needs the eager one (same results)."""
+    if detect_format(path) == "parquet":
+        scan = scan_parquet_text(path)
+        if scan is None:
+            return None
+        if on_file is not None:
+            on_file(path)
+        return _build(path, settings, scan, on_rows)
     if settings.sheet is not None or settings.encoding not in (None, "utf-8", "utf8", "UTF-8"):
         return None
     # Most exports have no row longer than the header: read without the spare columns that
@@ -504,8 +746,10 @@ def build_ledger_streaming(
 
 
 def big_file(path: Path) -> bool:
-    """Worth the streaming path; a missing or unreadable file is left to the eager reader's errors."""
+    """Worth the streaming path; a missing or unreadable file is left to the eager reader's errors.
+    Parquet holds about eight times more rows per byte than CSV text: its threshold is smaller."""
     try:
-        return path.is_file() and path.stat().st_size >= LAZY_MIN_BYTES
-    except OSError:
+        size = path.stat().st_size if path.is_file() else 0
+        return size >= (LAZY_MIN_BYTES // 8 if detect_format(path) == "parquet" else LAZY_MIN_BYTES)
+    except (OSError, DataError):  # .xls: refused by the eager reader, with its hint
         return False

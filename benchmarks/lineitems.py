@@ -1,0 +1,157 @@
+"""Write a line-item shop export of exactly ROWS rows, in the shapes issue 14 measures.
+
+    python benchmarks/lineitems.py 5_000_000 lines.csv --seed 7
+    python benchmarks/lineitems.py 5M lines_mdy.csv --date-format mdy --money dollar --status
+    python benchmarks/lineitems.py 5M lines.parquet          # typed columns (Date, Float64)
+    python benchmarks/lineitems.py 200k lines.xlsx           # one sheet, typed cells
+
+The orders come from examples/generate.py (its heavy-tailed buyers, dates and order values);
+each order is then written as line items the way a shop export does: about 15 % of orders have
+two or more lines that share the order id, the order date and the status, and each line carries
+its own line amount (the order's value split over its lines) and quantity. Columns:
+order_id, customer_id, order_date, amount, quantity, channel, region [, status].
+
+Shapes:
+
+* ``--date-format iso|mdy`` — ``2024-03-07`` or ``03/07/2024`` (US exports);
+* ``--money plain|dollar`` — ``1234.5`` or ``$1,234.50``;
+* ``--status`` — a status column per order: ``Paid``, 3 % ``Refunded`` (whole orders);
+* the output suffix chooses CSV, Parquet (typed: dates as Date, amounts as Float64) or xlsx.
+
+Text options apply to CSV only; Parquet and xlsx cells are typed as their writers type them.
+Block by block (bounded memory); the same arguments always give the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+MULTI_LINE_SHARE = 0.15  # orders with 2+ lines
+EXTRA_LINES_MEAN = 0.6  # lines beyond the second, geometric: 2 lines most often, a few long baskets
+REFUNDED_SHARE = 0.03
+#: expected lines per order, to draw enough orders for ROWS lines
+LINES_PER_ORDER = 1 + MULTI_LINE_SHARE * (1 + EXTRA_LINES_MEAN)
+
+
+def _generate_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("custinv_examples_generate", ROOT / "examples" / "generate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def parse_count(text: str) -> int:
+    """'5M' → 5_000_000, '200k' → 200_000, '1_000' → 1000."""
+    t = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
+    return int(float(t[:-1] if scale > 1 else t) * scale)
+
+
+def expand(orders: pl.DataFrame, seed: int, block: int, status: bool) -> pl.DataFrame:
+    """One order per row in, one line item per row out (order fields repeated on every line)."""
+    rng = np.random.default_rng([seed, block, 14])
+    n = orders.height
+    multi = rng.random(n) < MULTI_LINE_SHARE
+    lines = np.where(multi, 2 + rng.geometric(1 / (1 + EXTRA_LINES_MEAN), n) - 1, 1)
+    total = int(lines.sum())
+    row_order = np.repeat(np.arange(n), lines)
+    weight = rng.uniform(0.2, 1.0, total)
+    share = weight / np.bincount(row_order, weights=weight)[row_order]  # a line's part of its order
+    out = orders.select(pl.all().gather(pl.Series(row_order)))
+    amount = np.maximum(0.01, np.round(out["amount"].to_numpy() * share, 2))
+    out = out.with_columns(
+        amount=pl.Series(amount),
+        quantity=pl.Series(1 + rng.poisson(0.6, total)),
+    )
+    if status:
+        refunded = (rng.random(n) < REFUNDED_SHARE)[row_order]
+        out = out.with_columns(status=pl.when(pl.Series(refunded)).then(pl.lit("Refunded")).otherwise(pl.lit("Paid")))
+    return out
+
+
+def dollars(col: str) -> pl.Expr:
+    """1234.5 → '$1,234.50' (thousands grouped; amounts stay far below a billion)."""
+    cents = (pl.col(col) * 100).round(0).cast(pl.Int64)
+    whole = cents // 100
+    frac = (cents % 100).cast(pl.String).str.zfill(2)
+    millions, thousands, units = whole // 1_000_000, (whole // 1_000) % 1_000, whole % 1_000
+    grouped = (
+        pl.when(whole >= 1_000_000)
+        .then(pl.concat_str(millions.cast(pl.String), pl.lit(","), thousands.cast(pl.String).str.zfill(3), pl.lit(","),
+                            units.cast(pl.String).str.zfill(3)))
+        .when(whole >= 1_000)
+        .then(pl.concat_str(thousands.cast(pl.String), pl.lit(","), units.cast(pl.String).str.zfill(3)))
+        .otherwise(units.cast(pl.String))
+    )
+    return pl.concat_str(pl.lit("$"), grouped, pl.lit("."), frac).alias(col)
+
+
+def blocks(rows: int, seed: int, status: bool) -> Iterator[pl.DataFrame]:
+    """Line-item frames, block by block, exactly `rows` lines in all (the last order may be cut short)."""
+    gen = _generate_module()
+    orders = max(1, round(rows / LINES_PER_ORDER))
+    plan = gen.make_plan(orders, max(1, orders // 8), date(2021, 1, 1), date(2024, 12, 31), seed, 2_000_000)
+    left = rows
+    for k, df in enumerate(gen.frames(plan)):
+        if left <= 0:
+            return
+        lines = expand(df, seed, k, status).head(left)
+        left -= lines.height
+        yield lines
+    while left > 0:  # fewer lines than asked (chance): repeat the last block's shape with new order ids
+        extra = expand(df.with_columns(pl.col("order_id") + 10_000_000_000 + left), seed, left, status).head(left)
+        left -= extra.height
+        yield extra
+
+
+def write(rows: int, out: Path, seed: int, date_format: str, money: str, status: bool) -> int:
+    suffix = out.suffix.lower()
+    frames = blocks(rows, seed, status)
+    if suffix == ".parquet":
+        whole = pl.concat(frames, rechunk=False)
+        whole.write_parquet(out, row_group_size=1_000_000)
+        return whole.height
+    if suffix == ".xlsx":
+        whole = pl.concat(frames)
+        whole.write_excel(out, worksheet="Orders", autofit=False, dtype_formats={pl.Date: "yyyy-mm-dd"})
+        return whole.height
+    written = 0
+    with out.open("wb") as fh:
+        for i, df in enumerate(frames):
+            text = df
+            if date_format == "mdy":
+                text = text.with_columns(pl.col("order_date").dt.strftime("%m/%d/%Y"))
+            if money == "dollar":
+                text = text.with_columns(dollars("amount"))
+            text.write_csv(fh, include_header=i == 0, float_precision=2)
+            written += df.height
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("rows", type=parse_count, metavar="ROWS", help="line items to write (5M, 200k, 1_000_000)")
+    ap.add_argument("out", type=Path, metavar="OUT", help="output file: .csv, .parquet or .xlsx")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--date-format", choices=("iso", "mdy"), default="iso")
+    ap.add_argument("--money", choices=("plain", "dollar"), default="plain")
+    ap.add_argument("--status", action="store_true", help="add a status column (3 %% of orders Refunded)")
+    args = ap.parse_args(argv)
+    n = write(args.rows, args.out, args.seed, args.date_format, args.money, args.status)
+    print(f"wrote {n:,} line items to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
