@@ -4,7 +4,8 @@ Issue 14 rewrote the ingest for speed under one hard rule: no file's numbers may
 outputs in tests/data/golden/ were recorded with the code from *before* that work
 (``PYTHONPATH=<main's src> python tests/test_golden_outputs.py --record``: first on the commit
 the branch started from, then again on main at b7a68a2 when main was merged in — main had added
-settings fields and a currency fix meanwhile); each run
+settings fields and a currency fix meanwhile; and once more from afe39a2, main with issue 16 but
+without issue 14, whose win-back rows gained name, owner and region); each run
 compares the current ``custinv audit FILE --format json`` with them, key by key. The ``clv``
 section is left out: it is a model fit over the same ledger (the ledger itself is pinned by every
 other section), and the CLV package is rewritten on its own (issue 17).

@@ -11,6 +11,7 @@ file back to when a rule it assumed does not hold.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -276,7 +277,8 @@ def build_ledger(
         combined = combined.with_columns(after_as_of(as_of))
     used = combined.filter(pl.col("__decision__") == USED)
     if as_of is None and used.height:
-        as_of = used["order_date"].max()
+        latest = used["order_date"].max()
+        as_of = latest if isinstance(latest, dt.date) else None
 
     source = accounting(
         combined.group_by("__file__", "__decision__").agg(pl.len().alias("n")),

@@ -15,6 +15,7 @@ by customer" with their own field table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -63,7 +64,7 @@ def read_side_table(path: Source, settings: Settings, table: F.FieldTable, what:
     ``--date-format`` applies to the master's signup dates too (same d/m vs m/d question).
     """
 
-    def score(cells: list[str | None]) -> float:
+    def score(cells: Sequence[str | None]) -> float:
         return float(sum(1 for c in cells if c and table.matches(c)))
 
     # encoding, delimiter and header row are sniffed per file: --encoding etc. describe the order files

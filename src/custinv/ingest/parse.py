@@ -559,10 +559,11 @@ def _date_expr(t: pl.Expr, fmt: DateFormat) -> pl.Expr:
     if EXCEL_SERIAL in fmt.kinds:
         n = t.str.extract(_FORMS[EXCEL_SERIAL][0], 1).cast(pl.Int32)
         parts.append(pl.lit(_EXCEL_EPOCH) + pl.duration(days=n))
-    for kind, unit in ((EPOCH_SECONDS, "s"), (EPOCH_MILLIS, "ms")):
+    epoch_units: tuple[tuple[str, Literal["s", "ms"]], ...] = ((EPOCH_SECONDS, "s"), (EPOCH_MILLIS, "ms"))
+    for kind, unit in epoch_units:
         if kind in fmt.kinds:
             n = t.str.extract(_FORMS[kind][0], 1).cast(pl.Int64)
-            parts.append(pl.from_epoch(n, time_unit=unit).dt.date())  # type: ignore[arg-type]
+            parts.append(pl.from_epoch(n, time_unit=unit).dt.date())
     if not parts:
         # A null per row (a bare literal would be one row, not the column's length).
         none = pl.lit(None, dtype=pl.Date)

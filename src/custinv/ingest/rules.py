@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import polars as pl
 
@@ -90,14 +91,17 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(trimmed == "").then(None).otherwise(trimmed)
 
 
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
+
+
 def canonical_columns(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: _Frame,
     mapping: F.Mapping,
     file_index: int,
     structural: pl.Expr,
     unpadded: set[str] | frozenset[str] = frozenset(),
     keep: Sequence[str] = (),
-) -> pl.DataFrame | pl.LazyFrame:
+) -> _Frame:
     """Rename mapped columns to ``raw_<field>`` (text, blanks → null); keep line, ragged flag
     and the columns named in ``keep``.
 
@@ -348,7 +352,7 @@ def _order_amount_total(lines: pl.DataFrame) -> float:
         .agg(pl.col("line_amount").first())["line_amount"]
         .sum()
     )
-    return float((per_line or 0.0) + (totals or 0.0))
+    return float(per_line or 0.0) + float(totals or 0.0)
 
 
 def check_usable(source: SourceReport, settings: Settings) -> None:

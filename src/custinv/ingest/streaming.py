@@ -422,7 +422,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     F.require_fields(mapping, columns, str(path))
     keys = _key_fields(mapping)
     status_col = mapping.column("status")
-    deal_export = bool(status_col) and status.is_deal_export(
+    deal_export = status_col is not None and status.is_deal_export(
         head.select(R.blank_to_null(pl.col(status_col))).to_series().drop_nulls())
     dims = [d for d in F.DIMENSIONS if mapping.column(d)]
     cost = ["cost", "margin"] if mapping.column("cost") or mapping.column("margin") else []
