@@ -13,10 +13,11 @@ from typing import Annotated, Any, Optional
 import typer
 
 from custinv.cli.app import app
-from custinv.cli.common import _expand, _finish, _prepare_outputs, _print_json, _print_warnings, _progress, _run_audit, _settings
+from custinv.cli.common import _expand, _finish, _prepare_outputs, _print_warnings, _progress, _run_audit, _settings
 from custinv.cli.errors import _stderr_console, guarded
 from custinv.cli.options import _V, FilesArg, FormatOpt, OutputFormat, RowFormat, with_options
 from custinv.errors import UsageError
+from custinv.render.registry import AUDIT, CHURN, CLV, COHORTS, COMPARE, CUSTOMERS, PROFILES, RFM, RenderOptions, print_json
 
 
 def _json_unless_table(format: object) -> bool:
@@ -97,16 +98,7 @@ def audit(
             write_reports(result, excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
                           keep=opts.get("keep"), customers_out=opts.get("customers_out"), lang=settings.lang,
                           pii=settings.pii, comparison=changes, progress=progress)
-    if format is OutputFormat.table:
-        from custinv.render.console import render_stocktake
-
-        render_stocktake(result.stocktake, lang=settings.lang, pii=settings.pii)
-    elif format is OutputFormat.json:
-        _print_json(result.stocktake.to_json_dict())
-    else:
-        from custinv.render.tabular import print_stocktake_rows
-
-        print_stocktake_rows(result.stocktake, format.value)
+    AUDIT.render(format.value, result.stocktake, RenderOptions(lang=settings.lang, pii=settings.pii))
     return _finish(result, opts)
 
 
@@ -133,20 +125,14 @@ def customers(
       custinv customers orders.csv -f parquet -o customers.parquet
     """
 
-    from custinv.render.tabular import customer_rows, write_rows
-
     settings = _settings(opts, clv=False if no_clv else None)
     _prepare_outputs(opts, files, settings, output)
     if output is None and format is RowFormat.parquet and sys.stdout.isatty():
         raise UsageError("parquet is binary: write it with --output FILE or redirect stdout")
     result = _run_audit(files, settings, opts)
-    if format is None and output is None and sys.stdout.isatty():  # a person: a readable preview
-        from custinv.render.console import customer_preview, stdout_console
-
-        console = stdout_console()
-        console.print(customer_preview(result.customers, settings.lang, settings.pii, console.width))
-        return 0
-    write_rows(customer_rows(result), (format or RowFormat.ndjson).value, output)
+    person = format is None and output is None and sys.stdout.isatty()  # a person: a readable preview
+    shown = "table" if person else (format or RowFormat.ndjson).value
+    CUSTOMERS.render(shown, result, RenderOptions(lang=settings.lang, pii=settings.pii, output=output))
     return 0
 
 
@@ -173,6 +159,7 @@ def inspect(
     from custinv.ingest.ledger import build_ledger
     from custinv.render.partial import render_partial
     from custinv.render.pii import protect_inspection
+    from custinv.render.registry import INSPECT
 
     settings = _settings(opts, max_reject_rate=1.0, pii=pii, strict=False)
     try:
@@ -181,14 +168,7 @@ def inspect(
         render_partial(exc, as_json=format is not OutputFormat.table)
         raise
     _print_warnings(ledger.source.warnings, bool(opts.get("quiet")))
-    if format is OutputFormat.table:
-        from custinv.render.console import render_inspection
-
-        render_inspection(ledger)
-    else:
-        from custinv.render.tabular import inspection_dict
-
-        _print_json(inspection_dict(ledger))
+    INSPECT.render(format.value, ledger)
     return 0
 
 
@@ -213,18 +193,7 @@ def rfm(
 
     settings = _settings(opts, clv=False)
     result = _run_audit(files, settings, opts)
-    st = result.stocktake
-    if format is OutputFormat.table:
-        from custinv.render.console import render_rfm, stdout_console
-
-        render_rfm(st, settings.lang, stdout_console())
-    elif format is OutputFormat.csv:
-        from custinv.render.tabular import print_model_rows
-
-        assert st.rfm is not None
-        print_model_rows(st.rfm.segments)
-    else:
-        _print_json(_only(st, "rfm", "value_tiers", "frequency_classes", "lifecycle"))
+    RFM.render(format.value, result.stocktake, RenderOptions(lang=settings.lang))
     return 0
 
 
@@ -258,18 +227,9 @@ def cohorts(
 
     settings = _settings(opts, clv=False)
     result = _run_audit(files, settings, opts)
-    st = result.stocktake
-    assert st.retention is not None
-    if format is OutputFormat.table:
-        from custinv.render.console import render_cohorts, stdout_console
-
-        render_cohorts(st, settings.lang, stdout_console(), measure=measure.value, last=last or 24)
-    elif format is OutputFormat.csv:
-        from custinv.analytics.retention import cohort_matrix_frame
-
-        cohort_matrix_frame(st.retention, measure.value).write_csv(sys.stdout)
-    else:
-        _print_json(_only(st, "retention", "kpis_by_period"))
+    assert result.stocktake.retention is not None
+    COHORTS.render(format.value, result.stocktake,
+                   RenderOptions(lang=settings.lang, measure=measure.value, last=last or 24))
     return 0
 
 
@@ -296,18 +256,7 @@ def churn(
     settings = _settings(opts, clv=False if no_clv else None)
     _prepare_outputs(opts, files, settings)
     result = _run_audit(files, settings, opts)
-    st = result.stocktake
-    if format is OutputFormat.table:
-        from custinv.render.console import render_churn, stdout_console
-
-        render_churn(st, settings.lang, stdout_console(), pii=settings.pii)
-    elif format is OutputFormat.csv:
-        from custinv.render.tabular import print_model_rows
-
-        assert st.churn is not None
-        print_model_rows(st.churn.at_risk)
-    else:
-        _print_json(_only(st, "kpis", "churn", "kpis_by_period", "alerts"))
+    CHURN.render(format.value, result.stocktake, RenderOptions(lang=settings.lang, pii=settings.pii))
     return _finish(result, opts)
 
 
@@ -334,13 +283,7 @@ def clv(
 
     settings = _settings(opts, clv=True)
     result = _run_audit(files, settings, opts)
-    st = result.stocktake
-    if format is OutputFormat.table:
-        from custinv.render.console import render_clv, stdout_console
-
-        render_clv(st, settings.lang, stdout_console(), pii=settings.pii)
-    else:
-        _print_json(st.to_json_dict())
+    CLV.render(format.value, result.stocktake, RenderOptions(lang=settings.lang, pii=settings.pii))
     return 0
 
 
@@ -393,13 +336,7 @@ def compare(
         raise UsageError("compare takes two snapshot folders (OLD NEW), or one folder with --since DATE")
     old, new = read_snapshot(old_path), read_snapshot(new_path)
     result = compare_snapshots(old, new, top=top)
-    if format is CompareFormat.json:
-        _print_json(result.to_json_dict())
-    else:
-        from custinv.render.compare import render_comparison
-        from custinv.render.console import stdout_console
-
-        render_comparison(result, settings.lang, stdout_console(), currency=new.stocktake.get("currency"))
+    COMPARE.render(format.value, result, RenderOptions(lang=settings.lang, currency=new.stocktake.get("currency")))
     return 0
 
 
@@ -410,15 +347,8 @@ def schema() -> int:
 
     from custinv.render.tabular import json_schema
 
-    _print_json(json_schema())
+    print_json(json_schema())
     return 0
-
-
-def _only(st: Any, *sections: str) -> dict[str, Any]:
-    """The contract object with the header, the source and only the named sections."""
-    data = st.to_json_dict()
-    keep = {"schema_version", "tool", "as_of", "currency", "source", "settings", "timings", *sections}
-    return {k: v for k, v in data.items() if k in keep}
 
 
 @app.command()
@@ -437,24 +367,7 @@ def profiles(
 
     from custinv.ingest.profiles import all_profiles
 
-    rows = [
-        {"name": p.name, "title": p.title, "signature": list(p.signature),
-         "columns": {f: list(h) for f, h in p.columns.items()}, "sources": list(p.sources)}
-        for p in all_profiles()
-    ]
-    if format is CompareFormat.json:
-        _print_json(rows)
-        return 0
-    from rich.table import Table
-
-    table = Table(title="export profiles", show_lines=False)
-    for name in ("profile", "export", "recognised by"):
-        table.add_column(name)
-    for p in all_profiles():
-        table.add_row(p.name, p.title, ", ".join(p.signature))
-    from rich.console import Console
-
-    Console().print(table)
+    PROFILES.render(format.value, all_profiles())
     return 0
 
 

@@ -5,7 +5,6 @@ work, the audit run with progress, warnings and timings on stderr.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -107,10 +106,6 @@ def _progress(quiet: bool) -> Any:
     from custinv.render.progress import TerminalProgress
 
     return TerminalProgress(_stderr_console())
-
-
-def _print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
 
 
 def _prepare_outputs(opts: dict[str, Any], files: list[str], settings: Settings, *paths: Path | None) -> None:
