@@ -13,11 +13,22 @@ from typing import Annotated, Any, Optional
 import typer
 
 from custinv.cli.app import app
-from custinv.cli.common import _expand, _finish, _prepare_outputs, _print_warnings, _progress, _run_audit, _settings
-from custinv.cli.errors import _stderr_console, guarded
+from custinv.cli.common import (
+    _expand,
+    _finish,
+    _note,
+    _prepare_outputs,
+    _print_warnings,
+    _progress,
+    _run_audit,
+    _run_outputs,
+    _settings,
+)
+from custinv.cli.errors import guarded
 from custinv.cli.options import _V, FilesArg, FormatOpt, OutputFormat, RowFormat, with_options
 from custinv.errors import UsageError
 from custinv.render.registry import AUDIT, CHURN, CLV, COHORTS, COMPARE, CUSTOMERS, PROFILES, RFM, RenderOptions, print_json
+from custinv.runs import check_run_outputs, keep_and_report
 
 
 def _json_unless_table(format: object) -> bool:
@@ -61,43 +72,12 @@ def audit(
     """
 
     settings = _settings(opts, clv=False if no_clv else None)
-    _prepare_outputs(opts, files, settings, opts.get("excel"), opts.get("html"), opts.get("customers_out"))
-    if any(opts.get(k) is not None for k in ("excel", "html", "report_dir", "customers_out")):
-        from custinv.render.reports import check_report_targets
-
-        check_report_targets(excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
-                             customers_out=opts.get("customers_out"))
-    if opts.get("snapshot") is not None:
-        from custinv.snapshots import check_snapshot_root
-
-        check_snapshot_root(opts["snapshot"])
-    if opts.get("compare_with") is not None:
-        from custinv.changes import check_snapshot_folder
-
-        check_snapshot_folder(opts["compare_with"])
+    outputs = _run_outputs(opts)
+    _prepare_outputs(opts, files, settings, outputs.excel, outputs.html, outputs.customers_out)
+    check_run_outputs(outputs)
     result = _run_audit(files, settings, opts)
-    changes = None
-    if opts.get("snapshot") is not None or opts.get("compare_with") is not None:
-        from rich.markup import escape
-
-        from custinv.changes import changes_for_run
-        from custinv.render.book_views import changes_hint
-
-        changes = changes_for_run(result, snapshot_root=opts.get("snapshot"), compare_with=opts.get("compare_with"))
-        if changes is not None:
-            _stderr_console(quiet=bool(opts.get("quiet"))).print(f"[dim]{escape(changes_hint(changes, settings.lang))}[/]")
-    if opts.get("snapshot") is not None:
-        from custinv.snapshots import write_snapshot
-
-        folder = write_snapshot(opts["snapshot"], result.stocktake, result.customers)
-        _stderr_console(quiet=bool(opts.get("quiet"))).print(f"[dim]snapshot written to {folder}[/]")
-    if any(opts.get(k) is not None for k in ("excel", "html", "report_dir", "customers_out")):
-        from custinv.render.reports import write_reports
-
-        with _progress(bool(opts.get("quiet"))) as progress:
-            write_reports(result, excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
-                          keep=opts.get("keep"), customers_out=opts.get("customers_out"), lang=settings.lang,
-                          pii=settings.pii, comparison=changes, progress=progress)
+    quiet = bool(opts.get("quiet"))
+    keep_and_report(result, settings, outputs, progress=lambda: _progress(quiet), note=_note(quiet))
     AUDIT.render(format.value, result.stocktake, RenderOptions(lang=settings.lang, pii=settings.pii))
     return _finish(result, opts)
 
