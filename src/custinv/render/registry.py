@@ -74,6 +74,15 @@ def only_sections(st: Stocktake, *sections: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in keep}
 
 
+def _sections(*sections: str) -> Renderer[Stocktake]:
+    """The JSON form of a command that shows part of a stocktake: :func:`only_sections`."""
+
+    def write(st: Stocktake, o: RenderOptions) -> None:
+        print_json(only_sections(st, *sections))
+
+    return write
+
+
 def _stdout() -> Console:
     from custinv.render.console import stdout_console
 
@@ -123,11 +132,8 @@ def _rfm_csv(st: Stocktake, o: RenderOptions) -> None:
     print_model_rows(st.rfm.segments)
 
 
-def _rfm_json(st: Stocktake, o: RenderOptions) -> None:
-    print_json(only_sections(st, "rfm", "value_tiers", "frequency_classes", "lifecycle"))
-
-
-RFM: View[Stocktake] = View("rfm", {"table": _rfm_table, "csv": _rfm_csv, "json": _rfm_json})
+RFM: View[Stocktake] = View("rfm", {"table": _rfm_table, "csv": _rfm_csv,
+                                    "json": _sections("rfm", "value_tiers", "frequency_classes", "lifecycle")})
 
 
 # --- cohorts -------------------------------------------------------------------------------
@@ -145,11 +151,8 @@ def _cohorts_csv(st: Stocktake, o: RenderOptions) -> None:
     cohort_matrix_frame(st.retention, o.measure).write_csv(sys.stdout)
 
 
-def _cohorts_json(st: Stocktake, o: RenderOptions) -> None:
-    print_json(only_sections(st, "retention", "kpis_by_period"))
-
-
-COHORTS: View[Stocktake] = View("cohorts", {"table": _cohorts_table, "csv": _cohorts_csv, "json": _cohorts_json})
+COHORTS: View[Stocktake] = View("cohorts", {"table": _cohorts_table, "csv": _cohorts_csv,
+                                            "json": _sections("retention", "kpis_by_period")})
 
 
 # --- churn ---------------------------------------------------------------------------------
@@ -167,11 +170,8 @@ def _churn_csv(st: Stocktake, o: RenderOptions) -> None:
     print_model_rows(st.churn.at_risk)
 
 
-def _churn_json(st: Stocktake, o: RenderOptions) -> None:
-    print_json(only_sections(st, "kpis", "churn", "kpis_by_period", "alerts"))
-
-
-CHURN: View[Stocktake] = View("churn", {"table": _churn_table, "csv": _churn_csv, "json": _churn_json})
+CHURN: View[Stocktake] = View("churn", {"table": _churn_table, "csv": _churn_csv,
+                                        "json": _sections("kpis", "churn", "kpis_by_period", "alerts")})
 
 
 # --- clv -----------------------------------------------------------------------------------
