@@ -22,7 +22,7 @@ from custinv.models import Comparison
 from custinv.render.book_views import kpi_kind, shown_deltas
 from custinv.render.excel import write_excel
 from custinv.render.html import render_html
-from custinv.render.i18n import book_label, t
+from custinv.render.i18n import label
 
 NS = "{http://www.w3.org/1999/xhtml}"
 INPUTS = (str(EXAMPLES / "salesforce_opportunities.csv"), "--customers-file", str(EXAMPLES / "crm_accounts.csv"),
@@ -71,7 +71,7 @@ def _table_after(ws: Any, first_header: str, start: int = 0) -> tuple[int, list[
 
 
 def _facts(ws: Any) -> dict[str, Any]:
-    _, _, body = _table_after(ws, t("metric", "en"))
+    _, _, body = _table_after(ws, label("report:metric", "en"))
     return {r[0]: r[1] for r in body}
 
 
@@ -114,7 +114,7 @@ def test_first_run_has_no_changes_the_second_has(runs: dict[str, Any]) -> None:
 
 def test_changes_header_and_counts(runs: dict[str, Any]) -> None:
     ws, cmp = runs["second"]["wb"]["Changes"], runs["compare"]
-    assert ws["A1"].value == f"{book_label('comparison', 'en')}: 2023-12-31 → {cmp['new']['as_of']}"
+    assert ws["A1"].value == f"{label('book:comparison', 'en')}: 2023-12-31 → {cmp['new']['as_of']}"
     facts = _facts(ws)
     assert facts["Customers gained"] == cmp["customers_gained"] == 1
     assert facts["Customers lost"] == cmp["customers_lost"] == 1
@@ -122,13 +122,13 @@ def test_changes_header_and_counts(runs: dict[str, Any]) -> None:
 
 def test_changes_kpi_deltas_equal_compare(runs: dict[str, Any]) -> None:
     ws, cmp = runs["second"]["wb"]["Changes"], runs["compare"]
-    top, head, body = _table_after(ws, t("metric", "en"), start=5)
+    top, head, body = _table_after(ws, label("report:metric", "en"), start=5)
     assert head[:4] == ["Metric", "Before", "After", "Change"]
     by_label = {r[0]: r for r in body}
     shown = shown_deltas(Comparison.model_validate(cmp))
     assert len(body) == len(shown) >= 30
     for key, d in shown:
-        row = by_label[book_label(key, "en")]
+        row = by_label[label("book:" + key, "en")]
         kind = kpi_kind(key)
         for got, want in ((row[1], d.old), (row[2], d.new)):
             assert got == (None if want is None else pytest.approx(want, abs=1e-6)), key
@@ -148,11 +148,11 @@ def test_changes_kpi_deltas_equal_compare(runs: dict[str, Any]) -> None:
 def test_migration_grids_equal_compare(runs: dict[str, Any], axis: str) -> None:
     ws, cmp = runs["second"]["wb"]["Changes"], runs["compare"]
     cells = cmp["migrations"][axis]
-    names = {book_label(c[k], "en"): c[k] for c in cells for k in ("from", "to")}
+    names = {label("book:" + c[k], "en"): c[k] for c in cells for k in ("from", "to")}
     for measure in ("customers", "revenue"):
-        title = f"{book_label('migration', 'en')}: {book_label(axis, 'en')} — {book_label('migration_' + measure, 'en')}"
+        title = f"{label('book:migration', 'en')}: {label('book:' + axis, 'en')} — {label('book:migration_' + measure, 'en')}"
         title_row = _cell_with(ws, title).row
-        _, head, body = _table_after(ws, f"{book_label(axis, 'en')} ↓ / →", start=title_row)
+        _, head, body = _table_after(ws, f"{label('book:' + axis, 'en')} ↓ / →", start=title_row)
         grid = {(names[r[0]], names[to]): v for r in body for to, v in zip(head[1:], r[1:], strict=False)
                 if to is not None}
         want = {(c["from"], c["to"]): c[measure] for c in cells}
@@ -168,19 +168,19 @@ def test_gained_lost_and_movers_equal_compare(runs: dict[str, Any]) -> None:
     ws, cmp = runs["second"]["wb"]["Changes"], runs["compare"]
     rows = _rows(ws)
     for key in ("gained_customers", "lost_customers"):
-        start = next(i for i, r in enumerate(rows) if isinstance(r[0], str) and r[0].startswith(book_label(key, "en")))
+        start = next(i for i, r in enumerate(rows) if isinstance(r[0], str) and r[0].startswith(label("book:" + key, "en")))
         _, _, body = _table_after(ws, "Customer", start=start)
         assert [r[0] for r in body] == [c["customer_id"] for c in cmp[key]]
         for r, c in zip(body, cmp[key], strict=True):
             assert r[2] == pytest.approx(c["value"], abs=0.005) and r[3] == pytest.approx(c["revenue"], abs=0.005)
-    start = next(i for i, r in enumerate(rows) if r[0] == book_label("movers", "en"))
+    start = next(i for i, r in enumerate(rows) if r[0] == label("book:movers", "en"))
     _, head, body = _table_after(ws, "Customer", start=start)
     assert [r[0] for r in body] == [m["customer_id"] for m in cmp["movers"]]
     first = cmp["movers"][0]
     assert body[0][1] == pytest.approx(first["value"], abs=0.005)
     assert (body[0][2], body[0][3]) == (pytest.approx(first["revenue_old"]), pytest.approx(first["revenue_new"]))
     axis, (old, new) = next(iter(first["changes"].items()))
-    assert body[0][head.index(book_label(axis, "en"))] == f"{book_label(old, 'en')} → {book_label(new, 'en')}"
+    assert body[0][head.index(label("book:" + axis, "en"))] == f"{label('book:' + old, 'en')} → {label('book:' + new, 'en')}"
 
 
 def test_customer_book_sheet_equals_json(runs: dict[str, Any]) -> None:
@@ -191,8 +191,8 @@ def test_customer_book_sheet_equals_json(runs: dict[str, Any]) -> None:
                       ("customers_missing_from_master", book["customers_missing_from_master"]),
                       ("accounts_eligible", conv["accounts_eligible"]), ("converted", conv["converted"]),
                       ("within_days", conv["within_days"])):
-        assert facts[book_label(key, "en")] == want, key
-        assert isinstance(facts[book_label(key, "en")], int)
+        assert facts[label("book:" + key, "en")] == want, key
+        assert isinstance(facts[label("book:" + key, "en")], int)
     assert facts["Accounts in the master"] == 17 and facts["Prospects (never bought)"] == 5
     assert facts["Prospect share"] == pytest.approx(book["prospect_share"], abs=1e-6)
     assert facts["Conversion rate"] == pytest.approx(conv["conversion_rate"], abs=1e-6) == pytest.approx(0.6)
@@ -212,14 +212,14 @@ def test_service_sheet_equals_json(runs: dict[str, Any]) -> None:
     ws, svc = runs["second"]["wb"]["Service"], runs["second"]["json"]["service"]
     facts = _facts(ws)
     for key, want in svc["kpis"].items():
-        got = facts[book_label(key, "en")]
+        got = facts[label("book:" + key, "en")]
         assert isinstance(got, (int, float)), key
         assert got == pytest.approx(want, abs=1e-6), key
     assert facts["Tickets"] == 14 and facts["Complaints"] == 6
-    assert facts[book_label("sla_hours", "en")] == 48
+    assert facts[label("book:sla_hours", "en")] == 48
     assert _cell_with(ws, "Complaint rate").offset(column=1).number_format == "0.0%"
-    _, _, body = _table_after(ws, book_label("ticket_type", "en"))
-    assert {r[0]: r[1] for r in body} == {book_label(f"kind.{k}", "en"): n for k, n in svc["by_type"].items()}
+    _, _, body = _table_after(ws, label("book:ticket_type", "en"))
+    assert {r[0]: r[1] for r in body} == {label(f"book:kind.{k}", "en"): n for k, n in svc["by_type"].items()}
     _, head, body = _table_after(ws, "Period")
     assert [r[0] for r in body] == [p["period"] for p in svc["by_period"]]
     col = head.index("Complaint rate")
@@ -230,10 +230,10 @@ def test_service_sheet_equals_json(runs: dict[str, Any]) -> None:
     assert len(body) == len(svc["by_segment"])
     assert sum(r[head.index("Tickets")] for r in body if r[0] == "Value tier") == \
         sum(s["tickets"] for s in svc["by_segment"] if s["axis"] == "value_tier")
-    _, head, body = _table_after(ws, book_label("churn_by_complaint", "en"), start=5)
+    _, head, body = _table_after(ws, label("book:churn_by_complaint", "en"), start=5)
     groups = {r[0]: r for r in body}
     for g in svc["churn_by_complaint"]:
-        row = groups[book_label(g["group"], "en")]
+        row = groups[label("book:" + g["group"], "en")]
         assert (row[1], row[2]) == (g["customers"], g["churned"])
         assert row[3] == pytest.approx(g["churn_rate"], abs=1e-6)
 

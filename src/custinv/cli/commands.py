@@ -13,21 +13,48 @@ from typing import Annotated, Any, Optional
 import typer
 
 from custinv.cli.app import app
-from custinv.cli.common import _expand, _finish, _prepare_outputs, _print_json, _print_warnings, _progress, _run_audit, _settings
-from custinv.cli.errors import _stderr_console, run_guarded
+from custinv.cli.common import (
+    _expand,
+    _finish,
+    _note,
+    _prepare_outputs,
+    _print_warnings,
+    _progress,
+    _run_audit,
+    _run_outputs,
+    _settings,
+)
+from custinv.cli.errors import guarded
 from custinv.cli.options import _V, FilesArg, FormatOpt, OutputFormat, RowFormat, with_options
 from custinv.errors import UsageError
+from custinv.render.registry import AUDIT, CHURN, CLV, COHORTS, COMPARE, CUSTOMERS, PROFILES, RFM, RenderOptions, print_json
+from custinv.runs import check_run_outputs, keep_and_report
+
+
+def _json_unless_table(format: object) -> bool:
+    """Errors are JSON on stderr whenever stdout is not a table (json, ndjson, csv, parquet)."""
+    return format is not OutputFormat.table
+
+
+def _json_rows(format: object) -> bool:
+    """customers: ndjson is the default, so errors are JSON unless csv or parquet was asked for."""
+    return format in (None, RowFormat.json, RowFormat.ndjson)
+
+
+def _json_compare(format: object) -> bool:
+    return format is CompareFormat.json
 
 
 @app.command()
 @with_options("reading", "classify", "trends", "clv", "alerts", "reports", "book", "lang", "run")
+@guarded(json_when=_json_unless_table)
 def audit(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
     no_clv: Annotated[bool, typer.Option("--no-clv", help="Skip the CLV model fit (faster on huge files).", rich_help_panel=_V)] = False,
     *,
     opts: dict[str, Any],
-) -> None:
+) -> int:
     """Take stock of the customers in an export: accounting, KPIs, frequency classes,
     value tiers, RFM segments, lifecycle, breakdowns, churn, cohorts, trends and CLV.
 
@@ -44,62 +71,20 @@ def audit(
       custinv audit orders.csv -q --alert 'churn_rate > 0.08'   # cron: exit 3 when breached
     """
 
-    def work() -> int:
-        settings = _settings(opts, clv=False if no_clv else None)
-        _prepare_outputs(opts, files, settings, opts.get("excel"), opts.get("html"), opts.get("customers_out"))
-        if any(opts.get(k) is not None for k in ("excel", "html", "report_dir", "customers_out")):
-            from custinv.render.reports import check_report_targets
-
-            check_report_targets(excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
-                                 customers_out=opts.get("customers_out"))
-        if opts.get("snapshot") is not None:
-            from custinv.snapshots import check_snapshot_root
-
-            check_snapshot_root(opts["snapshot"])
-        if opts.get("compare_with") is not None:
-            from custinv.changes import check_snapshot_folder
-
-            check_snapshot_folder(opts["compare_with"])
-        result = _run_audit(files, settings, opts)
-        changes = None
-        if opts.get("snapshot") is not None or opts.get("compare_with") is not None:
-            from rich.markup import escape
-
-            from custinv.changes import changes_for_run
-            from custinv.render.book_views import changes_hint
-
-            changes = changes_for_run(result, snapshot_root=opts.get("snapshot"), compare_with=opts.get("compare_with"))
-            if changes is not None:
-                _stderr_console(quiet=bool(opts.get("quiet"))).print(f"[dim]{escape(changes_hint(changes, settings.lang))}[/]")
-        if opts.get("snapshot") is not None:
-            from custinv.snapshots import write_snapshot
-
-            folder = write_snapshot(opts["snapshot"], result.stocktake, result.customers)
-            _stderr_console(quiet=bool(opts.get("quiet"))).print(f"[dim]snapshot written to {folder}[/]")
-        if any(opts.get(k) is not None for k in ("excel", "html", "report_dir", "customers_out")):
-            from custinv.render.reports import write_reports
-
-            with _progress(bool(opts.get("quiet"))) as progress:
-                write_reports(result, excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
-                              keep=opts.get("keep"), customers_out=opts.get("customers_out"), lang=settings.lang,
-                              pii=settings.pii, comparison=changes, progress=progress)
-        if format is OutputFormat.table:
-            from custinv.render.console import render_stocktake
-
-            render_stocktake(result.stocktake, lang=settings.lang, pii=settings.pii)
-        elif format is OutputFormat.json:
-            _print_json(result.stocktake.to_json_dict())
-        else:
-            from custinv.render.tabular import print_stocktake_rows
-
-            print_stocktake_rows(result.stocktake, format.value)
-        return _finish(result, opts)
-
-    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+    settings = _settings(opts, clv=False if no_clv else None)
+    outputs = _run_outputs(opts)
+    _prepare_outputs(opts, files, settings, outputs.excel, outputs.html, outputs.customers_out)
+    check_run_outputs(outputs)
+    result = _run_audit(files, settings, opts)
+    quiet = bool(opts.get("quiet"))
+    keep_and_report(result, settings, outputs, progress=lambda: _progress(quiet), note=_note(quiet))
+    AUDIT.render(format.value, result.stocktake, RenderOptions(lang=settings.lang, pii=settings.pii))
+    return _finish(result, opts)
 
 
 @app.command()
 @with_options("reading", "classify", "trends", "clv", "run")
+@guarded(json_when=_json_rows)
 def customers(
     files: FilesArg,
     format: Annotated[Optional[RowFormat], typer.Option("--format", "-f", help="ndjson (default; on a terminal without -f: a table preview of the top customers), csv, parquet or json.")] = None,
@@ -107,7 +92,7 @@ def customers(
     no_clv: Annotated[bool, typer.Option("--no-clv", help="Skip the CLV model (no p_alive, expected_purchases, clv columns).", rich_help_panel=_V)] = False,
     *,
     opts: dict[str, Any],
-) -> None:
+) -> int:
     """One row per customer: first/last order, orders, revenue, recency, tenure, frequency
     class, value tier, RFM scores and segment, lifecycle stage, P(alive) and CLV.
 
@@ -120,35 +105,27 @@ def customers(
       custinv customers orders.csv -f parquet -o customers.parquet
     """
 
-    def work() -> int:
-        from custinv.render.tabular import customer_rows, write_rows
-
-        settings = _settings(opts, clv=False if no_clv else None)
-        _prepare_outputs(opts, files, settings, output)
-        if output is None and format is RowFormat.parquet and sys.stdout.isatty():
-            raise UsageError("parquet is binary: write it with --output FILE or redirect stdout")
-        result = _run_audit(files, settings, opts)
-        if format is None and output is None and sys.stdout.isatty():  # a person: a readable preview
-            from custinv.render.console import customer_preview, stdout_console
-
-            console = stdout_console()
-            console.print(customer_preview(result.customers, settings.lang, settings.pii, console.width))
-            return 0
-        write_rows(customer_rows(result), (format or RowFormat.ndjson).value, output)
-        return 0
-
-    run_guarded(work, json_mode=format in (None, RowFormat.json, RowFormat.ndjson), debug=bool(opts.get("debug")))
+    settings = _settings(opts, clv=False if no_clv else None)
+    _prepare_outputs(opts, files, settings, output)
+    if output is None and format is RowFormat.parquet and sys.stdout.isatty():
+        raise UsageError("parquet is binary: write it with --output FILE or redirect stdout")
+    result = _run_audit(files, settings, opts)
+    person = format is None and output is None and sys.stdout.isatty()  # a person: a readable preview
+    shown = "table" if person else (format or RowFormat.ndjson).value
+    CUSTOMERS.render(shown, result, RenderOptions(lang=settings.lang, pii=settings.pii, output=output))
+    return 0
 
 
 @app.command()
 @with_options("reading", "run")
+@guarded(json_when=_json_unless_table)
 def inspect(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
     pii: Annotated[Optional[str], typer.Option("--pii", help="Emails and phone numbers in sample rows and rejects: mask (default), show or hash.")] = None,
     *,
     opts: dict[str, Any],
-) -> None:
+) -> int:
     """Show what custinv detected in a file, and why: encoding, delimiter, header row,
     the column mapping with the reason for each choice, five parsed sample rows, every
     status value with its decision, and the reject summary.
@@ -158,40 +135,32 @@ def inspect(
       custinv inspect export.csv --map customer_id='Buyer ID'
     """
 
-    def work() -> int:
-        from custinv.ingest.fields import MissingFields
-        from custinv.ingest.ledger import build_ledger
-        from custinv.render.partial import render_partial
-        from custinv.render.pii import protect_inspection
+    from custinv.ingest.fields import MissingFields
+    from custinv.ingest.ledger import build_ledger
+    from custinv.render.partial import render_partial
+    from custinv.render.pii import protect_inspection
+    from custinv.render.registry import INSPECT
 
-        settings = _settings(opts, max_reject_rate=1.0, pii=pii, strict=False)
-        try:
-            ledger = protect_inspection(build_ledger(_expand(files), settings), settings.pii)
-        except MissingFields as exc:  # show what was found before refusing (exit 65)
-            render_partial(exc, as_json=format is not OutputFormat.table)
-            raise
-        _print_warnings(ledger.source.warnings, bool(opts.get("quiet")))
-        if format is OutputFormat.table:
-            from custinv.render.console import render_inspection
-
-            render_inspection(ledger)
-        else:
-            from custinv.render.tabular import inspection_dict
-
-            _print_json(inspection_dict(ledger))
-        return 0
-
-    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+    settings = _settings(opts, max_reject_rate=1.0, pii=pii, strict=False)
+    try:
+        ledger = protect_inspection(build_ledger(_expand(files), settings), settings.pii)
+    except MissingFields as exc:  # show what was found before refusing (exit 65)
+        render_partial(exc, as_json=format is not OutputFormat.table)
+        raise
+    _print_warnings(ledger.source.warnings, bool(opts.get("quiet")))
+    INSPECT.render(format.value, ledger)
+    return 0
 
 
 @app.command()
 @with_options("reading", "classify", "lang", "run")
+@guarded(json_when=_json_unless_table)
 def rfm(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
     *,
     opts: dict[str, Any],
-) -> None:
+) -> int:
     """The RFM segment table: customers, revenue, average R/F/M and a recommended action
     per segment, with the cut points that put customers there.
 
@@ -202,24 +171,10 @@ def rfm(
       custinv rfm orders.csv --rfm-scheme cn8 --lang zh
     """
 
-    def work() -> int:
-        settings = _settings(opts, clv=False)
-        result = _run_audit(files, settings, opts)
-        st = result.stocktake
-        if format is OutputFormat.table:
-            from custinv.render.console import render_rfm, stdout_console
-
-            render_rfm(st, settings.lang, stdout_console())
-        elif format is OutputFormat.csv:
-            from custinv.render.tabular import print_model_rows
-
-            assert st.rfm is not None
-            print_model_rows(st.rfm.segments)
-        else:
-            _print_json(_only(st, "rfm", "value_tiers", "frequency_classes", "lifecycle"))
-        return 0
-
-    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+    settings = _settings(opts, clv=False)
+    result = _run_audit(files, settings, opts)
+    RFM.render(format.value, result.stocktake, RenderOptions(lang=settings.lang))
+    return 0
 
 
 class CohortMeasure(str, Enum):
@@ -230,6 +185,7 @@ class CohortMeasure(str, Enum):
 
 @app.command()
 @with_options("reading", "trends", "lang", "run")
+@guarded(json_when=_json_unless_table)
 def cohorts(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
@@ -237,7 +193,7 @@ def cohorts(
     last: Annotated[Optional[int], typer.Option(help="Show only the last N cohorts in the table (JSON and CSV always hold every cohort).", min=1)] = None,
     *,
     opts: dict[str, Any],
-) -> None:
+) -> int:
     """First-purchase cohorts: who came back k periods after their first order.
 
     An empty cell is a period not reached yet; 0 means nobody came back.
@@ -249,35 +205,24 @@ def cohorts(
       custinv cohorts orders.csv --format csv --measure customers > cohorts.csv
     """
 
-    def work() -> int:
-        settings = _settings(opts, clv=False)
-        result = _run_audit(files, settings, opts)
-        st = result.stocktake
-        assert st.retention is not None
-        if format is OutputFormat.table:
-            from custinv.render.console import render_cohorts, stdout_console
-
-            render_cohorts(st, settings.lang, stdout_console(), measure=measure.value, last=last or 24)
-        elif format is OutputFormat.csv:
-            from custinv.analytics.retention import cohort_matrix_frame
-
-            cohort_matrix_frame(st.retention, measure.value).write_csv(sys.stdout)
-        else:
-            _print_json(_only(st, "retention", "kpis_by_period"))
-        return 0
-
-    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+    settings = _settings(opts, clv=False)
+    result = _run_audit(files, settings, opts)
+    assert result.stocktake.retention is not None
+    COHORTS.render(format.value, result.stocktake,
+                   RenderOptions(lang=settings.lang, measure=measure.value, last=last or 24))
+    return 0
 
 
 @app.command()
 @with_options("reading", "classify", "trends", "clv", "alerts", "lang", "run")
+@guarded(json_when=_json_unless_table)
 def churn(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
     no_clv: Annotated[bool, typer.Option("--no-clv", help="Rank the at-risk list by historical annual revenue instead of CLV.", rich_help_panel=_V)] = False,
     *,
     opts: dict[str, Any],
-) -> None:
+) -> int:
     """Churn: the churn window and rate, the period trend, the customers at risk (sorted by
     value at risk) and the high-value churned customers to win back.
 
@@ -288,35 +233,22 @@ def churn(
       custinv churn orders.csv --churn-days 120 --format json | jq '.churn.at_risk[0]'
     """
 
-    def work() -> int:
-        settings = _settings(opts, clv=False if no_clv else None)
-        _prepare_outputs(opts, files, settings)
-        result = _run_audit(files, settings, opts)
-        st = result.stocktake
-        if format is OutputFormat.table:
-            from custinv.render.console import render_churn, stdout_console
-
-            render_churn(st, settings.lang, stdout_console(), pii=settings.pii)
-        elif format is OutputFormat.csv:
-            from custinv.render.tabular import print_model_rows
-
-            assert st.churn is not None
-            print_model_rows(st.churn.at_risk)
-        else:
-            _print_json(_only(st, "kpis", "churn", "kpis_by_period", "alerts"))
-        return _finish(result, opts)
-
-    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+    settings = _settings(opts, clv=False if no_clv else None)
+    _prepare_outputs(opts, files, settings)
+    result = _run_audit(files, settings, opts)
+    CHURN.render(format.value, result.stocktake, RenderOptions(lang=settings.lang, pii=settings.pii))
+    return _finish(result, opts)
 
 
 @app.command()
 @with_options("reading", "classify", "clv", "lang", "run")
+@guarded(json_when=_json_unless_table)
 def clv(
     files: FilesArg,
     format: FormatOpt = OutputFormat.table,
     *,
     opts: dict[str, Any],
-) -> None:
+) -> int:
     """Customer lifetime value: fit BG/NBD (or Pareto/NBD) and Gamma-Gamma, then price every
     customer's expected discounted margin over the horizon.
 
@@ -329,19 +261,10 @@ def clv(
       custinv clv orders.csv --format json | jq .clv.params
     """
 
-    def work() -> int:
-        settings = _settings(opts, clv=True)
-        result = _run_audit(files, settings, opts)
-        st = result.stocktake
-        if format is OutputFormat.table:
-            from custinv.render.console import render_clv, stdout_console
-
-            render_clv(st, settings.lang, stdout_console(), pii=settings.pii)
-        else:
-            _print_json(st.to_json_dict())
-        return 0
-
-    run_guarded(work, json_mode=format is not OutputFormat.table, debug=bool(opts.get("debug")))
+    settings = _settings(opts, clv=True)
+    result = _run_audit(files, settings, opts)
+    CLV.render(format.value, result.stocktake, RenderOptions(lang=settings.lang, pii=settings.pii))
+    return 0
 
 
 class CompareFormat(str, Enum):
@@ -351,6 +274,7 @@ class CompareFormat(str, Enum):
 
 @app.command()
 @with_options("lang", "run")
+@guarded(json_when=_json_compare)
 def compare(
     snapshots: Annotated[list[Path], typer.Argument(help="OLD NEW snapshot folders (written by audit --snapshot DIR), or one DIR of snapshots with --since.", show_default=False)],
     since: Annotated[Optional[str], typer.Option(help="With one DIR: compare the latest snapshot on or before this date (YYYY-MM-DD) with the newest.")] = None,
@@ -358,7 +282,7 @@ def compare(
     top: Annotated[int, typer.Option(help="Customers in the gained / lost / movers lists.", min=1)] = 20,
     *,
     opts: dict[str, Any],
-) -> None:
+) -> int:
     """What changed between two stocktakes: KPI deltas, how customers moved between RFM
     segments, value tiers and lifecycle stages (with the revenue that moved), customers
     gained and lost, and the biggest movers by value.
@@ -372,63 +296,46 @@ def compare(
       custinv compare stocktakes/ --since 2025-09-30 --format json | jq .kpi_deltas
     """
 
-    def work() -> int:
-        import datetime as dt
+    import datetime as dt
 
-        from custinv.analytics.compare import compare as compare_snapshots
-        from custinv.snapshots import read_snapshot, since_pair
+    from custinv.analytics.compare import compare as compare_snapshots
+    from custinv.snapshots import read_snapshot, since_pair
 
-        settings = _settings(opts)
-        if since is not None:
-            if len(snapshots) != 1:
-                raise UsageError("--since takes one folder of snapshots", hint="custinv compare DIR --since 2025-09-30")
-            try:
-                day = dt.date.fromisoformat(since.strip())
-            except ValueError as exc:
-                raise UsageError(f"--since {since!r} is not a date", hint="use YYYY-MM-DD") from exc
-            old_path, new_path = since_pair(snapshots[0], day)
-        elif len(snapshots) == 2:
-            old_path, new_path = snapshots
-        else:
-            raise UsageError("compare takes two snapshot folders (OLD NEW), or one folder with --since DATE")
-        old, new = read_snapshot(old_path), read_snapshot(new_path)
-        result = compare_snapshots(old, new, top=top)
-        if format is CompareFormat.json:
-            _print_json(result.to_json_dict())
-        else:
-            from custinv.render.compare import render_comparison
-            from custinv.render.console import stdout_console
-
-            render_comparison(result, settings.lang, stdout_console(), currency=new.stocktake.get("currency"))
-        return 0
-
-    run_guarded(work, json_mode=format is CompareFormat.json, debug=bool(opts.get("debug")))
+    settings = _settings(opts)
+    if since is not None:
+        if len(snapshots) != 1:
+            raise UsageError("--since takes one folder of snapshots", hint="custinv compare DIR --since 2025-09-30")
+        try:
+            day = dt.date.fromisoformat(since.strip())
+        except ValueError as exc:
+            raise UsageError(f"--since {since!r} is not a date", hint="use YYYY-MM-DD") from exc
+        old_path, new_path = since_pair(snapshots[0], day)
+    elif len(snapshots) == 2:
+        old_path, new_path = snapshots
+    else:
+        raise UsageError("compare takes two snapshot folders (OLD NEW), or one folder with --since DATE")
+    old, new = read_snapshot(old_path), read_snapshot(new_path)
+    result = compare_snapshots(old, new, top=top)
+    COMPARE.render(format.value, result, RenderOptions(lang=settings.lang, currency=new.stocktake.get("currency")))
+    return 0
 
 
 @app.command()
-def schema() -> None:
+@guarded()
+def schema() -> int:
     """Print the JSON Schema of `--format json` output (schema_version 1)."""
 
-    def work() -> int:
-        from custinv.render.tabular import json_schema
+    from custinv.render.tabular import json_schema
 
-        _print_json(json_schema())
-        return 0
-
-    run_guarded(work)
-
-
-def _only(st: Any, *sections: str) -> dict[str, Any]:
-    """The contract object with the header, the source and only the named sections."""
-    data = st.to_json_dict()
-    keep = {"schema_version", "tool", "as_of", "currency", "source", "settings", "timings", *sections}
-    return {k: v for k, v in data.items() if k in keep}
+    print_json(json_schema())
+    return 0
 
 
 @app.command()
+@guarded(json_when=_json_compare)
 def profiles(
     format: Annotated[CompareFormat, typer.Option("--format", "-f", help="table (Rich) or json.")] = CompareFormat.table,
-) -> None:
+) -> int:
     """List the export profiles: the platform exports custinv recognises from their header
     (and reads with their documented columns, statuses and refund rows). Force one with
     `--profile NAME`.
@@ -438,30 +345,10 @@ def profiles(
       custinv profiles
     """
 
-    def work() -> int:
-        from custinv.ingest.profiles import all_profiles
+    from custinv.ingest.profiles import all_profiles
 
-        rows = [
-            {"name": p.name, "title": p.title, "signature": list(p.signature),
-             "columns": {f: list(h) for f, h in p.columns.items()}, "sources": list(p.sources)}
-            for p in all_profiles()
-        ]
-        if format is CompareFormat.json:
-            _print_json(rows)
-            return 0
-        from rich.table import Table
-
-        table = Table(title="export profiles", show_lines=False)
-        for name in ("profile", "export", "recognised by"):
-            table.add_column(name)
-        for row in rows:
-            table.add_row(row["name"], row["title"], ", ".join(row["signature"]))
-        from rich.console import Console
-
-        Console().print(table)
-        return 0
-
-    run_guarded(work, json_mode=format is CompareFormat.json)
+    PROFILES.render(format.value, all_profiles())
+    return 0
 
 
 def main() -> None:

@@ -5,8 +5,8 @@ work, the audit run with progress, warnings and timings on stderr.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from custinv.errors import CustinvError, ExitCode, UsageError
 if TYPE_CHECKING:
     from custinv.config import Settings
     from custinv.ingest.sources import Source
+    from custinv.runs import RunOutputs
     from custinv.stocktake import AuditResult
 
 
@@ -109,10 +110,6 @@ def _progress(quiet: bool) -> Any:
     return TerminalProgress(_stderr_console())
 
 
-def _print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-
-
 def _prepare_outputs(opts: dict[str, Any], files: list[str], settings: Settings, *paths: Path | None) -> None:
     """Before the work starts: every output folder writable (exit 73 early, not after a long
     run), and no output is an input, a link or device, or a file custinv did not write (2)."""
@@ -134,23 +131,39 @@ def _prepare_outputs(opts: dict[str, Any], files: list[str], settings: Settings,
     check_targets([opts.get("rejects"), *paths])
 
 
+def _run_outputs(opts: dict[str, Any]) -> RunOutputs:
+    """The output flags of ``audit`` as the core's :class:`custinv.runs.RunOutputs`."""
+    from custinv.runs import RunOutputs
+
+    return RunOutputs(excel=opts.get("excel"), html=opts.get("html"), report_dir=opts.get("report_dir"),
+                      keep=opts.get("keep"), customers_out=opts.get("customers_out"), rejects=opts.get("rejects"),
+                      snapshot=opts.get("snapshot"), compare_with=opts.get("compare_with"))
+
+
 def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> AuditResult:
-    from custinv.stocktake import audit
+    """The core's audit run with a progress display; warnings (and CLV model warnings) on stderr."""
+    from custinv.runs import run_audit
 
-    with _progress(bool(opts.get("quiet"))) as progress:
-        result = audit(_expand(files), settings, progress=progress,
-                       on_rows=progress.rows if progress is not None else None)
-    _print_warnings(result.stocktake.source.warnings, bool(opts.get("quiet")))
-    clv = result.stocktake.clv
-    if clv is not None:  # every CLV model warning is also a stderr line (and in clv.warnings)
-        _print_warnings(clv.warnings, bool(opts.get("quiet")), label="clv warning")
-    if opts.get("rejects") is not None:
-        from custinv.outputs import write_frame
+    quiet = bool(opts.get("quiet"))
 
-        write_frame(result.ledger.rejects, opts["rejects"], "csv", private=True)
-    if opts.get("timings"):
-        result.stocktake.timings = {k: round(v, 4) for k, v in result.timings.stages.items()}
-    return result
+    def warn(result: AuditResult) -> None:
+        _print_warnings(result.stocktake.source.warnings, quiet)
+        clv = result.stocktake.clv
+        if clv is not None:  # every CLV model warning is also a stderr line (and in clv.warnings)
+            _print_warnings(clv.warnings, quiet, label="clv warning")
+
+    return run_audit(_expand(files), settings, progress=lambda: _progress(quiet), rejects=opts.get("rejects"),
+                     timings=bool(opts.get("timings")), on_audit=warn)
+
+
+def _note(quiet: bool) -> Callable[[str], None]:
+    """A dim line on stderr (hidden by --quiet): what the run kept and compared."""
+    from rich.markup import escape
+
+    def note(text: str) -> None:
+        _stderr_console(quiet=quiet).print(f"[dim]{escape(text)}[/]")
+
+    return note
 
 
 def _print_warnings(warnings: list[str], quiet: bool, *, label: str = "warning") -> None:

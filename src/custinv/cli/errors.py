@@ -6,6 +6,7 @@ exit code and a message (text or JSON) on stderr; a bug gets a one-line report, 
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import sys
@@ -20,6 +21,26 @@ from custinv.interrupts import SIGINT_EXIT, SIGTERM_EXIT
 INTERRUPT_CODES = (SIGINT_EXIT, SIGTERM_EXIT)
 
 
+def _never_json(format: object) -> bool:
+    return False
+
+
+def guarded(json_when: Callable[[object], bool] = _never_json) -> Callable[[Callable[..., int]], Callable[..., None]]:
+    """Run the decorated command through :func:`run_guarded`: errors go out as JSON when
+    ``json_when(format)`` holds for the command's ``format`` argument, and ``--debug`` (in the
+    ``opts`` of :func:`custinv.cli.options.with_options`) shows tracebacks. The command returns its
+    exit code; the decorator keeps its signature for Typer."""
+
+    def decorate(fn: Callable[..., int]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> None:
+            opts = kwargs.get("opts") or {}
+            run_guarded(lambda: fn(*args, **kwargs), json_mode=json_when(kwargs.get("format")),
+                        debug=bool(opts.get("debug")))
+
+        return command
+
+    return decorate
 
 
 def _stderr_console(quiet: bool = False) -> Any:

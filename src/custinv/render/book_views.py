@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from custinv.models import Comparison, KpiDelta, MigrationCell
 from custinv.render.formatting import Kind, kpi_kind
-from custinv.render.i18n import Lang, book_label
+from custinv.render.i18n import Lang, label
 
 __all__ = ["Kind", "kpi_kind"]  # re-exported: the renderers of the comparison read kinds here
 
@@ -51,25 +51,25 @@ def grids(cmp: Comparison) -> list[Grid]:
 
 def reason_text(code: str, lang: Lang) -> str:
     """new / reactivated / churned / missing as words."""
-    return book_label(f"reason.{code}", lang) if f"reason.{code}" in _reason_keys() else code
+    return label(f"book:reason.{code}", lang) if f"reason.{code}" in _reason_keys() else code
 
 
 def _reason_keys() -> set[str]:
-    from custinv.render.i18n import BOOK_LABELS
+    from custinv.render.i18n import LABELS
 
-    return {k for k in BOOK_LABELS if k.startswith("reason.")}
+    return {k.removeprefix("book:") for k in LABELS if k.startswith("book:reason.")}
 
 
 def class_text(value: str | None, lang: Lang) -> str:
     """A class key (or ``(new)`` / ``(lost)``) as a label; an em dash when there is none."""
-    return "—" if not value else book_label(value, lang)
+    return "—" if not value else label("book:" + value, lang)
 
 
 def changes_hint(cmp: Comparison, lang: Lang = "en") -> str:
     """One line for the console after ``audit``: what changed since the older stocktake."""
-    parts = [f"{book_label('customers_gained', lang)} +{cmp.customers_gained:,}",
-             f"{book_label('customers_lost', lang)} −{cmp.customers_lost:,}"]
+    parts = [f"{label('book:customers_gained', lang)} +{cmp.customers_gained:,}",
+             f"{label('book:customers_lost', lang)} −{cmp.customers_lost:,}"]
     rev = cmp.kpi_deltas.get("revenue")
     if rev is not None and rev.delta is not None:
-        parts.append(f"{book_label('revenue', lang)} {'+' if rev.delta >= 0 else '−'}{abs(rev.delta):,.2f}")
-    return f"{book_label('changes_since', lang).format(date=cmp.old.as_of)}: " + " · ".join(parts)
+        parts.append(f"{label('book:revenue', lang)} {'+' if rev.delta >= 0 else '−'}{abs(rev.delta):,.2f}")
+    return f"{label('book:changes_since', lang).format(date=cmp.old.as_of)}: " + " · ".join(parts)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from custinv.models import ChangedCustomer, Comparison, MigrationCell
 from custinv.render.formatting import fmt_count, fmt_kpi, fmt_money, kpi_kind
-from custinv.render.i18n import Lang, book_label, label
+from custinv.render.i18n import Lang, label
 
 
 def _table(title: str, *columns: tuple[str, str]) -> Table:
@@ -52,14 +52,14 @@ def _fmt_delta(key: str, value: float | None, currency: str | None) -> str:
 
 
 def kpi_delta_table(cmp: Comparison, lang: Lang, currency: str | None = None) -> Table:
-    table = _table(book_label("kpi_deltas", lang), ("", "left"), (book_label("before", lang), "right"),
-                   (book_label("after", lang), "right"), (book_label("change", lang), "right"))
+    table = _table(label("book:kpi_deltas", lang), ("", "left"), (label("book:before", lang), "right"),
+                   (label("book:after", lang), "right"), (label("book:change", lang), "right"))
     from custinv.render.console import _HIDDEN_KPIS
 
     for key, d in cmp.kpi_deltas.items():
         if (d.old is None and d.new is None) or key in _HIDDEN_KPIS:
             continue
-        table.add_row(escape(book_label(key, lang)), _fmt(key, d.old, currency), _fmt(key, d.new, currency),
+        table.add_row(escape(label("book:" + key, lang)), _fmt(key, d.old, currency), _fmt(key, d.new, currency),
                       _fmt_delta(key, d.delta, currency))
     return table
 
@@ -83,10 +83,10 @@ def migration_grid(axis: str, cells: list[MigrationCell], lang: Lang, currency: 
     froms = sorted({c.from_ for c in cells}, key=lambda v: _class_order(axis, v))
     tos = sorted({c.to for c in cells}, key=lambda v: _class_order(axis, v))
     grid = {(c.from_, c.to): c for c in cells}
-    table = _table(f"{book_label('migration', lang)}: {book_label(axis, lang)}", ("→", "left"),
-                   *[(escape(book_label(t, lang)), "right") for t in tos])
+    table = _table(f"{label('book:migration', lang)}: {label('book:' + axis, lang)}", ("→", "left"),
+                   *[(escape(label("book:" + t, lang)), "right") for t in tos])
     for f in froms:
-        row = [escape(book_label(f, lang))]
+        row = [escape(label("book:" + f, lang))]
         for t in tos:
             cell = grid.get((f, t))
             if cell is None:
@@ -99,9 +99,9 @@ def migration_grid(axis: str, cells: list[MigrationCell], lang: Lang, currency: 
 
 
 def changed_table(title: str, rows: list[ChangedCustomer], lang: Lang, currency: str | None = None) -> Table:
-    table = _table(title, (book_label("customer", lang), "left"), (book_label("reason", lang), "left"),
+    table = _table(title, (label("book:customer", lang), "left"), (label("book:reason", lang), "left"),
                    (label("value", lang), "right"), (label("revenue", lang), "right"),
-                   (book_label("value_tier", lang), "left"), (book_label("rfm_segment", lang), "left"))
+                   (label("book:value_tier", lang), "left"), (label("book:rfm_segment", lang), "left"))
     for r in rows:
         table.add_row(escape(_who(r.customer_id)), r.reason, fmt_money(r.value, currency), fmt_money(r.revenue, currency),
                       label(r.value_tier, lang) if r.value_tier else "—",
@@ -110,23 +110,23 @@ def changed_table(title: str, rows: list[ChangedCustomer], lang: Lang, currency:
 
 
 def render_comparison(cmp: Comparison, lang: Lang, console: Console, currency: str | None = None) -> None:
-    console.print(f"[bold]{book_label('comparison', lang)}[/]: {cmp.old.as_of} → {cmp.new.as_of}   "
-                  f"{book_label('customers_gained', lang)} [green]+{fmt_count(cmp.customers_gained)}[/]   "
-                  f"{book_label('customers_lost', lang)} [red]−{fmt_count(cmp.customers_lost)}[/]")
+    console.print(f"[bold]{label('book:comparison', lang)}[/]: {cmp.old.as_of} → {cmp.new.as_of}   "
+                  f"{label('book:customers_gained', lang)} [green]+{fmt_count(cmp.customers_gained)}[/]   "
+                  f"{label('book:customers_lost', lang)} [red]−{fmt_count(cmp.customers_lost)}[/]")
     console.print(kpi_delta_table(cmp, lang, currency))
     for axis, cells in cmp.migrations.items():
         if cells:
             console.print(migration_grid(axis, cells, lang, currency))
     if cmp.gained_customers:
-        console.print(changed_table(book_label("gained_customers", lang), cmp.gained_customers, lang, currency))
+        console.print(changed_table(label("book:gained_customers", lang), cmp.gained_customers, lang, currency))
     if cmp.lost_customers:
-        console.print(changed_table(book_label("lost_customers", lang), cmp.lost_customers, lang, currency))
+        console.print(changed_table(label("book:lost_customers", lang), cmp.lost_customers, lang, currency))
     if cmp.movers:
-        table = _table(book_label("movers", lang), (book_label("customer", lang), "left"), (label("value", lang), "right"),
-                       (book_label("before", lang), "right"), (book_label("after", lang), "right"),
-                       (book_label("change", lang), "left"))
+        table = _table(label("book:movers", lang), (label("book:customer", lang), "left"), (label("value", lang), "right"),
+                       (label("book:before", lang), "right"), (label("book:after", lang), "right"),
+                       (label("book:change", lang), "left"))
         for m in cmp.movers:
-            changes = "; ".join(f"{book_label(a, lang)}: {label(o, lang) if o else '—'} → {label(n, lang) if n else '—'}"
+            changes = "; ".join(f"{label('book:' + a, lang)}: {label(o, lang) if o else '—'} → {label(n, lang) if n else '—'}"
                                 for a, (o, n) in m.changes.items())
             table.add_row(escape(_who(m.customer_id)), fmt_money(m.value, currency), fmt_money(m.revenue_old, currency),
                           fmt_money(m.revenue_new, currency), escape(changes))

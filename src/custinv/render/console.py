@@ -21,8 +21,7 @@ from custinv.analytics.actions import AXIS_OF_FIELD
 from custinv.render import explain
 from custinv.render.fit import ALWAYS, Column, FitTable, fitted_table
 from custinv.render.formatting import fmt_count, fmt_kpi, fmt_money, fmt_number, fmt_rate, kpi_kind, sparkline
-from custinv.render.i18n import Lang, field_label, label, reason_label, t
-from custinv.render.i18n import t as tr
+from custinv.render.i18n import Lang, label
 from custinv.render.pii import PiiMode, protect
 from custinv.terminal import SafeConsole
 
@@ -55,28 +54,28 @@ def source_panel(st: Stocktake, lang: Lang) -> Panel:
         f"{label('rows_rejected', lang)} {fmt_count(src.rows_rejected)}",
     ]
     if src.rows_excluded:
-        lines.append(f"  {t('excluded_reasons', lang)}: "
-                     + ", ".join(f"{reason_label(k, lang)} {fmt_count(v)}" for k, v in src.rows_excluded.items()))
+        lines.append(f"  {label('report:excluded_reasons', lang)}: "
+                     + ", ".join(f"{label('excluded:' + k, lang)} {fmt_count(v)}" for k, v in src.rows_excluded.items()))
     if src.reject_reasons:
-        lines.append(f"  {t('reject_reasons', lang)}: "
-                     + ", ".join(f"{reason_label(k, lang)} {fmt_count(v)}" for k, v in src.reject_reasons.items()))
+        lines.append(f"  {label('report:reject_reasons', lang)}: "
+                     + ", ".join(f"{label('excluded:' + k, lang)} {fmt_count(v)}" for k, v in src.reject_reasons.items()))
     if src.anonymous_revenue:
         lines.append(f"  {label('anonymous_revenue', lang)}: {fmt_money(src.anonymous_revenue, st.currency)}")
     for f in src.files:
         where = ", ".join(
             x for x in (
-                f.format, f.encoding, f"{t('delimiter', lang)} {f.delimiter!r}" if f.delimiter else None,
-                f"{t('sheet', lang)} {f.sheet}" if f.sheet else None,
-                t("header_line", lang, line=f.header_row) if f.header_row else None,
+                f.format, f.encoding, f"{label('report:delimiter', lang)} {f.delimiter!r}" if f.delimiter else None,
+                f"{label('report:sheet', lang)} {f.sheet}" if f.sheet else None,
+                label("report:header_line", lang, line=f.header_row) if f.header_row else None,
             ) if x
         )
-        lines.append(f"[dim]{escape(f.path)}[/] ({escape(where)}): {t('n_rows', lang, n=fmt_count(f.rows_read))}")
+        lines.append(f"[dim]{escape(f.path)}[/] ({escape(where)}): {label('report:n_rows', lang, n=fmt_count(f.rows_read))}")
     lines.append(f"{label('as_of', lang)}: [bold]{st.as_of}[/]   {label('currency', lang)}: {st.currency or '—'}")
     if src.profile:
-        lines.append(f"{label('export_profile', lang)}: [bold]{escape(src.profile)}[/] [dim]({t('profile_hint', lang)})[/]")
+        lines.append(f"{label('export_profile', lang)}: [bold]{escape(src.profile)}[/] [dim]({label('report:profile_hint', lang)})[/]")
     if src.mapping:
         lines.append(f"{label('mapping', lang)}: "
-                     + escape(", ".join(f"{field_label(k, lang)} ← {v}" for k, v in src.mapping.items())))
+                     + escape(", ".join(f"{label('field:' + k, lang)} ← {v}" for k, v in src.mapping.items())))
     for warning in src.warnings:
         lines.append(f"[yellow]! {escape(warning)}[/]")
     return Panel("\n".join(lines), title=label("source", lang), title_align="left")
@@ -142,14 +141,14 @@ def render_classes(st: Stocktake, lang: Lang, console: Console) -> None:
         t = _share_rows(label("frequency_classes", lang), st.frequency_classes, "frequency_class", st, lang)
         t.title = f"{label('frequency_classes', lang)}"
         if bar is not None:
-            t.caption = tr("high_frequency_bar", lang, bar=f"{bar:.2f}")
+            t.caption = label("report:high_frequency_bar", lang, bar=f"{bar:.2f}")
         console.print(t)
     if st.value_tiers:
         t = _share_rows(label("value_tiers", lang), st.value_tiers, "tier", st, lang,
                         (label("threshold", lang), lambda r: fmt_money(r.threshold, st.currency)))
         t.title = label("value_tiers", lang)
         method = (st.settings or {}).get("value_method", "abc")
-        t.caption = tr("tier_method", lang, method=method)
+        t.caption = label("report:tier_method", lang, method=method)
         console.print(t)
     if st.lifecycle:
         t = _share_rows(label("lifecycle", lang), st.lifecycle, "stage", st, lang)
@@ -164,7 +163,7 @@ def render_rfm(st: Stocktake, lang: Lang, console: Console, *, actions: bool = T
     from custinv.analytics.actions import action
 
     table = _table(
-        f"{label('rfm', lang)} ({tr('scheme_' + st.rfm.scheme, lang)}, {tr('method_' + st.rfm.method, lang)})",
+        f"{label('rfm', lang)} ({label('report:scheme_' + st.rfm.scheme, lang)}, {label('report:method_' + st.rfm.method, lang)})",
         (label("segment", lang), "left"), (label("customers", lang), "right"), (label("share", lang), "right"),
         (label("revenue", lang), "right"), (label("revenue_share", lang), "right"),
         (label("avg_recency_days", lang), "right"), (label("avg_frequency", lang), "right"),
@@ -181,7 +180,7 @@ def render_rfm(st: Stocktake, lang: Lang, console: Console, *, actions: bool = T
         f"{name[0].upper()}: " + ", ".join("—" if v is None else f"{v:g}" for v in values)
         for name, values in st.rfm.thresholds.items()
     )
-    table.caption = tr("cut_points", lang, cuts=cuts) if cuts else None
+    table.caption = label("report:cut_points", lang, cuts=cuts) if cuts else None
     console.print(table)
     if actions:
         todo = Table(title=label("action", lang), title_justify="left", title_style="bold", show_header=False,
@@ -233,7 +232,7 @@ def _customer_list(title: str, rows: Sequence[Any], st: Stocktake, lang: Lang, p
               fmt_money(r.value_at_risk, st.currency)] for r in rows]
     keep = [i for i, p in enumerate(present) if p]
     return fitted_table(title, [cols[i] for i in keep], [[row[i] for i in keep] for row in cells], width,
-                        hidden_note=t("hidden_columns", lang))
+                        hidden_note=label("report:hidden_columns", lang))
 
 
 def render_churn(st: Stocktake, lang: Lang, console: Console, *, limit: int | None = None,
@@ -244,9 +243,9 @@ def render_churn(st: Stocktake, lang: Lang, console: Console, *, limit: int | No
     console.print(Panel(
         f"{label('churn_rate', lang)}: [bold]{fmt_rate(c.churn_rate)}[/]   "
         f"{label('churned_customers', lang)}: {fmt_count(c.churned_customers)}   "
-        f"{t('churned_revenue', lang)}: {fmt_money(c.churned_revenue, st.currency)}   "
-        f"{t('at_risk_customers', lang)}: {fmt_count(c.at_risk_customers)}\n"
-        f"[dim]{escape(t('churn_rule', lang, days=c.definition.get('inactive_days')))} "
+        f"{label('report:churned_revenue', lang)}: {fmt_money(c.churned_revenue, st.currency)}   "
+        f"{label('report:at_risk_customers', lang)}: {fmt_count(c.at_risk_customers)}\n"
+        f"[dim]{escape(label('report:churn_rule', lang, days=c.definition.get('inactive_days')))} "
         f"({escape(explain.sentence(str(c.definition.get('basis', '')), lang))})[/]",
         title=label("churn", lang), title_align="left",
     ))
@@ -265,7 +264,7 @@ def render_trend(st: Stocktake, lang: Lang, console: Console) -> None:
     if not rows:
         return
     table = _table(
-        f"{label('trend', lang)} ({tr('period_' + str((st.settings or {}).get('period', 'month')), lang)})",
+        f"{label('trend', lang)} ({label('report:' + ('period_' + str((st.settings or {}).get('period', 'month'))), lang)})",
         (label("period", lang), "left"), (label("customers_start", lang), "right"),
         (label("new_customers", lang), "right"), (label("reactivated_customers", lang), "right"),
         (label("churned_customers", lang), "right"), (label("customers_end", lang), "right"),
@@ -278,7 +277,7 @@ def render_trend(st: Stocktake, lang: Lang, console: Console) -> None:
             fmt_count(r.reactivated_customers), fmt_count(r.churned_customers), fmt_count(r.customers_end),
             fmt_rate(r.retention_rate), fmt_rate(r.churn_rate), fmt_money(r.revenue, st.currency),
         )
-    table.caption = tr("partial_period_note", lang)
+    table.caption = label("report:partial_period_note", lang)
     console.print(table)
     spark = Table(show_header=False, box=None, padding=(0, 2))
     spark.add_column(style="bold")
@@ -306,8 +305,8 @@ def render_cohorts(st: Stocktake, lang: Lang, console: Console, *, measure: str 
     into the first, a weighted average last), as many periods as fit, whole numbers in cells."""
     from custinv.render.cohort_view import cohort_view
 
-    view = cohort_view(st, rows=last, first_label=t("cohorts_grouped", lang),
-                       average_label=t("weighted_average", lang))
+    view = cohort_view(st, rows=last, first_label=label("report:cohorts_grouped", lang),
+                       average_label=label("report:weighted_average", lang))
     if view is None or st.retention is None:
         return
     by_label = {c.cohort: c for c in st.retention.cohorts}
@@ -336,11 +335,11 @@ def render_cohorts(st: Stocktake, lang: Lang, console: Console, *, measure: str 
             break
         room -= w + 1
         shown += 1
-    unit = tr("period_" + view.period, lang)
-    title = f"{label('cohorts', lang)} ({unit}, {tr('measure_' + measure, lang)})"
+    unit = label("report:period_" + view.period, lang)
+    title = f"{label('cohorts', lang)} ({unit}, {label('report:measure_' + measure, lang)})"
     table = Table(title=title, title_justify="left", title_style="bold", header_style="bold", box=None,
                   padding=(0, 0, 0, 1), pad_edge=False)
-    table.add_column(t("cohort", lang), no_wrap=True)
+    table.add_column(label("report:cohort", lang), no_wrap=True)
     table.add_column(label("size", lang), justify="right", no_wrap=True)
     for k in range(shown):
         table.add_column(str(k), justify="right", no_wrap=True, min_width=col_w[k])
@@ -348,9 +347,9 @@ def render_cohorts(st: Stocktake, lang: Lang, console: Console, *, measure: str 
         style = "bold" if r.kind != "cohort" else ""
         table.add_row(Text(r.label, style=style), fmt_count(r.size),
                       *[Text(text, style=_heat(share)) if text else "" for text, share in row[:shown]])
-    notes = [tr("cohort_caption", lang, period=unit)]
+    notes = [label("report:cohort_caption", lang, period=unit)]
     if shown < view.width:
-        notes.append(tr("cohort_more", lang, shown=shown - 1, total=view.width - 1))
+        notes.append(label("report:cohort_more", lang, shown=shown - 1, total=view.width - 1))
     table.caption = "\n".join(notes)
     table.caption_justify = "left"
     console.print(table)
@@ -370,35 +369,35 @@ def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "m
     params = ", ".join(f"{k} {v:.4g}" for k, v in c.params.items() if v is not None)
     spend = c.spend_model or {}
     spend_params = ", ".join(f"{k} {v:.4g}" for k, v in (spend.get("params") or {}).items() if v is not None)
-    basis = (tr("clv_margin_basis", lang, margin=f"{c.margin:.0%}") if isinstance(c.margin, float)
-             else tr("clv_revenue_basis", lang) if c.margin in (None, "", "none") else
-             tr("clv_margin_column", lang, margin=str(c.margin)))
+    basis = (label("report:clv_margin_basis", lang, margin=f"{c.margin:.0%}") if isinstance(c.margin, float)
+             else label("report:clv_revenue_basis", lang) if c.margin in (None, "", "none") else
+             label("report:clv_margin_column", lang, margin=str(c.margin)))
     lines = [
-        f"{tr('model', lang)}: [bold]{escape(explain.model_name(c.model, lang))}[/]"
+        f"{label('report:model', lang)}: [bold]{escape(explain.model_name(c.model, lang))}[/]"
         + (f" [dim]({escape(explain.sentence(c.reason, lang))})[/]" if c.reason else ""),
-        f"{tr('parameter', lang)}: {params or '—'}"
-        + (f"   {tr('log_likelihood', lang)} {c.log_likelihood:.2f}" if c.log_likelihood else "")
-        + ("" if c.converged else f"   [yellow]{tr('not_converged', lang)}[/]"),
-        f"{tr('spend_model', lang)}: {escape(explain.model_name(spend.get('model'), lang))} {spend_params}"
+        f"{label('report:parameter', lang)}: {params or '—'}"
+        + (f"   {label('report:log_likelihood', lang)} {c.log_likelihood:.2f}" if c.log_likelihood else "")
+        + ("" if c.converged else f"   [yellow]{label('report:not_converged', lang)}[/]"),
+        f"{label('report:spend_model', lang)}: {escape(explain.model_name(spend.get('model'), lang))} {spend_params}"
         + (f" [dim]({escape(explain.sentence(spend['reason'], lang))})[/]" if spend.get("reason") else ""),
-        tr("clv_horizon_line", lang, horizon=c.horizon, discount=f"{c.discount_rate:.0%}", basis=basis),
-        tr("clv_total_line", lang, total=f"[bold]{fmt_money(c.total, st.currency)}[/]",
+        label("report:clv_horizon_line", lang, horizon=c.horizon, discount=f"{c.discount_rate:.0%}", basis=basis),
+        label("report:clv_total_line", lang, total=f"[bold]{fmt_money(c.total, st.currency)}[/]",
            customers=fmt_count(c.customers)),
     ]
     if any((r.get("clv") or 0) < 0 for r in c.top_customers) or (c.total or 0) < 0 or any(
             (r.get("clv") or 0) < 0 for r in c.by_segment):
-        lines.append(f"[yellow]{tr('clv_negative', lang)}[/]")
+        lines.append(f"[yellow]{label('report:clv_negative', lang)}[/]")
     if spend.get("correlation_warning"):
         correlation = float(spend.get("correlation") or 0.0)
-        lines.append(f"[yellow]! {tr('clv_correlation', lang, r=f'{correlation:.2f}')}[/]")
+        lines.append(f"[yellow]! {label('report:clv_correlation', lang, r=f'{correlation:.2f}')}[/]")
     total = (c.total_intervals or {}).get("clv")
     if total:
-        lines.append(f"  {tr('clv_interval_80', lang)} {fmt_money(total.get('low_80'), st.currency)} – "
-                     f"{fmt_money(total.get('high_80'), st.currency)}, {tr('clv_interval_95', lang)} "
+        lines.append(f"  {label('report:clv_interval_80', lang)} {fmt_money(total.get('low_80'), st.currency)} – "
+                     f"{fmt_money(total.get('high_80'), st.currency)}, {label('report:clv_interval_95', lang)} "
                      f"{fmt_money(total.get('low_95'), st.currency)} – {fmt_money(total.get('high_95'), st.currency)}"
-                     f" [dim]({tr('parameter_uncertainty', lang)})[/]")
+                     f" [dim]({label('report:parameter_uncertainty', lang)})[/]")
     if c.penalizer:
-        lines.append(f"{tr('clv_penalizer', lang)} {c.penalizer:g} [dim]({tr('penalizer_note', lang)})[/]")
+        lines.append(f"{label('report:clv_penalizer', lang)} {c.penalizer:g} [dim]({label('report:penalizer_note', lang)})[/]")
     for message in c.warnings:
         lines.append(f"[yellow]! {escape(explain.sentence(message, lang))}[/]")
     console.print(Panel("\n".join(lines), title=label("clv", lang), title_align="left"))
@@ -411,10 +410,10 @@ def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "m
         if not rows:
             continue
         heads = [(label("segment", lang), "left"), (label("customers", lang), "right"), ("CLV", "right"),
-                 (tr("clv_share", lang), "right"), (tr("clv_per_customer", lang), "right")]
+                 (label("report:clv_share", lang), "right"), (label("report:clv_per_customer", lang), "right")]
         if has_alive:
             heads.append((label("p_alive", lang), "right"))
-        table = _table(f"{tr('clv_by', lang)} {tr(axis, lang)}", *heads, lang=lang)
+        table = _table(f"{label('report:clv_by', lang)} {label('report:' + axis, lang)}", *heads, lang=lang)
         for r in rows:
             cells = [label(str(r["segment"]), lang, AXIS_OF_FIELD.get(axis)), fmt_count(r["customers"]),
                      fmt_money(r["clv"], st.currency), fmt_rate(r["clv_share"]),
@@ -429,7 +428,7 @@ def render_clv(st: Stocktake, lang: Lang, console: Console, *, pii: PiiMode = "m
             heads.append((label("p_alive", lang), "right"))
         heads += [(label("expected_purchases", lang), "right"), (label("orders", lang), "right"),
                   (label("revenue", lang), "right")]
-        table = _table(tr("top_customers", lang), *heads, lang=lang)
+        table = _table(label("report:top_customers", lang), *heads, lang=lang)
         for r in c.top_customers[:10]:
             cells = [escape(protect(str(r["customer_id"]), pii) or ""), fmt_money(r["clv"], st.currency)]
             if has_alive:
@@ -509,9 +508,9 @@ def customer_preview(customers: Any, lang: Lang, pii: PiiMode, width: int) -> Ta
                 cells.append(escape("—" if value is None else str(value)))
         rows.append(cells)
     columns = [Column(column_label(name, lang), justify, keep, figure) for name, justify, keep, figure in cols]
-    note = tr("preview_note", lang, shown=min(PREVIEW_ROWS, frame.height), total=f"{frame.height:,}")
-    return fitted_table(tr("customers_sheet", lang), columns, rows, width, caption=note,
-                        hidden_note=t("hidden_columns", lang))
+    note = label("report:preview_note", lang, shown=min(PREVIEW_ROWS, frame.height), total=f"{frame.height:,}")
+    return fitted_table(label("report:customers_sheet", lang), columns, rows, width, caption=note,
+                        hidden_note=label("report:hidden_columns", lang))
 
 
 # ----------------------------------------------------------------------------- the whole stocktake
@@ -522,7 +521,7 @@ def key_message_panel(st: Stocktake, lang: Lang) -> Panel:
     from custinv.render.key_message import sentences
 
     body = "\n".join(f"• {escape(s)}" for s in sentences(st, lang))
-    return Panel(body, title=t("key_message", lang), title_align="left", border_style="blue")
+    return Panel(body, title=label("report:key_message", lang), title_align="left", border_style="blue")
 
 
 def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | None = None,
@@ -549,37 +548,33 @@ def render_stocktake(st: Stocktake, *, lang: Lang = "en", console: Console | Non
 
 def render_book(st: Stocktake, lang: Lang, console: Console) -> None:
     """The customer master joined to the orders: prospects, conversion, buyers missing from it."""
-    from custinv.render.i18n import book_label
-
     book = st.customer_book
     if book is None:
         return
-    table = Table(title=book_label("customer_book", lang), title_justify="left", title_style="bold",
+    table = Table(title=label("book:customer_book", lang), title_justify="left", title_style="bold",
                   show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(justify="right")
-    table.add_row(book_label("accounts", lang), fmt_count(book.accounts))
-    table.add_row(book_label("buyers", lang), fmt_count(book.buyers))
-    table.add_row(book_label("prospects", lang), f"{fmt_count(book.prospects)} ({fmt_rate(book.prospect_share)})")
-    table.add_row(book_label("customers_missing_from_master", lang),
+    table.add_row(label("book:accounts", lang), fmt_count(book.accounts))
+    table.add_row(label("book:buyers", lang), fmt_count(book.buyers))
+    table.add_row(label("book:prospects", lang), f"{fmt_count(book.prospects)} ({fmt_rate(book.prospect_share)})")
+    table.add_row(label("book:customers_missing_from_master", lang),
                   f"{fmt_count(book.customers_missing_from_master)} · {fmt_money(book.missing_revenue, st.currency)}")
     conv = book.conversion
     if conv is not None:
-        table.add_row(f"{book_label('conversion_rate', lang)} (≤ {conv.within_days} d)",
+        table.add_row(f"{label('book:conversion_rate', lang)} (≤ {conv.within_days} d)",
                       f"{fmt_rate(conv.conversion_rate)} ({fmt_count(conv.converted)}/{fmt_count(conv.accounts_eligible)})")
-        table.add_row(book_label("median_days_to_first_order", lang), fmt_number(conv.median_days_to_first_order, 1))
+        table.add_row(label("book:median_days_to_first_order", lang), fmt_number(conv.median_days_to_first_order, 1))
     console.print(table)
 
 
 def render_service(st: Stocktake, lang: Lang, console: Console) -> None:
     """Service KPIs, the period trend and churn of complainers vs the rest."""
-    from custinv.render.i18n import book_label
-
     svc = st.service
     if svc is None:
         return
     k = svc.kpis
-    table = Table(title=book_label("service", lang), title_justify="left", title_style="bold", show_header=False,
+    table = Table(title=label("book:service", lang), title_justify="left", title_style="bold", show_header=False,
                   box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -593,22 +588,22 @@ def render_service(st: Stocktake, lang: Lang, console: Console) -> None:
         ("nps", f"{fmt_number(k.nps, 0)} (n={fmt_count(k.nps_responses)})"),
     ]
     for key, text in rows:
-        table.add_row(book_label(key, lang), text)
+        table.add_row(label("book:" + key, lang), text)
     console.print(table)
     if svc.by_period:
-        trend = _table("", (label("period", lang), "left"), (book_label("tickets", lang), "right"),
-                       (book_label("complaints", lang), "right"), (book_label("complaint_rate", lang), "right"),
-                       (book_label("sla_rate", lang), "right"), (book_label("csat", lang), "right"),
-                       (book_label("nps", lang), "right"))
+        trend = _table("", (label("period", lang), "left"), (label("book:tickets", lang), "right"),
+                       (label("book:complaints", lang), "right"), (label("book:complaint_rate", lang), "right"),
+                       (label("book:sla_rate", lang), "right"), (label("book:csat", lang), "right"),
+                       (label("book:nps", lang), "right"))
         for r in svc.by_period:
             trend.add_row(r.period + (" *" if r.partial else ""), fmt_count(r.tickets), fmt_count(r.complaints),
                           fmt_rate(r.complaint_rate), fmt_rate(r.sla_rate), fmt_rate(r.csat), fmt_number(r.nps, 0))
         console.print(trend)
     if svc.churn_by_complaint:
-        churn = _table(book_label("churn_by_complaint", lang), ("", "left"), (label("customers", lang), "right"),
+        churn = _table(label("book:churn_by_complaint", lang), ("", "left"), (label("customers", lang), "right"),
                        (label("churned_customers", lang), "right"), (label("churn_rate", lang), "right"))
         for g in svc.churn_by_complaint:
-            churn.add_row(book_label(g.group, lang), fmt_count(g.customers), fmt_count(g.churned), fmt_rate(g.churn_rate))
+            churn.add_row(label("book:" + g.group, lang), fmt_count(g.customers), fmt_count(g.churned), fmt_rate(g.churn_rate))
         console.print(churn)
 
 

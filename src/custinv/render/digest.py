@@ -17,7 +17,7 @@ import polars as pl
 
 from custinv.models import PeriodKpis, Stocktake
 from custinv.render.formatting import CURRENCY_SYMBOLS, fmt_money, kpi_kind
-from custinv.render.i18n import t
+from custinv.render.i18n import label
 from custinv.render.pii import PII_COLUMNS, PiiMode, protect_frame
 
 Lang = Literal["en", "zh"]
@@ -196,17 +196,15 @@ class Card:
 
     def change_line(self, currency: str | None, lang: Lang) -> str | None:
         """The change as a sentence that names what moved: "Revenue 2024-12: 159k ▲4.2% vs 153k (2024-11)"."""
-        from custinv.render.glossary import period_word
-
         ch = self.change
         if ch is None or ch.delta is None:
             return None
         latest = format_kpi(ch.period_key, ch.latest, currency, lang, compact=True)
         previous = format_kpi(ch.period_key, ch.previous, currency, lang, compact=True)
         if self.same_basis:
-            return f"{ch.delta_text()} {t('vs', lang)} {previous} ({ch.previous_period})"
-        return (f"{period_word(ch.period_key, lang)} {ch.latest_period}: {latest} {ch.delta_text()} "
-                f"{t('vs', lang)} {previous} ({ch.previous_period})")
+            return f"{ch.delta_text()} {label('report:vs', lang)} {previous} ({ch.previous_period})"
+        return (f"{label('period:' + ch.period_key, lang)} {ch.latest_period}: {latest} {ch.delta_text()} "
+                f"{label('report:vs', lang)} {previous} ({ch.previous_period})")
 
 
 SAME_BASIS = frozenset({"retention_rate", "customer_growth_rate"})
@@ -225,12 +223,12 @@ def headline_cards(st: Stocktake, lang: Lang = "en") -> list[Card]:
         if value is None:
             continue
         change = period_change(st, key, period_key) if period_key else None
-        cards.append(Card(key, t(key, lang), value, format_kpi(key, value, st.currency, lang, compact=True), change,
+        cards.append(Card(key, label("report:" + key, lang), value, format_kpi(key, value, st.currency, lang, compact=True), change,
                           window=window_text(key, st, lang) or "", definition=definition(key, st, lang) or "",
                           same_basis=key in SAME_BASIS))
     if st.clv is not None and st.clv.total is not None:
-        cards.append(Card("clv", t("clv_value", lang), st.clv.total, compact_money(st.clv.total, st.currency, lang),
-                          None, window=f"{st.clv.horizon} {t('months', lang)}",
+        cards.append(Card("clv", label("report:clv_value", lang), st.clv.total, compact_money(st.clv.total, st.currency, lang),
+                          None, window=f"{st.clv.horizon} {label('report:months', lang)}",
                           definition=definition("clv", st, lang) or ""))
     return cards
 
@@ -275,7 +273,7 @@ def customer_table(customers: pl.DataFrame, pii: PiiMode, lang: Lang = "en") -> 
 
 def column_label(name: str, lang: Lang) -> str:
     if name == "clv":
-        return t("clv_value", lang)
+        return label("report:clv_value", lang)
     if name == "value":
-        return t("customer_value", lang)
-    return t(name, lang)
+        return label("report:customer_value", lang)
+    return label("report:" + name, lang)

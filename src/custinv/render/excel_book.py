@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from custinv.models import Comparison, ServiceKpis, Stocktake
 from custinv.render import digest
 from custinv.render.book_views import class_text, grids, kpi_kind, reason_text, shown_deltas
-from custinv.render.i18n import book_label, t
+from custinv.render.i18n import label
 from custinv.render.pii import protect
 
 if TYPE_CHECKING:
@@ -37,24 +37,24 @@ def changes_sheet(w: _Writer, ws: Worksheet, st: Stocktake, cmp: Comparison) -> 
     from custinv.render import xlsx_cells as x
 
     lang, fmts = w.lang, _formats()
-    row = x._title(w, ws, st, f"{book_label('comparison', lang)}: {cmp.old.as_of} → {cmp.new.as_of}")
-    ws.cell(row=2, column=1).value = w.text(f"{book_label('before', lang)} {cmp.old.as_of} ({cmp.old.path}) · "
-                                            f"{book_label('after', lang)} {cmp.new.as_of}")
-    row = w.table(ws, row, [t("metric", lang), t("value", lang)],
-                  [(book_label("customers_gained", lang), cmp.customers_gained),
-                   (book_label("customers_lost", lang), cmp.customers_lost)], [None, x.FMT_COUNT])
+    row = x._title(w, ws, st, f"{label('book:comparison', lang)}: {cmp.old.as_of} → {cmp.new.as_of}")
+    ws.cell(row=2, column=1).value = w.text(f"{label('book:before', lang)} {cmp.old.as_of} ({cmp.old.path}) · "
+                                            f"{label('book:after', lang)} {cmp.new.as_of}")
+    row = w.table(ws, row, [label("report:metric", lang), label("report:value", lang)],
+                  [(label("book:customers_gained", lang), cmp.customers_gained),
+                   (label("book:customers_lost", lang), cmp.customers_lost)], [None, x.FMT_COUNT])
 
-    row = w.section(ws, row, book_label("kpi_deltas", lang))
+    row = w.section(ws, row, label("book:kpi_deltas", lang))
     rows = []
     formats = []
     for key, d in shown_deltas(cmp):
         kind = kpi_kind(key)
         delta = None if d.delta is None else (d.delta * 100 if kind == "rate" else d.delta)
-        rows.append((book_label(key, lang), d.old, d.new, delta))
+        rows.append((label("book:" + key, lang), d.old, d.new, delta))
         formats.append((fmts[kind], x.FMT_POINTS if kind == "rate" else _signed(fmts[kind])))
     top = row
-    row = w.table(ws, row, [t("metric", lang), book_label("before", lang), book_label("after", lang),
-                            book_label("change", lang)], rows, [None, None, None, None])
+    row = w.table(ws, row, [label("report:metric", lang), label("book:before", lang), label("book:after", lang),
+                            label("book:change", lang)], rows, [None, None, None, None])
     keys = [key for key, _ in shown_deltas(cmp)]
     for i, ((fmt, dfmt), values, key) in enumerate(zip(formats, rows, keys, strict=True)):
         r = top + 1 + i
@@ -69,13 +69,13 @@ def changes_sheet(w: _Writer, ws: Worksheet, st: Stocktake, cmp: Comparison) -> 
                 cell.font = x.GOOD_FONT if mood == "good" else x.BAD_FONT
 
     if cmp.migrations:
-        w.put(ws, row, 1, book_label("migration_note", lang), font=x.NOTE_FONT)
+        w.put(ws, row, 1, label("book:migration_note", lang), font=x.NOTE_FONT)
         row += 2
     for grid in grids(cmp):
-        axis_name = book_label(grid.axis, lang)
+        axis_name = label("book:" + grid.axis, lang)
         for measure, fmt in (("customers", x.FMT_COUNT), ("revenue", x.FMT_MONEY)):
-            row = w.section(ws, row, f"{book_label('migration', lang)}: {axis_name} — "
-                                     f"{book_label('migration_' + measure, lang)}")
+            row = w.section(ws, row, f"{label('book:migration', lang)}: {axis_name} — "
+                                     f"{label('book:migration_' + measure, lang)}")
             head = [f"{axis_name} ↓ / →", *[class_text(v, lang) for v in grid.tos]]
             body = [[class_text(f, lang),
                      *[getattr(grid.cells[(f, to)], measure) if (f, to) in grid.cells else None for to in grid.tos]]
@@ -86,10 +86,10 @@ def changes_sheet(w: _Writer, ws: Worksheet, st: Stocktake, cmp: Comparison) -> 
                 if f in grid.tos:
                     ws.cell(row=top + 1 + i, column=2 + grid.tos.index(f)).fill = SAME_FILL
 
-    head = [book_label("customer", lang), book_label("reason", lang), t("value", lang), t("revenue", lang),
-            book_label("value_tier", lang), book_label("rfm_segment", lang), book_label("lifecycle_stage", lang)]
+    head = [label("book:customer", lang), label("book:reason", lang), label("report:value", lang), label("report:revenue", lang),
+            label("book:value_tier", lang), label("book:rfm_segment", lang), label("book:lifecycle_stage", lang)]
     for key, people in (("gained_customers", cmp.gained_customers), ("lost_customers", cmp.lost_customers)):
-        row = w.section(ws, row, f"{book_label(key, lang)} ({len(people)} / "
+        row = w.section(ws, row, f"{label('book:' + key, lang)} ({len(people)} / "
                                  f"{cmp.customers_gained if key == 'gained_customers' else cmp.customers_lost})")
         row = w.table(ws, row, head,
                       [(protect(p.customer_id, w.pii), reason_text(p.reason, lang), p.value, p.revenue,
@@ -98,10 +98,10 @@ def changes_sheet(w: _Writer, ws: Worksheet, st: Stocktake, cmp: Comparison) -> 
                       [None, None, x.FMT_MONEY, x.FMT_MONEY, None, None, None], listing=True)
     if cmp.movers:
         axes = list(dict.fromkeys(a for m in cmp.movers for a in m.changes))
-        row = w.section(ws, row, book_label("movers", lang))
-        w.table(ws, row, [book_label("customer", lang), t("value", lang),
-                          f"{t('revenue', lang)} ({book_label('before', lang)})",
-                          f"{t('revenue', lang)} ({book_label('after', lang)})", *[book_label(a, lang) for a in axes]],
+        row = w.section(ws, row, label("book:movers", lang))
+        w.table(ws, row, [label("book:customer", lang), label("report:value", lang),
+                          f"{label('report:revenue', lang)} ({label('book:before', lang)})",
+                          f"{label('report:revenue', lang)} ({label('book:after', lang)})", *[label("book:" + a, lang) for a in axes]],
                 [(protect(m.customer_id, w.pii), m.value, m.revenue_old, m.revenue_new,
                   *[_move(m.changes.get(a), lang) for a in axes]) for m in cmp.movers],
                 [None, x.FMT_MONEY, x.FMT_MONEY, x.FMT_MONEY, *[None] * len(axes)], listing=True)
@@ -129,7 +129,7 @@ def book_sheet(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     from custinv.render import xlsx_cells as x
 
     lang, book = w.lang, st.customer_book
-    row = x._title(w, ws, st, book_label("customer_book", lang))
+    row = x._title(w, ws, st, label("book:customer_book", lang))
     if book is None:
         return
     facts: list[tuple[str, Any, str]] = [
@@ -147,17 +147,17 @@ def book_sheet(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
                   ("ordered_before_signup", conv.ordered_before_signup, x.FMT_COUNT)]
     row = _facts(w, ws, row, facts)
     if book.dimensions_from_master:
-        w.put(ws, row - 1, 1, f"{book_label('dimensions_from_master', lang)}: "
-                              f"{', '.join(t(d, lang) for d in book.dimensions_from_master)}", font=x.NOTE_FONT)
+        w.put(ws, row - 1, 1, f"{label('book:dimensions_from_master', lang)}: "
+                              f"{', '.join(label('report:' + d, lang) for d in book.dimensions_from_master)}", font=x.NOTE_FONT)
         row += 1
     if conv is not None and conv.periods:
-        row = w.section(ws, row, f"{book_label('conversion', lang)} ({t('period', lang)}: {conv.period})")
-        row = w.table(ws, row, [t("period", lang), book_label("accounts", lang), book_label("converted", lang),
-                                book_label("conversion_rate", lang), book_label("complete", lang)],
-                      [(p.period, p.accounts, p.converted, p.conversion_rate, t("ok", lang) if p.complete else t("partial", lang))
+        row = w.section(ws, row, f"{label('book:conversion', lang)} ({label('report:period', lang)}: {conv.period})")
+        row = w.table(ws, row, [label("report:period", lang), label("book:accounts", lang), label("book:converted", lang),
+                                label("book:conversion_rate", lang), label("book:complete", lang)],
+                      [(p.period, p.accounts, p.converted, p.conversion_rate, label("report:ok", lang) if p.complete else label("report:partial", lang))
                        for p in conv.periods], [None, x.FMT_COUNT, x.FMT_COUNT, x.FMT_RATE, None], listing=True)
-    row = w.section(ws, row, book_label("missing_customers", lang))
-    w.table(ws, row, [book_label("customer", lang), t("orders", lang), t("revenue", lang)],
+    row = w.section(ws, row, label("book:missing_customers", lang))
+    w.table(ws, row, [label("book:customer", lang), label("report:orders", lang), label("report:revenue", lang)],
             [(protect(m.customer_id, w.pii), m.orders, m.revenue) for m in book.missing_customers],
             [None, x.FMT_COUNT, x.FMT_MONEY], listing=True)
     w.fit(ws, maximum=40)
@@ -168,7 +168,7 @@ def _facts(w: _Writer, ws: Worksheet, row: int, facts: list[tuple[str, Any, str]
     """A two-column metric/value table with each value in its own number format."""
     lang = w.lang
     top = row
-    row = w.table(ws, row, [t("metric", lang), t("value", lang)], [(book_label(k, lang), v) for k, v, _ in facts],
+    row = w.table(ws, row, [label("report:metric", lang), label("report:value", lang)], [(label("book:" + k, lang), v) for k, v, _ in facts],
                   [None, None])
     for i, (_, value, fmt) in enumerate(facts):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -195,7 +195,7 @@ def service_sheet(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
     from custinv.render import xlsx_cells as x
 
     lang, svc, fmts = w.lang, st.service, _formats()
-    row = x._title(w, ws, st, book_label("service", lang))
+    row = x._title(w, ws, st, label("book:service", lang))
     if svc is None:
         return
     facts = [(key, getattr(svc.kpis, key), fmts[kind]) for key, kind in SERVICE_COLUMNS]
@@ -203,33 +203,33 @@ def service_sheet(w: _Writer, ws: Worksheet, st: Stocktake) -> None:
               ("unknown_customer_tickets", svc.unknown_customer_tickets, x.FMT_COUNT)]
     row = _facts(w, ws, row, facts)
     col_fmts = [fmts[kind] for _, kind in SERVICE_COLUMNS]
-    col_heads = [book_label(key, lang) for key, _ in SERVICE_COLUMNS]
+    col_heads = [label("book:" + key, lang) for key, _ in SERVICE_COLUMNS]
     if svc.by_type:
-        row = w.section(ws, row, book_label("by_type", lang))
-        row = w.table(ws, row, [book_label("ticket_type", lang), book_label("tickets", lang)],
-                      [(book_label(f"kind.{k}", lang) if f"kind.{k}" in _kinds() else k, n) for k, n in svc.by_type.items()],
+        row = w.section(ws, row, label("book:by_type", lang))
+        row = w.table(ws, row, [label("book:ticket_type", lang), label("book:tickets", lang)],
+                      [(label(f"book:kind.{k}", lang) if f"kind.{k}" in _kinds() else k, n) for k, n in svc.by_type.items()],
                       [None, x.FMT_COUNT])
     if svc.by_period:
-        row = w.section(ws, row, book_label("by_period", lang))
-        row = w.table(ws, row, [t("period", lang), t("partial", lang), *col_heads],
-                      [(p.period, t("partial", lang) if p.partial else None, *_service_values(p)) for p in svc.by_period],
+        row = w.section(ws, row, label("book:by_period", lang))
+        row = w.table(ws, row, [label("report:period", lang), label("report:partial", lang), *col_heads],
+                      [(p.period, label("report:partial", lang) if p.partial else None, *_service_values(p)) for p in svc.by_period],
                       [None, None, *col_fmts], listing=True)
     if svc.by_segment:
-        row = w.section(ws, row, book_label("by_segment", lang))
-        row = w.table(ws, row, [t("axis", lang), t("segment", lang), *col_heads],
-                      [(book_label(s.axis, lang), class_text(s.segment, lang), *_service_values(s)) for s in svc.by_segment],
+        row = w.section(ws, row, label("book:by_segment", lang))
+        row = w.table(ws, row, [label("report:axis", lang), label("report:segment", lang), *col_heads],
+                      [(label("book:" + s.axis, lang), class_text(s.segment, lang), *_service_values(s)) for s in svc.by_segment],
                       [None, None, *col_fmts], listing=True)
     if svc.churn_by_complaint:
-        row = w.section(ws, row, book_label("churn_by_complaint", lang))
-        w.table(ws, row, [book_label("churn_by_complaint", lang), t("customers", lang), t("churned_customers", lang),
-                          t("churn_rate", lang)],
-                [(book_label(g.group, lang), g.customers, g.churned, g.churn_rate) for g in svc.churn_by_complaint],
+        row = w.section(ws, row, label("book:churn_by_complaint", lang))
+        w.table(ws, row, [label("book:churn_by_complaint", lang), label("report:customers", lang), label("report:churned_customers", lang),
+                          label("report:churn_rate", lang)],
+                [(label("book:" + g.group, lang), g.customers, g.churned, g.churn_rate) for g in svc.churn_by_complaint],
                 [None, x.FMT_COUNT, x.FMT_COUNT, x.FMT_RATE])
     w.fit(ws, maximum=30)
     ws.sheet_view.showGridLines = False
 
 
 def _kinds() -> set[str]:
-    from custinv.render.i18n import BOOK_LABELS
+    from custinv.render.i18n import LABELS
 
-    return {k for k in BOOK_LABELS if k.startswith("kind.")}
+    return {k.removeprefix("book:") for k in LABELS if k.startswith("book:kind.")}

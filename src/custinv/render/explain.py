@@ -13,6 +13,7 @@ import re
 from typing import Literal
 
 from custinv.analytics.breakdowns import BLANK
+from custinv.render.i18n import label
 
 Lang = Literal["en", "zh"]
 
@@ -53,12 +54,6 @@ _ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"; "), r"；"),
 )
 
-MODEL_NAMES: dict[str, dict[str, str]] = {
-    "historical": {"en": "historical", "zh": "历史平均法"},
-    "bgnbd": {"en": "BG/NBD", "zh": "BG/NBD"},
-    "paretonbd": {"en": "Pareto/NBD", "zh": "Pareto/NBD"},
-}
-
 
 def sentence(text: str | None, lang: Lang) -> str:
     """An analytics explanation in ``lang`` (English passes through)."""
@@ -73,10 +68,8 @@ def sentence(text: str | None, lang: Lang) -> str:
 
 
 def model_name(model: str | None, lang: Lang) -> str:
-    if not model:
-        return "—"
-    entry = MODEL_NAMES.get(model)
-    return entry[lang] if entry else model
+    """A CLV model's name in ``lang`` ("—" when none was fitted)."""
+    return label("model:" + model, lang) if model else "—"
 
 
 def dimension_value(value: str, lang: Lang) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from custinv.models import Stocktake
+from custinv.render.i18n import label
 
 Lang = Literal["en", "zh"]
 Window = Literal["all_time", "active", "new", "churn", "period"]
@@ -86,27 +87,6 @@ DEFINITIONS: dict[str, Definition] = {
                                         "期初客户中到期末仍未流失的比例。"),
 }
 
-WINDOW_WORDS: dict[Window, dict[str, str]] = {
-    "all_time": {"en": "all time to {as_of}", "zh": "截至 {as_of} 全部历史"},
-    "active": {"en": "last {active} days", "zh": "最近 {active} 天"},
-    "new": {"en": "first order in the last {new} days", "zh": "最近 {new} 天首购"},
-    "churn": {"en": "no order in {window} days", "zh": "超过 {window} 天未下单"},
-    "period": {"en": "{period}", "zh": "{period}"},
-}
-
-PERIOD_WORDS: dict[str, dict[str, str]] = {
-    "customers_end": {"en": "Customers at end", "zh": "期末客户"},
-    "revenue": {"en": "Revenue", "zh": "销售额"},
-    "orders": {"en": "Orders", "zh": "订单数"},
-    "average_order_value": {"en": "Average order value", "zh": "客单价"},
-    "active_customers": {"en": "Buyers", "zh": "下单客户"},
-    "new_customers": {"en": "New", "zh": "新客户"},
-    "repeat_purchase_rate": {"en": "Repeat rate of buyers", "zh": "下单客户复购率"},
-    "churn_rate": {"en": "Churn in period", "zh": "本期流失率"},
-    "retention_rate": {"en": "Retention", "zh": "留存率"},
-}
-
-
 def _fill(st: Stocktake, lang: Lang) -> dict[str, str]:
     from custinv.render.digest import comparison_periods, date_text
 
@@ -131,12 +111,7 @@ def definition(key: str, st: Stocktake, lang: Lang) -> str | None:
 def window_text(key: str, st: Stocktake, lang: Lang) -> str | None:
     """The window a KPI is measured over, as a short phrase ("last 90 days", "2024-11")."""
     entry = DEFINITIONS.get(key)
-    return None if entry is None else WINDOW_WORDS[entry.window][lang].format(**_fill(st, lang))
-
-
-def period_word(period_key: str, lang: Lang) -> str:
-    entry = PERIOD_WORDS.get(period_key)
-    return period_key if entry is None else entry[lang]
+    return None if entry is None else label("window:" + entry.window, lang, **_fill(st, lang))
 
 
 def definition_rows(st: Stocktake, lang: Lang, keys: list[str]) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from custinv.analytics import actions
 from custinv.models import Comparison, Stocktake
 from custinv.render import charts, digest, explain, key_message
-from custinv.render.i18n import Lang, field_label, reason_label, t
+from custinv.render.i18n import Lang, label
 from custinv.render.pii import PiiMode, protect
 
 if TYPE_CHECKING:
@@ -70,11 +70,10 @@ def render_html(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "mask"
                 comparison: Comparison | None = None) -> str:
     """The report as a string (see :func:`write_html` for the file); ``comparison`` adds the Changes section."""
     from custinv.render import html_book
-    from custinv.render.i18n import book_label
 
     env = environment()
     ctx = _context(result.stocktake, result, lang, pii)
-    ctx.update(B=lambda key: book_label(key, lang),
+    ctx.update(B=lambda key: label("book:" + key, lang),
                key_message=key_message.sentences(result.stocktake, lang, comparison),
                changes=html_book.changes(comparison, result.stocktake.currency, lang, pii),
                book=html_book.book(result.stocktake, lang, pii), service=html_book.service(result.stocktake, lang))
@@ -84,18 +83,16 @@ def render_html(result: AuditResult, *, lang: Lang = "en", pii: PiiMode = "mask"
 
 def _contents(ctx: dict[str, Any], lang: Lang) -> list[tuple[str, str]]:
     """(anchor, title) of every section this report has, in page order (the table of contents)."""
-    from custinv.render.i18n import book_label
-
-    sections = [("kpis", t("kpis", lang), True), ("changes", book_label("comparison", lang), bool(ctx.get("changes"))),
-                ("base", t("customer_base", lang), True), ("rfm", t("rfm_map", lang), bool(ctx.get("rfm"))),
-                ("frequency", t("frequency_classes", lang), bool(ctx.get("frequency"))),
-                ("cohorts", t("cohorts", lang), bool(ctx.get("cohorts"))),
-                ("trends", t("trend", lang), bool(ctx.get("trends"))), ("clv", t("clv", lang), bool(ctx.get("clv"))),
-                ("churn", t("churn", lang), bool(ctx.get("churn"))),
-                ("breakdowns", t("breakdowns", lang), bool(ctx.get("breakdowns"))),
-                ("book", book_label("customer_book", lang), bool(ctx.get("book"))),
-                ("service", book_label("service", lang), bool(ctx.get("service"))),
-                ("quality", t("data_quality", lang), True)]
+    sections = [("kpis", label("report:kpis", lang), True), ("changes", label("book:comparison", lang), bool(ctx.get("changes"))),
+                ("base", label("report:customer_base", lang), True), ("rfm", label("report:rfm_map", lang), bool(ctx.get("rfm"))),
+                ("frequency", label("report:frequency_classes", lang), bool(ctx.get("frequency"))),
+                ("cohorts", label("report:cohorts", lang), bool(ctx.get("cohorts"))),
+                ("trends", label("report:trend", lang), bool(ctx.get("trends"))), ("clv", label("report:clv", lang), bool(ctx.get("clv"))),
+                ("churn", label("report:churn", lang), bool(ctx.get("churn"))),
+                ("breakdowns", label("report:breakdowns", lang), bool(ctx.get("breakdowns"))),
+                ("book", label("book:customer_book", lang), bool(ctx.get("book"))),
+                ("service", label("book:service", lang), bool(ctx.get("service"))),
+                ("quality", label("report:data_quality", lang), True)]
     return [(anchor, title) for anchor, title, present in sections if present]
 
 
@@ -118,12 +115,12 @@ def _context(st: Stocktake, result: AuditResult, lang: Lang, pii: PiiMode) -> di
         "html_lang": "zh-CN" if lang == "zh" else "en",
         "csp": CSP,
         "font_stack": FONT_STACK[lang],
-        "L": lambda key, **kw: t(key, lang, **kw),
-        "title": t("title", lang),
+        "L": lambda key, **kw: label("report:" + key, lang, **kw),
+        "title": label("report:title", lang),
         "as_of": digest.date_text(st.as_of, lang),
         "currency": st.currency or "—",
         "version": st.tool.version,
-        "pii_note": t("pii_note", lang, mode=t("pii_" + pii, lang)),
+        "pii_note": label("report:pii_note", lang, mode=label("report:pii_" + pii, lang)),
         "files": ", ".join(Path(x.path).name for x in st.source.files),
         "cards": _cards(st, lang),
         "comparison": None,
@@ -132,7 +129,7 @@ def _context(st: Stocktake, result: AuditResult, lang: Lang, pii: PiiMode) -> di
     }
     pair = digest.comparison_periods(st)
     if pair:
-        ctx["comparison"] = f"{pair[0].period} {t('vs', lang)} {pair[1].period}"
+        ctx["comparison"] = f"{pair[0].period} {label('report:vs', lang)} {pair[1].period}"
     ctx.update(_base(st, f))
     ctx["rfm"] = _rfm(st, f)
     ctx["frequency"] = _frequency(st, f)
@@ -185,10 +182,10 @@ def _base(st: Stocktake, f: _Fmt) -> dict[str, Any]:
         "lifecycle": {"rows": life_rows, "chart": charts.stacked_bar(
             [(actions.label(r.stage, f.lang, "lifecycle"), r.customers, charts.colour(r.stage, i, "lifecycle"))
              for i, r in enumerate(lifecycle)],
-            title=t("lifecycle", f.lang))},
+            title=label("report:lifecycle", f.lang))},
         "tiers": {"rows": tier_rows, "chart": charts.stacked_bar(
             [(actions.label(r.tier, f.lang), r.revenue, charts.colour(r.tier, i)) for i, r in enumerate(tiers)],
-            title=t("value_tiers", f.lang))},
+            title=label("report:value_tiers", f.lang))},
     }
 
 
@@ -200,9 +197,9 @@ def _rfm(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
         row.update(recency=digest.number(r.avg_recency_days, 0), frequency=digest.number(r.avg_frequency),
                    monetary=f.money(r.avg_monetary))
     items = [(actions.label(r.segment, f.lang, "rfm"), r.customers,
-              f"{digest.count(r.customers)} · {digest.rate(r.revenue_share)} {t('revenue', f.lang)}",
+              f"{digest.count(r.customers)} · {digest.rate(r.revenue_share)} {label('report:revenue', f.lang)}",
               charts.colour(r.segment, i)) for i, r in enumerate(st.rfm.segments)]
-    return {"rows": rows, "chart": charts.treemap(items, title=t("rfm_map", f.lang)), "scheme": st.rfm.scheme}
+    return {"rows": rows, "chart": charts.treemap(items, title=label("report:rfm_map", f.lang)), "scheme": st.rfm.scheme}
 
 
 def _frequency(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
@@ -212,7 +209,7 @@ def _frequency(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
     threshold = next((r.threshold for r in st.frequency_classes if r.threshold is not None), None)
     chart = charts.hbars([(actions.label(r.frequency_class, f.lang), r.customers,
                            f"{digest.count(r.customers)} ({digest.rate(r.share)})", charts.colour(r.frequency_class, i))
-                          for i, r in enumerate(st.frequency_classes)], title=t("frequency_classes", f.lang))
+                          for i, r in enumerate(st.frequency_classes)], title=label("report:frequency_classes", f.lang))
     return {"rows": rows, "chart": chart, "threshold": digest.number(threshold)}
 
 
@@ -220,13 +217,13 @@ def _cohorts(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
     from custinv.render.cohort_view import cohort_view
 
     lang = f.lang
-    view = cohort_view(st, rows=COHORT_ROWS, first_label=t("cohorts_grouped", lang),
-                       average_label=t("weighted_average", lang))
+    view = cohort_view(st, rows=COHORT_ROWS, first_label=label("report:cohorts_grouped", lang),
+                       average_label=label("report:weighted_average", lang))
     if view is None:
         return None
     rows = view.rows
     chart = charts.heatmap([r.label for r in rows], [r.size for r in rows], [r.retention for r in rows],
-                           title=t("cohorts", lang), partial=[r.partial for r in rows],
+                           title=label("report:cohorts", lang), partial=[r.partial for r in rows],
                            emphasis=[r.kind != "cohort" for r in rows])
     # LTV curves: the average, the grouped oldest cohorts and up to five cohorts spread over time
     singles = [r for r in rows if r.kind == "cohort" and sum(v is not None for v in r.ltv) > 1]
@@ -237,9 +234,9 @@ def _cohorts(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
     average = view.average
     if average is not None:
         series.insert(0, (average.label, average.ltv, "#1d2733"))
-    ltv = charts.line_chart([str(k) for k in range(view.width)], series, title=t("ltv_curves", lang),
+    ltv = charts.line_chart([str(k) for k in range(view.width)], series, title=label("report:ltv_curves", lang),
                             width=1000, height=260)
-    return {"chart": chart, "ltv": ltv, "period": t("period_" + view.period, lang), "cohorts": view.total_cohorts,
+    return {"chart": chart, "ltv": ltv, "period": label("report:period_" + view.period, lang), "cohorts": view.total_cohorts,
             "customers": digest.count(view.total_customers), "grouped": any(r.kind == "grouped" for r in rows)}
 
 
@@ -251,17 +248,17 @@ def _trends(st: Stocktake, f: _Fmt) -> dict[str, Any] | None:
     running = periods[-1].partial
     lang = f.lang
     customers = charts.line_chart(labels, [
-        (t("customers_end", lang), [p.customers_end for p in periods], "#1f4e79"),
-        (t("active_customers", lang), [p.active_customers for p in periods], "#2a9d8f"),
-        (t("new_customers", lang), [p.new_customers for p in periods], "#e9a03b"),
-    ], title=t("customers", lang), partial_last=running)
-    revenue = charts.line_chart(labels, [(t("revenue", lang), [p.revenue for p in periods], "#1f4e79")],
-                                title=t("revenue", lang), partial_last=running)
+        (label("report:customers_end", lang), [p.customers_end for p in periods], "#1f4e79"),
+        (label("report:active_customers", lang), [p.active_customers for p in periods], "#2a9d8f"),
+        (label("report:new_customers", lang), [p.new_customers for p in periods], "#e9a03b"),
+    ], title=label("report:customers", lang), partial_last=running)
+    revenue = charts.line_chart(labels, [(label("report:revenue", lang), [p.revenue for p in periods], "#1f4e79")],
+                                title=label("report:revenue", lang), partial_last=running)
     rates = charts.line_chart(labels, [
-        (t("retention_rate", lang), [p.retention_rate for p in periods], "#2a9d8f"),
-        (t("churn_rate", lang), [p.churn_rate for p in periods], "#d1495b"),
-        (t("repeat_purchase_rate", lang), [p.repeat_purchase_rate for p in periods], "#8e6bbf"),
-    ], title=t("retention_rate", lang), percent=True, partial_last=running, width=1000,
+        (label("report:retention_rate", lang), [p.retention_rate for p in periods], "#2a9d8f"),
+        (label("report:churn_rate", lang), [p.churn_rate for p in periods], "#d1495b"),
+        (label("report:repeat_purchase_rate", lang), [p.repeat_purchase_rate for p in periods], "#8e6bbf"),
+    ], title=label("report:retention_rate", lang), percent=True, partial_last=running, width=1000,
         counts=[p.customers_start for p in periods])
     rows = [{"period": p.period, "partial": p.partial, "start": digest.count(p.customers_start),
              "new": digest.count(p.new_customers), "back": digest.count(p.reactivated_customers),
@@ -280,9 +277,9 @@ def _clv(st: Stocktake, f: _Fmt, pii: PiiMode) -> dict[str, Any] | None:
            [s for s in clv.by_segment if s.get("axis") == "value_tier"]
     segs = sorted(segs, key=lambda s: -(s.get("clv") or 0))
     chart = charts.hbars([(actions.label(str(s["segment"]), lang), float(s.get("clv") or 0),
-                           f"{f.short(s.get('clv'))} · {f.short(s.get('clv_per_customer'))}/{t('customer_id', lang)}",
+                           f"{f.short(s.get('clv'))} · {f.short(s.get('clv_per_customer'))}/{label('report:customer_id', lang)}",
                            charts.colour(str(s["segment"]), i)) for i, s in enumerate(segs)],
-                         title=t("clv_distribution", lang))
+                         title=label("report:clv_distribution", lang))
     params = ", ".join(f"{k} = {v:.4g}" for k, v in clv.params.items() if v is not None)
     top = [{"id": protect(str(c["customer_id"]), pii), "clv": f.money(c.get("clv")),
             "p_alive": "—" if c.get("p_alive") is None else f"{c['p_alive']:.2f}",
@@ -319,18 +316,18 @@ def _clv_evidence(clv: Any, f: _Fmt) -> dict[str, Any]:
     diag = clv.diagnostics or {}
     rows = diag.get("by_frequency") or []
     by_freq = charts.columns([r["frequency"] for r in rows],
-                             [(t("actual", lang), [r["actual_mean"] for r in rows], charts.PALETTE[0]),
-                              (t("predicted", lang), [r["predicted_mean"] for r in rows], charts.PALETTE[2])],
-                             title=t("clv_by_frequency", lang)) if rows else None
+                             [(label("report:actual", lang), [r["actual_mean"] for r in rows], charts.PALETTE[0]),
+                              (label("report:predicted", lang), [r["predicted_mean"] for r in rows], charts.PALETTE[2])],
+                             title=label("report:clv_by_frequency", lang)) if rows else None
     hist = diag.get("p_alive_histogram") or []
-    p_alive = charts.columns([f"{h['from']:.1f}" for h in hist], [(t("customers", lang), [h["customers"] for h in hist],
+    p_alive = charts.columns([f"{h['from']:.1f}" for h in hist], [(label("report:customers", lang), [h["customers"] for h in hist],
                                                                    charts.PALETTE[1])],
-                             title=t("clv_p_alive_hist", lang)) if hist else None
+                             title=label("report:clv_p_alive_hist", lang)) if hist else None
     track = diag.get("tracking") or []
     tracking = charts.line_chart([r["period_end"] for r in track],
-                                 [(t("actual", lang), [r["actual_cumulative"] for r in track], charts.PALETTE[0]),
-                                  (t("predicted", lang), [r["expected_cumulative"] for r in track], charts.PALETTE[2])],
-                                 title=t("clv_tracking", lang)) if track else None
+                                 [(label("report:actual", lang), [r["actual_cumulative"] for r in track], charts.PALETTE[0]),
+                                  (label("report:predicted", lang), [r["expected_cumulative"] for r in track], charts.PALETTE[2])],
+                                 title=label("report:clv_tracking", lang)) if track else None
     return {"selection": sel or None, "candidates": candidates, "interval": interval, "by_frequency": by_freq,
             "p_alive_chart": p_alive, "tracking": tracking, "warnings": [explain.sentence(m, lang) for m in clv.warnings or []]}
 
@@ -362,7 +359,7 @@ def _breakdowns(st: Stocktake, f: _Fmt) -> list[dict[str, Any]]:
     for b in st.breakdowns or []:
         key = "segment_dim" if b.dimension == "segment" else b.dimension
         top = max((r.revenue_share or 0 for r in b.rows), default=0) or 1
-        out.append({"title": t(key, f.lang), "rows": [
+        out.append({"title": label("report:" + key, f.lang), "rows": [
             {"value": explain.dimension_value(r.value, f.lang), "customers": digest.count(r.customers), "share": digest.rate(r.share),
              "revenue": f.money(r.revenue), "revenue_share": digest.rate(r.revenue_share),
              "bar": round((r.revenue_share or 0) / top * 100, 1), "aov": f.money(r.average_order_value),
@@ -373,23 +370,23 @@ def _breakdowns(st: Stocktake, f: _Fmt) -> list[dict[str, Any]]:
 
 def _quality(st: Stocktake, result: AuditResult, f: _Fmt, pii: PiiMode) -> dict[str, Any]:
     src, lang = st.source, f.lang
-    rows = [(t("rows_read", lang), digest.count(src.rows_read), False),
-            (t("rows_used", lang), digest.count(src.rows_used), False),
-            (t("rows_excluded", lang), digest.count(sum(src.rows_excluded.values())), False),
-            *[(reason_label(k, lang), digest.count(v), True) for k, v in src.rows_excluded.items()],
-            (t("rows_rejected", lang), digest.count(src.rows_rejected), False),
-            *[(reason_label(k, lang), digest.count(v), True) for k, v in src.reject_reasons.items()]]
+    rows = [(label("report:rows_read", lang), digest.count(src.rows_read), False),
+            (label("report:rows_used", lang), digest.count(src.rows_used), False),
+            (label("report:rows_excluded", lang), digest.count(sum(src.rows_excluded.values())), False),
+            *[(label("excluded:" + k, lang), digest.count(v), True) for k, v in src.rows_excluded.items()],
+            (label("report:rows_rejected", lang), digest.count(src.rows_rejected), False),
+            *[(label("excluded:" + k, lang), digest.count(v), True) for k, v in src.reject_reasons.items()]]
     if src.anonymous_revenue:
-        rows.append((t("anonymous_revenue", lang), f.money(src.anonymous_revenue), False))
+        rows.append((label("report:anonymous_revenue", lang), f.money(src.anonymous_revenue), False))
     if src.returns:
-        rows.append((t("returns", lang), f.money(src.returns), False))
+        rows.append((label("report:returns", lang), f.money(src.returns), False))
     rejects = result.ledger.rejects.head(REJECTS_SHOWN)
     sample = [{"file": Path(str(r.get("file") or "")).name, "line": r.get("line"), "column": r.get("column"),
                "value": protect(None if r.get("value") is None else str(r.get("value")), pii),
-               "reason": reason_label(str(r.get("reason")), lang)} for r in rejects.iter_rows(named=True)]
+               "reason": label("excluded:" + str(r.get("reason")), lang)} for r in rejects.iter_rows(named=True)]
     balanced = src.rows_read == src.rows_used + sum(src.rows_excluded.values()) + src.rows_rejected
     return {"rows": [{"label": a, "value": b, "sub": c} for a, b, c in rows], "rejects": sample,
             "rejects_total": result.ledger.rejects.height, "balanced": balanced,
             "files": [{"name": Path(x.path).name, "format": x.format, "encoding": x.encoding or "—",
                        "rows": digest.count(x.rows_read)} for x in src.files],
-            "mapping": [(field_label(k, lang), v) for k, v in src.mapping.items()], "warnings": list(src.warnings)}
+            "mapping": [(label("field:" + k, lang), v) for k, v in src.mapping.items()], "warnings": list(src.warnings)}

@@ -20,7 +20,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from custinv.outputs import FORMULA_PREFIXES
-from custinv.render.i18n import Lang, t
+from custinv.render.i18n import Lang, label
 from custinv.render.pii import PiiMode
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def _display_width_hint(value: Any, fmt: str | None) -> str:
 def _title(w: _Writer, ws: Worksheet, st: Stocktake, heading: str) -> int:
     c = ws.cell(row=1, column=1, value=w.text(heading))
     c.font = TITLE_FONT
-    sub = f"{t('as_of', w.lang)} {st.as_of} · {t('currency', w.lang)} {st.currency or '—'}"
+    sub = f"{label('report:as_of', w.lang)} {st.as_of} · {label('report:currency', w.lang)} {st.currency or '—'}"
     ws.cell(row=2, column=1, value=w.text(sub)).font = NOTE_FONT
     return 4
 
