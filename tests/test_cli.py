@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import assert_accounting, run_cli
+from conftest import EXAMPLES, assert_accounting, run_cli
 
 ORDERS = """Customer ID,Order Date,Amount,Status
 C1,2024-01-05,100.00,paid
@@ -158,3 +158,18 @@ def test_broken_pipe_ends_quietly(write):
     )
     assert proc.stdout.startswith("customer_id")
     assert "Traceback" not in proc.stderr and "Broken pipe" not in proc.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly_with_exit_0() -> None:
+    """`custinv audit … | head`: the table output meets a closed pipe. That is the reader's
+    choice, not a failure: exit 0 and no message (Rich's own handler exited 1, "a bug")."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "custinv", "audit", str(EXAMPLES / "shopify_orders.csv"), "--no-clv"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "error" not in err.lower()

@@ -51,7 +51,8 @@ def _audit(path: Path) -> dict[str, Any]:
     result = CliRunner().invoke(app, ["audit", str(path), "--format", "json"])
     record: dict[str, Any] = {"exit_code": result.exit_code}
     if result.stdout.strip():
-        payload = json.loads(result.stdout)
+        # paths inside messages (warnings, notes) relative to the repo, as the recorded files are
+        payload = json.loads(result.stdout.replace(json.dumps(str(ROOT) + "/")[1:-1], ""))
         for entry in payload.get("source", {}).get("files", []):
             entry["path"] = Path(entry["path"]).resolve().relative_to(ROOT).as_posix()
         payload.pop("clv", None)

@@ -18,6 +18,8 @@ are styles, applied after ``render``, so they are untouched.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -49,6 +51,13 @@ class SafeConsole(Console):
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
         return super().render_str(clean(text), **kwargs)
+
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``custinv audit … | head``): hand the error to the CLI's error
+        funnel, which ends quietly with exit 0 as for every other broken pipe. Rich's default
+        exits 1, the code that means "a bug in custinv"."""
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
     def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
         for segment in super().render(renderable, options):
