@@ -99,3 +99,6 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+from _spark import spark  # noqa: E402,F401  (the session-scoped Spark fixture)
