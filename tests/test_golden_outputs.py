@@ -56,6 +56,7 @@ def _audit(path: Path) -> dict[str, Any]:
         for entry in payload.get("source", {}).get("files", []):
             entry["path"] = Path(entry["path"]).resolve().relative_to(ROOT).as_posix()
         payload.pop("clv", None)
+        payload.get("settings", {}).pop("engine", None)  # which engine ran (polars or spark) is not a number
         record["json"] = payload
     else:
         record["stderr"] = result.stderr.replace(str(ROOT) + "/", "")

@@ -23,12 +23,14 @@ from custinv.analytics.classify import DEFAULT_FREQUENCY_CUTS, ClassifySettings,
 from custinv.analytics.headline import headline_kpis
 from custinv.analytics.kpis import last_complete_period, period_kpis
 from custinv.analytics.master import book_section, fill_dimensions
-from custinv.analytics.periods import order_sequence
 from custinv.analytics.retention import auto_cohort_period, retention_section
 from custinv.analytics.service import service_section
-from custinv.analytics.summary import summary_from_sequence
+from custinv.analytics.summary import summary_from_totals
 from custinv.cache import cached_build_ledger
 from custinv.config import Settings
+from custinv.engine import OrderEngine, engine_for
+from custinv.engine.polars_engine import PolarsEngine
+from custinv.engine.support import refuse_unsupported
 from custinv.errors import DataError, UsageError
 from custinv.ingest.ledger import Ledger
 from custinv.ingest.master import read_master
@@ -76,15 +78,16 @@ def classify_settings(settings: Settings) -> ClassifySettings:
     )
 
 
-def margin_summary(summary: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
+def margin_summary(summary: pl.DataFrame, orders: pl.DataFrame | OrderEngine) -> pl.DataFrame:
     """The summary with each customer's gross profit, for ``--value-method margin``.
 
     Without a cost column there is no profit to rank on: a usage error (exit 2) naming the
     fix, never a traceback."""
-    if "cost" not in orders.columns or orders["cost"].null_count() == orders.height:
+    engine = orders if isinstance(orders, OrderEngine) else engine_for(orders, None)
+    if not engine.has_values("cost"):
         raise UsageError("--value-method margin needs a cost column, and none was found",
                          hint="map one with --map cost='<column>', or use --value-method abc")
-    return with_profit(summary, orders).lazy().collect()
+    return with_profit(summary, engine).lazy().collect()
 
 
 def audit(
@@ -105,17 +108,34 @@ def audit(
             check_side_input(side)
     with timings.stage("ingest"):
         ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"), on_rows=on_rows)
+    return analyse(ledger, settings, timings=timings, progress=say)
+
+
+def analyse(
+    ledger: Ledger,
+    settings: Settings,
+    *,
+    timings: Timings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> AuditResult:
+    """Everything after ingest: the ledger's orders (a Polars or a Spark frame — the order
+    engine is chosen by its type) reduced to per-customer, per-cohort and per-period frames,
+    and the stocktake computed from those on this machine."""
+    timings = timings or Timings()
+    say = progress or (lambda _msg: None)
     as_of = ledger.as_of
     assert as_of is not None  # build_ledger raises when nothing is usable
-    orders = ledger.orders
+    engine = engine_for(ledger.orders, as_of)
+    refuse_unsupported(engine, settings)
     with timings.stage("sequence"):
         say("summarising customers")
-        sequence = order_sequence(orders, as_of)
+        totals = engine.customer_totals()
 
-    with timings.stage("summary"):  # from the sorted orders: no second pass keyed by customer id
-        summary = summary_from_sequence(sequence, as_of)
+    with timings.stage("summary"):
+        summary = summary_from_totals(totals, as_of)
+        del totals
         if settings.value_method == "margin":
-            summary = margin_summary(summary, orders)
+            summary = margin_summary(summary, engine)
 
     master = None
     if settings.customers_file:
@@ -128,7 +148,7 @@ def audit(
         if settings.churn_days is not None:
             churn_days, churn_basis = settings.churn_days, "set by --churn-days"
         else:
-            churn_days, churn_basis = churn_window_days(sequence)
+            churn_days, churn_basis = churn_window_days(engine)
         cs = classify_settings(settings)
         classified = classify(summary, churn_days=churn_days, settings=cs,
                               prospects=master.accounts.select("customer_id") if master is not None else None)
@@ -141,17 +161,17 @@ def audit(
             say("fitting the CLV model")
             from custinv.analytics.clv.report import attach_clv  # lazily: the clv package imports scipy
 
-            clv_frame, clv_section = customer_lifetime_value(orders, buyers, as_of, settings,
-                                                             summary=summary, sequence=sequence)
+            clv_frame, clv_section = customer_lifetime_value(engine, buyers, as_of, settings)
             classified = attach_clv(classified, clv_frame)
             buyers = classified.filter(pl.col("orders") >= 1) if master is not None else classified
 
-    sequence = sequence.drop("customer_id")  # only the CLV inputs read it: 160 MB less below
+    if isinstance(engine, PolarsEngine):
+        engine.release_ids()  # only the CLV inputs read them: 160 MB less below
     with timings.stage("breakdowns"):
-        dims = settings.by if settings.by is not None else bd.present_dimensions(orders)
-        customers = bd.attach_dimensions(classified, orders, dims, sequence=sequence) if dims else classified
-        if "customer_name" in orders.columns:  # the name on the latest order, for lists people act on
-            customers = bd.attach_dimensions(customers, orders, ["customer_name"])
+        dims = settings.by if settings.by is not None else [d for d in bd.DIMENSIONS if d in engine.columns]
+        customers = bd.attach_dimensions(classified, engine, dims) if dims else classified
+        if "customer_name" in engine.columns:  # the name on the latest order, for lists people act on
+            customers = bd.attach_dimensions(customers, engine, ["customer_name"])
         book = None
         if master is not None:
             customers, from_master = fill_dimensions(customers, master.accounts, settings.by or bd.DIMENSIONS)
@@ -165,17 +185,17 @@ def audit(
     with timings.stage("retention"):
         say("cohorts and period KPIs")
         churn = churn_section(
-            customers.filter(pl.col("orders") >= 1) if master is not None else customers, sequence, churn_days, churn_basis, as_of=as_of, top=settings.top,
+            customers.filter(pl.col("orders") >= 1) if master is not None else customers, engine, churn_days, churn_basis, as_of=as_of, top=settings.top,
             value_column="clv" if clv_section is not None else None,
         )
         cohort_period: str = settings.period
-        if "period" not in settings.model_fields_set and sequence.height and settings.period == "month":
-            first = sequence["order_date"].min()
-            if isinstance(first, dt.date):
+        if "period" not in settings.model_fields_set and settings.period == "month":
+            first = engine.first_order_date()
+            if first is not None:
                 cohort_period = auto_cohort_period(first, as_of)
-        retention = retention_section(sequence, as_of, period=cohort_period,
+        retention = retention_section(engine, as_of, period=cohort_period,
                                       fiscal_year_start=settings.fiscal_year_start)
-        by_period = period_kpis(sequence, as_of, churn_days, period=settings.period, periods=settings.periods,
+        by_period = period_kpis(engine, as_of, churn_days, period=settings.period, periods=settings.periods,
                                 fiscal_year_start=settings.fiscal_year_start)
 
     with timings.stage("kpis"):
@@ -195,10 +215,11 @@ def audit(
 
     service = None
     if settings.tickets:
+        assert isinstance(engine, PolarsEngine)  # refuse_unsupported stopped the others
         with timings.stage("service"):
             say("service quality")
             tickets = read_tickets(as_source(settings.tickets), settings, as_of)
-            service = service_section(tickets.tickets, tickets.report, orders, customers, as_of,
+            service = service_section(tickets.tickets, tickets.report, engine.orders, customers, as_of,
                                       churn_days=churn_days, sla_hours=settings.sla_hours, period=settings.period,
                                       fiscal_year_start=settings.fiscal_year_start, periods=settings.periods)
 
@@ -220,16 +241,17 @@ def audit(
         clv=clv_section,
         customer_book=book,
         service=service,
-        settings={**settings.number_settings(), "churn_days": churn_days},
+        settings={**settings.number_settings(), "churn_days": churn_days, "engine": engine.name},
     )
     return AuditResult(stocktake=stocktake, customers=customers, ledger=ledger, timings=timings)
 
 
-def clv_margin(settings: Settings, orders: pl.DataFrame) -> float | Literal["cost"]:
+def clv_margin(settings: Settings, orders: pl.DataFrame | OrderEngine) -> float | Literal["cost"]:
     """--margin when given; else each customer's own margin from a mapped cost column; else 0.30."""
     if settings.margin is not None:
         return settings.margin
-    if "cost" in orders.columns and orders["cost"].null_count() < orders.height:
+    engine = orders if isinstance(orders, OrderEngine) else engine_for(orders, None)
+    if engine.has_values("cost"):
         return "cost"
     from custinv.analytics.clv.fit import DEFAULT_MARGIN  # lazily: the clv package imports scipy
 
@@ -237,22 +259,22 @@ def clv_margin(settings: Settings, orders: pl.DataFrame) -> float | Literal["cos
 
 
 def customer_lifetime_value(
-    orders: pl.DataFrame, classified: pl.DataFrame, as_of: dt.date, settings: Settings,
-    *, summary: pl.DataFrame | None = None, sequence: pl.DataFrame | None = None,
+    orders: pl.DataFrame | OrderEngine, classified: pl.DataFrame, as_of: dt.date, settings: Settings,
 ) -> tuple[pl.DataFrame, ClvSection]:
     """Fit the CLV model, price every customer, and summarise it for the stocktake.
 
-    ``summary`` and ``sequence`` (the audit's customer summary and order sequence) spare the
-    CLV inputs a pass over every order.
+    ``orders`` is the ledger's orders or (an audit's) order engine, whose reductions the CLV
+    inputs and the holdout checks are.
     """
+    engine = orders if isinstance(orders, OrderEngine) else engine_for(orders, as_of)
     from custinv.analytics.clv import ModelNotIdentifiable, fit_clv, validate_holdout
     from custinv.analytics.clv.report import attach_clv, clv_by_segment, top_customers_by_clv
 
     try:
         frame, clv_summary = fit_clv(
-            orders, as_of, model=settings.model, time_unit=settings.time_unit, horizon_months=settings.horizon,
-            discount_rate=settings.discount_rate, margin=clv_margin(settings, orders),
-            summary=summary, sequence=sequence, penalizer=settings.penalizer,
+            engine, as_of, model=settings.model, time_unit=settings.time_unit, horizon_months=settings.horizon,
+            discount_rate=settings.discount_rate, margin=clv_margin(settings, engine),
+            penalizer=settings.penalizer,
         )
     except ModelNotIdentifiable as exc:
         raise DataError(f"the {settings.model} model cannot be fitted: {exc}",
@@ -269,7 +291,7 @@ def customer_lifetime_value(
         try:
             # under auto the check is of the model auto chose, so the table explains the numbers shown
             checked = clv_summary.model if settings.model == "auto" else settings.model
-            validation = validate_holdout(orders, holdout, as_of, checked, settings.time_unit,
+            validation = validate_holdout(engine, holdout, as_of, checked, settings.time_unit,
                                           penalizer=settings.penalizer)
             section.validation = validation.to_dict()
             section.warnings.extend(w for w in validation.warnings if w not in section.warnings)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from custinv.analytics.actions import VALUE_TIERS
+from custinv.engine import OrderEngine
 from custinv.models import Breakdown, BreakdownRow
 
 DIMENSIONS: tuple[str, ...] = ("region", "country", "city", "industry", "channel", "segment", "owner")
@@ -65,7 +66,7 @@ def present_dimensions(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
 
 def attach_dimensions(
     summary: pl.DataFrame | pl.LazyFrame,
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     dims: Sequence[str] | None = None,
     *,
     sequence: pl.DataFrame | None = None,
@@ -74,33 +75,32 @@ def attach_dimensions(
     recent order that has one (ties on a date broken by order_id, then by the value, so the
     result never depends on row order). Customers with no value get null.
 
-    ``sequence`` (the :func:`~custinv.analytics.periods.order_sequence` of ``ledger``, which
-    must then be a DataFrame; only its dates and ``row`` are read, so a sequence without
-    ``customer_id`` will do) already has every customer's orders in date order: the
-    dimensions without nulls are then read off each customer's last rows, fetched from the
-    ledger by row number, instead of matching every order to its customer's latest date.
-    The values are matched to the frame's customers on one narrow column and added beside
-    its columns, so the (wide) frame is never copied by a join.
+    The values are an engine's reduction (:meth:`~custinv.engine.base.OrderEngine.latest_values`);
+    ``ledger`` is the ledger's orders or an engine. ``sequence`` (the
+    :func:`~custinv.analytics.periods.order_sequence` of a Polars ledger) lets the Polars engine
+    read the dimensions without nulls off each customer's last rows. The values are matched to
+    the frame's customers on one narrow column and added beside its columns, so the (wide)
+    frame is never copied by a join.
     """
-    ledger_lf = ledger.lazy()
-    dims = list(dims) if dims is not None else present_dimensions(ledger_lf)
+    if isinstance(ledger, OrderEngine):
+        engine: OrderEngine = ledger
+    else:
+        from custinv.engine.polars_engine import PolarsEngine
+
+        engine = PolarsEngine(ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, None,
+                              sequence=sequence)
+    dims = list(dims) if dims is not None else [d for d in DIMENSIONS if d in engine.columns]
     frame = summary.lazy().collect() if isinstance(summary, pl.LazyFrame) else summary
     if not dims:
         return frame
+    return attach_values(frame, engine.latest_values(dims), dims)
+
+
+def attach_values(frame: pl.DataFrame, picks: Sequence[pl.DataFrame], dims: Sequence[str]) -> pl.DataFrame:
+    """``frame`` with the dimension columns of ``picks`` (frames of customer_id and some of
+    ``dims``, one row per customer that has a value) lined up with its customers, as text."""
     frame = frame.drop([d for d in dims if d in frame.columns])
-    has_order_id = "order_id" in ledger_lf.collect_schema().names()
-    # Dimensions without nulls share "the latest order that has a value" (it is the latest
-    # order), so they are picked in one pass; each nullable one needs its own.
-    null_counts = ledger_lf.select([pl.col(d).null_count() for d in dims]).collect().row(0)
-    full = [d for d, n in zip(dims, null_counts, strict=True) if n == 0]
-    passes = ([full] if full else []) + [[d] for d, n in zip(dims, null_counts, strict=True) if n > 0]
-    picks = []
-    for group in passes:
-        if group is full and sequence is not None and isinstance(ledger, pl.DataFrame):
-            picks.append(_last_values_from_sequence(sequence, ledger, group, has_order_id))
-        else:
-            picks.append(_latest_values(ledger_lf, group, has_order_id))
-    values = [_values_for(frame["customer_id"], p) for p in pl.collect_all(picks)]
+    values = [_values_for(frame["customer_id"], p) for p in picks]
     by_dim = {d: v[d] for v in values for d in v.columns}
     # the ledger may hold dimensions as categoricals; the per-customer frame is what exports and
     # reports read, so it carries plain text (1M values, not 10M)
@@ -127,52 +127,6 @@ def _values_for(ids: pl.Series, picks: pl.DataFrame) -> pl.DataFrame:
     ):
         return joined.drop("customer_id", "_h", "_id")
     return left.drop("_h").join(picks, on="customer_id", how="left", maintain_order="left").drop("customer_id")
-
-
-def _pick(dims: list[str], has_order_id: bool) -> list[pl.Expr]:
-    """The tie-break among one customer's orders on their latest date (one rule for both paths)."""
-    return [pl.col(d).sort_by(["order_id", d]).last() if has_order_id else pl.col(d).max() for d in dims]
-
-
-def _latest_values(ledger: pl.LazyFrame, dims: list[str], has_order_id: bool) -> pl.LazyFrame:
-    """customer_id → each dimension's value on the latest order that has one (``dims`` are
-    one nullable dimension, or several without nulls, which share that order).
-
-    Keeps only each customer's rows on their latest dated non-null order first (a max and a
-    semi-join), so the tie-break sort runs on a handful of rows instead of whole histories —
-    sorting every customer's history was four times slower on 10M rows.
-    """
-    rows = ledger.select("customer_id", "order_date", *(["order_id"] if has_order_id else []), *dims).filter(
-        pl.all_horizontal([pl.col(d).is_not_null() for d in dims])
-    )
-    latest = rows.group_by("customer_id").agg(pl.col("order_date").max())
-    on_latest = rows.join(latest, on=["customer_id", "order_date"], how="semi")
-    return on_latest.group_by("customer_id").agg(_pick(dims, has_order_id))
-
-
-def _last_values_from_sequence(
-    sequence: pl.DataFrame, ledger: pl.DataFrame, dims: list[str], has_order_id: bool
-) -> pl.LazyFrame:
-    """customer_id → each dimension's value on their latest order, for dimensions without nulls.
-
-    A customer's rows on their latest date are the tail of their run in the sequence; most
-    customers have one, which is their pick. Only the few with several orders on that day go
-    through the tie-break (a sort per customer), so no step groups every order.
-    """
-    date, prev, nxt = pl.col("order_date"), pl.col("prev_date"), pl.col("next_date")
-    last_date = pl.when(nxt.is_null()).then(date).backward_fill()
-    tails = (
-        sequence.lazy()
-        .filter(date == last_date)
-        .select("row", (nxt.is_null() & (prev.is_null() | (prev < date))).alias("_alone"))
-        .sort("row")  # a gather in row order walks a ledger of many chunks once
-        .collect()
-    )
-    columns = ["customer_id", *(["order_id"] if has_order_id else []), *dims]
-    rows = pl.concat([tails, ledger.select(columns)[tails["row"]]], how="horizontal").lazy()
-    alone = rows.filter(pl.col("_alone")).select("customer_id", *dims)
-    tied = rows.filter(~pl.col("_alone")).group_by("customer_id").agg(_pick(dims, has_order_id))
-    return pl.concat([alone, tied], how="vertical")
 
 
 def breakdown(frame: pl.DataFrame, dimension: str, top: int = 20) -> Breakdown:

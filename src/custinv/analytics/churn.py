@@ -36,41 +36,33 @@ from typing import Any, Final
 
 import polars as pl
 
-from custinv.analytics.periods import as_sequence
+from custinv.analytics.money import money_from_units
+from custinv.engine import OrderEngine, as_engine
+from custinv.engine.polars_engine import positive_counts
 from custinv.models import AtRiskCustomer, ChurnSection
 
 WINDOW_QUANTILE: Final[float] = 0.9
 WINDOW_FLOOR_DAYS: Final[int] = 30
 FALLBACK_WINDOW_DAYS: Final[int] = 365
 AT_RISK_FACTOR: Final[float] = 2.0
-CHURNED_REVENUE_DAYS: Final[int] = 365
 DAYS_PER_YEAR: Final[float] = 365.25
 WIN_BACK_TOP_SHARE: Final[float] = 0.2
 HIGH_TIERS: Final[tuple[str, ...]] = ("high",)  # value tiers of custinv.analytics.classify
 
 
-def purchase_gap_counts(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+def purchase_gap_counts(frame: pl.DataFrame | pl.LazyFrame | OrderEngine) -> pl.DataFrame:
     """How often each gap occurs: ``gap`` (days between consecutive purchase dates of the same
     customer, > 0) and ``count``, one row per distinct gap, ascending.
 
     Counted rather than listed: gaps are whole days, so millions of them take a few thousand
-    distinct values, and a quantile needs only their counts (no sort of every gap).
+    distinct values, and a quantile needs only their counts (no sort of every gap). ``frame``
+    is the ledger, its order sequence or an order engine (the reduction is the engine's).
     """
-    gap = pl.col("order_date").cast(pl.Int32) - pl.col("prev_date").cast(pl.Int32)
-    return _positive_counts(as_sequence(frame), gap)
+    return as_engine(frame if isinstance(frame, OrderEngine) else _frame(frame)).gap_counts()
 
 
-def _positive_counts(frame: pl.DataFrame | pl.LazyFrame, gap: pl.Expr) -> pl.DataFrame:
-    """``gap``, ``count``: how often each positive value of ``gap`` occurs, ascending."""
-    return (
-        frame.lazy()
-        .select(gap.alias("gap"))
-        .filter(pl.col("gap") > 0)
-        .group_by("gap")
-        .agg(pl.len().alias("count"))
-        .sort("gap")
-        .collect()
-    )
+def _frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
 def linear_quantile(counts: pl.DataFrame, quantile: float) -> float | None:
@@ -89,7 +81,7 @@ def linear_quantile(counts: pl.DataFrame, quantile: float) -> float | None:
 
 
 def churn_window_days(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: pl.DataFrame | pl.LazyFrame | OrderEngine,
     *,
     quantile: float = WINDOW_QUANTILE,
     floor: int = WINDOW_FLOOR_DAYS,
@@ -101,12 +93,13 @@ def churn_window_days(
     per-customer summary (no ``order_date``) also works, then the per-customer mean
     inter-purchase days of repeat buyers stand in for the individual gaps.
     """
-    columns = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    columns = frame.columns if isinstance(frame, (OrderEngine, pl.DataFrame)) else frame.collect_schema().names()
     if "order_date" in columns:
         counts = purchase_gap_counts(frame)
         what = "inter-purchase gaps (days between a customer's consecutive purchase dates)"
     else:
-        counts = _positive_counts(frame, pl.col("mean_interpurchase_days").cast(pl.Float64))
+        assert not isinstance(frame, OrderEngine)
+        counts = positive_counts(frame, pl.col("mean_interpurchase_days").cast(pl.Float64))
         what = "repeat buyers' mean inter-purchase days"
     value = linear_quantile(counts, quantile)
     if value is None:
@@ -208,34 +201,18 @@ def churn_flags(
 
 
 def churned_revenue(
-    ledger: pl.DataFrame | pl.LazyFrame, as_of: dt.date, churn_days: int
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine, as_of: dt.date, churn_days: int
 ) -> float:
-    """Churned customers' revenue in the 365 days up to and including their last order.
-
-    Works on the order sequence (sorted by customer and date): a customer's last order is the
-    row without a next order, and back-filling its date gives every row its customer's last
-    order without a join or a window over ``customer_id``.
-    """
-    seq = as_sequence(ledger, as_of)
-    last = pl.when(pl.col("next_date").is_null()).then(pl.col("order_date")).backward_fill()
-    cutoff = pl.lit(as_of, dtype=pl.Date) - pl.duration(days=churn_days)
-    total = (
-        seq.lazy()
-        .select(pl.col("order_date"), pl.col("amount"), last.alias("_last"))
-        .filter(
-            (pl.col("_last") < cutoff)
-            & ((pl.col("_last") - pl.col("order_date")).dt.total_days() < CHURNED_REVENUE_DAYS)
-        )
-        .select(pl.col("amount").sum())
-        .collect()
-        .item()
-    )
-    return float(total or 0.0)
+    """Churned customers' revenue in the 365 days up to and including their last order: an
+    exact sum (:meth:`~custinv.engine.base.OrderEngine.churned_revenue_units`) of the ledger,
+    its order sequence or an engine's orders."""
+    engine = ledger if isinstance(ledger, OrderEngine) else as_engine(_frame(ledger), as_of)
+    return money_from_units(engine.churned_revenue_units(churn_days))
 
 
 def churn_section(
     summary: pl.DataFrame | pl.LazyFrame,
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     churn_days: int,
     basis: str,
     *,

@@ -44,6 +44,7 @@ from custinv.analytics.rfm import (
     add_rfm,
     rfm_section,
 )
+from custinv.engine import OrderEngine
 from custinv.models import FrequencyClassRow, LifecycleRow, RfmSection, ValueTierRow
 
 ValueMethod = Literal["abc", "quantile", "margin"]
@@ -137,19 +138,21 @@ def frequency_class_rows(frame: pl.DataFrame, bar: float | None) -> list[Frequen
 
 
 def with_profit(
-    summary: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.LazyFrame
+    summary: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.LazyFrame | OrderEngine
 ) -> pl.DataFrame | pl.LazyFrame:
     """Add ``profit`` = Σ (amount − cost) over the customer's orders with a known cost; null
-    when none of their orders has one (unknown is not zero). Keeps the summary's frame type."""
-    per_customer = (
-        ledger.lazy()
-        .group_by("customer_id")
-        .agg(
-            (pl.col("amount") - pl.col("cost")).sum().alias("profit"),
-            pl.col("cost").count().alias("_known_costs"),
-        )
-        .select("customer_id", pl.when(pl.col("_known_costs") > 0).then(pl.col("profit")).alias("profit"))
-    )
+    when none of their orders has one (unknown is not zero). Keeps the summary's frame type.
+    ``ledger`` is the orders or an order engine (:meth:`~custinv.engine.base.OrderEngine.profit`)."""
+    if isinstance(ledger, OrderEngine):
+        engine: OrderEngine = ledger
+    else:
+        from custinv.engine.polars_engine import PolarsEngine
+
+        frame = ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger
+        if "order_date" not in frame.columns:  # undated costs: added up in ledger order
+            frame = frame.with_columns(pl.lit(0, dtype=pl.Int32).cast(pl.Date).alias("order_date"))
+        engine = PolarsEngine(frame, None)
+    per_customer = engine.profit().lazy()
     lf = summary.lazy()
     if "profit" in lf.collect_schema().names():
         lf = lf.drop("profit")

@@ -43,93 +43,16 @@ from typing import Final
 
 import polars as pl
 
-from custinv.analytics.periods import (
-    as_sequence,
-    last_periods,
-    period_index_lookup,
-    period_table,
-)
+from custinv.analytics.money import money_columns
+from custinv.analytics.periods import last_periods, period_table
+from custinv.engine import OrderEngine, PeriodCells, PeriodWindow, as_engine
 from custinv.models import PeriodKpis
-
-_NO_PERIOD: Final[int] = -(10**9)
 
 PERIOD_KPI_COLUMNS: Final[tuple[str, ...]] = tuple(PeriodKpis.model_fields)
 
 
-def _sequence_columns(
-    seq: pl.DataFrame,
-    churn_days: int,
-    period: str,
-    fiscal_year_start: int,
-    as_of: dt.date,
-    lo: dt.date,
-) -> pl.DataFrame:
-    """Row-level flags on the order sequence; see the module docstring for their meaning.
-
-    Only orders from ``lo`` on are used (everything the window's periods depend on). Period
-    indices are computed twice per row (the order's and its churn day's); the neighbours'
-    indices are the same columns shifted by one row, since the sequence is sorted by customer
-    and date — except where the previous order is before ``lo`` (not in the frame): it then
-    gets a period far in the past, which is all the flags need to know about it.
-    """
-    date, prev, nxt = pl.col("order_date"), pl.col("prev_date"), pl.col("next_date")
-    has_prev, has_next = prev.is_not_null(), nxt.is_not_null()
-    as_of_day = pl.lit(as_of, dtype=pl.Date).cast(pl.Int32)
-    day = date.cast(pl.Int32)
-    # the churn day of this order if nothing follows it in time (capped after as_of: unused)
-    churn_day = pl.min_horizontal(day + (churn_days + 1), as_of_day + 1).cast(pl.Date)
-    lo_lit = pl.lit(lo, dtype=pl.Date)
-    day_after = as_of + dt.timedelta(days=1)  # the latest churn day (orders and churn days lie in lo..day_after)
-    base = seq.lazy().filter(date >= lo_lit).select(
-        pl.col("amount"),
-        has_prev.alias("has_prev"),
-        (prev >= lo_lit).fill_null(False).alias("prev_in_frame"),
-        has_next.alias("has_next"),
-        day.alias("day"),
-        prev.cast(pl.Int32).alias("prev_day"),
-        nxt.cast(pl.Int32).alias("next_day"),
-        period_index_lookup(date, period, fiscal_year_start, lo, day_after).alias("idx"),
-        period_index_lookup(churn_day, period, fiscal_year_start, lo, day_after).alias("cidx"),
-        churn_day.cast(pl.Int32).alias("churn_day"),
-    )
-    idx, cidx = pl.col("idx"), pl.col("cidx")
-    long_ago = pl.lit(_NO_PERIOD + 1, dtype=pl.Int64)
-    in_frame, has_prev_c = pl.col("prev_in_frame"), pl.col("has_prev")
-    prev_idx = pl.when(in_frame).then(idx.shift(1)).when(has_prev_c).then(long_ago)
-    prev_cidx = pl.when(in_frame).then(cidx.shift(1)).when(has_prev_c).then(long_ago)
-    next_idx = pl.when(pl.col("has_next")).then(idx.shift(-1))
-    first_in_period = (~pl.col("has_prev")) | (prev_idx < idx)
-    has_churn = (
-        (~pl.col("has_next")) | (pl.col("next_day") > pl.col("churn_day"))
-    ) & (pl.col("churn_day") <= as_of_day)
-    return base.select(
-        pl.col("amount"),
-        idx,
-        first_in_period.alias("first_in_period"),
-        (~pl.col("has_prev")).alias("new"),
-        (pl.col("has_prev") & (prev_cidx < idx)).alias("reactivated"),
-        (pl.col("has_prev") | (next_idx == idx).fill_null(False)).alias("repeat"),
-        ((~pl.col("has_prev")) | (pl.col("day") - pl.col("prev_day") > churn_days + 1)).alias(
-            "spell_start"
-        ),
-        pl.when(has_churn).then(cidx).alias("churn_idx"),
-        ((~pl.col("has_next")) | (next_idx > cidx)).alias("churn_final"),
-        # period of the customer's last order before this row's period (for NRR)
-        pl.when(first_in_period)
-        .then(prev_idx.fill_null(_NO_PERIOD))
-        .forward_fill()
-        .alias("last_period_before"),
-        pl.col("day"),
-        pl.col("next_day"),
-    ).collect()
-
-
-def _day(date: dt.date) -> pl.Expr:
-    return pl.lit(date, dtype=pl.Date).cast(pl.Int32)
-
-
 def period_kpis_frame(
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     as_of: dt.date,
     churn_days: int,
     *,
@@ -144,11 +67,11 @@ def period_kpis_frame(
     """
     if churn_days < 0:
         raise ValueError(f"churn_days must be >= 0, got {churn_days}")
-    seq = as_sequence(ledger, as_of)
-    if seq.height == 0:
+    engine = ledger if isinstance(ledger, OrderEngine) else as_engine(
+        ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, as_of)
+    first_date = engine.first_order_date()
+    if first_date is None:
         return pl.DataFrame(schema={c: pl.Null for c in PERIOD_KPI_COLUMNS})
-    first_date = seq["order_date"].min()
-    assert isinstance(first_date, dt.date)
     window = last_periods(as_of, period, periods, fiscal_year_start, not_before=first_date)
     first, last = int(window["index"].min()), int(window["index"].max())  # type: ignore[arg-type]
     window_start = window["start"][0]
@@ -156,61 +79,25 @@ def period_kpis_frame(
     # rows that matter: the period before the window (for NRR) and the churn window before it
     lo = min(window_start - dt.timedelta(days=churn_days + 1),
              period_table(first - 1, first - 1, period, fiscal_year_start, as_of)["start"][0])
-    rows = _sequence_columns(seq, churn_days, period, fiscal_year_start, as_of, lo)
+    cells = engine.period_cells(PeriodWindow(period, fiscal_year_start, churn_days, first, lo, before))
+    return period_kpis_from_cells(cells, as_of, period=period, fiscal_year_start=fiscal_year_start,
+                                  first=first, last=last)
 
+
+def period_kpis_from_cells(
+    cells: PeriodCells, as_of: dt.date, *, period: str, fiscal_year_start: int, first: int, last: int
+) -> pl.DataFrame:
+    """The period KPI table (:func:`period_kpis_frame`) from an engine's period counts."""
     idx = pl.col("idx")
-    fip = pl.col("first_in_period")
-    day = pl.col("day")
-    # customers counted at the end of the day before the window: their last order before the
-    # window is within churn_days of that day
-    counted_before = rows.select(
-        (
-            (day <= _day(before))
-            & (day >= _day(before) - churn_days)
-            & (pl.col("next_day").is_null() | (pl.col("next_day") > _day(before)))
-        ).sum()
-    ).item()
-    main = (
-        rows.lazy()
-        .filter(idx >= first - 1)
-        .group_by("idx")
-        .agg(
-            pl.len().alias("orders"),
-            pl.col("amount").sum().alias("revenue"),
-            fip.sum().alias("active_customers"),
-            pl.col("new").sum().alias("new_customers"),
-            (pl.col("reactivated") & fip).sum().alias("reactivated_customers"),
-            (pl.col("repeat") & fip).sum().alias("repeaters"),
-            pl.when(pl.col("last_period_before") == idx - 1)
-            .then(pl.col("amount"))
-            .otherwise(0.0)
-            .sum()
-            .alias("retained_revenue"),
-        )
-    )
-    starts = (
-        rows.lazy()
-        .filter(pl.col("spell_start") & (idx >= first))
-        .group_by("idx")
-        .agg(pl.len().alias("starts"))
-    )
-    churns = (
-        rows.lazy()
-        .filter(pl.col("churn_idx") >= first)
-        .group_by(pl.col("churn_idx").alias("idx"))
-        .agg(
-            pl.len().alias("churn_events"),
-            pl.col("churn_final").sum().alias("churned_customers"),
-        )
-    )
+    main = money_columns(cells.main, {"revenue_units": "revenue", "retained_units": "retained_revenue"})
     base = period_table(first - 1, last, period, fiscal_year_start, as_of).lazy()
     counts = ["orders", "active_customers", "new_customers", "reactivated_customers",
               "repeaters", "starts", "churn_events", "churned_customers"]
     table = (
         base.rename({"index": "idx"})
-        .join(main, on="idx", how="left")
-        .join(starts, on="idx", how="left")
-        .join(churns, on="idx", how="left")
+        .join(main.lazy(), on="idx", how="left")
+        .join(cells.starts.lazy(), on="idx", how="left")
+        .join(cells.churns.lazy(), on="idx", how="left")
         .sort("idx")
         .with_columns(
             pl.col(counts).fill_null(0).cast(pl.Int64),
@@ -219,7 +106,7 @@ def period_kpis_frame(
         .with_columns(
             (
                 pl.when(idx == first - 1)
-                .then(pl.lit(counted_before, dtype=pl.Int64))
+                .then(pl.lit(cells.counted_before, dtype=pl.Int64))
                 .otherwise(pl.col("starts") - pl.col("churn_events"))
             )
             .cum_sum()
@@ -251,7 +138,7 @@ def period_kpis_frame(
 
 
 def period_kpis(
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     as_of: dt.date,
     churn_days: int,
     *,

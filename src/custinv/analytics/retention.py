@@ -11,8 +11,8 @@ period containing ``as_of``". Every cohort's lists run to the longest horizon (t
 oldest cohort), so the matrix is a triangle padded with nulls. Every period since the first
 order that won at least one customer is a cohort (periods without first orders have none).
 
-Computed with one ``group_by`` over (cohort, k) on the order sequence; customers are counted
-on the first order of each customer in each period, so no ``n_unique`` is needed.
+The counts per (cohort, k) are an engine's reduction (:meth:`~custinv.engine.base.OrderEngine.cohort_cells`,
+revenue an exact sum); this module pads them into the triangle.
 """
 
 from __future__ import annotations
@@ -22,19 +22,16 @@ from typing import Literal
 
 import polars as pl
 
-from custinv.analytics.periods import (
-    as_sequence,
-    index_label_expr,
-    period_index,
-    period_index_lookup,
-)
+from custinv.analytics.money import money_columns
+from custinv.analytics.periods import index_label_expr, period_index
+from custinv.engine import OrderEngine, as_engine
 from custinv.models import Cohort, RetentionSection
 
 Measure = Literal["customers", "retention", "revenue"]
 
 
 def cohort_counts(
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     as_of: dt.date,
     *,
     period: str = "month",
@@ -44,36 +41,23 @@ def cohort_counts(
 
     Columns: ``cohort_index``, ``cohort`` (label), ``k``, ``size``, ``customers``,
     ``revenue``, ``retention``. Unreached cells (after ``as_of``) are absent; reached cells
-    without orders are 0.
+    without orders are 0. ``ledger`` is the ledger, its order sequence or an order engine,
+    whose :meth:`~custinv.engine.base.OrderEngine.cohort_cells` are the reduction.
     """
-    seq = as_sequence(ledger, as_of)
+    engine = ledger if isinstance(ledger, OrderEngine) else as_engine(
+        ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, as_of)
+    return cohort_matrix_long(engine.cohort_cells(period, fiscal_year_start), as_of,
+                              period=period, fiscal_year_start=fiscal_year_start)
+
+
+def cohort_matrix_long(cells: pl.DataFrame, as_of: dt.date, *, period: str, fiscal_year_start: int) -> pl.DataFrame:
+    """:func:`cohort_counts` from the engine's cells (cohort_index, k, customers, revenue_units):
+    every reached cell of every cohort, zeros where nobody ordered."""
     last = period_index(as_of, period, fiscal_year_start)
-    if seq.height == 0:
+    if cells.height == 0:
         return pl.DataFrame(schema={"cohort_index": pl.Int64, "cohort": pl.String, "k": pl.Int64, "size": pl.Int64,
                                     "customers": pl.Int64, "revenue": pl.Float64, "retention": pl.Float64})
-    lo, hi = seq.select(pl.col("order_date").min().alias("lo"), pl.col("order_date").max().alias("hi")).row(0)
-
-    def pidx(e: pl.Expr) -> pl.Expr:
-        return period_index_lookup(e, period, fiscal_year_start, lo, hi)
-
-    first = pl.col("prev_date").is_null()
-    idx = pl.col("idx")
-    cells = (
-        seq.lazy()
-        .select(pl.col("amount"), first.alias("first"), pidx(pl.col("order_date")).alias("idx"))
-        .select(  # rows are sorted by customer and date: the previous row is the previous order
-            pl.col("amount"),
-            idx,
-            (pl.col("first") | (idx.shift(1) < idx)).alias("first_in_period"),
-            pl.when(pl.col("first")).then(idx).forward_fill().alias("cohort_index"),
-        )
-        .group_by("cohort_index", (pl.col("idx") - pl.col("cohort_index")).alias("k"))
-        .agg(
-            pl.col("first_in_period").sum().cast(pl.Int64).alias("customers"),
-            pl.col("amount").sum().alias("revenue"),
-        )
-        .collect()
-    )
+    cells = money_columns(cells, {"revenue_units": "revenue"})
     cohorts = cells.filter(pl.col("k") == 0).select(
         "cohort_index", pl.col("customers").alias("size")
     )
@@ -112,7 +96,7 @@ def auto_cohort_period(first_order: dt.date, as_of: dt.date) -> str:
 
 
 def retention_section(
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     as_of: dt.date,
     *,
     period: str = "month",

@@ -57,31 +57,24 @@ def customer_summary(ledger: pl.LazyFrame | pl.DataFrame, as_of: dt.date) -> pl.
 
 def summary_from_sequence(sequence: pl.DataFrame | pl.LazyFrame, as_of: dt.date) -> pl.DataFrame:
     """:func:`customer_summary` of the orders in an order sequence
-    (:func:`custinv.analytics.periods.order_sequence`, which holds the orders up to ``as_of``).
+    (:func:`custinv.analytics.periods.order_sequence`, which holds the orders up to ``as_of``),
+    through the Polars engine's :meth:`~custinv.engine.base.OrderEngine.customer_totals`.
 
-    An audit sorts the orders by customer for the sequence anyway; there a customer is a run
-    of rows that starts where ``prev_date`` is null and is in date order, so first and last
-    order are the run's ends and the totals a group_by on a sorted integer run number — far
-    cheaper than hashing every order's id a second time. The same frame as
-    :func:`customer_summary` except that revenue adds a customer's orders in date order, so
-    it may differ from it in the last bits of a float (as two runs of that ``group_by`` do).
+    The same frame as :func:`customer_summary` except that revenue adds a customer's orders in
+    date order (a left fold, the rule both engines follow), so it may differ from it in the
+    last bits of a float (as two runs of that ``group_by`` do).
     """
-    run = pl.col("prev_date").is_null().cum_sum().set_sorted()
-    date = pl.col("order_date")
-    totals = (
-        sequence.lazy()
-        .with_columns(run.alias("_run"))
-        .group_by("_run")
-        .agg(
-            pl.col("customer_id").first(),
-            date.first().alias("first_order"),
-            date.last().alias("last_order"),
-            pl.len().cast(pl.Int64).alias("orders"),
-            pl.col("amount").sum().alias("revenue"),
-        )
-    )
+    from custinv.engine.polars_engine import PolarsEngine
+
+    frame = sequence.lazy().collect() if isinstance(sequence, pl.LazyFrame) else sequence
+    return summary_from_totals(PolarsEngine.from_sequence(frame, as_of).customer_totals(), as_of)
+
+
+def summary_from_totals(totals: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """The per-customer summary from an engine's customer totals (first and last order date,
+    orders, revenue per customer): the derived columns, sorted by ``customer_id``."""
     # one chunk: a mean or sum over the frame then adds in one fixed order, run after run
-    return _derived(totals, as_of).collect().rechunk()
+    return _derived(totals.lazy(), as_of).collect().rechunk()
 
 
 def _derived(totals: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:

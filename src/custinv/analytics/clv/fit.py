@@ -24,10 +24,12 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from custinv.engine import OrderEngine
+
 from . import gammagamma, historical, intervals, purchase, select
 from ._mle import FitResult, FloatArray, ModelNotIdentifiable
 from .discount import Schedule, discounted_purchases, schedule
-from .inputs import TimeUnit, clv_inputs, clv_inputs_from_summary, unit_days
+from .inputs import TimeUnit, clv_inputs_from_totals, unit_days
 from .intervals import LEVELS, Measure, Uncertainty
 
 ModelName = Literal["auto", "nbd", "bgnbd", "mbgnbd", "paretonbd", "historical"]
@@ -289,29 +291,28 @@ def _choose(
     return "historical", None, "historical CLV (last resort): " + "; ".join([fallback_why, *unique][:3])
 
 
-def _inputs(
-    ledger: pl.DataFrame | pl.LazyFrame,
+def _engine(
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     as_of: dt.date,
-    time_unit: TimeUnit,
-    margin: float | str,
     summary: pl.DataFrame | None,
     sequence: pl.DataFrame | None,
-) -> pl.DataFrame:
-    """The model inputs: from the audit's summary and sequence when they can serve, else the ledger."""
-    usable = (
-        summary is not None
-        and sequence is not None
-        and margin != "cost"  # the per-customer cost is only in the ledger
-        and (summary.height == 0 or summary["last_order"].max() <= as_of)  # type: ignore[operator]
+) -> OrderEngine:
+    """The order engine the inputs come from: ``ledger`` when it is one; else the Polars engine
+    of the orders, reusing the audit's order sequence when it holds the orders up to ``as_of``
+    (a summary reaching past ``as_of`` means the sequence does too: the ledger is sorted again)."""
+    if isinstance(ledger, OrderEngine):
+        return ledger
+    from custinv.engine.polars_engine import PolarsEngine
+
+    frame = ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger
+    usable = sequence is not None and (
+        summary is None or summary.height == 0 or summary["last_order"].max() <= as_of  # type: ignore[operator]
     )
-    if usable:
-        assert summary is not None and sequence is not None
-        return clv_inputs_from_summary(summary, sequence, as_of, time_unit)
-    return clv_inputs(ledger, as_of, time_unit)
+    return PolarsEngine(frame, as_of, sequence=sequence if usable else None)
 
 
 def fit_clv(
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     as_of: dt.date,
     model: ModelName = "auto",
     time_unit: TimeUnit = "week",
@@ -337,11 +338,10 @@ def fit_clv(
     ``model="auto"`` chooses by holdout (:mod:`.select`); every warning raised on the way
     (numerical or about the data) ends up in ``summary.warnings``, never as a Python warning.
 
-    An audit that already has the ledger's customer summary and order sequence passes them
-    (``summary``, ``sequence``): the model inputs are then built from those instead of grouping
-    every order again (:func:`~custinv.analytics.clv.inputs.clv_inputs_from_summary`). The
-    ledger is still used when the margin comes from its cost column or when the summary has
-    orders after ``as_of``. Rows come in the summary's order (sorted by ``customer_id``).
+    ``ledger`` is the orders or an order engine (an audit passes its engine, Polars or Spark):
+    the model inputs and the model choice's sample are the engine's reductions. ``summary`` and
+    ``sequence`` (an order sequence of ``ledger``) spare a Polars ledger a second sort; they are
+    not used when the summary has orders after ``as_of``. Rows are sorted by ``customer_id``.
     """
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
@@ -355,7 +355,7 @@ def fit_clv(
 
 
 def _fit_clv(
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     as_of: dt.date,
     model: str,
     time_unit: TimeUnit,
@@ -370,7 +370,8 @@ def _fit_clv(
 ) -> tuple[pl.DataFrame, CLVSummary]:
     if not math.isfinite(penalizer) or penalizer < 0:
         raise ValueError(f"penalizer must be a non-negative number, got {penalizer}")
-    inputs = _inputs(ledger, as_of, time_unit, margin, summary, sequence)
+    engine = _engine(ledger, as_of, summary, sequence)
+    inputs = clv_inputs_from_totals(engine.purchase_totals(as_of, cost=margin == "cost"), as_of, time_unit)
     x = inputs["x"].to_numpy().astype(np.float64)
     t_x = inputs["t_x"].to_numpy().astype(np.float64)
     T = inputs["T"].to_numpy().astype(np.float64)
@@ -381,16 +382,11 @@ def _fit_clv(
     why_no_holdout: str | None = None
     if model != "historical" and inputs.height:
         candidates = select.LADDER if model == "auto" else (model,)
-        if sequence is not None and summary is not None and (
-            summary.height == 0 or summary["last_order"].max() <= as_of  # type: ignore[operator]
-        ):
-            # the audit's order sequence: a sample is a gather of whole customers, no pass over the orders
-            orders, sampled = select.sample_sequence(sequence)
-            selection, why_no_holdout = select.split_and_score(
-                orders, as_of, time_unit, candidates, customers=inputs.height, penalizer=penalizer, presampled=sampled)
-        else:
-            selection, why_no_holdout = select.split_and_score(
-                ledger, as_of, time_unit, candidates, customers=inputs.height, penalizer=penalizer)
+        chosen_ids = select.sample_customers(inputs["customer_id"])
+        orders = engine.sample_orders(chosen_ids)
+        selection, why_no_holdout = select.split_and_score(
+            orders, as_of, time_unit, candidates, customers=inputs.height, penalizer=penalizer,
+            presampled=chosen_ids is not None)
     used, result, reason = _choose(model, x, t_x, T, selection, why_no_holdout, penalizer, notes)
     if used == "historical" and model == "auto":
         notes.append(reason)

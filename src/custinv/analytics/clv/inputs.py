@@ -11,13 +11,10 @@ published CDNOW summary exactly):
 * ``monetary_value`` is the mean spend per *repeat* purchase day (first purchase excluded, as
   Fader, Hardie & Lee do for the Gamma-Gamma model), null for one-time buyers.
 
-:func:`clv_inputs` builds them from the ledger (two group_bys over every order).
-:func:`clv_inputs_from_summary` builds the same frame from what an audit already has — the
-per-customer summary and the order sequence — because purchase *days* differ from orders only
-where a customer has several orders on one day: days = orders − (orders whose date equals the
-previous order's date), and the first day's spend is the first order's amount plus that of the
-same-day orders that follow it. Only those few rows are added up (they are contiguous per
-customer in the sequence), so no pass groups all orders.
+:func:`clv_inputs` builds them from an order engine's purchase totals
+(:meth:`~custinv.engine.base.OrderEngine.purchase_totals`: per customer the first and last
+purchase day, the number of purchase days, revenue and the first day's spend, each money total
+added in date order) — the same reduction on one machine or on Spark.
 """
 
 from __future__ import annotations
@@ -25,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-import numpy as np
 import polars as pl
+
+from custinv.engine import OrderEngine
 
 TimeUnit = Literal["day", "week", "month"]
 
@@ -80,7 +78,7 @@ def _model_columns(first: pl.Expr, last: pl.Expr, calibration_end: dt.date, unit
 
 
 def clv_inputs(
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     calibration_end: dt.date,
     time_unit: TimeUnit = "week",
 ) -> pl.DataFrame:
@@ -88,31 +86,32 @@ def clv_inputs(
 
     Also returns ``revenue`` (all calibration spend, first purchase included) and, when the
     ledger has a ``cost`` column, ``cost``; the historical CLV and per-customer margins use them.
-    Sorted by ``customer_id`` so outputs are reproducible.
+    Sorted by ``customer_id`` so outputs are reproducible. ``ledger`` is the orders or an order
+    engine, whose :meth:`~custinv.engine.base.OrderEngine.purchase_totals` is the reduction.
     """
+    if isinstance(ledger, OrderEngine):
+        engine: OrderEngine = ledger
+    else:
+        from custinv.engine.polars_engine import PolarsEngine
+
+        engine = PolarsEngine(ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, None)
+    totals = engine.purchase_totals(calibration_end, cost="cost" in engine.columns)
+    return clv_inputs_from_totals(totals, calibration_end, time_unit)
+
+
+def clv_inputs_from_totals(totals: pl.DataFrame, calibration_end: dt.date, time_unit: TimeUnit = "week") -> pl.DataFrame:
+    """The model inputs from an engine's purchase totals (first and last purchase day, purchase
+    days, revenue, the first day's spend, optionally cost), by the rules of the module docstring."""
     u = unit_days(time_unit)
-    days = purchase_days(ledger, None, calibration_end)
-    has_cost = "cost" in days.collect_schema().names()
-    aggs = [
-        pl.col("order_date").min().alias("_first"),
-        pl.col("order_date").max().alias("_last"),
-        pl.len().cast(pl.Int64).alias("_days"),
-        pl.col("amount").sum().alias("revenue"),
-        pl.col("amount").sort_by("order_date").first().alias("_first_amount"),
-    ]
-    if has_cost:
-        aggs.append(pl.col("cost").sum().alias("cost"))
-    out = (
-        days.group_by("customer_id")
-        .agg(aggs)
-        .with_columns((pl.col("_days") - 1).alias("x"))
-        .with_columns(_model_columns(pl.col("_first"), pl.col("_last"), calibration_end, u))
-        .select(
-            "customer_id", "x", "t_x", "T", "monetary_value", "revenue", *(["cost"] if has_cost else [])
-        )
+    has_cost = "cost" in totals.columns
+    return (
+        totals.lazy()
+        .with_columns((pl.col("days") - 1).cast(pl.Int64).alias("x"), pl.col("first_day_amount").alias("_first_amount"))
+        .with_columns(_model_columns(pl.col("first_day"), pl.col("last_day"), calibration_end, u))
+        .select("customer_id", "x", "t_x", "T", "monetary_value", "revenue", *(["cost"] if has_cost else []))
         .sort("customer_id")
+        .collect()
     )
-    return out.collect()
 
 
 def clv_inputs_from_summary(
@@ -121,47 +120,19 @@ def clv_inputs_from_summary(
     calibration_end: dt.date,
     time_unit: TimeUnit = "week",
 ) -> pl.DataFrame:
-    """:func:`clv_inputs` (without ``cost``) from a customer summary and an order sequence.
+    """:func:`clv_inputs` (without ``cost``) from an audit's customer summary and order sequence.
 
-    ``summary`` is :func:`custinv.analytics.summary.customer_summary` (``customer_id``,
-    ``first_order``, ``last_order``, ``orders``, ``revenue``; one row per customer, sorted by
-    ``customer_id``) and ``sequence`` is :func:`custinv.analytics.periods.order_sequence` of the
-    same orders (sorted by customer and date, ``prev_date`` null on a customer's first order).
-    Both must hold only orders up to ``calibration_end``: a calibration cut needs
-    :func:`clv_inputs` on the ledger, so a later order raises ``ValueError``. Revenue sums the
-    orders rather than the purchase days, so it can differ from :func:`clv_inputs` in the last
-    bits of a float; everything else is the same frame.
+    ``sequence`` is :func:`custinv.analytics.periods.order_sequence` of the summary's orders;
+    both must hold only orders up to ``calibration_end`` (a later order raises ``ValueError``:
+    a calibration cut needs :func:`clv_inputs` on the ledger). The sequence already has every
+    customer's orders in date order, so the purchase totals are sums over its runs.
     """
-    u = unit_days(time_unit)
     last_seen = summary["last_order"].max() if summary.height else None
     if isinstance(last_seen, dt.date) and last_seen > calibration_end:
         raise ValueError(
             f"the summary has orders up to {last_seen}, after calibration_end {calibration_end}; use clv_inputs"
         )
-    date, prev = pl.col("order_date"), pl.col("prev_date")
-    start = prev.is_null()  # a customer's first order (the sequence is sorted by customer, date)
-    # only a customer's first order and the orders on the same day as the order before them
-    # can change purchase days or the first day's spend; each customer's rows stay together
-    few = sequence.lazy().filter(start | (date == prev)).select(
-        start.alias("start"),
-        pl.when(date == pl.when(start).then(date).forward_fill()).then(pl.col("amount")).otherwise(0.0).alias("first_day"),
-    )
-    ids = sequence.lazy().filter(start).select("customer_id")
-    few_rows, firsts = pl.collect_all([few, ids])
-    # number the customers by their start rows and add up per customer (rows are contiguous)
-    customer = np.cumsum(few_rows["start"].to_numpy()) - 1
-    n = firsts.height
-    firsts = firsts.with_columns(
-        pl.Series("_first_amount", np.bincount(customer, weights=few_rows["first_day"].to_numpy(), minlength=n)),
-        pl.Series("_same_day", np.bincount(customer, minlength=n) - 1, dtype=pl.Int64),
-    )
-    out = (
-        summary.lazy()
-        .select("customer_id", "first_order", "last_order", "orders", "revenue")
-        .join(firsts.lazy(), on="customer_id", how="left", maintain_order="left")
-        .with_columns((pl.col("orders") - pl.col("_same_day") - 1).cast(pl.Int64).alias("x"))
-        .with_columns(_model_columns(pl.col("first_order"), pl.col("last_order"), calibration_end, u))
-        .select("customer_id", "x", "t_x", "T", "monetary_value", "revenue")
-    )
-    return out.collect()
+    from custinv.engine.polars_engine import PolarsEngine
 
+    totals = PolarsEngine.from_sequence(sequence, calibration_end).purchase_totals(calibration_end)
+    return clv_inputs_from_totals(totals, calibration_end, time_unit)

@@ -159,26 +159,19 @@ def sample_ledger(ledger: pl.DataFrame | pl.LazyFrame, customers: int) -> tuple[
     return lf.filter(pl.col("customer_id").hash(seed=17) % keep == 0), True
 
 
-def sample_sequence(sequence: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
-    """(orders of every k-th customer of an order sequence, whether it is a sample).
+def sample_customers(customer_ids: pl.Series) -> pl.Series | None:
+    """Every k-th of the customers (ids sorted) so that about :data:`SAMPLE_CUSTOMERS` remain, or
+    None when there are no more than that (everyone is used).
 
-    The sequence (:func:`custinv.analytics.periods.order_sequence`) keeps each customer's
-    orders together, a customer's first order having a null ``prev_date``; taking whole
-    customers at a fixed stride is a gather of about :data:`SAMPLE_CUSTOMERS` customers' rows
-    instead of hashing every order's id. The sequence's customer order is its sort key's, which
-    does not follow the business (ids, dates, size), so the stride is an unbiased sample.
+    A stride over the sorted ids is a systematic sample every engine draws alike (the ids are
+    on the driver, one per customer): the engine then returns those customers' orders. Ids do
+    not follow the business closely enough to bias it (a stride over sequential ids is spread
+    evenly over the sign-up years).
     """
-    cols = ["customer_id", "order_date", "amount"]
-    starts = np.flatnonzero(sequence["prev_date"].is_null().to_numpy())
-    if starts.size <= SAMPLE_CUSTOMERS:
-        return sequence.select(cols), False
-    stride = math.ceil(starts.size / SAMPLE_CUSTOMERS)
-    ends = np.r_[starts[1:], sequence.height]
-    first, last = starts[::stride], ends[::stride]
-    lengths = last - first
-    offsets = np.repeat(first - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-    rows = np.arange(int(lengths.sum())) + offsets
-    return sequence.select(cols)[rows], True
+    if customer_ids.len() <= SAMPLE_CUSTOMERS:
+        return None
+    stride = math.ceil(customer_ids.len() / SAMPLE_CUSTOMERS)
+    return customer_ids.sort().gather_every(stride)
 
 
 def bucket_table(x: FloatArray, actual: FloatArray, predicted: FloatArray) -> list[dict[str, Any]]:

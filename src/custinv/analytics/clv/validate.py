@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from custinv.engine import OrderEngine, engine_for
+
 from . import gammagamma, historical, purchase
 from ._mle import FitResult, ModelNotIdentifiable
 from .fit import _finite_or_none
-from .inputs import TimeUnit, clv_inputs, purchase_days, unit_days
+from .inputs import TimeUnit, clv_inputs, unit_days
 from .select import bucket_table
 
 
@@ -89,14 +91,11 @@ class HoldoutValidation:
         }
 
 
-def _holdout_actuals(
-    ledger: pl.DataFrame | pl.LazyFrame, calibration_end: dt.date, as_of: dt.date
-) -> pl.LazyFrame:
+def _holdout_actuals(engine: OrderEngine, calibration_end: dt.date) -> pl.LazyFrame:
     """Per customer: holdout purchase days and mean spend per holdout purchase day."""
     return (
-        purchase_days(ledger, calibration_end + dt.timedelta(days=1), as_of)
-        .group_by("customer_id")
-        .agg(pl.len().cast(pl.Int64).alias("actual"), pl.col("amount").mean().alias("actual_spend"))
+        engine.holdout_purchases(calibration_end).lazy()
+        .select("customer_id", "actual", (pl.col("revenue") / pl.col("actual")).alias("actual_spend"))
     )
 
 
@@ -121,7 +120,7 @@ def _spend_check(joined: pl.DataFrame, penalizer: float) -> SpendCheck | None:
 
 
 def validate_holdout(
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     holdout_end_of_calibration: dt.date,
     as_of: dt.date,
     model: str = "bgnbd",
@@ -146,7 +145,7 @@ def validate_holdout(
 
 
 def _validate(
-    ledger: pl.DataFrame | pl.LazyFrame,
+    ledger: pl.DataFrame | pl.LazyFrame | OrderEngine,
     holdout_end_of_calibration: dt.date,
     as_of: dt.date,
     model: str,
@@ -157,10 +156,12 @@ def _validate(
     if as_of <= cal_end:
         raise ValueError(f"the holdout is empty: as_of {as_of} is not after the calibration end {cal_end}")
     name = "bgnbd" if model == "auto" else model
-    inputs = clv_inputs(ledger, cal_end, time_unit)
+    engine = ledger if isinstance(ledger, OrderEngine) else engine_for(
+        ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, as_of)
+    inputs = clv_inputs(engine, cal_end, time_unit)
     joined = (
         inputs.lazy()
-        .join(_holdout_actuals(ledger, cal_end, as_of), on="customer_id", how="left")
+        .join(_holdout_actuals(engine, cal_end), on="customer_id", how="left")
         .with_columns(pl.col("actual").fill_null(0))
         .collect()
     )
