@@ -146,17 +146,25 @@ def _spark_ledger(spark: Any, ledger: Ledger) -> Ledger:
     return dataclasses.replace(ledger, orders=orders)
 
 
-@pytest.mark.parametrize("name", ["shopify_orders.csv", "crm_orders_zh.csv"])
-def test_the_whole_audit_json_is_the_same_on_spark(spark: Any, name: str) -> None:
+@pytest.mark.parametrize(("name", "options"), [
+    ("shopify_orders.csv", {}),
+    # the customer book joins the master; --holdout validates the CLV on a calibration cut
+    ("crm_orders_zh.csv", {"customers_file": str(ROOT / "examples" / "crm_accounts_zh.csv"), "holdout": "2023-12-31",
+                           "period": "quarter", "lang": "zh"}),
+])
+def test_the_whole_audit_json_is_the_same_on_spark(spark: Any, name: str, options: dict[str, Any]) -> None:
     ledger = _ledger(ROOT / "examples" / name)
     assert ledger is not None
-    options = Settings()
+    options = Settings.model_validate(options)
     polars = analyse(ledger, options)
     on_spark = analyse(_spark_ledger(spark, ledger), options)
     assert polars.stocktake.settings is not None and on_spark.stocktake.settings is not None
     assert (polars.stocktake.settings["engine"], on_spark.stocktake.settings["engine"]) == ("polars", "spark")
     assert _payload(on_spark) == _payload(polars)
     assert_frame_equal(on_spark.customers, polars.customers)
+    if name == "crm_orders_zh.csv":
+        assert polars.stocktake.customer_book is not None and polars.stocktake.clv is not None
+        assert polars.stocktake.clv.validation is not None
 
 
 def test_spark_refuses_tickets_loudly(spark: Any) -> None:

@@ -58,11 +58,7 @@ def purchase_gap_counts(frame: pl.DataFrame | pl.LazyFrame | OrderEngine) -> pl.
     distinct values, and a quantile needs only their counts (no sort of every gap). ``frame``
     is the ledger, its order sequence or an order engine (the reduction is the engine's).
     """
-    return as_engine(frame if isinstance(frame, OrderEngine) else _frame(frame)).gap_counts()
-
-
-def _frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    return as_engine(frame).gap_counts()
 
 
 def linear_quantile(counts: pl.DataFrame, quantile: float) -> float | None:
@@ -206,8 +202,7 @@ def churned_revenue(
     """Churned customers' revenue in the 365 days up to and including their last order: an
     exact sum (:meth:`~custinv.engine.base.OrderEngine.churned_revenue_units`) of the ledger,
     its order sequence or an engine's orders."""
-    engine = ledger if isinstance(ledger, OrderEngine) else as_engine(_frame(ledger), as_of)
-    return money_from_units(engine.churned_revenue_units(churn_days))
+    return money_from_units(as_engine(ledger, as_of).churned_revenue_units(churn_days))
 
 
 def churn_section(

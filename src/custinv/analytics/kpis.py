@@ -67,8 +67,7 @@ def period_kpis_frame(
     """
     if churn_days < 0:
         raise ValueError(f"churn_days must be >= 0, got {churn_days}")
-    engine = ledger if isinstance(ledger, OrderEngine) else as_engine(
-        ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, as_of)
+    engine = as_engine(ledger, as_of)
     first_date = engine.first_order_date()
     if first_date is None:
         return pl.DataFrame(schema={c: pl.Null for c in PERIOD_KPI_COLUMNS})

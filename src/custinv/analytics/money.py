@@ -1,4 +1,6 @@
-"""Money as a ranking key: rounded to cents, so float noise never splits a tie.
+"""Money as a ranking key (rounded to cents) and as an exact sum (integer micro-units).
+
+Ranking: rounded to cents, so float noise never splits a tie.
 
 A customer's revenue is a float sum of order amounts, and the order of additions changes the
 last bits: 1237.22 + 1237.22 + 1237.24 can come out as 3711.6800000000003 for one customer and
@@ -6,6 +8,9 @@ last bits: 1237.22 + 1237.22 + 1237.24 can come out as 3711.6800000000003 for on
 the second — an ABC tier or an M score split that the README promises never happens. Every
 rule that *ranks or compares* money (value tiers, M scores, above/below the mean) does it on
 :func:`cents`; the amounts reported are not rounded.
+
+Summing over many customers: :func:`units` — see there; the order engines
+(:mod:`custinv.engine`) add cohort, period and churned revenue that way.
 """
 
 from __future__ import annotations

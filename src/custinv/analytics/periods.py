@@ -221,7 +221,7 @@ _DAY_BITS: Final[int] = 20  # at most 20 bits of the key for the day (2,800 year
 
 
 # what cohorts, period KPIs and churn read from a sequence (as_sequence recognises it by them)
-_SEQUENCE_READ: Final[tuple[str, ...]] = ("order_date", "amount", "prev_date", "next_date")
+SEQUENCE_READ: Final[tuple[str, ...]] = ("order_date", "amount", "prev_date", "next_date")
 
 
 def _with_neighbours(frame: pl.LazyFrame, same_customer: pl.Expr) -> pl.LazyFrame:
@@ -320,7 +320,7 @@ def as_sequence(
     been dropped). A sequence reaching past ``as_of`` is cut there: its later rows go and the dates after
     ``as_of`` are no longer anyone's next order (the rest stays sorted).
     """
-    if isinstance(frame, pl.DataFrame) and set(_SEQUENCE_READ) <= set(frame.columns):
+    if isinstance(frame, pl.DataFrame) and set(SEQUENCE_READ) <= set(frame.columns):
         if as_of is not None and frame.height and frame["order_date"].max() > as_of:  # type: ignore[operator]
             cut = pl.lit(as_of, dtype=pl.Date)
             return frame.filter(pl.col("order_date") <= cut).with_columns(

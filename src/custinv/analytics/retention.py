@@ -44,8 +44,7 @@ def cohort_counts(
     without orders are 0. ``ledger`` is the ledger, its order sequence or an order engine,
     whose :meth:`~custinv.engine.base.OrderEngine.cohort_cells` are the reduction.
     """
-    engine = ledger if isinstance(ledger, OrderEngine) else as_engine(
-        ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, as_of)
+    engine = as_engine(ledger, as_of)
     return cohort_matrix_long(engine.cohort_cells(period, fiscal_year_start), as_of,
                               period=period, fiscal_year_start=fiscal_year_start)
 

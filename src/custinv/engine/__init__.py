@@ -11,9 +11,8 @@ from typing import Any
 
 import polars as pl
 
+from custinv.analytics.periods import SEQUENCE_READ, as_sequence
 from custinv.engine.base import OrderEngine, PeriodCells, PeriodWindow, engine_for
-
-_SEQUENCE_READ = frozenset({"order_date", "amount", "prev_date", "next_date"})
 
 
 def as_engine(source: Any, as_of: dt.date | None = None) -> OrderEngine:
@@ -22,8 +21,7 @@ def as_engine(source: Any, as_of: dt.date | None = None) -> OrderEngine:
     cut at ``as_of`` when it reaches past it)."""
     if isinstance(source, OrderEngine):
         return source
-    if isinstance(source, pl.DataFrame) and _SEQUENCE_READ <= set(source.columns):
-        from custinv.analytics.periods import as_sequence
+    if isinstance(source, pl.DataFrame) and set(SEQUENCE_READ) <= set(source.columns):
         from custinv.engine.polars_engine import PolarsEngine
 
         return PolarsEngine.from_sequence(as_sequence(source, as_of), as_of)

@@ -186,10 +186,6 @@ class OrderEngine(ABC):
         """:data:`SAMPLE_SCHEMA`: the orders of ``customer_ids`` (None: every customer), sorted
         by customer, date and ledger order — what the CLV model choice refits on."""
 
-    def describe(self) -> dict[str, Any]:
-        """The engine as stated in the output."""
-        return {"engine": self.name}
-
 
 def engine_for(orders: Any, as_of: dt.date | None) -> OrderEngine:
     """The engine for a ledger's ``orders``: Polars for a Polars frame, Spark for a pyspark one

@@ -17,7 +17,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from custinv.analytics.money import units
+from custinv.analytics.money import check_exact_total, units
 from custinv.analytics.periods import order_sequence, period_index_lookup
 from custinv.engine.base import (
     CHURNED_REVENUE_DAYS,
@@ -54,13 +54,17 @@ class PolarsEngine(OrderEngine):
         super().__init__(as_of)
         self.orders = orders
         self._sequence = sequence
+        self._rows_index_orders = True  # the sequence's ``row`` numbers rows of ``orders``
+        self._checked = False
 
     @classmethod
     def from_sequence(cls, sequence: pl.DataFrame, as_of: dt.date | None) -> PolarsEngine:
         """An engine over an existing order sequence (reductions that need other columns of
         the orders than the sequence's then fail with a ``KeyError``)."""
-        return cls(sequence.select([c for c in ("customer_id", "order_date", "amount") if c in sequence.columns]),
-                   as_of, sequence=sequence)
+        engine = cls(sequence.select([c for c in ("customer_id", "order_date", "amount") if c in sequence.columns]),
+                     as_of, sequence=sequence)
+        engine._rows_index_orders = False
+        return engine
 
     @property
     def sequence(self) -> pl.DataFrame:
@@ -73,6 +77,12 @@ class PolarsEngine(OrderEngine):
         """Drop the sequence's customer ids once nothing needs them (an audit's memory peak)."""
         if self._sequence is not None and "customer_id" in self._sequence.columns:
             self._sequence = self._sequence.drop("customer_id")
+
+    def _exact_sums(self) -> None:
+        """Refuse amounts too large to add up exactly in Int64 micro-units (they would wrap)."""
+        if not self._checked:
+            check_exact_total(float(self.sequence["amount"].abs().sum()))
+            self._checked = True
 
     @property
     def columns(self) -> list[str]:
@@ -179,8 +189,7 @@ class PolarsEngine(OrderEngine):
         full = [d for d, n in zip(dims, null_counts, strict=True) if n == 0]
         nullable = [[d] for d, n in zip(dims, null_counts, strict=True) if n > 0]
         # the sequence's tails when the orders are already sorted; else (a lone call) no sort for it
-        read_tails = self._sequence is not None and "row" in self._sequence.columns and "customer_id" not in (
-            self.orders.columns if self.orders is self._sequence else [])
+        read_tails = self._sequence is not None and self._rows_index_orders
         picks = ([_last_values_from_sequence(self.sequence, self.orders, full, has_order_id) if read_tails
                   else _latest_values(self.orders.lazy(), full, has_order_id)] if full else [])
         picks += [_latest_values(self.orders.lazy(), group, has_order_id) for group in nullable]
@@ -199,6 +208,7 @@ class PolarsEngine(OrderEngine):
         return positive_counts(self.sequence, gap).cast(GAP_SCHEMA)  # type: ignore[arg-type]
 
     def churned_revenue_units(self, churn_days: int) -> int:
+        self._exact_sums()
         last = pl.when(pl.col("next_date").is_null()).then(pl.col("order_date")).backward_fill()
         cutoff = pl.lit(self._as_of(), dtype=pl.Date) - pl.duration(days=churn_days)
         total = (
@@ -217,6 +227,7 @@ class PolarsEngine(OrderEngine):
     # ------------------------------------------------------------------ cohorts and periods
 
     def cohort_cells(self, period: str, fiscal_year_start: int) -> pl.DataFrame:
+        self._exact_sums()
         seq = self.sequence
         if seq.height == 0:
             return pl.DataFrame(schema=COHORT_CELL_SCHEMA)
@@ -243,6 +254,7 @@ class PolarsEngine(OrderEngine):
         )
 
     def period_cells(self, window: PeriodWindow) -> PeriodCells:
+        self._exact_sums()
         rows = _sequence_columns(self.sequence, window.churn_days, window.period, window.fiscal_year_start,
                                  self._as_of(), window.lo)
         return period_cells_from_rows(rows, window)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 import polars as pl
 from pyspark.sql import Column, DataFrame, Window, WindowSpec
@@ -324,6 +324,3 @@ class SparkEngine(OrderEngine):
             starts=self._collect(starts, PERIOD_STARTS_SCHEMA),
             churns=self._collect(churns, PERIOD_CHURNS_SCHEMA),
         )
-
-    def describe(self) -> dict[str, Any]:
-        return {"engine": self.name, "spark_version": self.session.version}
