@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
+from test_golden_outputs import INPUTS, ROOT
 
 from custinv.cache import cached_build_ledger
 from custinv.config import Settings
@@ -35,18 +36,7 @@ from custinv.stocktake import AuditResult, analyse
 
 pytestmark = pytest.mark.spark
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ["shopify_orders.csv", "crm_orders_zh.csv", "salesforce_opportunities.csv", "sales_ledger.xlsx"]
 DIMENSIONS = ("region", "country", "city", "industry", "channel", "segment", "owner", "customer_name")
-
-
-def _fixture_files() -> list[Path]:
-    files = [ROOT / "examples" / name for name in EXAMPLES]
-    platforms = ROOT / "tests" / "fixtures" / "platforms"
-    for folder in sorted(p for p in platforms.iterdir() if (p / "truth.json").exists()):
-        truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
-        files.append(folder / truth["file"])
-    return files
 
 
 def _ledger(path: Path) -> Ledger | None:
@@ -61,7 +51,7 @@ def union() -> tuple[pl.DataFrame, dt.date]:
     """Every fixture ledger's orders in one frame (ids prefixed by the file, dimensions as text,
     columns a file lacks null), and the latest as_of among them."""
     frames, dates = [], []
-    for k, path in enumerate(_fixture_files()):
+    for k, path in enumerate(INPUTS):  # every example and platform fixture
         ledger = _ledger(path)
         if ledger is None or ledger.as_of is None:
             continue

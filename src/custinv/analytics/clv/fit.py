@@ -371,7 +371,8 @@ def _fit_clv(
     if not math.isfinite(penalizer) or penalizer < 0:
         raise ValueError(f"penalizer must be a non-negative number, got {penalizer}")
     engine = _engine(ledger, as_of, summary, sequence)
-    inputs = clv_inputs_from_totals(engine.purchase_totals(as_of, cost=margin == "cost"), as_of, time_unit)
+    with_cost = margin == "cost" and "cost" in engine.columns  # else customer_margin says what is missing
+    inputs = clv_inputs_from_totals(engine.purchase_totals(as_of, cost=with_cost), as_of, time_unit)
     x = inputs["x"].to_numpy().astype(np.float64)
     t_x = inputs["t_x"].to_numpy().astype(np.float64)
     T = inputs["T"].to_numpy().astype(np.float64)

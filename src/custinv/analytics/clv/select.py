@@ -280,7 +280,7 @@ def split_and_score(
         days.lazy().filter(pl.col("order_date") > pl.lit(cal_end, dtype=pl.Date))
         .group_by("customer_id").agg(pl.len().cast(pl.Float64).alias("actual"))
     )
-    joined = cal.lazy().join(actual_frame, on="customer_id", how="left").with_columns(pl.col("actual").fill_null(0.0)).collect()
+    joined = cal.lazy().join(actual_frame, on="customer_id", how="left", maintain_order="left").with_columns(pl.col("actual").fill_null(0.0)).collect()
     x = joined["x"].to_numpy().astype(np.float64)
     t_x = joined["t_x"].to_numpy().astype(np.float64)
     T = joined["T"].to_numpy().astype(np.float64)

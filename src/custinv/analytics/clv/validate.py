@@ -161,7 +161,7 @@ def _validate(
     inputs = clv_inputs(engine, cal_end, time_unit)
     joined = (
         inputs.lazy()
-        .join(_holdout_actuals(engine, cal_end), on="customer_id", how="left")
+        .join(_holdout_actuals(engine, cal_end), on="customer_id", how="left", maintain_order="left")  # the inputs' order: sums below add alike
         .with_columns(pl.col("actual").fill_null(0))
         .collect()
     )
