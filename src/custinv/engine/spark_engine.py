@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Final
 
 import polars as pl
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window, WindowSpec
 from pyspark.sql import functions as F
 
@@ -80,6 +81,8 @@ class SparkEngine(OrderEngine):
         super().__init__(as_of)
         if ROW not in orders.columns:
             raise ValueError(f"the Spark orders need the {ROW!r} column (ledger order); see custinv.spark.frames")
+        if not orders.is_cached:  # a dozen reductions read the orders: parse the source once
+            orders = orders.persist(StorageLevel.MEMORY_AND_DISK)
         self.orders = orders.filter(F.col("order_date") <= F.lit(as_of))
         self.session = orders.sparkSession
         self._checked = False

@@ -217,7 +217,7 @@ def _tracking(model: str, params: dict[str, float], days: pl.DataFrame, start: d
     ends[-1] = min(ends[-1], as_of)
     firsts = days.group_by("customer_id").agg(pl.col("order_date").min().alias("first"))
     firsts = firsts.filter(pl.col("first") <= cal_end)
-    cohort = firsts.group_by("first").agg(pl.len().alias("n"))
+    cohort = firsts.group_by("first").agg(pl.len().alias("n")).sort("first")  # one order: the dot product below adds alike
     s = np.array([(d - start).days for d in cohort["first"].to_list()], dtype=np.float64)
     n = cohort["n"].to_numpy().astype(np.float64)
     repeat = (
