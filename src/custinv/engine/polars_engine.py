@@ -98,25 +98,19 @@ class PolarsEngine(OrderEngine):
     # ------------------------------------------------------------------ per customer
 
     def customer_totals(self) -> pl.DataFrame:
+        # a customer is a run of the sorted sequence: its ends are its first and last order,
+        # read by a gather at the run starts instead of grouping every order
         seq = self.sequence
-        start = pl.col("prev_date").is_null()
-        run = start.cum_sum().set_sorted()
-        date = pl.col("order_date")
-        totals = (
-            seq.lazy()
-            .with_columns(run.alias("_run"))
-            .group_by("_run", maintain_order=True)
-            .agg(
-                pl.col("customer_id").first(),
-                date.first().alias("first_order"),
-                date.last().alias("last_order"),
-                pl.len().cast(pl.Int64).alias("orders"),
-            )
-            .drop("_run")
-            .collect()
-        )
-        revenue = run_folds(seq["prev_date"].is_null(), seq["amount"])
-        return totals.with_columns(pl.Series("revenue", revenue, dtype=pl.Float64)).select(list(TOTALS_SCHEMA))
+        starts = seq["prev_date"].is_null()
+        first_rows = np.flatnonzero(starts.to_numpy())
+        bounds = np.r_[first_rows, seq.height]
+        return pl.DataFrame({
+            "customer_id": seq["customer_id"].gather(first_rows),
+            "first_order": seq["order_date"].gather(first_rows),
+            "last_order": seq["order_date"].gather(bounds[1:] - 1),
+            "orders": pl.Series(np.diff(bounds), dtype=pl.Int64),
+            "revenue": pl.Series(run_folds(starts, seq["amount"]), dtype=pl.Float64),
+        }, schema=TOTALS_SCHEMA)
 
     def purchase_totals(self, calibration_end: dt.date, *, cost: bool = False) -> pl.DataFrame:
         seq = self.sequence
