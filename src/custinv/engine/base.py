@@ -13,8 +13,10 @@ Rules both engines follow (one statement here, one implementation each):
   :func:`~custinv.analytics.periods.order_sequence`; Spark: the ``row`` column of
   :mod:`custinv.spark.frames`).
 - A **per-customer** money total adds the customer's amounts one by one in that order, from 0.0
-  (a left fold): that is the number the Polars engine has always reported for customers of
-  fewer than 128 orders, and a definition an engine can follow however its rows are spread.
+  (a left fold): what Polars' float sum gives for a run of fewer than 128 values, without the
+  partial sums its group_by makes where a customer straddles two threads' rows (which made a
+  total depend on the machine's core count) — a definition any engine can follow, however its
+  rows are spread.
 - A money total **over many customers** (a cohort cell, a period's revenue, churned revenue) is
   exact: amounts as integer micro-units (:func:`custinv.analytics.money.units`), summed as
   integers, converted back on the driver — integer sums do not depend on the order of additions.

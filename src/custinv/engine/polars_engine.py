@@ -434,4 +434,4 @@ def period_cells_from_rows(rows: pl.DataFrame | pl.LazyFrame, window: PeriodWind
     )
 
 
-__all__ = ["GAP_SCHEMA", "PolarsEngine", "positive_counts", "run_folds"]
+__all__ = ["PolarsEngine", "period_cells_from_rows", "positive_counts", "run_folds"]
