@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from custinv.ingest.parse import IntoCol, _named, fold_width_expr
+from custinv.ingest.parse import IntoCol, _col, _named, fold_width_expr
 
 __all__ = [
     "DEAL_STAGES",
@@ -153,7 +153,8 @@ DEAL_STAGES: frozenset[str] = frozenset(_normalise(_RAW_DEAL_STAGES))
 
 
 def status_decision_expr(
-    col: IntoCol, *, deal_export: bool = False, overrides: dict[str, str] | None = None
+    col: IntoCol, *, deal_export: bool = False, overrides: dict[str, str] | None = None,
+    known: pl.Series | None = None,
 ) -> pl.Expr:
     """Status text → reason code, ``used`` for known-good, null for blank.
 
@@ -163,7 +164,25 @@ def status_decision_expr(
     sales there. Blank stays null either way: no information, row default.
     ``overrides`` (:func:`status_overrides`: ``--status-used`` / ``--status-excluded``)
     take precedence over the vocabulary.
+
+    ``known``: values the column is expected to hold (a status column holds a handful; the
+    streaming ingest passes its first rows' distinct values). They are decided once, here, and
+    looked up per row; only rows holding another value run the normaliser (the looked-up rows
+    are masked to null for it, which costs nothing). The result is the same either way.
     """
+    if known is not None and known.len():
+        values = known.cast(pl.String).unique().drop_nulls()
+        table = pl.DataFrame({"v": values}).select(
+            pl.col("v"), _decide(pl.col("v"), deal_export, overrides).alias("d"))
+        c = _col(col)
+        hit = c.is_in(table["v"].implode())
+        looked_up = c.replace_strict(table["v"], table["d"], default=None, return_dtype=pl.String)
+        return _named(pl.coalesce(looked_up, _decide(pl.when(~hit).then(c), deal_export, overrides)), col)
+    return _named(_decide(col, deal_export, overrides), col)
+
+
+def _decide(col: IntoCol, deal_export: bool, overrides: dict[str, str] | None) -> pl.Expr:
+    """status_decision_expr on every row (unnamed)."""
     key = normalise_status_expr(col)
     vocabulary = {**STATUS_VOCABULARY, **(overrides or {})}
     if deal_export:
@@ -172,7 +191,7 @@ def status_decision_expr(
         decision = key.fill_null(_BLANK).replace_strict(mapping, default="open", return_dtype=pl.String)
     else:
         decision = key.replace_strict(vocabulary, default=None, return_dtype=pl.String)
-    return _named(decision, col)
+    return decision
 
 
 def normalise_status(value: str) -> str | None:

@@ -123,6 +123,7 @@ class _Plan:
     multi_line: bool = False  # the first rows hold multi-line orders: flag each row's blank order-level fields
     date_fmt: parse.DateFormat | None = None  # a date column that is not plain ISO: its decided format
     money: dict[str, parse.MoneyFormat] = field(default_factory=dict)  # money fields that are not plain
+    statuses: pl.Series | None = None  # the first rows' distinct statuses: decided once, looked up per row
 
     def with_formats(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
         """Take these column decisions: a decided field leaves the plain keys (checked per row
@@ -218,7 +219,7 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     source = frame.with_columns(*flags, *(pl.col(c).alias(_cell(i)) for i, c in enumerate(cells)))
     canonical = R.canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed)
     decided = canonical.with_columns(R.parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money)).with_columns(
-        R.status_rule(mapping, plan.deal_export),
+        R.status_rule(mapping, plan.deal_export, plan.statuses),
         pl.lit(False).alias("__duplicate__"),
     )
     decided = decided.with_columns(
@@ -230,7 +231,7 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
         decided = decided.with_columns(R.after_as_of(as_of))
     # dimensions as the ledger keeps them: categoricals
     kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]
-    evidence = [pl.col(f"raw_{name}").alias(_evidence(name)) for name in _decided_fields(plan)]
+    evidence = [e for name in _decided_fields(plan) for e in _evidence_exprs(plan, name)]
     return decided.select(*kept, *passed, *evidence, _order_level_gap(plan), pl.col("__decision__").cast(_DECISIONS))
 
 
@@ -241,6 +242,30 @@ def _decided_fields(plan: _Plan) -> list[str]:
 def _evidence(name: str) -> str:
     """The column carrying a decided field's text (trimmed, blank → null) through the batches."""
     return f"__text_{name}__"
+
+
+def _point_evidence(name: str) -> str:
+    """A decided money field's rows that are point-strong evidence by their shape alone."""
+    return f"__point_{name}__"
+
+
+def _evidence_columns(plan: _Plan) -> list[str]:
+    """The columns carrying the decided fields' evidence through the batches."""
+    return [*(_evidence(n) for n in _decided_fields(plan)), *(_point_evidence(n) for n in plan.money)]
+
+
+def _evidence_exprs(plan: _Plan, name: str) -> list[pl.Expr]:
+    """A decided field's evidence columns. A money value of parse.POINT_STRONG_SHORT_RE's shape
+    (``$1,234.50``, ``12.5``: most values of a decimal-point column) is point-strong evidence and
+    nothing else, so it is counted by a per-row flag (1; 2 when also of the plain shape) and
+    its text is not carried (null): only the other values are grouped, batch by batch."""
+    raw = pl.col(f"raw_{name}")
+    if name not in plan.money:
+        return [raw.alias(_evidence(name))]
+    short = raw.str.contains(parse.POINT_STRONG_SHORT_RE).fill_null(False)
+    flag = pl.when(short).then(pl.when(raw.str.contains(r"[$,]")).then(pl.lit(1, dtype=pl.UInt8))
+                                  .otherwise(pl.lit(2, dtype=pl.UInt8))).otherwise(pl.lit(0, dtype=pl.UInt8))
+    return [pl.when(~short).then(raw).alias(_evidence(name)), flag.alias(_point_evidence(name))]
 
 
 @dataclass
@@ -256,19 +281,25 @@ class _Evidence:
             text = _evidence("order_date")
             self.dates.append(rows.group_by(text).agg(pl.len().alias("n")).rename({text: "v"}))
         for name in plan.money:
-            self.money.setdefault(name, []).append(_money_sums(rows, _evidence(name)))
+            self.money.setdefault(name, []).append(_money_sums(rows, name))
 
 
-def _money_sums(rows: pl.DataFrame, text: str) -> pl.DataFrame:
+def _money_sums(rows: pl.DataFrame, name: str) -> pl.DataFrame:
     """(rows, the four evidence counts of parse.money_evidence_exprs, plain rows) of a money
-    column, counted on its distinct values weighted by their rows (a batch of amounts holds
+    column: the rows flagged point-strong by their shape (see _evidence_exprs) counted by their
+    flag, the others on their distinct values weighted by their rows (a batch of amounts holds
     twenty times fewer distinct values than rows)."""
-    values = rows.group_by(text).agg(pl.len().cast(pl.Int64).alias("__w__")).filter(pl.col(text).is_not_null())
+    text, point = _evidence(name), _point_evidence(name)
+    values = rows.select(text).drop_nulls().group_by(text).agg(pl.len().cast(pl.Int64).alias("__w__"))
     w = pl.col("__w__")
-    return values.select(
+    sums = values.select(
         w.sum().alias("n"), *parse.money_evidence_exprs(text, weight="__w__"),
         (pl.col(text).str.contains(parse.PLAIN_MONEY_RE).cast(pl.Int64) * w).sum().alias("plain"),
     )
+    flagged, plain = rows.select((pl.col(point) > 0).sum().alias("f"), (pl.col(point) == 2).sum().alias("p")).row(0)
+    return sums.select(
+        pl.col("n") + flagged, pl.col("ps") + flagged, "cs", "pw", "cw", pl.col("plain") + plain,
+    ).cast(pl.Int64)
 
 
 _SAMPLE_LIMIT = 200_000
@@ -304,7 +335,7 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
             raise _Redecide(date_fmt, plan.money)
     money = dict(plan.money)
     for name in plan.money:
-        sums = pl.concat([*evidence.money.get(name, []), _money_sums(extra, _evidence(name))]).sum()
+        sums = pl.concat([*evidence.money.get(name, []), _money_sums(extra, name)]).sum()
         n, ps, cs, pw, cw, plain = (int(x or 0) for x in sums.row(0))
         if n > _SAMPLE_LIMIT and (cs or cw):
             raise _HandBack  # decimal comma evidence: a random sample of the distinct values could weigh it otherwise
@@ -368,7 +399,7 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
                   estimate: int) -> _Read:
     """One pass over the file; raises _HandBack as soon as a key cell is not plain."""
     read = _Read()
-    decided_cols = [_evidence(n) for n in _decided_fields(plan)]
+    decided_cols = _evidence_columns(plan)
     flags = [sniff.structural_candidates(scan.names, scan.table.header_cells).alias("__cand__"),
              _not_plain(plan.mapping, plan.keys).alias("__odd__")]
     other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
@@ -422,8 +453,8 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     F.require_fields(mapping, columns, str(path))
     keys = _key_fields(mapping)
     status_col = mapping.column("status")
-    deal_export = status_col is not None and status.is_deal_export(
-        head.select(R.blank_to_null(pl.col(status_col))).to_series().drop_nulls())
+    head_statuses = head.select(R.blank_to_null(pl.col(status_col))).to_series().drop_nulls() if status_col else None
+    deal_export = head_statuses is not None and status.is_deal_export(head_statuses)
     dims = [d for d in F.DIMENSIONS if mapping.column(d)]
     cost = ["cost", "margin"] if mapping.column("cost") or mapping.column("margin") else []
     used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", *cost, *dims]
@@ -434,6 +465,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
     plan.warnings = guess_warnings(mapping, columns, str(path), None)
+    plan.statuses = head_statuses.unique() if head_statuses is not None else None
     data_head = head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
     plan.with_formats(*_head_formats(mapping, keys, data_head, settings))
     order_col = mapping.column("order_id")
@@ -511,7 +543,8 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     empty_cells = scan.frame.head(0).collect()
     candidates = _concat(read.candidates, empty_cells.with_columns(
         pl.lit(True).alias("__cand__"), pl.lit(True).alias("__odd__"),
-        *(pl.lit(None, dtype=pl.String).alias(_evidence(n)) for n in _decided_fields(plan))))
+        *(pl.lit(None, dtype=pl.String).alias(_evidence(n)) for n in _decided_fields(plan)),
+        *(pl.lit(0, dtype=pl.UInt8).alias(_point_evidence(n)) for n in plan.money)))
     blank, codes = _structural(scan, candidates)
     blank_series = pl.Series(blank, dtype=pl.Int64)
     gone = pl.concat([blank_series, codes["__line__"]])
