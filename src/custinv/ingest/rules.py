@@ -387,19 +387,25 @@ def orders_from_lines(used: pl.DataFrame, plans: list[FilePlan], *, one_line: bo
         pl.col("order_id"),
         pl.concat_str([pl.col("customer_id"), pl.col("order_date").cast(pl.String)], separator="|"),
     )
-    order_total_amount = (
-        pl.when(pl.col("__amount_mode__") == "order_total")
-        .then(pl.col("line_amount").first())
-        .otherwise(pl.col("line_amount").sum())
-    )
+    modes = {p.amount_mode for p in plans}
+    if modes == {"order_total"}:  # one mode for every line: no per-order choice (a when/then per group is slow)
+        order_amount = pl.col("line_amount").first()
+    elif "order_total" not in modes:
+        order_amount = pl.col("line_amount").sum()
+    else:
+        order_amount = (
+            pl.when(pl.col("__amount_mode__") == "order_total")
+            .then(pl.col("line_amount").first())
+            .otherwise(pl.col("line_amount").sum())
+        ).first()
     dims = [d for d in F.DIMENSIONS if any(p.mapping.column(d) for p in plans)]
     has_cost = any(p.mapping.column("cost") or p.mapping.column("margin") for p in plans)
     aggs = [
         pl.col("order_date").min(),
-        order_total_amount.first().alias("amount"),
+        order_amount.alias("amount"),
         pl.col("quantity").sum().alias("quantity"),
         pl.len().alias("lines"),
-        *[pl.col(d).drop_nulls().first().alias(d) for d in dims],
+        *[pl.col(d).first(ignore_nulls=True).alias(d) for d in dims],
     ]
     cost = pl.coalesce(pl.col("cost"), pl.col("line_amount") - pl.col("margin"))
     if has_cost:
@@ -418,7 +424,7 @@ def orders_from_lines(used: pl.DataFrame, plans: list[FilePlan], *, one_line: bo
     if one_line if one_line is not None else _one_line_orders(used, plans):
         grouped = used.select(one)
     else:
-        if "__amount_mode__" not in used.columns:  # the lazy path: one file, one mode
+        if "__amount_mode__" not in used.columns and len(modes) > 1:  # (the streaming path: one file, one mode)
             used = used.with_columns(pl.lit(plans[0].amount_mode).alias("__amount_mode__"))
         if used["order_id"].null_count():  # customer-days for the lines without an id
             grouped = (
@@ -441,6 +447,9 @@ def _group_shared_ids(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr
     (on a line-item export a third of the lines), merged with the one-line orders by first line."""
     ids = pl.col("order_id")
     if adjacent_ids:
+        runs = _group_runs(used, aggs, one)
+        if runs is not None:
+            return runs
         shared = (ids == ids.shift(1)).fill_null(False) | (ids == ids.shift(-1)).fill_null(False)
     else:
         shared = ids.is_duplicated()
@@ -453,6 +462,38 @@ def _group_shared_ids(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr
         .select(single.columns)
     )
     return single.merge_sorted(multi.cast(single.schema), key="__pos__").drop("__pos__")
+
+
+def _group_runs(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr]) -> pl.DataFrame | None:
+    """_group_shared_ids when equal order ids are neighbours: an order is a run of lines with the
+    same order id and customer, so its key is the run's number (an integer, not two strings to
+    hash), its customer and order id are its first line's, and the order stands where its first
+    line stands — no merge. Only multi-line runs are grouped, on their numbers, with the same
+    aggregations (the same sums, added in line order). None when a customer changes inside a run
+    of one order id (the group_by by customer and order id then joins lines that are not
+    neighbours: the caller takes its general path)."""
+    oid, cid = pl.col("order_id"), pl.col("customer_id")
+    same_order = (oid == oid.shift(1)).fill_null(False)
+    same_customer = cid.eq_missing(cid.shift(1))
+    if used.select((same_order & ~same_customer).any()).item():
+        return None
+    flagged = used.with_columns((~same_order).alias("__first__")).with_columns(
+        (pl.col("__first__") & pl.col("__first__").shift(-1).fill_null(True)).alias("__alone__"))
+    lines = flagged.filter(~pl.col("__alone__"))
+    if lines.height == 0:
+        return used.select(one)
+    multi = (
+        lines.with_columns(pl.col("__first__").cum_sum().alias("__run__"))
+        .group_by("__run__", maintain_order=True).agg(*aggs).drop("__run__")
+    )
+    firsts = flagged.filter(pl.col("__first__"))
+    single = firsts.select(*one)
+    grouped = ~firsts["__alone__"]
+    at = firsts.select((pl.col("__alone__").not_().cum_sum().cast(pl.Int64) - 1).clip(0)).to_series()
+    return single.with_columns(
+        pl.when(grouped).then(multi[name].cast(single.schema[name]).gather(at)).otherwise(pl.col(name)).alias(name)
+        for name in multi.columns
+    )
 
 
 def _one_line_orders(used: pl.DataFrame, plans: list[FilePlan]) -> bool:

@@ -184,16 +184,14 @@ class _IdOrder:
         size, prev = pl.col("id").str.len_bytes(), pl.col("id").shift()
         greater, equal = pl.col("id") > prev, pl.col("id") == prev
         longer, same_size = size > size.shift(), size == size.shift()
-        text, short, text_eq, short_eq = joined.to_frame("id").select(
-            greater.all().alias("text"),
-            (longer | (same_size & greater)).all().alias("shortlex"),
-            (greater | equal).all().alias("text_eq"),
-            (longer | (same_size & (greater | equal))).all().alias("shortlex_eq"),
-        ).row(0)
-        self.as_text = self.as_text and bool(text)
-        self.shortlex = self.shortlex and bool(short)
-        self.as_text_or_equal = self.as_text_or_equal and bool(text_eq)
-        self.shortlex_or_equal = self.shortlex_or_equal and bool(short_eq)
+        checks = {  # only the orders still followed: a line-item export drops the strict ones at once
+            "as_text": greater, "shortlex": longer | (same_size & greater),
+            "as_text_or_equal": greater | equal, "shortlex_or_equal": longer | (same_size & (greater | equal)),
+        }
+        live = [name for name in checks if getattr(self, name)]
+        held = joined.to_frame("id").select(checks[name].all().alias(name) for name in live).row(0, named=True)
+        for name in live:
+            setattr(self, name, bool(held[name]))
         self.last = ids[-1]
 
 
