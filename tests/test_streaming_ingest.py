@@ -341,6 +341,50 @@ def test_streaming_equals_the_reference_on_random_line_item_files(
         assert_same(lazy, reference)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), gaps=st.sampled_from([0.0, 0.05, 0.5]), repeated=st.booleans(),
+       batch_rows=st.sampled_from([500_000, 13, 1]))
+def test_neighbour_checks_of_multi_line_orders_answer_as_the_group_by(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, gaps: float, repeated: bool, batch_rows: int
+) -> None:
+    """Property: the multi-line checks made on neighbours batch by batch (``_Runs``: ids never
+    decreasing) hand back the same files and give the same ledgers as the group_by on the order
+    id that runs when ids are out of order."""
+    path = write_line_items(tmp_path_factory.mktemp("runs") / "lines.csv", seed, gaps=gaps, repeated_totals=repeated)
+    settings_ = Settings(max_reject_rate=1.0)
+    real = S._Runs.follow
+
+    def out_of_order(self: S._Runs, rows: object) -> None:
+        self.ids.as_text_or_equal = self.ids.shortlex_or_equal = False
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(S, "BATCH_ROWS", batch_rows)
+        fast = S.build_ledger_streaming(path, settings_)
+        mp.setattr(S._Runs, "follow", out_of_order)
+        slow = S.build_ledger_streaming(path, settings_)
+        mp.setattr(S._Runs, "follow", real)
+    assert (fast is None) == (slow is None)
+    if fast is not None and slow is not None:
+        assert_same(fast, slow)
+
+
+def test_neighbour_checks_see_a_blank_field_across_a_batch_boundary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An order whose second line (the first row of the next batch) leaves its date blank is the
+    eager path's to decide (it copies the date from the first line): handed back."""
+    rows = [",".join(HEADER)]
+    rows += [f"{1000 + i},C{i % 7},2024-03-{1 + i % 28:02d},{i}.25,1,web,paid,North" for i in range(9)]
+    rows += ["1009,C2,2024-03-05,5.00,1,web,paid,North", "1009,C2,2024-03-05,6.00,1,web,paid,North"]  # multi-line in the first rows
+    rows += ["1010,C3,2024-03-06,7.00,1,web,paid,North", "1010,C3,,8.00,1,web,paid,North"]
+    rows += [f"{1011 + i},C{i % 7},2024-04-{1 + i % 28:02d},{i}.75,1,web,paid,North" for i in range(5)]
+    path = tmp_path / "lines.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.setattr(S, "BATCH_ROWS", 12)  # line 12 ends the first batch, line 13 starts the next
+    settings_ = Settings(max_reject_rate=1.0)
+    assert S.build_ledger_streaming(path, settings_) is None
+    monkeypatch.setattr(S, "BATCH_ROWS", 500_000)
+    assert S.build_ledger_streaming(path, settings_) is None
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_parquet_streams_as_the_eager_reader_reads_it(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Typed Parquet (dates, floats, integer ids, nulls, line items) takes the streaming scan and

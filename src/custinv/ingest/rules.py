@@ -469,7 +469,7 @@ def _group_runs(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr]) -> 
     same order id and customer, so its key is the run's number (an integer, not two strings to
     hash), its customer and order id are its first line's, and the order stands where its first
     line stands — no merge. Only multi-line runs are grouped, on their numbers, with the same
-    aggregations (the same sums, added in line order). None when a customer changes inside a run
+    aggregations over the same lines in the same order (the same sums, bit for bit). None when a customer changes inside a run
     of one order id (the group_by by customer and order id then joins lines that are not
     neighbours: the caller takes its general path)."""
     oid, cid = pl.col("order_id"), pl.col("customer_id")

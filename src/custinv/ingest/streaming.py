@@ -196,6 +196,45 @@ class _IdOrder:
 
 
 @dataclass
+class _Runs:
+    """The multi-line orders among the data rows, followed in file order batch by batch, so
+    that _multi_line_orders needs no group_by: while the rows' order ids never decrease, the
+    lines of an order are neighbours, and its per-order questions are questions about
+    neighbours — do two neighbours share an id (a multi-line order), does their blank-field
+    mask differ (a field the eager path copies), is one's amount blank, do their amounts differ.
+    Fed with the rows that are not structural candidates (a candidate that turns out to be data
+    with an order id makes the caller take the group_by)."""
+
+    ids: _IdOrder = field(default_factory=_IdOrder)
+    last: pl.DataFrame | None = None  # the previous batch's last row
+    shared: bool = False
+    gap_change: bool = False
+    amount_gap: bool = False
+    differ: bool = False
+
+    def follow(self, rows: pl.DataFrame) -> None:
+        """``rows``: order_id, __gap__, line_amount of the batch's data rows, in file order."""
+        if not self.ids.nondecreasing or rows.height == 0:
+            return
+        self.ids.follow(rows["order_id"].drop_nulls())
+        if not self.ids.nondecreasing:
+            return
+        joined = pl.concat([self.last, rows]) if self.last is not None else rows
+        oid, gap, amount = pl.col("order_id"), pl.col("__gap__"), pl.col("line_amount")
+        same = (oid == oid.shift(1)).fill_null(False)
+        amount_gap = ((gap & _AMOUNT_GAP) != 0) | ((gap.shift(1) & _AMOUNT_GAP) != 0)
+        found = joined.select(
+            same.any().alias("shared"),
+            (same & (gap != gap.shift(1))).any().alias("gap_change"),
+            (same & amount_gap).any().alias("amount_gap"),
+            (same & (amount != amount.shift(1)).fill_null(False)).any().alias("differ"),
+        ).row(0, named=True)
+        for name, seen in found.items():
+            setattr(self, name, getattr(self, name) or bool(seen))
+        self.last = rows.tail(1)
+
+
+@dataclass
 class _Read:
     """What the batches left behind."""
 
@@ -204,6 +243,7 @@ class _Read:
     candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
     rows: int = 0
     ids: _IdOrder = field(default_factory=_IdOrder)
+    runs: _Runs = field(default_factory=_Runs)  # every data row's order ids (used: only the used rows')
     evidence: _Evidence = field(default_factory=lambda: _Evidence())
 
 
@@ -406,6 +446,7 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     as_cells = [pl.col(_cell(i)).alias(c) for i, c in enumerate(cells)]
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
     query = _decide_query(scan.frame, plan, settings, flags, other_cols, cells)
+    has_order_ids = plan.mapping.column("order_id") is not None
     for decided in query.collect_batches(chunk_size=BATCH_ROWS):
         cand, odd = decided["__cand__"], decided["__odd__"]
         if (odd & ~cand).any():
@@ -421,6 +462,9 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
             read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__gap__", "__decision__"]])
         # used ids in file order (with other rows their uniqueness is checked by hashing at the end)
         read.ids.follow(read.used[-1]["order_id"])
+        if has_order_ids:
+            data = decided.filter(~cand) if cand.any() else decided
+            read.runs.follow(data.select("order_id", "__gap__", "line_amount"))
         read.rows += decided.height
         if on_rows is not None:
             on_rows(read.rows, max(estimate, read.rows))
@@ -571,7 +615,12 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     moved_codes = (codes.join(moved, on="__line__", how="semi") if candidates.height else codes.head(0))
     data_others = others.filter(pl.col("__struct__").is_null()) if others is not None else None
 
-    multi_line = plan.mapping.column("order_id") is not None and _multi_line_orders(used, data_others, read.ids, plan)
+    order_col = plan.mapping.column("order_id")
+    data_candidates = candidates.filter(~pl.col("__line__").is_in(gone.implode()))
+    runs_hold = read.runs.ids.nondecreasing and (order_col is None or data_candidates.select(
+        R.blank_to_null(pl.col(order_col)).is_null().all()).item())
+    multi_line = order_col is not None and _multi_line_orders(
+        used, data_others, read.ids, plan, read.runs if runs_hold else None)
     used = used.drop("__gap__")
     status_counts = _status_counts(plan, used, data_others)
     if plan.mapping.column("status"):
@@ -667,7 +716,8 @@ def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
                              for d in needs) if needs else used
 
 
-def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder, plan: _Plan) -> bool:
+def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder, plan: _Plan,
+                       runs: _Runs | None = None) -> bool:
     """Do data rows share order ids? Raises _HandBack when the eager path would read them otherwise.
 
     Ids seen strictly increasing (every row used) are distinct; otherwise distinct hashes ⇒
@@ -680,6 +730,14 @@ def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, ord
     different parsed amounts ⇒ two different written ones.) Anything else is handed back."""
     if (data_others is None or data_others.height == 0) and order.increasing:
         return False
+    if runs is not None:  # every data row followed in file order, ids never decreasing: the same answers
+        if not runs.shared:
+            return False
+        if not plan.multi_line or runs.gap_change or runs.amount_gap:
+            raise _HandBack
+        if plan.amount_mode == "line" and not runs.differ:
+            raise _HandBack
+        return True
     cols = ["order_id", "line_amount", "__gap__"]
     if data_others is None or data_others.height == 0:
         rows = used.select(cols)
