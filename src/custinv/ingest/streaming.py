@@ -169,6 +169,14 @@ class _IdOrder:
     def increasing(self) -> bool:
         return self.as_text or self.shortlex
 
+    def _step(self, a: bytes, b: bytes) -> None:
+        """The orders after id ``a`` then id ``b`` (byte order, as Polars compares text)."""
+        greater, longer, same_size = b > a, len(b) > len(a), len(b) == len(a)
+        self.as_text = self.as_text and greater
+        self.shortlex = self.shortlex and (longer or (same_size and greater))
+        self.as_text_or_equal = self.as_text_or_equal and b >= a
+        self.shortlex_or_equal = self.shortlex_or_equal and (longer or (same_size and b >= a))
+
     @property
     def nondecreasing(self) -> bool:
         """Equal ids are adjacent: an order's lines are one run (ledger grouping by runs)."""
@@ -180,18 +188,22 @@ class _IdOrder:
         if ids.null_count():
             self.as_text = self.shortlex = self.as_text_or_equal = self.shortlex_or_equal = False
             return
-        joined = pl.concat([pl.Series([self.last], dtype=pl.String), ids]) if self.last is not None else ids
-        size, prev = pl.col("id").str.len_bytes(), pl.col("id").shift()
-        greater, equal = pl.col("id") > prev, pl.col("id") == prev
-        longer, same_size = size > size.shift(), size == size.shift()
-        checks = {  # only the orders still followed: a line-item export drops the strict ones at once
-            "as_text": greater, "shortlex": longer | (same_size & greater),
-            "as_text_or_equal": greater | equal, "shortlex_or_equal": longer | (same_size & (greater | equal)),
-        }
-        live = [name for name in checks if getattr(self, name)]
-        held = joined.to_frame("id").select(checks[name].all().alias(name) for name in live).row(0, named=True)
-        for name in live:
-            setattr(self, name, bool(held[name]))
+        if self.last is not None:
+            self._step(self.last.encode(), ids[0].encode())
+        if ids.len() > 1:  # each id against the one before it: two slices of the batch, no copy
+            cur, prev = ids.slice(1), ids.slice(0, ids.len() - 1)
+            if self.as_text:
+                self.as_text = bool((cur > prev).all())
+            at_least = (cur >= prev) if self.as_text_or_equal or self.shortlex_or_equal else None
+            if self.as_text_or_equal and at_least is not None:
+                self.as_text_or_equal = bool(at_least.all())
+            if self.shortlex or self.shortlex_or_equal:
+                size = ids.str.len_bytes()
+                longer, same_size = size.slice(1) > size.slice(0, ids.len() - 1), size.slice(1) == size.slice(0, ids.len() - 1)
+                if self.shortlex:
+                    self.shortlex = bool((longer | (same_size & (cur > prev))).all())
+                if self.shortlex_or_equal and at_least is not None:
+                    self.shortlex_or_equal = bool((longer | (same_size & at_least)).all())
         self.last = ids[-1]
 
 
@@ -212,6 +224,16 @@ class _Runs:
     amount_gap: bool = False
     differ: bool = False
 
+    def _pair(self, before: tuple[str | None, int, float | None], after: tuple[str | None, int, float | None]) -> None:
+        """The checks on two neighbouring rows (order_id, __gap__, line_amount)."""
+        if before[0] is None or before[0] != after[0]:
+            return
+        self.shared = True
+        gap0, gap1 = before[1], after[1]
+        self.gap_change = self.gap_change or gap0 != gap1
+        self.amount_gap = self.amount_gap or bool((gap0 | gap1) & _AMOUNT_GAP)
+        self.differ = self.differ or (before[2] is not None and after[2] is not None and before[2] != after[2])
+
     def follow(self, rows: pl.DataFrame) -> None:
         """``rows``: order_id, __gap__, line_amount of the batch's data rows, in file order."""
         if not self.ids.nondecreasing or rows.height == 0:
@@ -219,18 +241,22 @@ class _Runs:
         self.ids.follow(rows["order_id"].drop_nulls())
         if not self.ids.nondecreasing:
             return
-        joined = pl.concat([self.last, rows]) if self.last is not None else rows
-        oid, gap, amount = pl.col("order_id"), pl.col("__gap__"), pl.col("line_amount")
-        same = (oid == oid.shift(1)).fill_null(False)
-        amount_gap = ((gap & _AMOUNT_GAP) != 0) | ((gap.shift(1) & _AMOUNT_GAP) != 0)
-        found = joined.select(
-            same.any().alias("shared"),
-            (same & (gap != gap.shift(1))).any().alias("gap_change"),
-            (same & amount_gap).any().alias("amount_gap"),
-            (same & (amount != amount.shift(1)).fill_null(False)).any().alias("differ"),
-        ).row(0, named=True)
-        for name, seen in found.items():
-            setattr(self, name, getattr(self, name) or bool(seen))
+        oid, gap, amount = rows["order_id"], rows["__gap__"], rows["line_amount"]
+        if self.last is not None:  # the previous batch's last row and this batch's first
+            self._pair(self.last.row(0), rows.row(0))
+        if rows.height > 1:  # each row against the one before it: slices of the batch, no copy
+            n = rows.height - 1
+            same = (oid.slice(1) == oid.slice(0, n)).fill_null(False)
+            if not same.any():
+                self.last = rows.tail(1)
+                return
+            self.shared = True
+            g1, g0 = gap.slice(1), gap.slice(0, n)
+            self.gap_change = self.gap_change or bool((same & (g1 != g0)).any())
+            blank = ((g1 & _AMOUNT_GAP) != 0) | ((g0 & _AMOUNT_GAP) != 0)
+            self.amount_gap = self.amount_gap or bool((same & blank).any())
+            if not self.differ:
+                self.differ = bool((same & (amount.slice(1) != amount.slice(0, n)).fill_null(False)).any())
         self.last = rows.tail(1)
 
 
