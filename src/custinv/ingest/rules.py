@@ -101,12 +101,14 @@ def canonical_columns(
     structural: pl.Expr,
     unpadded: set[str] | frozenset[str] = frozenset(),
     keep: Sequence[str] = (),
+    typed: set[str] | frozenset[str] = frozenset(),
 ) -> _Frame:
     """Rename mapped columns to ``raw_<field>`` (text, blanks → null); keep line, ragged flag
     and the columns named in ``keep``.
 
     Fields in ``unpadded`` are known to hold no value with outer spaces and no empty value,
-    so they are taken as they are (trim and blank→null would be the identity)."""
+    so they are taken as they are (trim and blank→null would be the identity). Fields in
+    ``typed`` come typed (a Parquet Date or number column, see parse_exprs) and stay so."""
     exprs = [pl.lit(file_index, dtype=pl.Int32).alias("__file__"), pl.col("__line__").cast(pl.Int64),
              *(pl.col(k) for k in keep)]
     exprs.append(pl.col("__ragged__") if "__ragged__" in frame.collect_schema().names() else pl.lit(False).alias("__ragged__"))
@@ -114,6 +116,8 @@ def canonical_columns(
         column = mapping.column(name)
         if column is None:
             exprs.append(pl.lit(None, dtype=pl.String).alias(f"raw_{name}"))
+        elif name in typed:
+            exprs.append(pl.col(column).alias(f"raw_{name}"))
         elif name in unpadded:
             exprs.append(pl.col(column).cast(pl.String).alias(f"raw_{name}"))
         else:
@@ -127,16 +131,20 @@ def parse_exprs(
     plain: set[str] | frozenset[str],
     date_fmt: parse.DateFormat | None,
     money_formats: dict[str, parse.MoneyFormat],
+    typed: set[str] | frozenset[str] = frozenset(),
 ) -> list[pl.Expr]:
     """One expression per parsed field (plain columns take the short form); shared by both paths.
 
     ``date_fmt`` may be None only when the date column is plain, and ``money_formats`` need
-    only name the money columns that are not."""
+    only name the money columns that are not. ``typed``: plain raw columns that come typed (a
+    Parquet Date, Float64 or integer column whose text form is plain): a date is taken as it is
+    (the plain parse of its ISO text gives it back), a number by the same cast and overflow rule."""
     id_parser = parse.email_expr if mapping.customer_id_is_email else parse.id_expr
     exprs: list[pl.Expr] = [
         _id("raw_customer_id", plain, id_parser).alias("customer_id"),
         _id("raw_order_id", plain, parse.id_expr).alias("order_id"),
-        (parse.plain_date_expr("raw_order_date") if "raw_order_date" in plain or date_fmt is None
+        (pl.col("raw_order_date") if "raw_order_date" in typed
+         else parse.plain_date_expr("raw_order_date") if "raw_order_date" in plain or date_fmt is None
          else parse.date_expr("raw_order_date", date_fmt)).alias("order_date"),
     ]
     for name in MONEY_FIELDS:

@@ -51,9 +51,12 @@ from custinv.ingest.readers import (
     RAGGED,
     CsvScan,
     detect_format,
+    float_text,
     is_ragged_error,
     scan_parquet_text,
     scan_plain_csv,
+    text_exprs,
+    typed_kind,
 )
 
 BATCH_ROWS = 500_000
@@ -94,12 +97,16 @@ def _key_fields(mapping: F.Mapping) -> list[str]:
     return keys
 
 
-def _not_plain(mapping: F.Mapping, keys: list[str]) -> pl.Expr:
-    """Per row: some key cell has a shape other than the plain one (a null cell is fine)."""
+def _not_plain(mapping: F.Mapping, keys: list[str], typed: dict[str, str] | None = None) -> pl.Expr:
+    """Per row: some key cell has a shape other than the plain one (a null cell is fine).
+    ``typed``: key fields read typed (field → kind): the same question about their text form."""
     flags: list[pl.Expr] = []
     for name in keys:
         c = pl.col(mapping.column(name))  # type: ignore[arg-type]
-        if name in ("customer_id", "order_id"):
+        kind = (typed or {}).get(name)
+        if kind is not None:
+            odd = _typed_not_plain(c, kind)
+        elif name in ("customer_id", "order_id"):
             odd = c.str.contains(_NOT_PLAIN_ID)
         elif name == "order_date":
             odd = ~c.str.contains(parse.PLAIN_DATE_RE)
@@ -107,6 +114,31 @@ def _not_plain(mapping: F.Mapping, keys: list[str]) -> pl.Expr:
             odd = ~c.str.contains(_PLAIN_POINT_MONEY)
         flags.append(odd.fill_null(False))
     return pl.any_horizontal(flags) if flags else pl.lit(False)
+
+
+def _typed_not_plain(c: pl.Expr, kind: str) -> pl.Expr:
+    """Does the text form of a typed value (readers.to_text) fail the plain shape _not_plain checks?
+
+    A date's text ``%Y-%m-%d`` is plain exactly when its year is 1900–2199; an integer's always
+    is. A Float64's text (its shortest round-trip form, ``.0`` dropped) is plain unless it is
+    written in exponent form (below 1e-4, from 1e15 on), not finite, or carries exactly three
+    decimals after a 1–3 digit whole part (``12.345``: weak decimal-comma evidence). The values
+    that could be one of those — a superset found with arithmetic — have their text built and
+    checked; the others (nearly all) are plain by construction."""
+    if kind == "date":
+        return ~c.dt.year().is_between(1900, 2199)
+    if kind == "integer":
+        return pl.lit(False)
+    size = c.abs()
+
+    def near_whole(x: pl.Expr) -> pl.Expr:
+        return (x - x.round()).abs() < 1e-6
+
+    maybe = (
+        ~c.is_finite() | (size >= 1e15) | ((size < 1e-4) & (c != 0))
+        | ((size >= 1) & (size < 1000) & near_whole(c * 1000) & ~near_whole(c * 100))
+    )
+    return maybe & ~float_text(pl.when(maybe).then(c)).str.contains(_PLAIN_POINT_MONEY).fill_null(False)
 
 
 @dataclass
@@ -124,6 +156,7 @@ class _Plan:
     date_fmt: parse.DateFormat | None = None  # a date column that is not plain ISO: its decided format
     money: dict[str, parse.MoneyFormat] = field(default_factory=dict)  # money fields that are not plain
     statuses: pl.Series | None = None  # the first rows' distinct statuses: decided once, looked up per row
+    typed_sources: dict[str, str] = field(default_factory=dict)  # key field → kind of its typed Parquet column
 
     def with_formats(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
         """Take these column decisions: a decided field leaves the plain keys (checked per row
@@ -138,6 +171,12 @@ class _Plan:
     @property
     def all_keys(self) -> list[str]:
         return _key_fields(self.mapping)
+
+    @property
+    def typed(self) -> dict[str, str]:
+        """Plain key fields read from a typed Parquet column as they are typed (field → kind):
+        their text form is never built, except for the few rows kept raw (others, candidates)."""
+        return {f: k for f, k in self.typed_sources.items() if f in self.keys}
 
     @property
     def untrimmed(self) -> set[str]:
@@ -281,8 +320,10 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     mapping = plan.mapping
     passed = [f.meta.output_name() for f in flags] + [_cell(i) for i in range(len(cells))]
     source = frame.with_columns(*flags, *(pl.col(c).alias(_cell(i)) for i, c in enumerate(cells)))
-    canonical = R.canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed)
-    decided = canonical.with_columns(R.parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money)).with_columns(
+    canonical = R.canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed,
+                                    typed=set(plan.typed))
+    typed_raw = {f"raw_{f}" for f in plan.typed}
+    decided = canonical.with_columns(R.parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money, typed_raw)).with_columns(
         R.status_rule(mapping, plan.deal_export, plan.statuses),
         pl.lit(False).alias("__duplicate__"),
     )
@@ -469,13 +510,18 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     read = _Read()
     decided_cols = _evidence_columns(plan)
     flags = [sniff.structural_candidates(scan.names, scan.table.header_cells).alias("__cand__"),
-             _not_plain(plan.mapping, plan.keys).alias("__odd__")]
+             _not_plain(plan.mapping, plan.keys, plan.typed).alias("__odd__")]
+    typed_fields = _typed_columns(plan, scan)
+    typed_cols = {column: dtype for column, dtype in typed_fields.values()}
+    # the few rows kept raw (rejects, candidates) get the text form of their typed cells
+    typed_raw_text = text_exprs({f"raw_{f}": d for f, (_, d) in typed_fields.items() if f"raw_{f}" in _REJECT_RAW})
+    typed_cell_text = text_exprs(typed_cols)
     other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
     used_cols = [*plan.used_cols, "__cand__", "__gap__"]
     cells = [*scan.cells, RAGGED]
     as_cells = [pl.col(_cell(i)).alias(c) for i, c in enumerate(cells)]
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
-    query = _decide_query(scan.frame, plan, settings, flags, other_cols, cells)
+    query = _decide_query(scan.frame_keeping(set(typed_cols)), plan, settings, flags, other_cols, cells)
     has_order_ids = plan.mapping.column("order_id") is not None
     for decided in query.collect_batches(chunk_size=BATCH_ROWS):
         cand, odd = decided["__cand__"], decided["__odd__"]
@@ -484,12 +530,14 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
         if decided_cols:
             read.evidence.add(plan, decided.filter(~cand) if cand.any() else decided)
         if cand.any():
-            read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__", *decided_cols))
+            read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__", *decided_cols)
+                                   .with_columns(typed_cell_text))
         if decided.select(is_used.all()).item():
             read.used.append(decided[used_cols])  # nothing to filter: no copy (select() copied, 7 ms a batch)
         else:
             read.used.append(decided.filter(is_used)[used_cols])
-            read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__gap__", "__decision__"]])
+            read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__gap__", "__decision__"]]
+                               .with_columns(typed_raw_text))
         # used ids in file order (with other rows their uniqueness is checked by hashing at the end)
         read.ids.follow(read.used[-1]["order_id"])
         if has_order_ids:
@@ -538,11 +586,31 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
     plan.warnings = guess_warnings(mapping, columns, str(path), None)
     plan.statuses = head_statuses.unique() if head_statuses is not None else None
+    plan.typed_sources = _typed_sources(mapping, scan)
     data_head = head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
     plan.with_formats(*_head_formats(mapping, keys, data_head, settings))
     order_col = mapping.column("order_id")
     plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
     return plan
+
+
+def _typed_columns(plan: _Plan, scan: CsvScan) -> dict[str, tuple[str, pl.DataType]]:
+    """The plan's typed key fields → (their Parquet column, its dtype)."""
+    columns = {f: plan.mapping.column(f) for f in plan.typed}
+    return {f: (c, scan.typed[c]) for f, c in columns.items() if c is not None}
+
+
+def _typed_sources(mapping: F.Mapping, scan: CsvScan) -> dict[str, str]:
+    """Key fields whose Parquet column can be read as it is typed: the date from a Date column,
+    money from a Float64 or integer one (readers.typed_kind). Not the first column, whose text
+    the structural-row test reads on every row."""
+    sources = {}
+    for name in ("order_date", *R.MONEY_FIELDS):
+        column = mapping.column(name)
+        kind = typed_kind(scan.typed[column]) if column in scan.typed and column != scan.names[0] else None
+        if kind is not None and (kind == "date") == (name == "order_date"):
+            sources[name] = kind
+    return sources
 
 
 def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, settings: Settings
