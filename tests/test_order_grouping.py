@@ -76,11 +76,16 @@ def _same_orders(a: pl.DataFrame, b: pl.DataFrame) -> None:
 
 @settings(max_examples=80, deadline=None)
 @given(seed=st.integers(0, 100_000), cost=st.booleans(), dims=st.booleans(), switch=st.booleans(),
-       modes=st.sampled_from([["line"], ["order_total"], ["price"], ["line", "order_total"]]))
-def test_runs_group_as_the_group_by(seed: int, cost: bool, dims: bool, switch: bool, modes: list[str]) -> None:
+       modes=st.sampled_from([["line"], ["order_total"], ["price"], ["line", "order_total"]]),
+       slice_rows=st.sampled_from([1_000_000, 7, 1]))
+def test_runs_group_as_the_group_by(seed: int, cost: bool, dims: bool, switch: bool, modes: list[str],
+                                    slice_rows: int) -> None:
+    """Property (slices of 1 and 7 lines too: orders cut between slices would show)."""
     lines = _lines(seed, cost=cost, dims=dims, switch_customer=switch, modes=modes)
     plans = [_plan(m, cost=cost, dims=dims) for m in modes]
-    by_runs = R.orders_from_lines(lines, plans, one_line=False, adjacent_ids=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(R, "RUN_SLICE_ROWS", slice_rows)
+        by_runs = R.orders_from_lines(lines, plans, one_line=False, adjacent_ids=True)
     by_hash = R.orders_from_lines(lines, plans, one_line=False, adjacent_ids=False)
     _same_orders(by_runs, by_hash)
 

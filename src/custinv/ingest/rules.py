@@ -477,21 +477,43 @@ def _group_runs(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr]) -> 
     same order id and customer, so its key is the run's number (an integer, not two strings to
     hash), its customer and order id are its first line's, and the order stands where its first
     line stands — no merge. Only multi-line runs are grouped, on their numbers, with the same
-    aggregations over the same lines in the same order (the same sums, bit for bit). None when a customer changes inside a run
-    of one order id (the group_by by customer and order id then joins lines that are not
-    neighbours: the caller takes its general path)."""
+    aggregations over the same lines in the same order (the same sums, bit for bit). None when a
+    customer changes inside a run of one order id (the group_by by customer and order id then
+    joins lines that are not neighbours: the caller takes its general path).
+
+    The lines are taken in slices of about RUN_SLICE_ROWS cut between orders, so the temporary
+    copies (the first lines, the multi-line lines) stay a slice's size, not the file's."""
     oid, cid = pl.col("order_id"), pl.col("customer_id")
     same_order = (oid == oid.shift(1)).fill_null(False)
     same_customer = cid.eq_missing(cid.shift(1))
-    if used.select((same_order & ~same_customer).any()).item():
+    starts = used.select(same_order.alias("__same__"), (same_order & ~same_customer).alias("__split__"))
+    if starts["__split__"].any():
         return None
-    flagged = used.with_columns((~same_order).alias("__first__")).with_columns(
-        (pl.col("__first__") & pl.col("__first__").shift(-1).fill_null(True)).alias("__alone__"))
-    lines = flagged.filter(~pl.col("__alone__"))
-    if lines.height == 0:
-        return used.select(one)
+    first = ~starts["__same__"]
+    cuts = [0]
+    while cuts[-1] + RUN_SLICE_ROWS < used.height:  # the next order's first line after each step
+        ahead = first.slice(cuts[-1] + RUN_SLICE_ROWS).arg_true()
+        if ahead.len() == 0:
+            break
+        cuts.append(cuts[-1] + RUN_SLICE_ROWS + int(ahead[0]))
+    cuts.append(used.height)
+    flagged = used.with_columns(first.alias("__first__"))
+    parts = [_group_run_slice(flagged.slice(a, b - a), aggs, one) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    return pl.concat(parts, rechunk=False) if parts else used.select(one)
+
+
+RUN_SLICE_ROWS = 1_000_000
+"""Lines per slice of _group_runs (cut at the next order's first line)."""
+
+
+def _group_run_slice(lines: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr]) -> pl.DataFrame:
+    """_group_runs on a slice that starts at an order's first line and ends after an order's last."""
+    flagged = lines.with_columns((pl.col("__first__") & pl.col("__first__").shift(-1).fill_null(True)).alias("__alone__"))
+    multi_lines = flagged.filter(~pl.col("__alone__"))
+    if multi_lines.height == 0:
+        return lines.select(one)
     multi = (
-        lines.with_columns(pl.col("__first__").cum_sum().alias("__run__"))
+        multi_lines.with_columns(pl.col("__first__").cum_sum().alias("__run__"))
         .group_by("__run__", maintain_order=True).agg(*aggs).drop("__run__")
     )
     firsts = flagged.filter(pl.col("__first__"))
