@@ -312,9 +312,12 @@ quadrillion, and ``1e308`` summed with itself is ``inf``, which turned every sha
 
 
 def _sane_money(value: pl.Expr) -> pl.Expr:
-    """Overflow (``1e309`` casts to ±inf) and absurd magnitudes → null; -0.0 (from "(0)") → 0.0."""
-    value = value.replace({float("inf"): None, float("-inf"): None, 0.0: 0.0})
-    return pl.when(value.abs() <= MAX_MONEY).then(value)
+    """Overflow (``1e309`` casts to ±inf), NaN and absurd magnitudes → null; -0.0 (from "(0)") → 0.0.
+
+    Element-wise only (comparisons and when/then): ``Expr.replace`` with a mapping makes Polars'
+    streaming engine compute the whole query before it hands over the first batch, which held
+    every row of a 100M-line file in memory."""
+    return pl.when(value.abs() <= MAX_MONEY).then(pl.when(value == 0).then(pl.lit(0.0)).otherwise(value))
 
 
 #: Currency names that currency columns write instead of ISO codes (币别 人民币, 幣別 新臺幣, 通貨 円).
@@ -359,7 +362,7 @@ def _currency_search(col: IntoCol) -> pl.Expr:
         .str.replace_many(_SYMBOLS_TO_CODES, leftmost=True)
         .str.extract(_CODE_FIND_RE, 1)
         .str.to_uppercase()
-        .replace({"RMB": "CNY"})
+        .str.replace(r"^RMB$", "CNY")  # a string rewrite: Expr.replace would stall the streaming engine
     )
 
 
