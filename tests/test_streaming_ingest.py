@@ -195,6 +195,33 @@ def test_the_whole_file_decides_the_status_vote(tmp_path: Path, monkeypatch: pyt
     assert streamed.source.rows_excluded == {"lost": 667}
 
 
+@pytest.mark.parametrize("batch_rows", [500_000, 37])
+def test_a_status_the_first_rows_did_not_hold_reads_the_file_again(
+    tmp_path: Path, batch_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statuses are looked up from the first rows' values (so every row streams); a status first
+    seen later (' REFUNDED ', 'Voided', '交易关闭') is decided and the file read again with it:
+    the eager path's ledger, in two passes."""
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+    rows = [",".join(HEADER)]
+    rows += [f"{1000 + i},C{i % 9},2024-03-{1 + i % 28:02d},{i}.50,1,web,{'Paid' if i % 5 else 'Refunded'},North"
+             for i in range(1200)]
+    rows += [f"{3000 + i},C{i % 9},2024-04-{1 + i % 28:02d},{i}.25,1,web,{s},North"
+             for i, s in enumerate([" REFUNDED ", "Voided", "交易关闭", "paid", "Ready for collection"] * 3)]
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    passes: list[int] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda scan, plan, *a: passes.append(plan.statuses.len()) or real(scan, plan, *a))
+    settings_ = Settings(max_reject_rate=1.0)
+    lazy = S.build_ledger_streaming(path, settings_)
+    expected = eager(path, settings_, monkeypatch)
+    assert lazy is not None
+    assert passes == [2, 7]
+    assert_same(lazy, expected)
+    assert lazy.source.rows_excluded.get("voided") == 3 and lazy.source.rows_excluded.get("closed") == 3
+
+
 def test_files_without_order_ids_group_customer_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(S, "BATCH_ROWS", 5)
     rows = ["Customer,Date,Amount"] + [f"C{i % 4},2024-03-{1 + i % 3:02d},{i}.10" for i in range(40)]
