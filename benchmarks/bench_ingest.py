@@ -40,6 +40,14 @@ def run(path: Path, src: str) -> dict[str, float]:
     return json.loads(out.stdout)
 
 
+def pair(runs: dict[str, list[dict[str, float]]], key: str, fmt: str) -> str:
+    """'before → after' of the medians of ``key`` (only 'after' without a before run)."""
+    def med(name: str) -> str:
+        return format(statistics.median(r[key] for r in runs[name]), fmt)
+
+    return f"{med('before')} → {med('after')}" if "before" in runs else med("after")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+", type=Path)
@@ -57,16 +65,9 @@ def main() -> None:
             for name, src in versions.items():
                 runs[name].append(run(path, src))
 
-        def med(name: str, key: str) -> float:
-            return statistics.median(r[key] for r in runs[name])
-
         same = len({(r["orders"], round(r["revenue"], 2)) for rs in runs.values() for r in rs}) == 1
-
-        def pair(key: str, fmt: str) -> str:
-            after = format(med("after", key), fmt)
-            return f"{format(med('before', key), fmt)} → {after}" if "before" in runs else after
-
-        print(f"| {path.name} | {load:.1f} | {pair('cpu', '.2f')} | {pair('wall', '.2f')} | {pair('peak_mib', '.0f')} "
+        print(f"| {path.name} | {load:.1f} | {pair(runs, 'cpu', '.2f')} | {pair(runs, 'wall', '.2f')} "
+              f"| {pair(runs, 'peak_mib', '.0f')} "
               f"| {'yes' if same else 'NO'} |", flush=True)
 
 
