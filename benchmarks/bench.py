@@ -170,23 +170,30 @@ def ensure_input(folder: Path, shape: Shape, rows: int) -> Path:
     return path
 
 
-def commands(path: Path, shape: Shape, extra: list[str]) -> dict[str, list[str]]:
+def commands(path: Path, shape: Shape, extra: list[str], before: Path | None = None) -> dict[str, list[str]]:
     py = sys.executable
-    audit = [py, "-m", "custinv", "audit", str(path), "--format", "json", "--timings", *extra]
-    return {
+    args = ["audit", str(path), "--format", "json", "--timings", *extra]
+    audit = [py, "-m", "custinv", *args]
+    cmds = {
         "floor": [py, "-c", FLOOR, str(path), shape.date_format, shape.money, "1" if shape.status else "0"],
         "custinv": audit,
         "no_clv": [*audit, "--no-clv"],
         "pandas": [py, str(PANDAS), str(path), *shape.baseline_args()],
         "duckdb": [py, str(DUCKDB), str(path), *shape.baseline_args()],
     }
+    if before is not None:  # the same audit with another checkout's code first on the path
+        run_before = (f"import runpy, sys; sys.path.insert(0, {str(before / 'src')!r}); "
+                      "sys.argv = ['custinv', *sys.argv[1:]]; runpy.run_module('custinv', run_name='__main__')")
+        cmds["before"] = [py, "-c", run_before, *args]
+    return cmds
 
 
 def bench_one(path: Path, shape: Shape, rows: int, only: set[str], pandas_max: int, extra: list[str],
-              repeat: int) -> Row:
+              repeat: int, before: Path | None = None) -> Row:
     json_out = path.with_name(path.name + ".audit.json")
-    cmds = commands(path, shape, extra)
-    wanted = [c for c in COMMANDS if c in only and not (c == "pandas" and rows > pandas_max)]
+    cmds = commands(path, shape, extra, before)
+    wanted = [c for c in (*COMMANDS, "before") if c in cmds and c in only | ({"before"} if before else set())
+              and not (c == "pandas" and rows > pandas_max)]
     runs: dict[str, list[Run]] = {c: [] for c in wanted}
     load = os.getloadavg()[0]
     for _ in range(repeat):
@@ -196,6 +203,9 @@ def bench_one(path: Path, shape: Shape, rows: int, only: set[str], pandas_max: i
     stages: dict[str, float] = {}
     if "custinv" in medians and medians["custinv"].status in (0, 3):
         stages = json.loads(medians["custinv"].stdout).get("timings") or {}
+    if "before" in medians and medians["before"].status in (0, 3):
+        before_stages = json.loads(medians["before"].stdout).get("timings") or {}
+        stages |= {f"before_{k}": v for k, v in before_stages.items()}
     row = Row(shape.name, rows, medians, stages, load)
     row.agree = agreement(medians)
     return row
@@ -249,6 +259,21 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def before_table(rows: list[Row]) -> str:
+    """Before (``--before DIR``) and after, run in turn under the same load."""
+    head = "| shape | rows | load | audit s before → after | ingest s before → after | peak MiB before → after |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        b, a = r.runs.get("before"), r.runs.get("custinv")
+        if b is None or a is None:
+            continue
+        bi, ai = r.stages.get("before_ingest"), r.stages.get("ingest")
+        ingest = f"{bi:.2f} → {ai:.2f}" if bi is not None and ai is not None else "—"
+        lines.append(f"| {r.shape} | {label(r.rows)} | {r.load:.1f} | {_cell(b)} → {_cell(a)} | {ingest} "
+                     f"| {b.peak_mib:.0f} → {a.peak_mib:.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1M,5M", help="comma-separated row counts, e.g. 1M,5M,10M,100M")
@@ -260,6 +285,9 @@ def main() -> None:
                         help="skip the pandas baseline above this many rows")
     parser.add_argument("--custinv-args", default="", help="extra audit options, e.g. '--no-cache'")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each command per size (medians are reported)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a copy of the code before a change (e.g. `git archive main | tar -x -C DIR`): its "
+                             "audit runs in turn with the others, for a before/after table under the same load")
     args = parser.parse_args()
     only = set(args.only.split(","))
     results = []
@@ -269,7 +297,8 @@ def main() -> None:
         for size in sizes.split(","):
             rows = parse_size(size)
             path = ensure_input(args.data, shape, rows)
-            row = bench_one(path, shape, rows, only, args.pandas_max, args.custinv_args.split(), max(1, args.repeat))
+            row = bench_one(path, shape, rows, only, args.pandas_max, args.custinv_args.split(), max(1, args.repeat),
+                            args.before)
             results.append(row)
             split = ", ".join(f"{k} {v:.2f}" for k, v in row.stages.items())
             times = ", ".join(f"{c} {r.seconds:.2f}s/{r.peak_mib:.0f}MiB" for c, r in row.runs.items())
@@ -280,6 +309,9 @@ def main() -> None:
                           "runs": {c: {k: v for k, v in asdict(r).items() if k != "stdout"} for c, r in row.runs.items()}}
                 fh.write(json.dumps(record) + "\n")
     print(table(results))
+    if args.before is not None:
+        print()
+        print(before_table(results))
     one, five, fifteen = os.getloadavg()
     print(f"\nload average at the end: {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores")
 

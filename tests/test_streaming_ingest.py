@@ -195,6 +195,33 @@ def test_the_whole_file_decides_the_status_vote(tmp_path: Path, monkeypatch: pyt
     assert streamed.source.rows_excluded == {"lost": 667}
 
 
+@pytest.mark.parametrize("batch_rows", [500_000, 37])
+def test_a_status_the_first_rows_did_not_hold_reads_the_file_again(
+    tmp_path: Path, batch_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statuses are looked up from the first rows' values (so every row streams); a status first
+    seen later (' REFUNDED ', 'Voided', '交易关闭') is decided and the file read again with it:
+    the eager path's ledger, in two passes."""
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+    rows = [",".join(HEADER)]
+    rows += [f"{1000 + i},C{i % 9},2024-03-{1 + i % 28:02d},{i}.50,1,web,{'Paid' if i % 5 else 'Refunded'},North"
+             for i in range(1200)]
+    rows += [f"{3000 + i},C{i % 9},2024-04-{1 + i % 28:02d},{i}.25,1,web,{s},North"
+             for i, s in enumerate([" REFUNDED ", "Voided", "交易关闭", "paid", "Ready for collection"] * 3)]
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    passes: list[int] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda scan, plan, *a: passes.append(plan.statuses.len()) or real(scan, plan, *a))
+    settings_ = Settings(max_reject_rate=1.0)
+    lazy = S.build_ledger_streaming(path, settings_)
+    expected = eager(path, settings_, monkeypatch)
+    assert lazy is not None
+    assert passes == [2, 7]
+    assert_same(lazy, expected)
+    assert lazy.source.rows_excluded.get("voided") == 3 and lazy.source.rows_excluded.get("closed") == 3
+
+
 def test_files_without_order_ids_group_customer_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(S, "BATCH_ROWS", 5)
     rows = ["Customer,Date,Amount"] + [f"C{i % 4},2024-03-{1 + i % 3:02d},{i}.10" for i in range(40)]
@@ -341,6 +368,50 @@ def test_streaming_equals_the_reference_on_random_line_item_files(
         assert_same(lazy, reference)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), gaps=st.sampled_from([0.0, 0.05, 0.5]), repeated=st.booleans(),
+       batch_rows=st.sampled_from([500_000, 13, 1]))
+def test_neighbour_checks_of_multi_line_orders_answer_as_the_group_by(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, gaps: float, repeated: bool, batch_rows: int
+) -> None:
+    """Property: the multi-line checks made on neighbours batch by batch (``_Runs``: ids never
+    decreasing) hand back the same files and give the same ledgers as the group_by on the order
+    id that runs when ids are out of order."""
+    path = write_line_items(tmp_path_factory.mktemp("runs") / "lines.csv", seed, gaps=gaps, repeated_totals=repeated)
+    settings_ = Settings(max_reject_rate=1.0)
+    real = S._Runs.follow
+
+    def out_of_order(self: S._Runs, rows: object) -> None:
+        self.ids.as_text_or_equal = self.ids.shortlex_or_equal = False
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(S, "BATCH_ROWS", batch_rows)
+        fast = S.build_ledger_streaming(path, settings_)
+        mp.setattr(S._Runs, "follow", out_of_order)
+        slow = S.build_ledger_streaming(path, settings_)
+        mp.setattr(S._Runs, "follow", real)
+    assert (fast is None) == (slow is None)
+    if fast is not None and slow is not None:
+        assert_same(fast, slow)
+
+
+def test_neighbour_checks_see_a_blank_field_across_a_batch_boundary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An order whose second line (the first row of the next batch) leaves its date blank is the
+    eager path's to decide (it copies the date from the first line): handed back."""
+    rows = [",".join(HEADER)]
+    rows += [f"{1000 + i},C{i % 7},2024-03-{1 + i % 28:02d},{i}.25,1,web,paid,North" for i in range(9)]
+    rows += ["1009,C2,2024-03-05,5.00,1,web,paid,North", "1009,C2,2024-03-05,6.00,1,web,paid,North"]  # multi-line in the first rows
+    rows += ["1010,C3,2024-03-06,7.00,1,web,paid,North", "1010,C3,,8.00,1,web,paid,North"]
+    rows += [f"{1011 + i},C{i % 7},2024-04-{1 + i % 28:02d},{i}.75,1,web,paid,North" for i in range(5)]
+    path = tmp_path / "lines.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.setattr(S, "BATCH_ROWS", 12)  # line 12 ends the first batch, line 13 starts the next
+    settings_ = Settings(max_reject_rate=1.0)
+    assert S.build_ledger_streaming(path, settings_) is None
+    monkeypatch.setattr(S, "BATCH_ROWS", 500_000)
+    assert S.build_ledger_streaming(path, settings_) is None
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_parquet_streams_as_the_eager_reader_reads_it(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Typed Parquet (dates, floats, integer ids, nulls, line items) takes the streaming scan and
@@ -376,6 +447,104 @@ def test_parquet_line_items_stay_on_the_streaming_path(tmp_path: Path, monkeypat
     lazy = S.build_ledger_streaming(path, Settings())
     assert lazy is not None and lazy.orders.height == 200 and lazy.source.rows_used == 400
     assert_same(lazy, eager(path, Settings(), monkeypatch))
+
+
+ODD_FLOATS = [12.345, 1.5, 0.125, 1234.567, 999.999, 1.001, -12.345, 1e-7, 1e-5, 0.0001, 1e15, 1e16, -0.0, 0.0,
+              float("nan"), float("inf"), float("-inf"), 12.3450000001, 0.29, 5e-324, 1e300, None]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
+                          st.integers(-10**6, 10**6).map(lambda k: k / 1000),
+                          st.sampled_from(ODD_FLOATS)), min_size=1, max_size=30))
+def test_typed_floats_are_plain_exactly_when_their_text_is(values: list[float | None]) -> None:
+    """The arithmetic test of _typed_not_plain answers as the plain-shape regex on the text form."""
+    import polars as pl
+
+    from custinv.ingest.readers import float_text
+
+    frame = pl.DataFrame({"x": values}, schema={"x": pl.Float64})
+    got = frame.select(
+        S._typed_not_plain(pl.col("x"), "float").fill_null(False).alias("typed"),
+        (~float_text(pl.col("x")).str.contains(S._PLAIN_POINT_MONEY)).fill_null(False).alias("text"),
+    )
+    assert got["typed"].to_list() == got["text"].to_list(), frame.with_columns(got)
+
+
+def _typed_parquet(path: Path, *, odd: bool) -> Path:
+    import datetime as dt
+
+    import polars as pl
+
+    rng = random.Random(5)
+    rows = []
+    for k in range(1200):  # orders of one or two lines; order-level fields on every line; odd values past the head
+        when: dt.date | None = dt.date(2023, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
+        if odd and k > 900 and k % 41 == 40:
+            when = rng.choice([None, dt.date(1850, 5, 1), dt.date(2300, 1, 1)])
+        customer, channel = f"C{k % 23}", rng.choice(["web", None])
+        for line in range(1 if k % 3 else 2):
+            amount: float | None = round(rng.uniform(1, 500), 2) + line * 0.5
+            if odd and k > 900 and k % 37 == 36:
+                amount = rng.choice([float("nan"), 12.345, 1e-7, 1e16])
+            rows.append((1000 + k, customer, when, amount, rng.choice([1, 2, None]), channel))
+    frame = pl.DataFrame(rows, schema={"order_id": pl.Int64, "customer_id": pl.String, "order_date": pl.Date,
+                                       "amount": pl.Float64, "quantity": pl.Int32, "channel": pl.String}, orient="row")
+    frame.write_parquet(path, row_group_size=256)
+    return path
+
+
+@pytest.mark.parametrize("odd", [False, True])
+@pytest.mark.parametrize("batch_rows", [500_000, 97])
+def test_typed_parquet_columns_are_read_as_typed(tmp_path: Path, odd: bool, batch_rows: int,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Date, Float64 and integer key columns are taken as they are typed (no text form), nulls
+    among them: the streaming ledger is the eager reader's. NaN, 1e16, three-decimal amounts,
+    1e-7 or years outside 1900–2199 past the first rows (not plain as text) hand the file back."""
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+    path = _typed_parquet(tmp_path / "typed.parquet", odd=odd)
+    scan = S.scan_parquet_text(path)
+    assert scan is not None
+    plans: list[S._Plan] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda sc, plan, *a: plans.append(plan) or real(sc, plan, *a))
+    settings_ = Settings(max_reject_rate=1.0)
+    lazy = S.build_ledger_streaming(path, settings_)
+    assert plans and plans[0].typed == {"order_date": "date", "amount": "float", "quantity": "integer"}
+    expected = eager(path, settings_, monkeypatch)
+    if odd:
+        assert lazy is None  # 12.345, NaN, 1e-7 or 1850 is not plain text: the eager path decides
+        assert expected.source.rows_rejected > 0
+    else:
+        assert lazy is not None
+        assert_same(lazy, expected)
+
+
+def test_typed_parquet_with_time_zones_decimals_and_float32_reads_them_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tz-aware Datetime, a Decimal and a Float32 are not read typed (their text is what the
+    rules see): the ledger is still the eager reader's."""
+    import datetime as dt
+    from decimal import Decimal
+
+    import polars as pl
+
+    rows = [(1000 + i, f"C{i % 7}", dt.datetime(2024, 1, 1, 23, 30, tzinfo=dt.timezone.utc) + dt.timedelta(days=i),
+             Decimal(f"{10 + i}.25"), float(i) + 0.5) for i in range(300)]
+    frame = pl.DataFrame(rows, schema={"order_id": pl.Int64, "customer_id": pl.String,
+                                       "order_date": pl.Datetime("us", "Asia/Shanghai"),
+                                       "amount": pl.Decimal(12, 2), "quantity": pl.Float32}, orient="row")
+    path = tmp_path / "tz.parquet"
+    frame.write_parquet(path)
+    settings_ = Settings(max_reject_rate=1.0)
+    scan = S.scan_parquet_text(path)
+    assert scan is not None and set(scan.typed) == {"order_id"}
+    lazy = S.build_ledger_streaming(path, settings_)
+    expected = eager(path, settings_, monkeypatch)
+    assert lazy is not None
+    assert_same(lazy, expected)
+    assert str(expected.orders["order_date"][0]) == "2024-01-02"  # the date as written in Shanghai
 
 
 def write_formatted(path: Path, seed: int, *, dates: str, money: str, late_evidence: bool = False) -> Path:

@@ -321,6 +321,18 @@ class CsvScan:
     cells: list[str]  # names plus the spare columns ragged rows spill into
     table: RawTable
     skip: int  # physical lines above the first data row
+    #: Parquet: the columns whose values can be taken as they are typed (TYPED_KINDS) and their
+    #: dtypes; ``typed_frame`` is ``frame`` with these columns left typed (see frame_keeping)
+    typed: dict[str, pl.DataType] = field(default_factory=dict)
+    typed_frame: pl.LazyFrame | None = None
+
+    def frame_keeping(self, keep: set[str]) -> pl.LazyFrame:
+        """``frame`` with the columns in ``keep`` (of ``typed``) as typed and the others as text:
+        a query that reads a typed column as it is skips its text form (projection pushdown
+        reads the Parquet column once, for the form the query uses)."""
+        if not keep or self.typed_frame is None:
+            return self.frame
+        return self.typed_frame.with_columns(text_exprs({c: d for c, d in self.typed.items() if c not in keep}))
 
     def without_lines(self, lines: list[int]) -> pl.LazyFrame:
         """The frame without the given lines (the blank rows, found by the caller)."""
@@ -363,11 +375,15 @@ def scan_parquet_text(path: Path) -> CsvScan | None:
     names = list(text.collect_schema().names())
     frame = text.with_row_index(_IDX).select(
         *names, (pl.col(_IDX).cast(pl.Int64) + 1).alias(LINE), pl.lit(False).alias(RAGGED))
+    typed = {n: d for n, d in schema.items() if n in names and typed_kind(d) is not None}
+    typed_frame = lazy.with_columns(text_exprs({n: d for n, d in schema.items() if n in names and n not in typed}))
+    typed_frame = typed_frame.with_row_index(_IDX).select(
+        *names, (pl.col(_IDX).cast(pl.Int64) + 1).alias(LINE), pl.lit(False).alias(RAGGED))
     notes = ["columns not readable as text, left out: " + ", ".join(dropped)] if dropped else []
     empty = pl.DataFrame(schema={**{n: pl.String for n in names}, LINE: pl.Int64, RAGGED: pl.Boolean})
     table = RawTable(frame=empty, path=path, format="parquet", encoding=None, delimiter=None, sheet=None,
                      header_row=None, rows_read=0, skipped_blank=0, notes=notes, header_cells=names)
-    return CsvScan(frame, names, names, table, 0)
+    return CsvScan(frame, names, names, table, 0, typed, typed_frame)
 
 
 def scan_plain_csv(
@@ -1004,12 +1020,45 @@ def _read_records(path: Path, fmt: Format, read: Callable[[Path], pl.DataFrame])
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
+TYPED_KINDS = ("date", "float", "integer")
+"""Parquet column types whose values the streaming ingest can take as they are: Date, Float64 and
+the integers. Their text forms (:func:`to_text`) read back to the same values by the plain parse
+rules; Float32 (its text is the float32 repr), Decimal, Datetime (a time zone) are read as text."""
+
+
+def typed_kind(dtype: pl.DataType) -> str | None:
+    """'date', 'float' or 'integer' for the TYPED_KINDS dtypes, else None."""
+    if dtype == pl.Date:
+        return "date"
+    if dtype == pl.Float64:
+        return "float"
+    if dtype.is_integer():
+        return "integer"
+    return None
+
+
+def text_exprs(dtypes: dict[str, pl.DataType]) -> list[pl.Expr]:
+    """:func:`to_text`'s text form of the named columns (of these dtypes, text-able ones only)."""
+    return _text_exprs(pl.LazyFrame(schema=dtypes))[0]
+
+
+def float_text(c: pl.Expr) -> pl.Expr:
+    """A float's text: its shortest round-trip form, a trailing ``.0`` dropped (12.0 → '12')."""
+    return c.cast(pl.String).str.replace(r"\.0$", "")
+
+
 def to_text(df: FrameT) -> tuple[FrameT, list[str]]:
     """Every column as String: dates ISO, datetimes 'YYYY-MM-DD HH:MM:SS[ ±hhmm]', 12.0 → '12'.
 
     Returns the frame (eager or lazy, as given) and the names of columns that have no text
     form (binary, nested).
     """
+    exprs, dropped = _text_exprs(df)
+    return df.select(exprs), dropped
+
+
+def _text_exprs(df: pl.DataFrame | pl.LazyFrame) -> tuple[list[pl.Expr], list[str]]:
+    """to_text's expressions (one per column with a text form) and the columns without one."""
     exprs: list[pl.Expr] = []
     dropped: list[str] = []
     for name, dtype in df.collect_schema().items():
@@ -1022,7 +1071,7 @@ def to_text(df: FrameT) -> tuple[FrameT, list[str]]:
             fmt = "%Y-%m-%d %H:%M:%S" + (" %z" if dtype.time_zone else "")
             exprs.append(c.dt.to_string(fmt))
         elif dtype.is_float():
-            exprs.append(c.cast(pl.String).str.replace(r"\.0$", ""))
+            exprs.append(float_text(c))
         elif dtype.is_numeric() or dtype in (pl.Boolean, pl.Null, pl.Categorical) or isinstance(dtype, pl.Enum):
             exprs.append(c.cast(pl.String))
         elif isinstance(dtype, pl.Struct):
@@ -1039,4 +1088,4 @@ def to_text(df: FrameT) -> tuple[FrameT, list[str]]:
             exprs.append(pl.when(c.is_not_null()).then(listed).alias(name))
         else:
             dropped.append(name)
-    return df.select(exprs), dropped
+    return exprs, dropped

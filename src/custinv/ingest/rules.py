@@ -101,12 +101,14 @@ def canonical_columns(
     structural: pl.Expr,
     unpadded: set[str] | frozenset[str] = frozenset(),
     keep: Sequence[str] = (),
+    typed: set[str] | frozenset[str] = frozenset(),
 ) -> _Frame:
     """Rename mapped columns to ``raw_<field>`` (text, blanks → null); keep line, ragged flag
     and the columns named in ``keep``.
 
     Fields in ``unpadded`` are known to hold no value with outer spaces and no empty value,
-    so they are taken as they are (trim and blank→null would be the identity)."""
+    so they are taken as they are (trim and blank→null would be the identity). Fields in
+    ``typed`` come typed (a Parquet Date or number column, see parse_exprs) and stay so."""
     exprs = [pl.lit(file_index, dtype=pl.Int32).alias("__file__"), pl.col("__line__").cast(pl.Int64),
              *(pl.col(k) for k in keep)]
     exprs.append(pl.col("__ragged__") if "__ragged__" in frame.collect_schema().names() else pl.lit(False).alias("__ragged__"))
@@ -114,6 +116,8 @@ def canonical_columns(
         column = mapping.column(name)
         if column is None:
             exprs.append(pl.lit(None, dtype=pl.String).alias(f"raw_{name}"))
+        elif name in typed:
+            exprs.append(pl.col(column).alias(f"raw_{name}"))
         elif name in unpadded:
             exprs.append(pl.col(column).cast(pl.String).alias(f"raw_{name}"))
         else:
@@ -127,16 +131,20 @@ def parse_exprs(
     plain: set[str] | frozenset[str],
     date_fmt: parse.DateFormat | None,
     money_formats: dict[str, parse.MoneyFormat],
+    typed: set[str] | frozenset[str] = frozenset(),
 ) -> list[pl.Expr]:
     """One expression per parsed field (plain columns take the short form); shared by both paths.
 
     ``date_fmt`` may be None only when the date column is plain, and ``money_formats`` need
-    only name the money columns that are not."""
+    only name the money columns that are not. ``typed``: plain raw columns that come typed (a
+    Parquet Date, Float64 or integer column whose text form is plain): a date is taken as it is
+    (the plain parse of its ISO text gives it back), a number by the same cast and overflow rule."""
     id_parser = parse.email_expr if mapping.customer_id_is_email else parse.id_expr
     exprs: list[pl.Expr] = [
         _id("raw_customer_id", plain, id_parser).alias("customer_id"),
         _id("raw_order_id", plain, parse.id_expr).alias("order_id"),
-        (parse.plain_date_expr("raw_order_date") if "raw_order_date" in plain or date_fmt is None
+        (pl.col("raw_order_date") if "raw_order_date" in typed
+         else parse.plain_date_expr("raw_order_date") if "raw_order_date" in plain or date_fmt is None
          else parse.date_expr("raw_order_date", date_fmt)).alias("order_date"),
     ]
     for name in MONEY_FIELDS:
@@ -249,12 +257,16 @@ def after_as_of(as_of: dt.date) -> pl.Expr:
     )
 
 
-def status_rule(mapping: F.Mapping | None, deal_export: bool) -> pl.Expr:
+def status_rule(mapping: F.Mapping | None, deal_export: bool, known: pl.Series | None = None,
+                known_only: bool = False) -> pl.Expr:
     """The status rule's reason per row; without a status column every row is null (as the
-    rule gives on a null column), without running the normaliser over it."""
+    rule gives on a null column), without running the normaliser over it. ``known``: the
+    values expected (status.status_decision_expr decides them once, not per row); with
+    ``known_only`` the other values are left undecided (the caller must find them)."""
     if mapping is not None and mapping.column("status") is None:
         return pl.lit(None, dtype=pl.String).alias("status_decision")
-    return status.status_decision_expr("raw_status", deal_export=deal_export).alias("status_decision")
+    return status.status_decision_expr("raw_status", deal_export=deal_export, known=known,
+                                       known_only=known_only).alias("status_decision")
 
 
 def line_amount(amount_mode: str) -> pl.Expr:
@@ -386,19 +398,25 @@ def orders_from_lines(used: pl.DataFrame, plans: list[FilePlan], *, one_line: bo
         pl.col("order_id"),
         pl.concat_str([pl.col("customer_id"), pl.col("order_date").cast(pl.String)], separator="|"),
     )
-    order_total_amount = (
-        pl.when(pl.col("__amount_mode__") == "order_total")
-        .then(pl.col("line_amount").first())
-        .otherwise(pl.col("line_amount").sum())
-    )
+    modes = {p.amount_mode for p in plans}
+    if modes == {"order_total"}:  # one mode for every line: no per-order choice (a when/then per group is slow)
+        order_amount = pl.col("line_amount").first()
+    elif "order_total" not in modes:
+        order_amount = pl.col("line_amount").sum()
+    else:
+        order_amount = (
+            pl.when(pl.col("__amount_mode__") == "order_total")
+            .then(pl.col("line_amount").first())
+            .otherwise(pl.col("line_amount").sum())
+        ).first()
     dims = [d for d in F.DIMENSIONS if any(p.mapping.column(d) for p in plans)]
     has_cost = any(p.mapping.column("cost") or p.mapping.column("margin") for p in plans)
     aggs = [
         pl.col("order_date").min(),
-        order_total_amount.first().alias("amount"),
+        order_amount.alias("amount"),
         pl.col("quantity").sum().alias("quantity"),
         pl.len().alias("lines"),
-        *[pl.col(d).drop_nulls().first().alias(d) for d in dims],
+        *[pl.col(d).first(ignore_nulls=True).alias(d) for d in dims],
     ]
     cost = pl.coalesce(pl.col("cost"), pl.col("line_amount") - pl.col("margin"))
     if has_cost:
@@ -417,7 +435,7 @@ def orders_from_lines(used: pl.DataFrame, plans: list[FilePlan], *, one_line: bo
     if one_line if one_line is not None else _one_line_orders(used, plans):
         grouped = used.select(one)
     else:
-        if "__amount_mode__" not in used.columns:  # the lazy path: one file, one mode
+        if "__amount_mode__" not in used.columns and len(modes) > 1:  # (the streaming path: one file, one mode)
             used = used.with_columns(pl.lit(plans[0].amount_mode).alias("__amount_mode__"))
         if used["order_id"].null_count():  # customer-days for the lines without an id
             grouped = (
@@ -440,6 +458,9 @@ def _group_shared_ids(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr
     (on a line-item export a third of the lines), merged with the one-line orders by first line."""
     ids = pl.col("order_id")
     if adjacent_ids:
+        runs = _group_runs(used, aggs, one)
+        if runs is not None:
+            return runs
         shared = (ids == ids.shift(1)).fill_null(False) | (ids == ids.shift(-1)).fill_null(False)
     else:
         shared = ids.is_duplicated()
@@ -452,6 +473,60 @@ def _group_shared_ids(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr
         .select(single.columns)
     )
     return single.merge_sorted(multi.cast(single.schema), key="__pos__").drop("__pos__")
+
+
+def _group_runs(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr]) -> pl.DataFrame | None:
+    """_group_shared_ids when equal order ids are neighbours: an order is a run of lines with the
+    same order id and customer, so its key is the run's number (an integer, not two strings to
+    hash), its customer and order id are its first line's, and the order stands where its first
+    line stands — no merge. Only multi-line runs are grouped, on their numbers, with the same
+    aggregations over the same lines in the same order (the same sums, bit for bit). None when a
+    customer changes inside a run of one order id (the group_by by customer and order id then
+    joins lines that are not neighbours: the caller takes its general path).
+
+    The lines are taken in slices of about RUN_SLICE_ROWS cut between orders, so the temporary
+    copies (the first lines, the multi-line lines) stay a slice's size, not the file's."""
+    oid, cid = pl.col("order_id"), pl.col("customer_id")
+    same_order = (oid == oid.shift(1)).fill_null(False)
+    same_customer = cid.eq_missing(cid.shift(1))
+    starts = used.select(same_order.alias("__same__"), (same_order & ~same_customer).alias("__split__"))
+    if starts["__split__"].any():
+        return None
+    first = ~starts["__same__"]
+    cuts = [0]
+    while cuts[-1] + RUN_SLICE_ROWS < used.height:  # the next order's first line after each step
+        ahead = first.slice(cuts[-1] + RUN_SLICE_ROWS).arg_true()
+        if ahead.len() == 0:
+            break
+        cuts.append(cuts[-1] + RUN_SLICE_ROWS + int(ahead[0]))
+    cuts.append(used.height)
+    flagged = used.with_columns(first.alias("__first__"))
+    parts = [_group_run_slice(flagged.slice(a, b - a), aggs, one) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    return pl.concat(parts, rechunk=False) if parts else used.select(one)
+
+
+RUN_SLICE_ROWS = 1_000_000
+"""Lines per slice of _group_runs (cut at the next order's first line)."""
+
+
+def _group_run_slice(lines: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr]) -> pl.DataFrame:
+    """_group_runs on a slice that starts at an order's first line and ends after an order's last."""
+    flagged = lines.with_columns((pl.col("__first__") & pl.col("__first__").shift(-1).fill_null(True)).alias("__alone__"))
+    multi_lines = flagged.filter(~pl.col("__alone__"))
+    if multi_lines.height == 0:
+        return lines.select(one)
+    multi = (
+        multi_lines.with_columns(pl.col("__first__").cum_sum().alias("__run__"))
+        .group_by("__run__", maintain_order=True).agg(*aggs).drop("__run__")
+    )
+    firsts = flagged.filter(pl.col("__first__"))
+    single = firsts.select(*one)
+    grouped = ~firsts["__alone__"]
+    at = firsts.select((pl.col("__alone__").not_().cum_sum().cast(pl.Int64) - 1).clip(0)).to_series()
+    return single.with_columns(
+        pl.when(grouped).then(multi[name].cast(single.schema[name]).gather(at)).otherwise(pl.col(name)).alias(name)
+        for name in multi.columns
+    )
 
 
 def _one_line_orders(used: pl.DataFrame, plans: list[FilePlan]) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from custinv.ingest.parse import IntoCol, _named, fold_width_expr
+from custinv.ingest.parse import IntoCol, _col, _named, fold_width_expr
 
 __all__ = [
     "DEAL_STAGES",
@@ -26,12 +26,14 @@ __all__ = [
     "TRANSACTION_TYPES",
     "USED",
     "is_deal_export",
+    "known_status_decisions",
     "normalise_status",
     "normalise_status_expr",
     "status_decision_expr",
     "status_overrides",
     "status_report",
     "transaction_decision_expr",
+    "unknown_status_expr",
 ]
 
 #: Decision for a known-good value.
@@ -153,7 +155,8 @@ DEAL_STAGES: frozenset[str] = frozenset(_normalise(_RAW_DEAL_STAGES))
 
 
 def status_decision_expr(
-    col: IntoCol, *, deal_export: bool = False, overrides: dict[str, str] | None = None
+    col: IntoCol, *, deal_export: bool = False, overrides: dict[str, str] | None = None,
+    known: pl.Series | None = None, known_only: bool = False,
 ) -> pl.Expr:
     """Status text → reason code, ``used`` for known-good, null for blank.
 
@@ -163,7 +166,51 @@ def status_decision_expr(
     sales there. Blank stays null either way: no information, row default.
     ``overrides`` (:func:`status_overrides`: ``--status-used`` / ``--status-excluded``)
     take precedence over the vocabulary.
+
+    ``known``: values the column is expected to hold (a status column holds a handful; the
+    streaming ingest passes its first rows' distinct values, at most KNOWN_STATUSES_MAX). They
+    are decided once, here, and looked up per row (a comparison per known value); only rows
+    holding another value run the normaliser (the looked-up rows are masked to null for it,
+    which costs nothing). The result is the same either way. ``known_only``: the other rows
+    are not decided at all (null): the caller finds them (:func:`unknown_status_expr`) and
+    decides again — the normaliser's vocabulary lookup (``replace_strict``) makes Polars'
+    streaming engine compute the whole query before it hands over the first batch.
     """
+    if known is not None and known.len():
+        decisions = known_status_decisions(known, deal_export=deal_export, overrides=overrides)
+        c = _col(col)
+        looked_up = pl.lit(None, dtype=pl.String)
+        for value, decision in decisions.items():
+            if decision is not None:
+                looked_up = pl.when(c == value).then(pl.lit(decision)).otherwise(looked_up)
+        if known_only:
+            return _named(looked_up, col)
+        hit = c.is_in(pl.Series(list(decisions), dtype=pl.String).implode())
+        return _named(pl.coalesce(looked_up, _decide(pl.when(~hit).then(c), deal_export, overrides)), col)
+    return _named(_decide(col, deal_export, overrides), col)
+
+
+KNOWN_STATUSES_MAX = 64
+"""Known statuses looked up by comparisons (status_decision_expr): more, and the rule runs per row."""
+
+
+def known_status_decisions(known: pl.Series, *, deal_export: bool = False,
+                           overrides: dict[str, str] | None = None) -> dict[str, str | None]:
+    """Each distinct non-null value of ``known`` → its decision (status_decision_expr's rule)."""
+    values = known.cast(pl.String).unique().drop_nulls().sort()
+    table = pl.DataFrame({"v": values}).select(pl.col("v"), _decide(pl.col("v"), deal_export, overrides).alias("d"))
+    return dict(zip(table["v"].to_list(), table["d"].to_list(), strict=True))
+
+
+def unknown_status_expr(col: IntoCol, known: pl.Series) -> pl.Expr:
+    """A status written (not null) that is not among ``known``: the rows status_decision_expr
+    with ``known_only`` leaves undecided."""
+    c = _col(col)
+    return c.is_not_null() & ~c.is_in(known.cast(pl.String).drop_nulls().unique().implode())
+
+
+def _decide(col: IntoCol, deal_export: bool, overrides: dict[str, str] | None) -> pl.Expr:
+    """status_decision_expr on every row (unnamed)."""
     key = normalise_status_expr(col)
     vocabulary = {**STATUS_VOCABULARY, **(overrides or {})}
     if deal_export:
@@ -172,7 +219,7 @@ def status_decision_expr(
         decision = key.fill_null(_BLANK).replace_strict(mapping, default="open", return_dtype=pl.String)
     else:
         decision = key.replace_strict(vocabulary, default=None, return_dtype=pl.String)
-    return _named(decision, col)
+    return decision
 
 
 def normalise_status(value: str) -> str | None:

@@ -51,9 +51,12 @@ from custinv.ingest.readers import (
     RAGGED,
     CsvScan,
     detect_format,
+    float_text,
     is_ragged_error,
     scan_parquet_text,
     scan_plain_csv,
+    text_exprs,
+    typed_kind,
 )
 
 BATCH_ROWS = 500_000
@@ -94,12 +97,16 @@ def _key_fields(mapping: F.Mapping) -> list[str]:
     return keys
 
 
-def _not_plain(mapping: F.Mapping, keys: list[str]) -> pl.Expr:
-    """Per row: some key cell has a shape other than the plain one (a null cell is fine)."""
+def _not_plain(mapping: F.Mapping, keys: list[str], typed: dict[str, str] | None = None) -> pl.Expr:
+    """Per row: some key cell has a shape other than the plain one (a null cell is fine).
+    ``typed``: key fields read typed (field → kind): the same question about their text form."""
     flags: list[pl.Expr] = []
     for name in keys:
         c = pl.col(mapping.column(name))  # type: ignore[arg-type]
-        if name in ("customer_id", "order_id"):
+        kind = (typed or {}).get(name)
+        if kind is not None:
+            odd = _typed_not_plain(c, kind)
+        elif name in ("customer_id", "order_id"):
             odd = c.str.contains(_NOT_PLAIN_ID)
         elif name == "order_date":
             odd = ~c.str.contains(parse.PLAIN_DATE_RE)
@@ -107,6 +114,31 @@ def _not_plain(mapping: F.Mapping, keys: list[str]) -> pl.Expr:
             odd = ~c.str.contains(_PLAIN_POINT_MONEY)
         flags.append(odd.fill_null(False))
     return pl.any_horizontal(flags) if flags else pl.lit(False)
+
+
+def _typed_not_plain(c: pl.Expr, kind: str) -> pl.Expr:
+    """Does the text form of a typed value (readers.to_text) fail the plain shape _not_plain checks?
+
+    A date's text ``%Y-%m-%d`` is plain exactly when its year is 1900–2199; an integer's always
+    is. A Float64's text (its shortest round-trip form, ``.0`` dropped) is plain unless it is
+    written in exponent form (below 1e-4, from 1e15 on), not finite, or carries exactly three
+    decimals after a 1–3 digit whole part (``12.345``: weak decimal-comma evidence). The values
+    that could be one of those — a superset found with arithmetic — have their text built and
+    checked; the others (nearly all) are plain by construction."""
+    if kind == "date":
+        return ~c.dt.year().is_between(1900, 2199)
+    if kind == "integer":
+        return pl.lit(False)
+    size = c.abs()
+
+    def near_whole(x: pl.Expr) -> pl.Expr:
+        return (x - x.round()).abs() < 1e-6
+
+    maybe = (
+        ~c.is_finite() | (size >= 1e15) | ((size < 1e-4) & (c != 0))
+        | ((size >= 1) & (size < 1000) & near_whole(c * 1000) & ~near_whole(c * 100))
+    )
+    return maybe & ~float_text(pl.when(maybe).then(c)).str.contains(_PLAIN_POINT_MONEY).fill_null(False)
 
 
 @dataclass
@@ -123,6 +155,8 @@ class _Plan:
     multi_line: bool = False  # the first rows hold multi-line orders: flag each row's blank order-level fields
     date_fmt: parse.DateFormat | None = None  # a date column that is not plain ISO: its decided format
     money: dict[str, parse.MoneyFormat] = field(default_factory=dict)  # money fields that are not plain
+    statuses: pl.Series | None = None  # the first rows' distinct statuses: decided once, looked up per row
+    typed_sources: dict[str, str] = field(default_factory=dict)  # key field → kind of its typed Parquet column
 
     def with_formats(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
         """Take these column decisions: a decided field leaves the plain keys (checked per row
@@ -137,6 +171,12 @@ class _Plan:
     @property
     def all_keys(self) -> list[str]:
         return _key_fields(self.mapping)
+
+    @property
+    def typed(self) -> dict[str, str]:
+        """Plain key fields read from a typed Parquet column as they are typed (field → kind):
+        their text form is never built, except for the few rows kept raw (others, candidates)."""
+        return {f: k for f, k in self.typed_sources.items() if f in self.keys}
 
     @property
     def untrimmed(self) -> set[str]:
@@ -168,6 +208,14 @@ class _IdOrder:
     def increasing(self) -> bool:
         return self.as_text or self.shortlex
 
+    def _step(self, a: bytes, b: bytes) -> None:
+        """The orders after id ``a`` then id ``b`` (byte order, as Polars compares text)."""
+        greater, longer, same_size = b > a, len(b) > len(a), len(b) == len(a)
+        self.as_text = self.as_text and greater
+        self.shortlex = self.shortlex and (longer or (same_size and greater))
+        self.as_text_or_equal = self.as_text_or_equal and b >= a
+        self.shortlex_or_equal = self.shortlex_or_equal and (longer or (same_size and b >= a))
+
     @property
     def nondecreasing(self) -> bool:
         """Equal ids are adjacent: an order's lines are one run (ledger grouping by runs)."""
@@ -179,21 +227,76 @@ class _IdOrder:
         if ids.null_count():
             self.as_text = self.shortlex = self.as_text_or_equal = self.shortlex_or_equal = False
             return
-        joined = pl.concat([pl.Series([self.last], dtype=pl.String), ids]) if self.last is not None else ids
-        size, prev = pl.col("id").str.len_bytes(), pl.col("id").shift()
-        greater, equal = pl.col("id") > prev, pl.col("id") == prev
-        longer, same_size = size > size.shift(), size == size.shift()
-        text, short, text_eq, short_eq = joined.to_frame("id").select(
-            greater.all().alias("text"),
-            (longer | (same_size & greater)).all().alias("shortlex"),
-            (greater | equal).all().alias("text_eq"),
-            (longer | (same_size & (greater | equal))).all().alias("shortlex_eq"),
-        ).row(0)
-        self.as_text = self.as_text and bool(text)
-        self.shortlex = self.shortlex and bool(short)
-        self.as_text_or_equal = self.as_text_or_equal and bool(text_eq)
-        self.shortlex_or_equal = self.shortlex_or_equal and bool(short_eq)
+        if self.last is not None:
+            self._step(self.last.encode(), ids[0].encode())
+        if ids.len() > 1:  # each id against the one before it: two slices of the batch, no copy
+            cur, prev = ids.slice(1), ids.slice(0, ids.len() - 1)
+            if self.as_text:
+                self.as_text = bool((cur > prev).all())
+            at_least = (cur >= prev) if self.as_text_or_equal or self.shortlex_or_equal else None
+            if self.as_text_or_equal and at_least is not None:
+                self.as_text_or_equal = bool(at_least.all())
+            if self.shortlex or self.shortlex_or_equal:
+                size = ids.str.len_bytes()
+                longer, same_size = size.slice(1) > size.slice(0, ids.len() - 1), size.slice(1) == size.slice(0, ids.len() - 1)
+                if self.shortlex:
+                    self.shortlex = bool((longer | (same_size & (cur > prev))).all())
+                if self.shortlex_or_equal and at_least is not None:
+                    self.shortlex_or_equal = bool((longer | (same_size & at_least)).all())
         self.last = ids[-1]
+
+
+@dataclass
+class _Runs:
+    """The multi-line orders among the data rows, followed in file order batch by batch, so
+    that _multi_line_orders needs no group_by: while the rows' order ids never decrease, the
+    lines of an order are neighbours, and its per-order questions are questions about
+    neighbours — do two neighbours share an id (a multi-line order), does their blank-field
+    mask differ (a field the eager path copies), is one's amount blank, do their amounts differ.
+    Fed with the rows that are not structural candidates (a candidate that turns out to be data
+    with an order id makes the caller take the group_by)."""
+
+    ids: _IdOrder = field(default_factory=_IdOrder)
+    last: pl.DataFrame | None = None  # the previous batch's last row
+    shared: bool = False
+    gap_change: bool = False
+    amount_gap: bool = False
+    differ: bool = False
+
+    def _pair(self, before: tuple[str | None, int, float | None], after: tuple[str | None, int, float | None]) -> None:
+        """The checks on two neighbouring rows (order_id, __gap__, line_amount)."""
+        if before[0] is None or before[0] != after[0]:
+            return
+        self.shared = True
+        gap0, gap1 = before[1], after[1]
+        self.gap_change = self.gap_change or gap0 != gap1
+        self.amount_gap = self.amount_gap or bool((gap0 | gap1) & _AMOUNT_GAP)
+        self.differ = self.differ or (before[2] is not None and after[2] is not None and before[2] != after[2])
+
+    def follow(self, rows: pl.DataFrame) -> None:
+        """``rows``: order_id, __gap__, line_amount of the batch's data rows, in file order."""
+        if not self.ids.nondecreasing or rows.height == 0:
+            return
+        self.ids.follow(rows["order_id"].drop_nulls())
+        if not self.ids.nondecreasing:
+            return
+        oid, gap, amount = rows["order_id"], rows["__gap__"], rows["line_amount"]
+        if self.last is not None:  # the previous batch's last row and this batch's first
+            self._pair(self.last.row(0), rows.row(0))
+        if rows.height > 1:  # each row against the one before it: slices of the batch, no copy
+            n = rows.height - 1
+            same = (oid.slice(1) == oid.slice(0, n)).fill_null(False)
+            if not same.any():
+                self.last = rows.tail(1)
+                return
+            self.shared = True
+            g1, g0 = gap.slice(1), gap.slice(0, n)
+            self.gap_change = self.gap_change or bool((same & (g1 != g0)).any())
+            blank = ((g1 & _AMOUNT_GAP) != 0) | ((g0 & _AMOUNT_GAP) != 0)
+            self.amount_gap = self.amount_gap or bool((same & blank).any())
+            if not self.differ:
+                self.differ = bool((same & (amount.slice(1) != amount.slice(0, n)).fill_null(False)).any())
+        self.last = rows.tail(1)
 
 
 @dataclass
@@ -205,6 +308,8 @@ class _Read:
     candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
     rows: int = 0
     ids: _IdOrder = field(default_factory=_IdOrder)
+    runs: _Runs = field(default_factory=_Runs)  # every data row's order ids (used: only the used rows')
+    new_statuses: pl.Series | None = None  # statuses the first rows did not hold (not decided in this read)
     evidence: _Evidence = field(default_factory=lambda: _Evidence())
 
 
@@ -216,9 +321,11 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     mapping = plan.mapping
     passed = [f.meta.output_name() for f in flags] + [_cell(i) for i in range(len(cells))]
     source = frame.with_columns(*flags, *(pl.col(c).alias(_cell(i)) for i, c in enumerate(cells)))
-    canonical = R.canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed)
-    decided = canonical.with_columns(R.parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money)).with_columns(
-        R.status_rule(mapping, plan.deal_export),
+    canonical = R.canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed,
+                                    typed=set(plan.typed))
+    typed_raw = {f"raw_{f}" for f in plan.typed}
+    decided = canonical.with_columns(R.parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money, typed_raw)).with_columns(
+        R.status_rule(mapping, plan.deal_export, plan.statuses, known_only=_statuses_looked_up(plan)),
         pl.lit(False).alias("__duplicate__"),
     )
     decided = decided.with_columns(
@@ -228,10 +335,33 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     as_of = settings.as_of_date()
     if as_of is not None:
         decided = decided.with_columns(R.after_as_of(as_of))
-    # dimensions as the ledger keeps them: categoricals
-    kept = [pl.col(c).cast(pl.Categorical) if c in F.DIMENSIONS else pl.col(c) for c in columns]
-    evidence = [pl.col(f"raw_{name}").alias(_evidence(name)) for name in _decided_fields(plan)]
+    # dimensions as the ledger keeps them: categoricals; status and currency too (a handful of values
+    # on every row, only counted at the end: 4 bytes a row instead of a string view of 16)
+    kept = [pl.col(c).cast(pl.Categorical) if c in _CATEGORICAL else pl.col(c) for c in columns]
+    evidence = [e for name in _decided_fields(plan) for e in _evidence_exprs(plan, name)]
+    if _statuses_looked_up(plan):
+        known = plan.statuses if plan.statuses is not None else pl.Series(dtype=pl.String)
+        evidence.append(status.unknown_status_expr("raw_status", known).alias("__new_status__"))
     return decided.select(*kept, *passed, *evidence, _order_level_gap(plan), pl.col("__decision__").cast(_DECISIONS))
+
+
+_CATEGORICAL = frozenset({*F.DIMENSIONS, "raw_status", "currency"})
+
+
+def _statuses_looked_up(plan: _Plan) -> bool:
+    """The status column is decided by looking up the first rows' statuses only (every row
+    streams); a status they did not hold reads the file again with it (_NewStatuses)."""
+    return (plan.mapping.column("status") is not None and plan.statuses is not None
+            and 0 < plan.statuses.len() <= status.KNOWN_STATUSES_MAX)
+
+
+class _NewStatuses(Exception):
+    """Statuses the first rows did not hold: decided now (with the whole file's deal vote), the
+    file is read again."""
+
+    def __init__(self, values: pl.Series, deal_export: bool) -> None:
+        super().__init__(values.len())
+        self.values, self.deal_export = values, deal_export
 
 
 def _decided_fields(plan: _Plan) -> list[str]:
@@ -241,6 +371,30 @@ def _decided_fields(plan: _Plan) -> list[str]:
 def _evidence(name: str) -> str:
     """The column carrying a decided field's text (trimmed, blank → null) through the batches."""
     return f"__text_{name}__"
+
+
+def _point_evidence(name: str) -> str:
+    """A decided money field's rows that are point-strong evidence by their shape alone."""
+    return f"__point_{name}__"
+
+
+def _evidence_columns(plan: _Plan) -> list[str]:
+    """The columns carrying the decided fields' evidence through the batches."""
+    return [*(_evidence(n) for n in _decided_fields(plan)), *(_point_evidence(n) for n in plan.money)]
+
+
+def _evidence_exprs(plan: _Plan, name: str) -> list[pl.Expr]:
+    """A decided field's evidence columns. A money value of parse.POINT_STRONG_SHORT_RE's shape
+    (``$1,234.50``, ``12.5``: most values of a decimal-point column) is point-strong evidence and
+    nothing else, so it is counted by a per-row flag (1; 2 when also of the plain shape) and
+    its text is not carried (null): only the other values are grouped, batch by batch."""
+    raw = pl.col(f"raw_{name}")
+    if name not in plan.money:
+        return [raw.alias(_evidence(name))]
+    short = raw.str.contains(parse.POINT_STRONG_SHORT_RE).fill_null(False)
+    flag = pl.when(short).then(pl.when(raw.str.contains(r"[$,]")).then(pl.lit(1, dtype=pl.UInt8))
+                                  .otherwise(pl.lit(2, dtype=pl.UInt8))).otherwise(pl.lit(0, dtype=pl.UInt8))
+    return [pl.when(~short).then(raw).alias(_evidence(name)), flag.alias(_point_evidence(name))]
 
 
 @dataclass
@@ -256,19 +410,25 @@ class _Evidence:
             text = _evidence("order_date")
             self.dates.append(rows.group_by(text).agg(pl.len().alias("n")).rename({text: "v"}))
         for name in plan.money:
-            self.money.setdefault(name, []).append(_money_sums(rows, _evidence(name)))
+            self.money.setdefault(name, []).append(_money_sums(rows, name))
 
 
-def _money_sums(rows: pl.DataFrame, text: str) -> pl.DataFrame:
+def _money_sums(rows: pl.DataFrame, name: str) -> pl.DataFrame:
     """(rows, the four evidence counts of parse.money_evidence_exprs, plain rows) of a money
-    column, counted on its distinct values weighted by their rows (a batch of amounts holds
+    column: the rows flagged point-strong by their shape (see _evidence_exprs) counted by their
+    flag, the others on their distinct values weighted by their rows (a batch of amounts holds
     twenty times fewer distinct values than rows)."""
-    values = rows.group_by(text).agg(pl.len().cast(pl.Int64).alias("__w__")).filter(pl.col(text).is_not_null())
+    text, point = _evidence(name), _point_evidence(name)
+    values = rows.select(text).drop_nulls().group_by(text).agg(pl.len().cast(pl.Int64).alias("__w__"))
     w = pl.col("__w__")
-    return values.select(
+    sums = values.select(
         w.sum().alias("n"), *parse.money_evidence_exprs(text, weight="__w__"),
         (pl.col(text).str.contains(parse.PLAIN_MONEY_RE).cast(pl.Int64) * w).sum().alias("plain"),
     )
+    flagged, plain = rows.select((pl.col(point) > 0).sum().alias("f"), (pl.col(point) == 2).sum().alias("p")).row(0)
+    return sums.select(
+        pl.col("n") + flagged, pl.col("ps") + flagged, "cs", "pw", "cw", pl.col("plain") + plain,
+    ).cast(pl.Int64)
 
 
 _SAMPLE_LIMIT = 200_000
@@ -304,7 +464,7 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
             raise _Redecide(date_fmt, plan.money)
     money = dict(plan.money)
     for name in plan.money:
-        sums = pl.concat([*evidence.money.get(name, []), _money_sums(extra, _evidence(name))]).sum()
+        sums = pl.concat([*evidence.money.get(name, []), _money_sums(extra, name)]).sum()
         n, ps, cs, pw, cw, plain = (int(x or 0) for x in sums.row(0))
         if n > _SAMPLE_LIMIT and (cs or cw):
             raise _HandBack  # decimal comma evidence: a random sample of the distinct values could weigh it otherwise
@@ -368,33 +528,49 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
                   estimate: int) -> _Read:
     """One pass over the file; raises _HandBack as soon as a key cell is not plain."""
     read = _Read()
-    decided_cols = [_evidence(n) for n in _decided_fields(plan)]
+    decided_cols = _evidence_columns(plan)
     flags = [sniff.structural_candidates(scan.names, scan.table.header_cells).alias("__cand__"),
-             _not_plain(plan.mapping, plan.keys).alias("__odd__")]
+             _not_plain(plan.mapping, plan.keys, plan.typed).alias("__odd__")]
+    typed_fields = _typed_columns(plan, scan)
+    typed_cols = {column: dtype for column, dtype in typed_fields.values()}
+    # the few rows kept raw (rejects, candidates) get the text form of their typed cells
+    typed_raw_text = text_exprs({f"raw_{f}": d for f, (_, d) in typed_fields.items() if f"raw_{f}" in _REJECT_RAW})
+    typed_cell_text = text_exprs(typed_cols)
     other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
     used_cols = [*plan.used_cols, "__cand__", "__gap__"]
     cells = [*scan.cells, RAGGED]
     as_cells = [pl.col(_cell(i)).alias(c) for i, c in enumerate(cells)]
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
-    query = _decide_query(scan.frame, plan, settings, flags, other_cols, cells)
+    query = _decide_query(scan.frame_keeping(set(typed_cols)), plan, settings, flags, other_cols, cells)
+    has_order_ids = plan.mapping.column("order_id") is not None
+    new_statuses: list[pl.Series] = []
     for decided in query.collect_batches(chunk_size=BATCH_ROWS):
         cand, odd = decided["__cand__"], decided["__odd__"]
         if (odd & ~cand).any():
             raise _HandBack
+        if "__new_status__" in decided.columns and decided["__new_status__"].any():
+            new_statuses.append(decided.filter(pl.col("__new_status__"))["raw_status"].cast(pl.String).unique())
         if decided_cols:
             read.evidence.add(plan, decided.filter(~cand) if cand.any() else decided)
         if cand.any():
-            read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__", *decided_cols))
+            read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__", *decided_cols)
+                                   .with_columns(typed_cell_text))
         if decided.select(is_used.all()).item():
             read.used.append(decided[used_cols])  # nothing to filter: no copy (select() copied, 7 ms a batch)
         else:
             read.used.append(decided.filter(is_used)[used_cols])
-            read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__gap__", "__decision__"]])
+            read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__gap__", "__decision__"]]
+                               .with_columns(typed_raw_text))
         # used ids in file order (with other rows their uniqueness is checked by hashing at the end)
         read.ids.follow(read.used[-1]["order_id"])
+        if has_order_ids:
+            data = decided.filter(~cand) if cand.any() else decided
+            read.runs.follow(data.select("order_id", "__gap__", "line_amount"))
         read.rows += decided.height
         if on_rows is not None:
             on_rows(read.rows, max(estimate, read.rows))
+    if new_statuses:
+        read.new_statuses = pl.concat(new_statuses).unique()
     return read
 
 
@@ -422,8 +598,8 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     F.require_fields(mapping, columns, str(path))
     keys = _key_fields(mapping)
     status_col = mapping.column("status")
-    deal_export = status_col is not None and status.is_deal_export(
-        head.select(R.blank_to_null(pl.col(status_col))).to_series().drop_nulls())
+    head_statuses = head.select(R.blank_to_null(pl.col(status_col))).to_series().drop_nulls() if status_col else None
+    deal_export = head_statuses is not None and status.is_deal_export(head_statuses)
     dims = [d for d in F.DIMENSIONS if mapping.column(d)]
     cost = ["cost", "margin"] if mapping.column("cost") or mapping.column("margin") else []
     used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", *cost, *dims]
@@ -434,11 +610,32 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
     plan.warnings = guess_warnings(mapping, columns, str(path), None)
+    plan.statuses = head_statuses.unique() if head_statuses is not None else None
+    plan.typed_sources = _typed_sources(mapping, scan)
     data_head = head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
     plan.with_formats(*_head_formats(mapping, keys, data_head, settings))
     order_col = mapping.column("order_id")
     plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
     return plan
+
+
+def _typed_columns(plan: _Plan, scan: CsvScan) -> dict[str, tuple[str, pl.DataType]]:
+    """The plan's typed key fields → (their Parquet column, its dtype)."""
+    columns = {f: plan.mapping.column(f) for f in plan.typed}
+    return {f: (c, scan.typed[c]) for f, c in columns.items() if c is not None}
+
+
+def _typed_sources(mapping: F.Mapping, scan: CsvScan) -> dict[str, str]:
+    """Key fields whose Parquet column can be read as it is typed: the date from a Date column,
+    money from a Float64 or integer one (readers.typed_kind). Not the first column, whose text
+    the structural-row test reads on every row."""
+    sources = {}
+    for name in ("order_date", *R.MONEY_FIELDS):
+        column = mapping.column(name)
+        kind = typed_kind(scan.typed[column]) if column in scan.typed and column != scan.names[0] else None
+        if kind is not None and (kind == "date") == (name == "order_date"):
+            sources[name] = kind
+    return sources
 
 
 def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, settings: Settings
@@ -511,7 +708,8 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     empty_cells = scan.frame.head(0).collect()
     candidates = _concat(read.candidates, empty_cells.with_columns(
         pl.lit(True).alias("__cand__"), pl.lit(True).alias("__odd__"),
-        *(pl.lit(None, dtype=pl.String).alias(_evidence(n)) for n in _decided_fields(plan))))
+        *(pl.lit(None, dtype=pl.String).alias(_evidence(n)) for n in _decided_fields(plan)),
+        *(pl.lit(0, dtype=pl.UInt8).alias(_point_evidence(n)) for n in plan.money)))
     blank, codes = _structural(scan, candidates)
     blank_series = pl.Series(blank, dtype=pl.Int64)
     gone = pl.concat([blank_series, codes["__line__"]])
@@ -540,12 +738,19 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     moved_codes = (codes.join(moved, on="__line__", how="semi") if candidates.height else codes.head(0))
     data_others = others.filter(pl.col("__struct__").is_null()) if others is not None else None
 
-    multi_line = plan.mapping.column("order_id") is not None and _multi_line_orders(used, data_others, read.ids, plan)
+    order_col = plan.mapping.column("order_id")
+    data_candidates = candidates.filter(~pl.col("__line__").is_in(gone.implode()))
+    runs_hold = read.runs.ids.nondecreasing and (order_col is None or data_candidates.select(
+        R.blank_to_null(pl.col(order_col)).is_null().all()).item())
+    multi_line = order_col is not None and _multi_line_orders(
+        used, data_others, read.ids, plan, read.runs if runs_hold else None)
     used = used.drop("__gap__")
     status_counts = _status_counts(plan, used, data_others)
     if plan.mapping.column("status"):
         voted = status_counts.drop_nulls("raw_status")
         deal_export = status.is_deal_export(voted["raw_status"], voted["n"])  # one row per value, weighted
+        if read.new_statuses is not None:
+            raise _NewStatuses(read.new_statuses, deal_export)
         if deal_export != plan.deal_export:
             raise _Revote(deal_export)
 
@@ -589,11 +794,13 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     raw.skipped_blank += len(blank)
     sample_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", "raw_status", "currency"]
     samples = used.head(5).select(
-        [pl.col(c) if c in used.columns else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
+        [(pl.col(c).cast(pl.String) if c in ("raw_status", "currency") else pl.col(c)) if c in used.columns
+         else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
     )
     warnings = list(plan.warnings)
     if plan.mapping.column("status"):
-        revenue = used.group_by("raw_status").agg(pl.col("line_amount").sum().alias("revenue"))
+        revenue = used.group_by("raw_status").agg(pl.col("line_amount").sum().alias("revenue")).with_columns(
+            pl.col("raw_status").cast(pl.String))
         warnings = S.unknown_status_warnings(status_counts, revenue, deal_export=plan.deal_export)
     used = used.drop("raw_status", "currency", strict=False)
     used = _trim_dimensions(used)
@@ -636,7 +843,8 @@ def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
                              for d in needs) if needs else used
 
 
-def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder, plan: _Plan) -> bool:
+def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder, plan: _Plan,
+                       runs: _Runs | None = None) -> bool:
     """Do data rows share order ids? Raises _HandBack when the eager path would read them otherwise.
 
     Ids seen strictly increasing (every row used) are distinct; otherwise distinct hashes ⇒
@@ -649,6 +857,14 @@ def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, ord
     different parsed amounts ⇒ two different written ones.) Anything else is handed back."""
     if (data_others is None or data_others.height == 0) and order.increasing:
         return False
+    if runs is not None:  # every data row followed in file order, ids never decreasing: the same answers
+        if not runs.shared:
+            return False
+        if not plan.multi_line or runs.gap_change or runs.amount_gap:
+            raise _HandBack
+        if plan.amount_mode == "line" and not runs.differ:
+            raise _HandBack
+        return True
     cols = ["order_id", "line_amount", "__gap__"]
     if data_others is None or data_others.height == 0:
         rows = used.select(cols)
@@ -683,7 +899,7 @@ def _status_counts(plan: _Plan, used: pl.DataFrame, data_others: pl.DataFrame | 
         n = used.height + (data_others.height if data_others is not None else 0)
         return pl.DataFrame({"raw_status": [None], "n": [n]}, schema={"raw_status": pl.String, "n": pl.UInt32})
     parts = [f.group_by("raw_status").agg(pl.len().cast(pl.UInt32).alias("n"))
-             for f in (used, data_others) if f is not None]
+             .with_columns(pl.col("raw_status").cast(pl.String)) for f in (used, data_others) if f is not None]
     return pl.concat(parts).group_by("raw_status").agg(pl.col("n").sum()).filter(pl.col("n") > 0)
 
 
@@ -691,6 +907,7 @@ def _currency_counts(used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl
     if "currency" not in used.columns:
         return pl.DataFrame(schema={"currency": pl.String, "rows": pl.UInt32})
     parts = [f.filter(pl.col("currency").is_not_null()).group_by("currency").agg(pl.len().alias("rows"))
+             .with_columns(pl.col("currency").cast(pl.String))
              for f in (used, data_others) if f is not None]
     return pl.concat(parts).group_by("currency").agg(pl.col("rows").sum())
 
@@ -709,6 +926,9 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
                 plan.deal_export = revote.deal_export
             except _Redecide as redecide:
                 plan.with_formats(redecide.date_fmt, redecide.money)
+            except _NewStatuses as new:
+                plan.statuses = pl.concat([plan.statuses, new.values]).unique() if plan.statuses is not None else new.values
+                plan.deal_export = new.deal_export
         return None
     except _HandBack:
         return None
