@@ -104,7 +104,13 @@ def audit(
         if side is not None:
             check_side_input(side)
     with timings.stage("ingest"):
-        ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"), on_rows=on_rows)
+        if settings.engine == "spark":  # orders as a Spark DataFrame, then the seam to the engine (issue 19)
+            from custinv.spark.ingest import build_ledger_spark, collect_orders_for_analytics
+            from custinv.spark.session import spark_session
+
+            ledger = collect_orders_for_analytics(build_ledger_spark(paths, settings, spark_session(settings), say=say))
+        else:
+            ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"), on_rows=on_rows)
     as_of = ledger.as_of
     assert as_of is not None  # build_ledger raises when nothing is usable
     orders = ledger.orders
