@@ -98,7 +98,7 @@ def polars_orders(orders: pl.DataFrame) -> pl.DataFrame:
 
     casts = [pl.col("lines").cast(pl.UInt32)] if "lines" in orders.columns else []
     casts += [pl.col(d).cast(pl.Categorical) for d in F.DIMENSIONS if d in orders.columns]
-    return orders.drop(ROW, strict=False).with_columns(casts)
+    return orders.drop(ROW, strict=False).with_columns(casts).rechunk()  # sums depend on chunks
 
 
 # --- where an input is read ------------------------------------------------------------------
@@ -192,7 +192,7 @@ def _open(target: Path | RemoteInput | SparkTable, settings: Settings, session: 
                              hint="check the name (db.table) and spark.sql.catalog settings; "
                                   "`spark.catalog.listTables()` lists them") from exc
         return _records(frame, target.name, session)
-    url = target.url if isinstance(target, RemoteInput) else Path(target).resolve().as_uri()
+    url = target.url if isinstance(target, RemoteInput) else _hadoop_path(Path(target))
     shown = target.url if isinstance(target, RemoteInput) else target
     if _format(target) == "parquet":
         return _records(_spark_read(lambda: session.read.parquet(url), shown), shown, session)
@@ -210,6 +210,15 @@ def _open(target: Path | RemoteInput | SparkTable, settings: Settings, session: 
     scan.table.path = shown
     layout = reading.Layout("lines", scan.names, scan.cells, _offsets(lines), scan.table.delimiter or ",", scan.skip)
     return _Input(lines, scan, layout)
+
+
+def _hadoop_path(path: Path) -> str:
+    """A local file as Hadoop's file system names it: not percent-encoded (Hadoop would look
+    for the encoded name), glob characters escaped (``[`` in a name is not a pattern)."""
+    text = str(path.resolve())
+    for ch in "\\[]{}*?":
+        text = text.replace(ch, "\\" + ch)
+    return "file://" + text
 
 
 def _spark_read(read: Callable[[], Any], shown: object) -> Any:

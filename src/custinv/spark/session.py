@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from custinv.errors import ExitCode, SourceUnavailable, UsageError
@@ -118,6 +119,8 @@ def spark_session(settings: Settings) -> Any:
             os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
             conf.setdefault("spark.ui.enabled", "false")
         conf.setdefault("spark.ui.showConsoleProgress", "false")  # custinv reports its own stages
+        log_config = Path(__file__).with_name("log4j2.properties")  # errors only, from the JVM's start
+        conf.setdefault("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log_config.as_uri()}")
         builder = SparkSession.builder.master(master)
     builder = builder.appName(APP_NAME).config("spark.sql.session.timeZone", "UTC")
     for key, value in conf.items():
