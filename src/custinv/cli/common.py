@@ -128,7 +128,7 @@ def _prepare_outputs(opts: dict[str, Any], files: list[str], settings: Settings,
     from custinv.spark.inputs import is_spark_url
 
     local = [f for f in files if not is_spark_url(f)]  # Spark's inputs (hdfs://, --table) are never outputs
-    inputs = [s for s in _expand(local) if isinstance(s, Path)] if local or not settings.table else []
+    inputs = [s for s in _expand(local) if isinstance(s, Path)] if local else []
     inputs += [Path(p) for p in sides if p is not None and not is_database_uri(str(p))]
     set_policy(inputs, force=bool(opts.get("force")))
     for path in (opts.get("rejects"), *paths):
