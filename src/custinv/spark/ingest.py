@@ -64,7 +64,7 @@ def build_ledger_spark(inputs: SparkInputs, settings: Settings, session: Any, *,
     say = say or (lambda _m: None)
     target = inputs[0] if len(inputs) == 1 else None
     reason = _driver_only_reason(inputs, settings)
-    if reason is None and target is not None:
+    if reason is None and isinstance(target, (Path, RemoteInput, SparkTable)):
         try:
             return _native(target, settings, session, say)
         except NotNative as exc:
@@ -88,7 +88,8 @@ def collect_orders_for_analytics(ledger: R.Ledger) -> R.Ledger:
     unchanged Polars analytics run on them. At the merge, the lead replaces this call in
     :func:`custinv.stocktake.audit` with the Spark ``OrderEngine`` running the order-level
     reductions on ``ledger.orders`` itself (driver memory then bounded by customers)."""
-    orders = to_polars(ledger.orders.orderBy(ROW))
+    spark_orders: Any = ledger.orders  # a pyspark DataFrame in the Spark engine's ledger
+    orders = to_polars(spark_orders).sort(ROW)  # sorted here: a Spark orderBy is one more shuffle
     return dataclasses.replace(ledger, orders=polars_orders(orders))
 
 
@@ -277,30 +278,31 @@ def _head_file(lines: Any) -> Path:
 
 
 def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any, say: Say) -> R.Ledger:
+    """streaming._finish on Spark: a handful of jobs over the decided rows, the same decisions."""
     from pyspark.sql import functions as sf
 
     say("checking the plan")
     scan = source.scan
-    broken = decided.filter(sf.col(reading.BROKEN).isNotNull()).select(reading.BROKEN).limit(1).collect()
-    if broken:
-        raise NotNative(broken[0][0])
-    rows = decided.filter(sf.col(reading.BROKEN).isNull())
-    if rows.filter(sf.col("__odd__") & ~sf.col("__cand__")).limit(1).count():
-        raise NotNative("a key column (id, date or money) holds values of another shape than its first rows, "
-                        "which custinv's general reader weighs")
-    cell_names = [*source.layout.cells, RAGGED]
     decided_text = [ST.evidence_column(n) for n in ST.decided_fields(plan)]
-    candidates = _collect(rows.filter(sf.col("__cand__")).select(
-        *(sf.col(ST.cell_column(i)).alias(c) for i, c in enumerate(cell_names)),
-        "__line__", "__odd__", "__decision__", *decided_text))
+    # one job: the broken batches, the odd key cells and the candidate rows (all few)
+    flagged = _collect(decided.filter(sf.col(reading.BROKEN).isNotNull() | sf.col("__cand__") | sf.col("__odd__"))
+                       .select(reading.BROKEN, reading.CELLS, "__line__", "__cand__", "__odd__", "__decision__",
+                               *decided_text))
+    broken = flagged.filter(pl.col(reading.BROKEN).is_not_null())
+    if broken.height:
+        raise NotNative(broken[reading.BROKEN][0])
+    if flagged.filter(pl.col("__odd__") & ~pl.col("__cand__")).height:
+        raise NotNative(_ODD)
+    rows = decided.filter(sf.col(reading.BROKEN).isNull())
+    cell_names = [*source.layout.cells, RAGGED]
+    candidates = reading.candidate_cells(flagged.filter(pl.col("__cand__")).drop(reading.BROKEN, "__cand__"), cell_names)
     blank, codes = ST.structural_lines(scan, candidates)
     blank_series = pl.Series(blank, dtype=pl.Int64)
     gone = pl.concat([blank_series, codes["__line__"]])
     gone_lines = [int(x) for x in gone.to_list()]
     data_candidates = candidates.filter(~pl.col("__line__").is_in(gone.implode()))
     if data_candidates.filter(pl.col("__odd__")).height:
-        raise NotNative("a key column (id, date or money) holds values of another shape than its first rows, "
-                        "which custinv's general reader weighs")
+        raise NotNative(_ODD)
     if ST.decided_fields(plan):
         _verify(plan, rows.filter(~sf.col("__cand__")), data_candidates, settings)
 
@@ -311,7 +313,8 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
 
     say("grouping orders")
     multi_line = plan.mapping.column("order_id") is not None and _multi_line_orders(data, plan)
-    status_counts = _status_counts(plan, data)
+    tally = _tally(plan, data)  # one job: rows, revenue and latest date per decision, status and currency
+    status_counts = _status_counts(plan, tally)
     if plan.mapping.column("status"):
         voted = status_counts.drop_nulls("raw_status")
         deal_export = status.is_deal_export(voted["raw_status"], voted["n"])
@@ -319,34 +322,33 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
             raise ST.Revote(deal_export)
 
     say("accounting")
-    by_decision = _collect(others.groupBy("__decision__").count())
-    used_n = used.count()
+    used_tally = tally.filter(pl.col("__decision__") == R.USED)
+    used_n = int(used_tally["n"].sum())
     counted = [
-        pl.DataFrame({"__decision__": [R.USED], "n": [used_n]}),
+        tally.group_by("__decision__").agg(pl.col("n").sum()),
         codes.group_by("code").agg(pl.len().alias("n")).select(pl.col("code").alias("__decision__"), "n"),
-        by_decision.select("__decision__", pl.col("count").alias("n")),
     ]
     counts = pl.concat([c.select(pl.lit(0, dtype=pl.Int32).alias("__file__"), pl.col("__decision__").cast(pl.String),
                                  pl.col("n").cast(pl.UInt32)) for c in counted])
-    counts = counts.filter(pl.col("n") > 0).group_by("__file__", "__decision__", maintain_order=True).agg(pl.col("n").sum())
+    order = {d: i for i, d in enumerate([R.USED, *R.EXCLUDED_REASONS, *R.REJECTED_REASONS])}
+    counts = counts.filter(pl.col("n") > 0).group_by("__file__", "__decision__").agg(pl.col("n").sum()) \
+        .sort(pl.col("__decision__").replace_strict(order, default=len(order), return_dtype=pl.Int32))
     n_rows = int(counts["n"].sum())
-    if n_rows + len(blank) != rows.count():
-        raise AssertionError("Spark ingest lost rows")  # every row has one decision
 
     reject_cols = ["__file__", "__line__", "__decision__", *ST.REJECT_RAW]
     rejected_all = others.filter(sf.col("__decision__").isin(list(R.REJECTED_REASONS)))
     rejected = _collect(rejected_all.orderBy("__line__").select(*reject_cols).limit(REJECTS_SAMPLE))
     rejected = rejected.with_columns(pl.col("__file__").cast(pl.Int32), pl.col("__line__").cast(pl.Int64))
     n_rejected = sum(int(n) for d, n in counts.select("__decision__", "n").iter_rows() if d in R.REJECTED_REASONS)
-    reported = _collect(others.filter(sf.col("__decision__").isin(["anonymous", "return"])).orderBy("__line__").select(
-        "__decision__", sf.col("__file__"), sf.col("order_id").alias("raw_order_id"), "line_amount"))
-    reported = reported.with_columns(pl.col("__file__").cast(pl.Int32),
-                                     pl.lit(plan.amount_mode).alias("__amount_mode__")).select(R.AMOUNT_COLUMNS)
-    currency = R.decide_currency(_currency_counts(plan, data), settings.currency)
+    reported = _collect(others.filter(sf.col("__decision__").isin(["anonymous", "return"])).select(
+        "__line__", "__decision__", sf.col("__file__"), sf.col("order_id").alias("raw_order_id"), "line_amount"))
+    reported = reported.sort("__line__").with_columns(
+        pl.col("__file__").cast(pl.Int32), pl.lit(plan.amount_mode).alias("__amount_mode__")).select(R.AMOUNT_COLUMNS)
+    currency = R.decide_currency(_currency_counts(plan, tally), settings.currency)
 
     as_of = settings.as_of_date()
     if as_of is None and used_n:
-        latest = used.agg(sf.max("order_date")).collect()[0][0]
+        latest = used_tally["latest"].max()
         as_of = latest if isinstance(latest, dt.date) else None
     raw = scan.table
     raw.rows_read = n_rows
@@ -356,7 +358,7 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
         *(sf.col(c) if c in used.columns else sf.lit(None).cast("string").alias(c) for c in sample_cols)))
     warnings = list(plan.warnings)
     if plan.mapping.column("status"):
-        revenue = _collect(used.groupBy("raw_status").agg(sf.sum("line_amount").alias("revenue")))
+        revenue = used_tally.group_by("raw_status").agg(pl.col("revenue").sum())
         warnings = S.unknown_status_warnings(status_counts, revenue, deal_export=plan.deal_export)
     if n_rejected > rejected.height:
         warnings.append(f"{raw.path}: {n_rejected} rows were rejected; the reports list the first "
@@ -377,6 +379,24 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
         raw_tables=[raw],
         samples=samples.with_columns(pl.col("order_date").cast(pl.Date)) if samples.height else samples,
     )
+
+
+_ODD = ("a key column (id, date or money) holds values of another shape than its first rows, "
+        "which custinv's general reader weighs")
+
+
+def _tally(plan: ST.ReadPlan, data: Any) -> pl.DataFrame:
+    """Data rows per (decision, status, currency): rows, revenue, latest order date — the
+    accounting, the status vote, the currency and the as-of date from one small table."""
+    from pyspark.sql import functions as sf
+
+    keys = ["__decision__", *(c for c in ("raw_status", "currency") if c in plan.used_cols)]
+    tally = _collect(data.groupBy(*keys).agg(sf.count(sf.lit(1)).alias("n"), sf.sum("line_amount").alias("revenue"),
+                                             sf.max("order_date").alias("latest")))
+    for c in ("raw_status", "currency"):
+        if c not in tally.columns:
+            tally = tally.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    return tally.with_columns(pl.col("n").cast(pl.Int64))
 
 
 def _collect(frame: Any) -> pl.DataFrame:
@@ -413,7 +433,8 @@ def _multi_line_orders(data: Any, plan: ST.ReadPlan) -> bool:
     per_order = lines.groupBy("order_id").agg(
         sf.count(sf.lit(1)).alias("lines"),
         sf.bit_and("__gap__").alias("all"), sf.bit_or("__gap__").alias("any"),
-        (sf.count_distinct("line_amount") > 1).alias("differ"),
+        # two different non-null line amounts (Polars' n_unique() > 1 on them): min ≠ max
+        (sf.min("line_amount") != sf.max("line_amount")).alias("differ"),
     ).filter(sf.col("lines") > 1)
     summary = per_order.agg(
         sf.count(sf.lit(1)).alias("orders"),
@@ -433,21 +454,19 @@ def _multi_line_orders(data: Any, plan: ST.ReadPlan) -> bool:
     return True
 
 
-def _status_counts(plan: ST.ReadPlan, data: Any) -> pl.DataFrame:
+def _status_counts(plan: ST.ReadPlan, tally: pl.DataFrame) -> pl.DataFrame:
     """Data rows per (trimmed, blank→null) status, as streaming._status_counts."""
     if plan.mapping.column("status") is None:
-        return pl.DataFrame({"raw_status": [None], "n": [data.count()]}, schema={"raw_status": pl.String, "n": pl.UInt32})
-    counts = _collect(data.groupBy("raw_status").count())
-    return counts.select(pl.col("raw_status").cast(pl.String), pl.col("count").cast(pl.UInt32).alias("n")).filter(pl.col("n") > 0)
+        return pl.DataFrame({"raw_status": [None], "n": [int(tally["n"].sum())]},
+                            schema={"raw_status": pl.String, "n": pl.UInt32})
+    return tally.group_by("raw_status").agg(pl.col("n").sum().cast(pl.UInt32)).filter(pl.col("n") > 0)
 
 
-def _currency_counts(plan: ST.ReadPlan, data: Any) -> pl.DataFrame:
-    from pyspark.sql import functions as sf
-
+def _currency_counts(plan: ST.ReadPlan, tally: pl.DataFrame) -> pl.DataFrame:
     if "currency" not in plan.used_cols:
         return pl.DataFrame(schema={"currency": pl.String, "rows": pl.UInt32})
-    counts = _collect(data.filter(sf.col("currency").isNotNull()).groupBy("currency").count())
-    return counts.select(pl.col("currency").cast(pl.String), pl.col("count").cast(pl.UInt32).alias("rows"))
+    return tally.filter(pl.col("currency").is_not_null()).group_by("currency").agg(
+        pl.col("n").sum().cast(pl.UInt32).alias("rows"))
 
 
 def _orders(used: Any, plan: ST.ReadPlan, file_plan: R.FilePlan, multi_line: bool) -> Any:

@@ -6,9 +6,9 @@ files, folders or globs: Spark expands them) and catalog tables (``--table db.or
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from custinv.errors import UsageError

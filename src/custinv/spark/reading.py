@@ -38,6 +38,9 @@ from custinv.ingest import sniff
 from custinv.ingest import streaming as ST
 from custinv.ingest.readers import LINE, RAGGED, to_text
 
+CELLS = "__cells__"
+"""A candidate row's raw cells, as JSON text (null on every other row)."""
+
 BROKEN = "__broken__"
 """A row that stands for a batch the executor could not read as custinv would (its reason)."""
 
@@ -128,8 +131,7 @@ def decided_columns(plan: ST.ReadPlan, layout: Layout) -> list[tuple[str, pa.Dat
         else:
             out.append((name, pa.string()))
     out += [("__cand__", pa.bool_()), ("__odd__", pa.bool_()), ("__gap__", pa.int64()), ("__decision__", pa.string())]
-    cells = [*layout.cells, RAGGED]
-    out += [(ST.cell_column(i), pa.bool_() if c == RAGGED else pa.string()) for i, c in enumerate(cells)]
+    out.append((CELLS, pa.string()))
     out += [(ST.evidence_column(n), pa.string()) for n in ST.decided_fields(plan)]
     out.append((BROKEN, pa.string()))
     return out
@@ -152,14 +154,24 @@ def decide(job: DecideJob, frame: pl.DataFrame) -> pl.DataFrame:
     decided = query.collect()
     cand = pl.col("__cand__")
     dims = [d for d in F.DIMENSIONS if d in decided.columns]
+    cells = pl.struct(pl.col(ST.cell_column(i)).alias(c) for i, c in enumerate(job.cell_names))
     return decided.with_columns(
         # dimensions trimmed (blank → null) as the streaming path does once at the end
         *(R.blank_to_null(pl.col(d).cast(pl.String)).alias(d) for d in dims),
         pl.col("__decision__").cast(pl.String),
         pl.col("__gap__").cast(pl.Int64),
-        # the raw cells travel only for candidate rows (few): the structural rules need them
-        *(pl.when(cand).then(pl.col(ST.cell_column(i))).alias(ST.cell_column(i)) for i in range(len(job.cell_names))),
-    )
+        # the raw cells travel only for candidate rows (few), as one JSON text: the structural
+        # rules need them; the raw key cells only for rejected rows (the rejects table)
+        pl.when(cand).then(cells.struct.json_encode()).alias(CELLS),
+        *(pl.when(pl.col("__decision__").is_in(list(R.REJECTED_REASONS))).then(pl.col(c)).alias(c)
+          for c in ST.REJECT_RAW),
+    ).drop(*(ST.cell_column(i) for i in range(len(job.cell_names))))
+
+
+def candidate_cells(rows: pl.DataFrame, cell_names: list[str]) -> pl.DataFrame:
+    """The candidate rows' raw cells back from their JSON text (:func:`decide`)."""
+    dtype = pl.Struct({c: pl.Boolean if c == RAGGED else pl.String for c in cell_names})
+    return rows.with_columns(pl.col(CELLS).str.json_decode(dtype)).unnest(CELLS)
 
 
 def _arrow(frame: pl.DataFrame, columns: list[tuple[str, pa.DataType]]) -> Iterator[pa.RecordBatch]:
