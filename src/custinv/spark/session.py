@@ -112,8 +112,11 @@ def spark_session(settings: Settings) -> Any:
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
-        _check_java()
-        if is_local_master(master):
+        # under spark-submit the JVM is already running and its --master decides (not our default)
+        submitted = "PYSPARK_GATEWAY_PORT" in os.environ and not settings.spark_master
+        if not submitted:
+            _check_java()
+        if is_local_master(master) and not submitted:
             # executors of a local master are processes of this machine: give them this interpreter
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -121,7 +124,7 @@ def spark_session(settings: Settings) -> Any:
         conf.setdefault("spark.ui.showConsoleProgress", "false")  # custinv reports its own stages
         log_config = Path(__file__).with_name("log4j2.properties")  # errors only, from the JVM's start
         conf.setdefault("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log_config.as_uri()}")
-        builder = SparkSession.builder.master(master)
+        builder = SparkSession.builder if submitted else SparkSession.builder.master(master)
     # bigger Arrow batches into the executors' Python: the per-batch cost of the rules vanishes
     conf.setdefault("spark.sql.execution.arrow.maxRecordsPerBatch", "100000")
     builder = builder.appName(APP_NAME).config("spark.sql.session.timeZone", "UTC")
