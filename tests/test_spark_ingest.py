@@ -220,3 +220,21 @@ def test_random_messy_ledgers_give_the_polars_ledger(seed: int, pad: str, status
             build_ledger_spark([path], settings, spark)
         return
     assert_same(expected, _without_driver_note(collect_orders_for_analytics(build_ledger_spark([path], settings, spark))))
+
+
+def test_odd_money_and_date_cells_are_decided_from_every_row(tmp_path: Path, spark: Any) -> None:
+    """Plain first rows, then 'N/A' amounts, '$1,234.50' and a d.m.Y date far down: the plan
+    takes those columns out of the plain keys and decides them from every row, as custinv's
+    reader does from the whole column — still in the executors."""
+    rows = [f"{1000 + i},C{i % 37},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{i % 90}.{i % 100:02d}" for i in range(1500)]
+    rows[1200] = "3200,C1,2024-05-06,N/A"
+    rows[1300] = '3300,C2,2024-05-07,"$1,234.50"'
+    rows[1400] = "3400,C3,07.05.2024,12.00"
+    path = tmp_path / "odd.csv"
+    path.write_text("order_id,customer_id,order_date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    a, b, native = both([path], Settings(), spark)
+    assert native
+    assert_same(a, b)
+    assert b.source.reject_reasons == {"missing_amount": 1}  # N/A is a blank-like token
+    assert b.orders.filter(pl.col("order_id") == "3300")["amount"].to_list() == [1234.5]
+    assert str(b.orders.filter(pl.col("order_id") == "3400")["order_date"][0]) == "2024-05-07"

@@ -34,9 +34,9 @@ import pyarrow as pa
 
 from custinv.config import Settings
 from custinv.errors import DataError, InputError
+from custinv.ingest import parse, status
 from custinv.ingest import rules as R
 from custinv.ingest import sales as S
-from custinv.ingest import status
 from custinv.ingest import streaming as ST
 from custinv.ingest.readers import LINE, RAGGED, CsvScan, RawTable, detect_format, scan_plain_csv, to_text
 from custinv.ingest.sources import Source
@@ -159,7 +159,7 @@ def _native(target: Path | RemoteInput | SparkTable, settings: Settings, session
     head = source.scan.frame.head(1000).collect()
     head = head.filter(~pl.col(LINE).is_in(pl.Series(source.scan.blank_lines(head), dtype=pl.Int64).implode()))
     plan = ST.plan_from_head(source.scan, settings, Path(str(source.scan.table.path)), head)
-    for _ in range(4):  # again only when the whole input decides otherwise than its first rows
+    for _ in range(6):  # again only when the whole input decides otherwise than its first rows
         say("parsing in the executors")
         job = reading.DecideJob(plan, settings, source.layout, source.scan.table.header_cells)
         job = dataclasses.replace(job, columns=reading.decided_columns(plan, source.layout))
@@ -173,9 +173,11 @@ def _native(target: Path | RemoteInput | SparkTable, settings: Settings, session
             plan.with_formats(redecide.date_fmt, redecide.money)
         except _MultiLine:
             plan.multi_line = True
+        except _Replan as replan:
+            _replan(plan, replan.fields, head, settings)
         finally:
             decided.unpersist()
-    raise NotNative("the plan did not settle after four reads")
+    raise NotNative("the plan did not settle after six reads")
 
 
 class _MultiLine(Exception):
@@ -285,16 +287,17 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
     scan = source.scan
     decided_text = [ST.evidence_column(n) for n in ST.decided_fields(plan)]
     # one job: the broken batches, the odd key cells and the candidate rows (all few)
-    flagged = _collect(decided.filter(sf.col(reading.BROKEN).isNotNull() | sf.col("__cand__") | sf.col("__odd__"))
+    flagged = _collect(decided.filter(sf.col(reading.BROKEN).isNotNull() | sf.col("__cand__"))
                        .select(reading.BROKEN, reading.CELLS, "__line__", "__cand__", "__odd__", "__decision__",
                                *decided_text))
     broken = flagged.filter(pl.col(reading.BROKEN).is_not_null())
     if broken.height:
         raise NotNative(broken[reading.BROKEN][0])
-    if flagged.filter(pl.col("__odd__") & ~pl.col("__cand__")).height:
-        raise NotNative(_ODD)
-    rows = decided.filter(sf.col(reading.BROKEN).isNull())
     cell_names = [*source.layout.cells, RAGGED]
+    odd = _collect(decided.filter(sf.col("__odd__") & ~sf.col("__cand__")).select(reading.CELLS).limit(1_000))
+    if odd.height:  # a key cell of another shape: decide that column from every row instead
+        raise _Replan(_odd_fields(plan, reading.candidate_cells(odd, cell_names)))
+    rows = decided.filter(sf.col(reading.BROKEN).isNull())
     candidates = reading.candidate_cells(flagged.filter(pl.col("__cand__")).drop(reading.BROKEN, "__cand__"), cell_names)
     blank, codes = ST.structural_lines(scan, candidates)
     blank_series = pl.Series(blank, dtype=pl.Int64)
@@ -302,7 +305,7 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
     gone_lines = [int(x) for x in gone.to_list()]
     data_candidates = candidates.filter(~pl.col("__line__").is_in(gone.implode()))
     if data_candidates.filter(pl.col("__odd__")).height:
-        raise NotNative(_ODD)
+        raise _Replan(_odd_fields(plan, data_candidates.filter(pl.col("__odd__"))))
     if ST.decided_fields(plan):
         _verify(plan, rows.filter(~sf.col("__cand__")), data_candidates, settings)
 
@@ -381,8 +384,42 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
     )
 
 
-_ODD = ("a key column (id, date or money) holds values of another shape than its first rows, "
-        "which custinv's general reader weighs")
+class _Replan(Exception):
+    """Key columns whose cells are not all of the plain shape the first rows showed."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(fields)
+        self.fields = fields
+
+
+def _odd_fields(plan: ST.ReadPlan, rows: pl.DataFrame) -> list[str]:
+    """The plain key fields that some of ``rows`` (raw cells) write in another shape."""
+    return [k for k in plan.keys if rows.select(ST.not_plain(plan.mapping, [k]).any()).item()]
+
+
+def _replan(plan: ST.ReadPlan, fields: list[str], head: pl.DataFrame, settings: Settings) -> None:
+    """Take odd date and money columns out of the plain keys: they are decided from every row's
+    evidence (streaming.verify_formats), starting from what the first rows say. Odd ids need
+    custinv's general reader."""
+    if any(f in ("customer_id", "order_id") for f in fields):
+        raise NotNative("an id column holds values that need the general id rules (blanks like N/A, "
+                        "padding, full-width digits), which custinv's reader decides from the whole column")
+
+    def values(name: str) -> pl.Series:
+        column = plan.mapping.column(name)
+        assert column is not None
+        return head.select(R.blank_to_null(pl.col(column))).to_series().drop_nulls()
+
+    date_fmt, money = plan.date_fmt, dict(plan.money)
+    if "order_date" in fields and date_fmt is None:
+        try:
+            date_fmt = parse.detect_date_format(values("order_date").alias("raw_order_date"), settings.date_format)
+        except parse.AmbiguousDateFormat:
+            date_fmt = parse.DateFormat(kinds=(parse.MDY,))  # every row decides (verify_formats)
+    for name in fields:
+        if name in R.MONEY_FIELDS and name not in money:
+            money[name] = parse.detect_money_format(values(name))
+    plan.with_formats(date_fmt, money)
 
 
 def _tally(plan: ST.ReadPlan, data: Any) -> pl.DataFrame:

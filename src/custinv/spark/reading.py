@@ -160,9 +160,10 @@ def decide(job: DecideJob, frame: pl.DataFrame) -> pl.DataFrame:
         *(R.blank_to_null(pl.col(d).cast(pl.String)).alias(d) for d in dims),
         pl.col("__decision__").cast(pl.String),
         pl.col("__gap__").cast(pl.Int64),
-        # the raw cells travel only for candidate rows (few), as one JSON text: the structural
-        # rules need them; the raw key cells only for rejected rows (the rejects table)
-        pl.when(cand).then(cells.struct.json_encode()).alias(CELLS),
+        # the raw cells travel only for candidate rows and rows with an odd key cell (few), as one
+        # JSON text: the structural rules and the re-plan need them; the raw key cells only for
+        # rejected rows (the rejects table)
+        pl.when(cand | pl.col("__odd__")).then(cells.struct.json_encode()).alias(CELLS),
         *(pl.when(pl.col("__decision__").is_in(list(R.REJECTED_REASONS))).then(pl.col(c)).alias(c)
           for c in ST.REJECT_RAW),
     ).drop(*(ST.cell_column(i) for i in range(len(job.cell_names))))
