@@ -91,6 +91,8 @@ def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, str, st
 
 
 def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Paths where two JSON values differ; floats agree to 1e-12 relatively (the CLV diagnostics
+    of one engine already differ in the last bit from run to run). Also used by the tests."""
     if isinstance(a, dict) and isinstance(b, dict):
         return [d for k in sorted(set(a) | set(b)) for d in differences(a.get(k), b.get(k), f"{path}.{k}")]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):

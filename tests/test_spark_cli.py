@@ -6,8 +6,8 @@ The commands run in-process (typer's CliRunner) so they share the test run's one
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,16 +29,14 @@ def _audit(*args: str) -> tuple[int, dict[str, Any] | None, str]:
     return out.exit_code, data, out.stderr
 
 
-def _differences(a: Any, b: Any, path: str = "") -> list[str]:
-    """Paths where the two JSON values differ. Floats agree to 1e-12 relatively: the CLV
-    diagnostics of one engine already differ in the last bit from run to run."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [d for k in sorted(set(a) | set(b)) for d in _differences(a.get(k), b.get(k), f"{path}.{k}")]
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{path}[{i}]")]
-    if isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-12):
-        return []
-    return [] if a == b else [path]
+def _differences(a: Any, b: Any) -> list[str]:
+    """Paths where the two JSON values differ (floats to 1e-12 relatively: the CLV diagnostics of
+    one engine already differ in the last bit from run to run) — benchmarks/bench_spark.py's rule."""
+    spec = importlib.util.spec_from_file_location("custinv_bench_spark", ROOT / "benchmarks" / "bench_spark.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.differences(a, b))
 
 
 @pytest.mark.spark
@@ -57,8 +55,6 @@ def test_audit_json_is_the_polars_engines(name: str, spark: Any) -> None:
 
 @pytest.mark.spark
 def test_audit_of_a_generated_shop_runs_in_the_executors(tmp_path: Path, spark: Any) -> None:
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location("custinv_examples_generate_cli", EXAMPLES / "generate.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
