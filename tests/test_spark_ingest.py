@@ -238,3 +238,22 @@ def test_odd_money_and_date_cells_are_decided_from_every_row(tmp_path: Path, spa
     assert b.source.reject_reasons == {"missing_amount": 1}  # N/A is a blank-like token
     assert b.orders.filter(pl.col("order_id") == "3300")["amount"].to_list() == [1234.5]
     assert str(b.orders.filter(pl.col("order_id") == "3400")["order_date"][0]) == "2024-05-07"
+
+
+@pytest.mark.parametrize("name", ["messy.csv", "lines.parquet"])
+def test_inputs_split_into_many_partitions_keep_their_line_numbers(name: str, tmp_path: Path, spark: Any) -> None:
+    """Spark splits a file into partitions (here 8 KiB each: dozens); rows are numbered by
+    their partition's offset and place, so rejects, first lines and ties come out as on one machine."""
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        write_messy(path, 5)
+    else:
+        _lineitems().main(["20000", str(path), "--seed", "3"])
+        pl.read_parquet(path).write_parquet(path, row_group_size=1000)  # Spark splits Parquet by row group
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "8192")
+    try:
+        a, b, native = both([path], Settings(max_reject_rate=1.0), spark)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert native
+    assert_same(a, b)
