@@ -99,16 +99,17 @@ def _check_java() -> None:
 
 def spark_session(settings: Settings) -> Any:
     """The session for this run (an existing active one is reused: one JVM per process)."""
+    remote = remote_url(settings)
+    if not remote:  # a malformed master is a usage error whether or not pyspark is installed
+        check_master(settings.spark_master or DEFAULT_MASTER)
     require_pyspark()
     from pyspark.sql import SparkSession
 
     conf = dict(settings.spark_conf)
-    remote = remote_url(settings)
     if remote:
         builder = SparkSession.builder.remote(remote)
     else:
         master = settings.spark_master or DEFAULT_MASTER
-        check_master(master)
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
