@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from test_streaming_ingest import write_messy
 
 from custinv.config import Settings
-from custinv.errors import DataError, InputError
+from custinv.errors import DataError, InputError, UsageError
 from custinv.ingest import ledger as L
 from custinv.ingest.rules import Ledger
 from custinv.spark.ingest import build_ledger_spark, collect_orders_for_analytics
@@ -257,3 +257,15 @@ def test_inputs_split_into_many_partitions_keep_their_line_numbers(name: str, tm
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
     assert native
     assert_same(a, b)
+
+
+def test_every_reject_is_written_as_a_parquet_dataset(tmp_path: Path, spark: Any) -> None:
+    path = write_messy(tmp_path / "orders.csv", 7)
+    target = tmp_path / "rejects"
+    settings = Settings(max_reject_rate=1.0, spark_rejects=str(target))
+    expected = L.build_ledger([path], Settings(max_reject_rate=1.0))
+    build_ledger_spark([path], settings, spark)
+    written = pl.read_parquet(target / "*.parquet").sort("file", "line")
+    assert written.equals(expected.rejects)
+    with pytest.raises(UsageError, match="already exists"):  # never replaces a folder
+        build_ledger_spark([path], settings, spark)

@@ -96,6 +96,7 @@ class Settings(BaseModel):
     spark_remote: str | None = None  # Spark Connect, sc://host:15002 (else SPARK_REMOTE)
     spark_conf: dict[str, str] = Field(default_factory=dict)
     table: str | None = None  # a Spark catalog table as the input (--table db.orders)
+    spark_rejects: str | None = None  # every rejected row as a Parquet dataset (a Spark path)
 
     # ---- classification
     high_frequency: float | None = Field(default=None, gt=0)
@@ -233,7 +234,7 @@ class Settings(BaseModel):
         return self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir", "db_password", *_WHERE_IT_RUNS})
 
 
-_WHERE_IT_RUNS = ("spark_master", "spark_remote", "spark_conf")
+_WHERE_IT_RUNS = ("spark_master", "spark_remote", "spark_conf", "spark_rejects")
 """Where the engine runs changes no number: not stated with the settings."""
 
 

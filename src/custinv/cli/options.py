@@ -94,6 +94,7 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "spark_master": (Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL: local[*] (default: every core of this machine), local[4], yarn, spark://host:7077, k8s://https://host:443.", rich_help_panel=_E)], None),
         "spark_remote": (Annotated[Optional[str], typer.Option("--spark-remote", help="Spark Connect server, e.g. sc://host:15002 (default: SPARK_REMOTE when set).", rich_help_panel=_E)], None),
         "table": (Annotated[Optional[str], typer.Option("--table", help="Read this Spark catalog table instead of files, e.g. --table sales.orders (with --engine spark).", rich_help_panel=_E)], None),
+        "spark_rejects": (Annotated[Optional[str], typer.Option("--spark-rejects", help="With --engine spark: write every rejected row (file, line, column, value, reason) as a Parquet dataset into this new folder (local, hdfs://, s3a://…). --rejects FILE.csv lists the first 100,000.", rich_help_panel=_E)], None),
     },
     "classify": {
         "high_frequency": (Annotated[Optional[float], typer.Option(help="Orders per year at or above which a repeat buyer is high-frequency (default: the median of repeat buyers).", rich_help_panel=_C)], None),

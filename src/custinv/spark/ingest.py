@@ -33,7 +33,7 @@ import polars as pl
 import pyarrow as pa
 
 from custinv.config import Settings
-from custinv.errors import DataError, InputError
+from custinv.errors import DataError, InputError, OutputError, UsageError
 from custinv.ingest import parse, status
 from custinv.ingest import rules as R
 from custinv.ingest import sales as S
@@ -363,11 +363,14 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
     if plan.mapping.column("status"):
         revenue = used_tally.group_by("raw_status").agg(pl.col("revenue").sum())
         warnings = S.unknown_status_warnings(status_counts, revenue, deal_export=plan.deal_export)
-    if n_rejected > rejected.height:
-        warnings.append(f"{raw.path}: {n_rejected} rows were rejected; the reports list the first "
-                        f"{rejected.height} by line (the counts are exact)")
     file_plan = R.FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                            unique_ids=plan.mapping.column("order_id") is not None and not multi_line)
+    if settings.spark_rejects:
+        say("writing the rejects")
+        _write_rejects(rejected_all.select(*reject_cols), file_plan, settings.spark_rejects)
+    if n_rejected > rejected.height:
+        warnings.append(f"{raw.path}: {n_rejected} rows were rejected; the reports and --rejects list the first "
+                        f"{rejected.height} by line (the counts are exact; --spark-rejects DIR writes them all)")
     report = R.accounting(counts, reported, [file_plan], currency)
     report.warnings = [*report.warnings, *warnings]
     R.check_usable(report, settings)
@@ -382,6 +385,19 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
         raw_tables=[raw],
         samples=samples.with_columns(pl.col("order_date").cast(pl.Date)) if samples.height else samples,
     )
+
+
+def _write_rejects(rejected: Any, file_plan: R.FilePlan, target: str) -> None:
+    """Every rejected row, as rules.rejects_table gives them, into a new Parquet dataset."""
+    ddl = reading.spark_schema(reading.REJECT_COLUMNS)
+    table = rejected.mapInArrow(reading.rejects_partitions([file_plan]), ddl)
+    try:
+        table.write.mode("errorifexists").parquet(target)
+    except Exception as exc:  # AnalysisException PATH_ALREADY_EXISTS, permissions, a missing bucket
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "ALREADY_EXISTS" in first.upper():
+            raise UsageError(f"--spark-rejects {target} already exists", hint="name a new folder") from exc
+        raise OutputError(f"--spark-rejects {target}: cannot write ({first})") from exc
 
 
 class _Replan(Exception):

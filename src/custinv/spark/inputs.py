@@ -84,6 +84,9 @@ def refuse_without_spark(files: list[str], settings: Settings) -> None:
     """Cluster URLs and --table need the Spark engine: a usage error naming it (exit 2)."""
     if settings.engine == "spark":
         return
+    if settings.spark_rejects:
+        raise UsageError("--spark-rejects writes a Spark dataset: it needs --engine spark",
+                         hint="with the Polars engine, --rejects FILE.csv writes every rejected row")
     if settings.table:
         raise UsageError("--table reads a Spark catalog table: it needs --engine spark",
                          hint=f"custinv audit --engine spark --table {settings.table}")

@@ -270,3 +270,19 @@ def order_key() -> Any:
 
     return sf.coalesce(sf.col("order_id"),
                        sf.concat_ws("|", sf.col("customer_id"), sf.date_format("order_date", "yyyy-MM-dd")))
+
+
+REJECT_COLUMNS = [("file", pa.string()), ("line", pa.int64()), ("column", pa.string()), ("value", pa.string()),
+                  ("reason", pa.string())]
+
+
+def rejects_partitions(plans: list[R.FilePlan]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``mapInArrow`` over rejected rows → the rejects table of :func:`custinv.ingest.rules.rejects_table`."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            rows = pl.DataFrame(pl.from_arrow(batch))
+            if rows.height:
+                yield from _arrow(R.rejects_table(rows, plans), REJECT_COLUMNS)
+
+    return run
