@@ -1,6 +1,7 @@
 """``--engine spark`` against the Polars engine on one line-item export (issue 19).
 
     python benchmarks/bench_spark.py --rows 10M                          # audit: Polars vs Spark local[2]
+    python benchmarks/bench_spark.py --rows 1M --shape lines_dollar      # one messy shape of bench.py
     python benchmarks/bench_spark.py --rows 100M --mode ingest --engines spark   # the distributed half alone
 
 The input is generated once by ``benchmarks/lineitems.py`` into ``./bench-data/`` (git-ignored;
@@ -61,8 +62,18 @@ def parse_count(text: str) -> int:
     return int(float(t[:-1] if scale > 1 else t) * scale)
 
 
-def ensure_input(rows: int, seed: int) -> Path:
-    path = DATA / f"spark_lines_{rows}.csv"
+SHAPES = {  # the messy shapes of benchmarks/bench.py: lineitems.py options and the file's suffix
+    "lines": ([], ".csv"),
+    "lines_mdy": (["--date-format", "mdy"], ".csv"),
+    "lines_dollar": (["--money", "dollar"], ".csv"),
+    "lines_status": (["--status"], ".csv"),
+    "lines_parquet": ([], ".parquet"),
+}
+
+
+def ensure_input(rows: int, seed: int, shape: str = "lines") -> Path:
+    options, suffix = SHAPES[shape]
+    path = DATA / (f"spark_lines_{rows}{suffix}" if shape == "lines" else f"spark_{shape}_{rows}{suffix}")
     if not path.exists():
         spec = importlib.util.spec_from_file_location("custinv_bench_lineitems", ROOT / "benchmarks" / "lineitems.py")
         assert spec and spec.loader
@@ -70,7 +81,7 @@ def ensure_input(rows: int, seed: int) -> Path:
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         DATA.mkdir(exist_ok=True)
-        module.main([str(rows), str(path), "--seed", str(seed)])
+        module.main([str(rows), str(path), "--seed", str(seed), *options])
     return path
 
 
@@ -110,8 +121,9 @@ def main() -> int:
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--driver-memory", default="4g")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="lines")
     args = ap.parse_args()
-    path = ensure_input(args.rows, args.seed)
+    path = ensure_input(args.rows, args.seed, args.shape)
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
            "CUSTINV_SPARK_CONF": f"spark.driver.memory={args.driver_memory};spark.driver.maxResultSize=0"}
     results: dict[str, dict[str, Any]] = {}
@@ -125,7 +137,8 @@ def main() -> int:
             cmd = [sys.executable, "-c", _INGEST, engine, str(path), args.master, args.driver_memory]
         load = os.getloadavg()[0]
         wall, rss, code, out, err = run(cmd, env)
-        result: dict[str, Any] = {"engine": engine, "mode": args.mode, "rows": args.rows, "wall_s": round(wall, 2),
+        result: dict[str, Any] = {"engine": engine, "mode": args.mode, "shape": args.shape, "rows": args.rows,
+                                  "wall_s": round(wall, 2),
                                   "python_rss_mib": round(rss), "exit": code, "load": round(load, 1),
                                   "master": args.master if engine == "spark" else None,
                                   "driver_memory": args.driver_memory if engine == "spark" else None}
