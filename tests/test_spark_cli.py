@@ -99,6 +99,8 @@ def test_cluster_inputs_need_the_spark_engine() -> None:
     assert code == 2 and "--engine spark" in err
     code, _, err = _audit("--table", "sales.orders")
     assert code == 2 and "--engine spark" in err
+    code, _, err = _audit(str(EXAMPLES / "shopify_orders.csv"), "--spark-rejects", "rejects/")
+    assert code == 2 and "--engine spark" in err
 
 
 def test_an_unknown_engine_is_a_usage_error() -> None:
