@@ -231,7 +231,12 @@ class Settings(BaseModel):
 
     def number_settings(self) -> dict[str, Any]:
         """The knobs that decide numbers, as stated in the output (presentation excluded)."""
-        return self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir", "db_password", *_WHERE_IT_RUNS})
+        stated = self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir", "db_password", *_WHERE_IT_RUNS})
+        # the engine (same numbers either way) and a catalog table are stated only when used
+        for key, default in (("engine", "polars"), ("table", None)):
+            if stated.get(key) == default:
+                stated.pop(key)
+        return stated
 
 
 _WHERE_IT_RUNS = ("spark_master", "spark_remote", "spark_conf", "spark_rejects")

@@ -773,3 +773,4 @@ verify_formats = _verify_formats
 structural_lines = _structural
 REJECT_RAW = _REJECT_RAW
 AMOUNT_GAP = _AMOUNT_GAP
+SAMPLE_LIMIT = _SAMPLE_LIMIT

@@ -374,8 +374,13 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
     report = R.accounting(counts, reported, [file_plan], currency)
     report.warnings = [*report.warnings, *warnings]
     R.check_usable(report, settings)
+    say("grouping lines into orders")
+    # cached and materialised here, so the decided rows can be released and every reduction the
+    # engine runs on the orders reads the cache instead of parsing the input again
+    orders = _orders(used, plan, file_plan, multi_line).persist()
+    orders.count()
     return R.Ledger(
-        orders=_orders(used, plan, file_plan, multi_line),
+        orders=orders,
         as_of=as_of,
         currency=currency,
         source=report,
@@ -464,7 +469,7 @@ def _verify(plan: ST.ReadPlan, data_rows: Any, data_candidates: pl.DataFrame, se
     evidence = ST.PlanEvidence()
     if plan.date_fmt is not None:
         text = ST.evidence_column("order_date")
-        dates = data_rows.groupBy(text).count().limit(ST._SAMPLE_LIMIT + 1)
+        dates = data_rows.groupBy(text).count().limit(ST.SAMPLE_LIMIT + 1)
         evidence.dates.append(_collect(dates).select(pl.col(text).alias("v"), pl.col("count").cast(pl.UInt32).alias("n")))
     for name in plan.money:
         text = ST.evidence_column(name)
