@@ -8,9 +8,6 @@ test command installs the ``spark`` extra). Tests that use it carry the ``spark`
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -20,13 +17,9 @@ import pytest
 
 def java_major() -> int | None:
     """The major version of the ``java`` on PATH (or under JAVA_HOME), None when there is none."""
-    home = os.environ.get("JAVA_HOME")
-    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
-    if not java or not os.path.exists(java):
-        return None
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
-    match = re.search(r'version "(\d+)', out)
-    return int(match.group(1)) if match else None
+    from custinv.spark.session import java_version
+
+    return java_version()
 
 
 @pytest.fixture(scope="session")
@@ -36,16 +29,11 @@ def spark() -> Iterator[Any]:
     if major is None or major < 17:
         pytest.skip("Java 17+ not found; .ci/run installs openjdk-17-jre-headless under CI=true")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # executors run this interpreter
-    from pyspark.sql import SparkSession
+    from custinv.config import Settings
+    from custinv.spark.session import spark_session
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("custinv-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
+    # custinv's own session builder (UTC, quiet log, UI off), small: two cores, four shuffle partitions
+    session = spark_session(Settings(engine="spark", spark_master="local[2]",
+                                     spark_conf={"spark.sql.shuffle.partitions": "4"}))
     yield session
     session.stop()

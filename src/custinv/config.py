@@ -90,6 +90,13 @@ class Settings(BaseModel):
     where: str | None = None
     since: str | None = None
     db_password: SecretStr | None = None  # CUSTINV_DB_PASSWORD or [source] password; never printed
+    # the order-level engine (custinv.spark; [engine] name / spark_master / spark_remote / spark_conf)
+    engine: Literal["polars", "spark"] = "polars"
+    spark_master: str | None = None  # None: local[*]
+    spark_remote: str | None = None  # Spark Connect, sc://host:15002 (else SPARK_REMOTE)
+    spark_conf: dict[str, str] = Field(default_factory=dict)
+    table: str | None = None  # a Spark catalog table as the input (--table db.orders)
+    spark_rejects: str | None = None  # every rejected row as a Parquet dataset (a Spark path)
 
     # ---- classification
     high_frequency: float | None = Field(default=None, gt=0)
@@ -224,7 +231,15 @@ class Settings(BaseModel):
 
     def number_settings(self) -> dict[str, Any]:
         """The knobs that decide numbers, as stated in the output (presentation excluded)."""
-        return self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir", "db_password"})
+        stated = self.model_dump(mode="json", exclude={"lang", "pii", "cache_dir", "db_password", *_WHERE_IT_RUNS})
+        if stated.get("table") is None:  # a catalog table is stated only when one was read
+            stated.pop("table", None)
+        return stated
+
+
+_WHERE_IT_RUNS = ("engine", "spark_master", "spark_remote", "spark_conf", "spark_rejects")
+"""Where the engine runs changes no number: not stated with the settings (the stocktake states
+the engine that reduced the orders, ``settings.engine``, beside them)."""
 
 
 def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +251,8 @@ def _flatten_toml(data: dict[str, Any]) -> dict[str, Any]:
             flat.update({f"status_{k}": v for k, v in value.items()})
         elif key == "source" and isinstance(value, dict):
             flat.update({("db_password" if k == "password" else k.replace("-", "_")): v for k, v in value.items()})
+        elif key == "engine" and isinstance(value, dict):  # [engine] name = "spark", spark_conf = {...}
+            flat.update({("engine" if k == "name" else k.replace("-", "_")): v for k, v in value.items()})
         elif key == "cache" and isinstance(value, dict):
             if "dir" in value:
                 flat["cache_dir"] = value["dir"]
@@ -276,7 +293,7 @@ def read_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
             continue
         if name in ("value_tiers", "rfm_frequency", "by", "status_used", "status_excluded"):
             out[name] = [p.strip() for p in raw.split(",") if p.strip()]
-        elif name == "mapping":
+        elif name in ("mapping", "spark_conf"):
             out[name] = dict(p.split("=", 1) for p in raw.split(";") if "=" in p)
         else:
             out[name] = raw

@@ -107,7 +107,13 @@ def audit(
         if side is not None:
             check_side_input(side)
     with timings.stage("ingest"):
-        ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"), on_rows=on_rows)
+        if settings.engine == "spark":  # orders as a Spark DataFrame; the Spark engine reduces them (issue 19)
+            from custinv.spark.ingest import build_ledger_spark
+            from custinv.spark.session import spark_session
+
+            ledger = build_ledger_spark(paths, settings, spark_session(settings), say=say)
+        else:
+            ledger = cached_build_ledger(paths, settings, on_file=lambda p: say(f"reading {p.name}"), on_rows=on_rows)
     return analyse(ledger, settings, timings=timings, progress=say)
 
 

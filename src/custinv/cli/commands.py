@@ -46,7 +46,7 @@ def _json_compare(format: object) -> bool:
 
 
 @app.command()
-@with_options("reading", "classify", "trends", "clv", "alerts", "reports", "book", "lang", "run")
+@with_options("reading", "engine", "classify", "trends", "clv", "alerts", "reports", "book", "lang", "run")
 @guarded(json_when=_json_unless_table)
 def audit(
     files: FilesArg,
@@ -83,7 +83,7 @@ def audit(
 
 
 @app.command()
-@with_options("reading", "classify", "trends", "clv", "run")
+@with_options("reading", "engine", "classify", "trends", "clv", "run")
 @guarded(json_when=_json_rows)
 def customers(
     files: FilesArg,
@@ -153,7 +153,7 @@ def inspect(
 
 
 @app.command()
-@with_options("reading", "classify", "lang", "run")
+@with_options("reading", "engine", "classify", "lang", "run")
 @guarded(json_when=_json_unless_table)
 def rfm(
     files: FilesArg,
@@ -184,7 +184,7 @@ class CohortMeasure(str, Enum):
 
 
 @app.command()
-@with_options("reading", "trends", "lang", "run")
+@with_options("reading", "engine", "trends", "lang", "run")
 @guarded(json_when=_json_unless_table)
 def cohorts(
     files: FilesArg,
@@ -214,7 +214,7 @@ def cohorts(
 
 
 @app.command()
-@with_options("reading", "classify", "trends", "clv", "alerts", "lang", "run")
+@with_options("reading", "engine", "classify", "trends", "clv", "alerts", "lang", "run")
 @guarded(json_when=_json_unless_table)
 def churn(
     files: FilesArg,
@@ -241,7 +241,7 @@ def churn(
 
 
 @app.command()
-@with_options("reading", "classify", "clv", "lang", "run")
+@with_options("reading", "engine", "classify", "clv", "lang", "run")
 @guarded(json_when=_json_unless_table)
 def clv(
     files: FilesArg,

@@ -96,6 +96,9 @@ def _expand(files: list[str]) -> list[Source]:
     from custinv.ingest.sources import expand_sources
     from custinv.stdin_inputs import spool_special, utf8_names
 
+    if not files:
+        raise UsageError("no input: give a file, a glob or a database URI", hint="e.g. custinv audit orders.csv")
+
     sources = expand_sources(spool_special(files))
     readable = iter(utf8_names([s for s in sources if isinstance(s, Path)]))
     return [next(readable) if isinstance(s, Path) else s for s in sources]
@@ -122,7 +125,10 @@ def _prepare_outputs(opts: dict[str, Any], files: list[str], settings: Settings,
     from custinv.ingest.sources.uri import is_database_uri
 
     sides = (settings.customers_file, settings.tickets, opts.get("config"), "custinv.toml")
-    inputs = [s for s in _expand(files) if isinstance(s, Path)]  # a database is never an output
+    from custinv.spark.inputs import is_spark_url
+
+    local = [f for f in files if not is_spark_url(f)]  # Spark's inputs (hdfs://, --table) are never outputs
+    inputs = [s for s in _expand(local) if isinstance(s, Path)] if local else []
     inputs += [Path(p) for p in sides if p is not None and not is_database_uri(str(p))]
     set_policy(inputs, force=bool(opts.get("force")))
     for path in (opts.get("rejects"), *paths):
@@ -152,7 +158,11 @@ def _run_audit(files: list[str], settings: Settings, opts: dict[str, Any]) -> Au
         if clv is not None:  # every CLV model warning is also a stderr line (and in clv.warnings)
             _print_warnings(clv.warnings, quiet, label="clv warning")
 
-    return run_audit(_expand(files), settings, progress=lambda: _progress(quiet), rejects=opts.get("rejects"),
+    from custinv.spark.inputs import refuse_without_spark, spark_inputs
+
+    refuse_without_spark(files, settings)
+    sources = spark_inputs(files, settings, _expand) if settings.engine == "spark" else _expand(files)
+    return run_audit(sources, settings, progress=lambda: _progress(quiet), rejects=opts.get("rejects"),  # type: ignore[arg-type]
                      timings=bool(opts.get("timings")), on_audit=warn)
 
 

@@ -32,6 +32,9 @@ METAVARS: dict[str, str] = {
     # customer book and service
     "customers_file": "PATH", "conversion_days": "DAYS", "tickets": "PATH", "sla_hours": "HOURS",
     "snapshot": "DIR", "compare_with": "DIR",
+    # engine
+    "engine": "polars|spark", "spark_master": "MASTER", "spark_remote": "sc://HOST:PORT", "table": "DB.TABLE",
+    "spark_rejects": "DIR",
 }
 
 

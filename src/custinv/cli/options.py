@@ -43,8 +43,9 @@ FilesArg = Annotated[
         "(monthly exports) are read as one book; lines repeated across files are counted once. "
         "Or a database: postgresql://user@host:5432/shop?table=sales.orders, mysql://…, "
         "sqlite:///shop.db?table=orders, duckdb:///wh.duckdb?table=orders (pip install 'custinv[db]'; "
-        "password from CUSTINV_DB_PASSWORD, PGPASSWORD, ~/.pgpass or [source] password in custinv.toml).",
-        show_default=False,
+        "password from CUSTINV_DB_PASSWORD, PGPASSWORD, ~/.pgpass or [source] password in custinv.toml). "
+        "With --engine spark also hdfs://, s3a://, gs://, abfss:// files, folders and globs (or --table instead).",
+        show_default=False, default_factory=list,
     ),
 ]
 
@@ -59,6 +60,9 @@ _B = "Customer book and service"
 
 
 _D = "Database sources"
+
+
+_E = "Engine (Apache Spark)"
 
 
 # name -> (annotation, default). Names are Settings fields unless handled in _settings().
@@ -84,6 +88,13 @@ OPTION_GROUPS: dict[str, dict[str, tuple[Any, Any]]] = {
         "query_file": (Annotated[Optional[Path], typer.Option("--query-file", help="Database source: read the SELECT from this .sql file.", rich_help_panel=_D)], None),
         "where": (Annotated[Optional[str], typer.Option("--where", help="Database source: an SQL condition the server applies, e.g. \"region = 'EU'\".", rich_help_panel=_D)], None),
         "since": (Annotated[Optional[str], typer.Option("--since", help="Database source: fetch only orders on or after this date (YYYY-MM-DD; needs a date/timestamp column). --as-of also limits what is fetched.", rich_help_panel=_D)], None),
+    },
+    "engine": {
+        "engine": (Annotated[Optional[str], typer.Option("--engine", help="Where the order-level work runs: polars (this machine, default) or spark (pip install 'custinv[spark]'): parsing, row accounting and grouping lines into orders run in Spark's executors with custinv's own rules, the same numbers. [engine] name in custinv.toml, CUSTINV_ENGINE.", rich_help_panel=_E)], None),
+        "spark_master": (Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL: local[*] (default: every core of this machine), local[4], yarn, spark://host:7077, k8s://https://host:443.", rich_help_panel=_E)], None),
+        "spark_remote": (Annotated[Optional[str], typer.Option("--spark-remote", help="Spark Connect server, e.g. sc://host:15002 (default: SPARK_REMOTE when set).", rich_help_panel=_E)], None),
+        "table": (Annotated[Optional[str], typer.Option("--table", help="Read this Spark catalog table instead of files, e.g. --table sales.orders (with --engine spark).", rich_help_panel=_E)], None),
+        "spark_rejects": (Annotated[Optional[str], typer.Option("--spark-rejects", help="With --engine spark: write every rejected row (file, line, column, value, reason) as a Parquet dataset into this new folder (local, hdfs://, s3a://…). --rejects FILE.csv lists the first 100,000.", rich_help_panel=_E)], None),
     },
     "classify": {
         "high_frequency": (Annotated[Optional[float], typer.Option(help="Orders per year at or above which a repeat buyer is high-frequency (default: the median of repeat buyers).", rich_help_panel=_C)], None),

@@ -973,3 +973,24 @@ def big_file(path: Path) -> bool:
         return size >= (LAZY_MIN_BYTES // 8 if detect_format(path) == "parquet" else LAZY_MIN_BYTES)
     except (OSError, DataError):  # .xls: refused by the eager reader, with its hint
         return False
+
+
+# The read plan and its checks, for the Spark engine (custinv.spark.reading / .ingest): the same
+# plan, query, evidence and verification, applied to Arrow batches inside Spark's executors.
+ReadPlan = _Plan
+PlanEvidence = _Evidence
+HandBack = _HandBack
+Revote = _Revote
+Redecide = _Redecide
+plan_from_head = _plan
+decide_query = _decide_query
+not_plain = _not_plain
+decided_fields = _decided_fields
+evidence_column = _evidence
+cell_column = _cell
+money_sums = _money_sums
+verify_formats = _verify_formats
+structural_lines = _structural
+REJECT_RAW = _REJECT_RAW
+AMOUNT_GAP = _AMOUNT_GAP
+SAMPLE_LIMIT = _SAMPLE_LIMIT

@@ -1,0 +1,271 @@
+"""``--engine spark`` ingest gives exactly the Polars ledger: orders (collected, sorted by ``row``),
+as-of, currency, the source report, statuses, rejects and samples — on the examples, the platform
+fixtures, every shape of the line-item benchmark, messy generated files and random ledgers.
+
+Inputs Spark reads natively (plain UTF-8 CSV, Parquet, catalog tables) must be read in the
+executors (no driver note); the others are read on the driver with a note saying why, and
+otherwise equal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from test_streaming_ingest import write_messy
+
+from custinv.config import Settings
+from custinv.errors import DataError, InputError, UsageError
+from custinv.ingest import ledger as L
+from custinv.ingest.rules import Ledger
+from custinv.spark.ingest import build_ledger_spark, collect_orders_for_analytics
+from custinv.spark.inputs import RemoteInput, SparkTable
+
+pytestmark = pytest.mark.spark
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+PLATFORMS = Path(__file__).resolve().parent / "fixtures" / "platforms"
+DRIVER_NOTE = "read on the Spark driver"
+
+
+def _without_driver_note(ledger: Ledger) -> Ledger:
+    source = ledger.source.model_copy(deep=True)
+    for f in source.files:
+        f.notes = [n for n in f.notes if not n.startswith(DRIVER_NOTE)]
+    return dataclasses.replace(ledger, source=source)
+
+
+def read_natively(ledger: Ledger) -> bool:
+    return not any(n.startswith(DRIVER_NOTE) for f in ledger.source.files for n in f.notes)
+
+
+def both(inputs: list[Any], settings: Settings, spark: Any, polars_inputs: list[Any] | None = None
+         ) -> tuple[Ledger, Ledger, bool]:
+    """(Polars ledger, Spark ledger with its orders collected, read in the executors?)."""
+    expected = L.build_ledger(polars_inputs or inputs, settings)
+    built = build_ledger_spark(inputs, settings, spark)
+    native = read_natively(built)
+    return expected, _without_driver_note(collect_orders_for_analytics(built)), native
+
+
+def assert_same(a: Ledger, b: Ledger) -> None:
+    assert a.source.model_dump() == b.source.model_dump()
+    assert (a.as_of, a.currency) == (b.as_of, b.currency)
+    assert a.orders.schema == b.orders.schema
+    assert a.orders.equals(b.orders)
+    assert a.rejects.equals(b.rejects)
+    assert a.statuses.equals(b.statuses)
+    if a.samples is not None and b.samples is not None:
+        assert a.samples.cast({c: pl.String for c in a.samples.columns}).equals(
+            b.samples.cast({c: pl.String for c in b.samples.columns}))
+
+
+ORDER_EXAMPLES = ["shopify_orders.csv", "crm_orders_zh.csv", "salesforce_opportunities.csv", "sales_ledger.xlsx"]
+
+
+@pytest.mark.parametrize("name", ORDER_EXAMPLES)
+def test_every_example_gives_the_polars_ledger(name: str, spark: Any) -> None:
+    a, b, _ = both([EXAMPLES / name], Settings(), spark)
+    assert_same(a, b)
+
+
+def _platform_files() -> list[Path]:
+    return sorted(p for d in PLATFORMS.iterdir() if d.is_dir() for p in d.iterdir()
+                  if p.suffix.lower() in (".csv", ".xlsx", ".txt", ".tsv"))
+
+
+@pytest.mark.parametrize("path", _platform_files(), ids=lambda p: p.parent.name)
+def test_platform_fixtures_give_the_polars_ledger(path: Path, spark: Any) -> None:
+    settings = Settings(max_reject_rate=1.0)
+    try:
+        expected = L.build_ledger([path], settings)
+    except DataError as exc:  # an export custinv refuses (Amazon: no buyer): refused alike
+        with pytest.raises(DataError) as refused:
+            build_ledger_spark([path], settings, spark)
+        assert refused.value.message == exc.message
+        return
+    built = collect_orders_for_analytics(build_ledger_spark([path], settings, spark))
+    assert_same(expected, _without_driver_note(built))
+
+
+def _lineitems() -> Any:
+    spec = importlib.util.spec_from_file_location("custinv_bench_lineitems", ROOT / "benchmarks" / "lineitems.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+SHAPES = {
+    "lines.csv": [],
+    "lines_mdy.csv": ["--date-format", "mdy"],
+    "lines_dollar.csv": ["--money", "dollar"],
+    "lines_status.csv": ["--status"],
+    "lines_all.csv": ["--date-format", "mdy", "--money", "dollar", "--status"],
+    "lines.parquet": [],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_every_benchmark_shape_is_read_in_the_executors(name: str, tmp_path: Path, spark: Any) -> None:
+    path = tmp_path / name
+    _lineitems().main(["3000", str(path), "--seed", "11", *SHAPES[name]])
+    a, b, native = both([path], Settings(), spark)
+    assert native, "a benchmark shape must not need the driver"
+    assert_same(a, b)
+    assert b.orders["lines"].max() > 1  # line items grouped into orders  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_messy_files_give_the_polars_ledger(seed: int, tmp_path: Path, spark: Any) -> None:
+    """Blank lines, footers, repeated headers, ragged and short rows, bad dates, returns, statuses."""
+    path = write_messy(tmp_path / "orders.csv", seed, statuses=seed % 2 == 0, footer=seed % 3 != 0)
+    a, b, native = both([path], Settings(max_reject_rate=1.0), spark)
+    assert native
+    assert_same(a, b)
+    assert b.rejects.height > 0  # the rejects are reported as the Polars path reports them
+
+
+def test_a_quoted_line_break_is_read_on_the_driver_with_a_note(tmp_path: Path, spark: Any) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text('order_id,customer_id,order_date,amount,note\n1,C1,2024-01-02,10.5,"two\nlines"\n'
+                    "2,C2,2024-01-03,3,x\n", encoding="utf-8")
+    a, b, native = both([path], Settings(), spark)
+    assert not native
+    assert_same(a, b)
+    noted = build_ledger_spark([path], Settings(), spark).source.files[0].notes
+    assert any("line break" in n for n in noted)
+
+
+def test_a_remote_input_is_read_in_the_executors_from_its_head(tmp_path: Path, spark: Any) -> None:
+    """A location only Spark opens (here a file: URL standing in for hdfs:// or s3a://): the
+    driver sniffs the first lines Spark hands it, and the numbers are the local file's."""
+    path = write_messy(tmp_path / "orders.csv", 3)
+    settings = Settings(max_reject_rate=1.0)
+    expected = L.build_ledger([path], settings)
+    built = build_ledger_spark([RemoteInput(path.as_uri())], settings, spark)
+    assert read_natively(built)
+    got = collect_orders_for_analytics(built)
+    assert got.orders.equals(expected.orders)
+    assert got.source.rows_excluded == expected.source.rows_excluded
+    assert got.source.reject_reasons == expected.source.reject_reasons
+    assert got.source.files[0].path == path.as_uri()
+
+
+def test_a_remote_input_spark_cannot_read_as_custinv_is_refused(spark: Any) -> None:
+    gbk = EXAMPLES / "crm_orders_zh.csv"  # GB18030 text: only custinv's reader decodes it
+    with pytest.raises(DataError, match="not a plain UTF-8 CSV") as refused:
+        build_ledger_spark([RemoteInput(gbk.as_uri())], Settings(), spark)
+    assert refused.value.exit_code == 65
+
+
+def test_a_catalog_table_gives_the_parquet_ledger(tmp_path: Path, spark: Any) -> None:
+    path = tmp_path / "lines.parquet"
+    _lineitems().main(["2000", str(path), "--seed", "5"])
+    spark.read.parquet(path.resolve().as_uri()).createOrReplaceTempView("custinv_test_orders")
+    expected = L.build_ledger([path], Settings())
+    got = collect_orders_for_analytics(build_ledger_spark([SparkTable("custinv_test_orders")], Settings(), spark))
+    assert got.orders.equals(expected.orders)
+    assert got.source.rows_used == expected.source.rows_used
+    assert got.source.files[0].path == "custinv_test_orders"
+
+
+def test_a_missing_table_is_exit_66(spark: Any) -> None:
+    with pytest.raises(InputError, match="not found") as missing:
+        build_ledger_spark([SparkTable("nowhere.orders")], Settings(), spark)
+    assert missing.value.exit_code == 66
+
+
+def test_orders_carry_their_first_line_as_row(tmp_path: Path, spark: Any) -> None:
+    path = tmp_path / "o.csv"
+    path.write_text("order_id,customer_id,order_date,amount\nA,c1,2024-01-01,1\nB,c2,2024-01-01,2\n"
+                    "A,c1,2024-01-01,3\nC,c1,2024-01-02,4\n", encoding="utf-8")
+    orders = build_ledger_spark([path], Settings(), spark).orders
+    rows = {r["order_id"]: (r["row"], r["amount"], r["lines"]) for r in orders.collect()}
+    assert rows == {"A": (2, 4.0, 2), "B": (3, 2.0, 1), "C": (5, 4.0, 1)}  # file lines, header on line 1
+
+
+_cells = st.sampled_from(["", " ", "N/A", "x"])
+
+
+@hsettings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), pad=_cells, statuses=st.booleans(), footer=st.booleans())
+def test_random_messy_ledgers_give_the_polars_ledger(seed: int, pad: str, statuses: bool, footer: bool,
+                                                     tmp_path_factory: pytest.TempPathFactory, spark: Any) -> None:
+    path = write_messy(tmp_path_factory.mktemp("prop") / "orders.csv", seed, statuses=statuses, footer=footer)
+    if pad:  # an odd cell somewhere in the middle: the plan must see it, or hand the file over
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rng = random.Random(seed)
+        i = rng.randrange(1, len(lines))
+        cells = lines[i].split(",")
+        cells[rng.randrange(len(cells))] = pad
+        lines[i] = ",".join(cells)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(max_reject_rate=1.0)
+    try:
+        expected = L.build_ledger([path], settings)
+    except DataError:
+        with pytest.raises(DataError):
+            build_ledger_spark([path], settings, spark)
+        return
+    assert_same(expected, _without_driver_note(collect_orders_for_analytics(build_ledger_spark([path], settings, spark))))
+
+
+def test_odd_money_and_date_cells_are_decided_from_every_row(tmp_path: Path, spark: Any) -> None:
+    """Plain first rows, then 'N/A' amounts, '$1,234.50' and a d.m.Y date far down: the plan
+    takes those columns out of the plain keys and decides them from every row, as custinv's
+    reader does from the whole column — still in the executors."""
+    rows = [f"{1000 + i},C{i % 37},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{i % 90}.{i % 100:02d}" for i in range(1500)]
+    rows[1200] = "3200,C1,2024-05-06,N/A"
+    rows[1300] = '3300,C2,2024-05-07,"$1,234.50"'
+    rows[1400] = "3400,C3,07.05.2024,12.00"
+    path = tmp_path / "odd.csv"
+    path.write_text("order_id,customer_id,order_date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    a, b, native = both([path], Settings(), spark)
+    assert native
+    assert_same(a, b)
+    assert b.source.reject_reasons == {"missing_amount": 1}  # N/A is a blank-like token
+    assert b.orders.filter(pl.col("order_id") == "3300")["amount"].to_list() == [1234.5]
+    assert str(b.orders.filter(pl.col("order_id") == "3400")["order_date"][0]) == "2024-05-07"
+
+
+@pytest.mark.parametrize("name", ["messy.csv", "lines.parquet"])
+def test_inputs_split_into_many_partitions_keep_their_line_numbers(name: str, tmp_path: Path, spark: Any) -> None:
+    """Spark splits a file into partitions (here 8 KiB each: dozens); rows are numbered by
+    their partition's offset and place, so rejects, first lines and ties come out as on one machine."""
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        write_messy(path, 5)
+    else:
+        _lineitems().main(["20000", str(path), "--seed", "3"])
+        pl.read_parquet(path).write_parquet(path, row_group_size=1000)  # Spark splits Parquet by row group
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "8192")
+    try:
+        a, b, native = both([path], Settings(max_reject_rate=1.0), spark)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert native
+    assert_same(a, b)
+
+
+def test_every_reject_is_written_as_a_parquet_dataset(tmp_path: Path, spark: Any) -> None:
+    path = write_messy(tmp_path / "orders.csv", 7)
+    target = tmp_path / "rejects"
+    settings = Settings(max_reject_rate=1.0, spark_rejects=str(target))
+    expected = L.build_ledger([path], Settings(max_reject_rate=1.0))
+    build_ledger_spark([path], settings, spark)
+    written = pl.read_parquet(target / "*.parquet").sort("file", "line")
+    assert written.equals(expected.rejects)
+    with pytest.raises(UsageError, match="already exists"):  # never replaces a folder
+        build_ledger_spark([path], settings, spark)
