@@ -269,3 +269,19 @@ def test_every_reject_is_written_as_a_parquet_dataset(tmp_path: Path, spark: Any
     assert written.equals(expected.rejects)
     with pytest.raises(UsageError, match="already exists"):  # never replaces a folder
         build_ledger_spark([path], settings, spark)
+
+
+def test_a_status_first_seen_after_the_first_rows_is_decided_in_the_executors(tmp_path: Path, spark: Any) -> None:
+    """The plan sees the first rows' statuses only; a Refunded and a Cancelled first written far
+    below them must still exclude their orders exactly as the Polars reader does (never left
+    undecided and counted as sales)."""
+    lines = ["Order ID,Customer ID,Order Date,Amount,Status"]
+    lines += [f"{i},C{i % 97},2024-0{1 + i % 9}-1{i % 10},{10 + i % 50}.25,Paid" for i in range(1, 2001)]
+    lines += [f"{i},C{i % 97},2024-10-1{i % 10},{10 + i % 50}.75,{'Refunded' if i % 2 else 'Cancelled'}"
+              for i in range(2001, 2041)]
+    path = tmp_path / "late_statuses.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected, got, native = both([path], Settings(), spark)
+    assert native
+    assert_same(expected, got)
+    assert got.orders.height == 2000  # the 40 late refunds and cancellations are not orders

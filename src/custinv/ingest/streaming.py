@@ -413,19 +413,29 @@ class _Evidence:
             self.money.setdefault(name, []).append(_money_sums(rows, name))
 
 
-def _money_sums(rows: pl.DataFrame, name: str) -> pl.DataFrame:
+def _money_sums(rows: pl.DataFrame, name: str, weight: str | None = None) -> pl.DataFrame:
     """(rows, the four evidence counts of parse.money_evidence_exprs, plain rows) of a money
     column: the rows flagged point-strong by their shape (see _evidence_exprs) counted by their
     flag, the others on their distinct values weighted by their rows (a batch of amounts holds
-    twenty times fewer distinct values than rows)."""
+    twenty times fewer distinct values than rows). ``weight``: a column of row counts, when
+    ``rows`` are already distinct (text, flag) pairs (the Spark engine groups them in Spark)."""
     text, point = _evidence(name), _point_evidence(name)
-    values = rows.select(text).drop_nulls().group_by(text).agg(pl.len().cast(pl.Int64).alias("__w__"))
+    if weight is None:
+        values = rows.select(text).drop_nulls().group_by(text).agg(pl.len().cast(pl.Int64).alias("__w__"))
+        rows_of = pl.lit(1, dtype=pl.Int64)
+    else:
+        values = (rows.filter(pl.col(text).is_not_null())
+                  .group_by(text).agg(pl.col(weight).cast(pl.Int64).sum().alias("__w__")))
+        rows_of = pl.col(weight).cast(pl.Int64)
     w = pl.col("__w__")
     sums = values.select(
         w.sum().alias("n"), *parse.money_evidence_exprs(text, weight="__w__"),
         (pl.col(text).str.contains(parse.PLAIN_MONEY_RE).cast(pl.Int64) * w).sum().alias("plain"),
     )
-    flagged, plain = rows.select((pl.col(point) > 0).sum().alias("f"), (pl.col(point) == 2).sum().alias("p")).row(0)
+    flagged, plain = rows.select(
+        ((pl.col(point) > 0).cast(pl.Int64) * rows_of).sum().alias("f"),
+        ((pl.col(point) == 2).cast(pl.Int64) * rows_of).sum().alias("p"),
+    ).row(0)
     return sums.select(
         pl.col("n") + flagged, pl.col("ps") + flagged, "cs", "pw", "cw", pl.col("plain") + plain,
     ).cast(pl.Int64)
@@ -987,6 +997,8 @@ decide_query = _decide_query
 not_plain = _not_plain
 decided_fields = _decided_fields
 evidence_column = _evidence
+evidence_columns = _evidence_columns
+point_evidence_column = _point_evidence
 cell_column = _cell
 money_sums = _money_sums
 verify_formats = _verify_formats

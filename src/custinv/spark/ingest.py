@@ -158,6 +158,10 @@ def _native(target: Path | RemoteInput | SparkTable, settings: Settings, session
     head = source.scan.frame.head(1000).collect()
     head = head.filter(~pl.col(LINE).is_in(pl.Series(source.scan.blank_lines(head), dtype=pl.Int64).implode()))
     plan = ST.plan_from_head(source.scan, settings, Path(str(source.scan.table.path)), head)
+    # every status decided by the whole rule in the executors: a batch there is collected eagerly,
+    # so the streaming path's lookup of the first rows' statuses (which reads the file again for a
+    # status first seen later) would save nothing and is not followed here
+    plan.statuses = None
     for _ in range(6):  # again only when the whole input decides otherwise than its first rows
         say("parsing in the executors")
         job = reading.DecideJob(plan, settings, source.layout, source.scan.table.header_cells)
@@ -284,7 +288,7 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
 
     say("checking the plan")
     scan = source.scan
-    decided_text = [ST.evidence_column(n) for n in ST.decided_fields(plan)]
+    decided_text = ST.evidence_columns(plan)
     # one job: the broken batches, the odd key cells and the candidate rows (all few)
     flagged = _collect(decided.filter(sf.col(reading.BROKEN).isNotNull() | sf.col("__cand__"))
                        .select(reading.BROKEN, reading.CELLS, "__line__", "__cand__", "__odd__", "__decision__",
@@ -471,10 +475,11 @@ def _verify(plan: ST.ReadPlan, data_rows: Any, data_candidates: pl.DataFrame, se
         dates = data_rows.groupBy(text).count().limit(ST.SAMPLE_LIMIT + 1)
         evidence.dates.append(_collect(dates).select(pl.col(text).alias("v"), pl.col("count").cast(pl.UInt32).alias("n")))
     for name in plan.money:
-        text = ST.evidence_column(name)
-        values = data_rows.groupBy(text).agg(sf.count(sf.lit(1)).alias("n")).filter(sf.col(text).isNotNull())
+        text, point = ST.evidence_column(name), ST.point_evidence_column(name)
+        pairs = (data_rows.filter(sf.col(text).isNotNull() | (sf.col(point) > 0))
+                 .groupBy(text, point).agg(sf.count(sf.lit(1)).alias("n")))
         schema = "n long, ps long, cs long, pw long, cw long, plain long"
-        sums = values.mapInArrow(reading.money_sums_partitions(text), schema).groupBy().sum().collect()
+        sums = pairs.mapInArrow(reading.money_sums_partitions(name), schema).groupBy().sum().collect()
         row = [int(v or 0) for v in sums[0]] if sums else [0] * 6
         evidence.money[name] = [pl.DataFrame([row], schema=["n", "ps", "cs", "pw", "cw", "plain"], orient="row")]
     ST.verify_formats(plan, evidence, data_candidates, settings)

@@ -133,6 +133,7 @@ def decided_columns(plan: ST.ReadPlan, layout: Layout) -> list[tuple[str, pa.Dat
     out += [("__cand__", pa.bool_()), ("__odd__", pa.bool_()), ("__gap__", pa.int64()), ("__decision__", pa.string())]
     out.append((CELLS, pa.string()))
     out += [(ST.evidence_column(n), pa.string()) for n in ST.decided_fields(plan)]
+    out += [(ST.point_evidence_column(n), pa.int32()) for n in plan.money]
     out.append((BROKEN, pa.string()))
     return out
 
@@ -213,15 +214,15 @@ def decide_partitions(job: DecideJob) -> Callable[[Iterator[pa.RecordBatch]], It
     return run
 
 
-def money_sums_partitions(text: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """``mapInArrow`` over (value, weight) rows of a money column: the evidence sums of
-    :func:`custinv.ingest.streaming.money_sums` per batch (summed again on the driver)."""
+def money_sums_partitions(name: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``mapInArrow`` over the distinct (evidence text, point flag) pairs of a decided money
+    field with their rows ``n``: the evidence sums of :func:`custinv.ingest.streaming.money_sums`
+    per batch (summed again on the driver)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            values = pl.DataFrame(pl.from_arrow(batch))
-            repeated = values.select(pl.col(text).repeat_by(pl.col("n")).explode())
-            yield from ST.money_sums(repeated, text).select(pl.all().cast(pl.Int64)).to_arrow().to_batches()
+            pairs = pl.DataFrame(pl.from_arrow(batch))
+            yield from ST.money_sums(pairs, name, weight="n").to_arrow().to_batches()
 
     return run
 
