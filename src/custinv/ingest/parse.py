@@ -663,9 +663,10 @@ def id_expr(col: IntoCol) -> pl.Expr:
         .str.strip_chars()
         .str.replace(r"^([0-9]+)\.0+$", "${1}")  # 17850.0
         .str.replace(_MISSING_RE, "")  # blank-like → "" → null
-        .replace("", None)
     )
-    return _named(t, col)
+    # element-wise (not Expr.replace("", None)): a mapping replace makes Polars' streaming engine
+    # compute the whole query before its first batch (see _sane_money)
+    return _named(pl.when(t != "").then(t), col)
 
 
 def email_expr(col: IntoCol) -> pl.Expr:
