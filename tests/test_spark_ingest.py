@@ -285,3 +285,20 @@ def test_a_status_first_seen_after_the_first_rows_is_decided_in_the_executors(tm
     assert native
     assert_same(expected, got)
     assert got.orders.height == 2000  # the 40 late refunds and cancellations are not orders
+
+
+@pytest.mark.parametrize("ids", ["no column", "some blank"])
+def test_lines_without_an_order_id_are_grouped_into_customer_days(ids: str, tmp_path: Path, spark: Any) -> None:
+    """Without an order id a customer's lines of one day are one order (rules.orders_from_lines),
+    whether the file has no order id column or leaves some ids blank — never one order per line."""
+    header = "Customer ID,Order Date,Amount" if ids == "no column" else "Order ID,Customer ID,Order Date,Amount"
+    lines = [header]
+    for i in range(1500):
+        order = "" if ids == "no column" else ("," if i % 10 == 0 else f"{i},")
+        lines.append(f"{order}C{i % 50},2024-01-{1 + i % 20:02d},{10 + i % 7}.50")
+    path = tmp_path / "customer_days.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected, got, native = both([path], Settings(), spark)
+    assert native
+    assert_same(expected, got)
+    assert got.orders["lines"].max() > 1  # type: ignore[operator]

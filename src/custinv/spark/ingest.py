@@ -380,7 +380,10 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
     say("grouping lines into orders")
     # cached and materialised here, so the decided rows can be released and every reduction the
     # engine runs on the orders reads the cache instead of parsing the input again
-    orders = _orders(used, plan, file_plan, multi_line).persist()
+    # every line its own order only when it has an order id no other line shares (as
+    # rules._one_line_orders decides on one machine): lines without one are customer-days
+    one_line = not multi_line and not int(used_tally["no_id"].sum() or 0)
+    orders = _orders(used, plan, file_plan, not one_line).persist()
     orders.count()
     return R.Ledger(
         orders=orders,
@@ -447,13 +450,15 @@ def _replan(plan: ST.ReadPlan, fields: list[str], head: pl.DataFrame, settings: 
 
 
 def _tally(plan: ST.ReadPlan, data: Any) -> pl.DataFrame:
-    """Data rows per (decision, status, currency): rows, revenue, latest order date — the
-    accounting, the status vote, the currency and the as-of date from one small table."""
+    """Data rows per (decision, status, currency): rows, revenue, latest order date, rows without
+    an order id — the accounting, the status vote, the currency, the as-of date and whether
+    lines are grouped into orders from one small table."""
     from pyspark.sql import functions as sf
 
     keys = ["__decision__", *(c for c in ("raw_status", "currency") if c in plan.used_cols)]
     tally = _collect(data.groupBy(*keys).agg(sf.count(sf.lit(1)).alias("n"), sf.sum("line_amount").alias("revenue"),
-                                             sf.max("order_date").alias("latest")))
+                                             sf.max("order_date").alias("latest"),
+                                             sf.sum(sf.col("order_id").isNull().cast("long")).alias("no_id")))
     for c in ("raw_status", "currency"):
         if c not in tally.columns:
             tally = tally.with_columns(pl.lit(None, dtype=pl.String).alias(c))
@@ -532,7 +537,8 @@ def _currency_counts(plan: ST.ReadPlan, tally: pl.DataFrame) -> pl.DataFrame:
 
 
 def _orders(used: Any, plan: ST.ReadPlan, file_plan: R.FilePlan, multi_line: bool) -> Any:
-    """Used lines → orders in the executors (rules.orders_from_lines), with ``row`` = first line."""
+    """Used lines → orders in the executors (rules.orders_from_lines), with ``row`` = first line.
+    ``multi_line``: some orders have several lines (shared ids, or customer-days of lines without an id)."""
     lines = used.select(*[c for c in plan.used_cols if c not in ("raw_status", "currency")], "__line__")
     empty = pl.DataFrame(schema={c: t for c, t in _used_schema(plan).items()})
     template = R.orders_from_lines(empty, [file_plan], one_line=not multi_line)
