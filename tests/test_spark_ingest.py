@@ -302,3 +302,17 @@ def test_lines_without_an_order_id_are_grouped_into_customer_days(ids: str, tmp_
     assert native
     assert_same(expected, got)
     assert got.orders["lines"].max() > 1  # type: ignore[operator]
+
+
+def test_a_bare_id_column_of_order_numbers_is_the_order_id(tmp_path: Path, spark: Any) -> None:
+    """'ID' is a weak order-id header, taken when its values look like order numbers — as
+    custinv's reader maps it (mapping_plan.plan_mapping), so two lines of order 1000 are one order."""
+    lines = ["ID,Customer,Order Date,Amount"]
+    lines += [f"{1000 + i // 2},C{(i // 2) % 50},2024-01-{1 + i % 20:02d},{10 + i % 7}.50" for i in range(1500)]
+    path = tmp_path / "bare_id.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected, got, native = both([path], Settings(), spark)
+    assert native
+    assert_same(expected, got)
+    assert got.mappings[0].column("order_id") == "ID"
+    assert got.orders.height == 750

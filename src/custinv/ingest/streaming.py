@@ -46,7 +46,7 @@ from custinv.ingest import fields as F
 from custinv.ingest import parse, sniff, status
 from custinv.ingest import rules as R
 from custinv.ingest import sales as S
-from custinv.ingest.mapping_plan import empty_and_sparse, guess_warnings
+from custinv.ingest.mapping_plan import plan_mapping
 from custinv.ingest.readers import (
     RAGGED,
     CsvScan,
@@ -599,10 +599,8 @@ def _estimate_rows(path: Path, head: pl.DataFrame) -> int:
 
 def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> _Plan:
     columns = scan.names
-    name_like = {c: F.order_number_like(head[c].head(500).to_list()) for c in columns
-                 if F.normalise_header(c) == "name"}
-    empty, sparse = empty_and_sparse(head, columns)
-    mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like, empty=empty, sparse=sparse)
+    # the eager path's mapping rule on the first rows (no profile: a file with one is handed back)
+    mapping, mapping_warnings = plan_mapping(head, columns, settings, str(path), None)
     if _needs_eager_decisions(columns, mapping, settings):
         raise _HandBack
     F.require_fields(mapping, columns, str(path))
@@ -619,7 +617,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
         used_cols.append("currency")
     plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
-    plan.warnings = guess_warnings(mapping, columns, str(path), None)
+    plan.warnings = mapping_warnings
     plan.statuses = head_statuses.unique() if head_statuses is not None else None
     plan.typed_sources = _typed_sources(mapping, scan)
     data_head = head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
