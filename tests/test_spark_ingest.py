@@ -316,3 +316,18 @@ def test_a_bare_id_column_of_order_numbers_is_the_order_id(tmp_path: Path, spark
     assert_same(expected, got)
     assert got.mappings[0].column("order_id") == "ID"
     assert got.orders.height == 750
+
+
+def test_a_carriage_return_inside_a_cell_does_not_split_its_line(tmp_path: Path, spark: Any) -> None:
+    """A lone CR in an unquoted cell of an LF file is part of the cell for custinv's reader;
+    Spark's text reader must not end the line there (an extra row, two rejects, shifted lines)."""
+    lines = ["Order ID,Customer ID,Note,Order Date,Amount"]
+    lines += [f"{i},C{i % 50},n{i},2024-01-{1 + i % 20:02d},{10 + i % 7}.50" for i in range(1, 1500)]
+    lines[700] = "700,C7,two\rparts,2024-01-05,12.50"
+    lines[900] += "\r"  # and a CRLF line end among LF ones
+    path = tmp_path / "cr.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    expected, got, native = both([path], Settings(max_reject_rate=1.0), spark)
+    assert native
+    assert_same(expected, got)
+    assert got.source.rows_rejected == 0

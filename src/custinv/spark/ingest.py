@@ -202,7 +202,9 @@ def _open(target: Path | RemoteInput | SparkTable, settings: Settings, session: 
     shown = target.url if isinstance(target, RemoteInput) else target
     if _format(target) == "parquet":
         return _records(_spark_read(lambda: session.read.parquet(url), shown), shown, session)
-    lines = _spark_read(lambda: session.read.text(url), shown).select(sf.col("value").cast("binary").alias("value"))
+    # lines end at LF only, as the sniffed plain CSV's (the text source's default also ends them at a lone CR)
+    lines = _spark_read(lambda: session.read.option("lineSep", "\n").text(url), shown) \
+        .select(sf.col("value").cast("binary").alias("value"))
     if isinstance(target, RemoteInput):
         local = _head_file(lines)
         scan = scan_plain_csv(local, encoding=settings.encoding, delimiter=settings.delimiter,
