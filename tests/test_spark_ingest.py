@@ -331,3 +331,18 @@ def test_a_carriage_return_inside_a_cell_does_not_split_its_line(tmp_path: Path,
     assert native
     assert_same(expected, got)
     assert got.source.rows_rejected == 0
+
+
+@pytest.mark.parametrize("flag", ["query", "where", "since"])
+def test_database_filters_on_a_file_are_refused_as_on_one_machine(flag: str, tmp_path: Path, spark: Any) -> None:
+    """--query, --where and --since apply to a database source: the Polars reader refuses them on
+    a file (exit 2); Spark must not read the whole file as if the filter had been applied."""
+    path = write_messy(tmp_path / "orders.csv", 2)
+    settings = Settings(**{flag: "2024-06-01" if flag == "since" else "x"})
+    with pytest.raises(UsageError) as expected:
+        L.build_ledger([path], settings)
+    with pytest.raises(UsageError) as refused:
+        build_ledger_spark([path], settings, spark)
+    assert refused.value.message == expected.value.message
+    with pytest.raises(DataError, match="apply to a database source"):  # nor read a whole table
+        build_ledger_spark([SparkTable("sales.orders")], settings, spark)

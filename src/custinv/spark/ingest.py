@@ -109,10 +109,12 @@ def _driver_only_reason(inputs: SparkInputs, settings: Settings) -> str | None:
     if len(inputs) != 1:
         return "several files are one book (lines repeated across files are counted once), which the driver reads"
     target = inputs[0]
+    if not isinstance(target, (Path, RemoteInput, SparkTable)):
+        return "a database source is read by its own driver"
+    if settings.query or settings.where or settings.since:  # refused on a file by custinv's reader, with its hint
+        return "--query, --where and --since apply to a database source, not to a file or a Spark table"
     if isinstance(target, SparkTable):
         return None
-    if not isinstance(target, (Path, RemoteInput)):
-        return "a database source is read by its own driver"
     fmt = _format(target)
     if fmt not in ("csv", "parquet"):
         return f"{fmt} is read by custinv's own {fmt} reader"
