@@ -10,6 +10,7 @@ otherwise equal.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import importlib.util
 import random
 import sys
@@ -346,3 +347,21 @@ def test_database_filters_on_a_file_are_refused_as_on_one_machine(flag: str, tmp
     assert refused.value.message == expected.value.message
     with pytest.raises(DataError, match="apply to a database source"):  # nor read a whole table
         build_ledger_spark([SparkTable("sales.orders")], settings, spark)
+
+
+def test_zoned_timestamps_of_a_parquet_file_keep_their_dates(tmp_path: Path, spark: Any) -> None:
+    """Order times written in Asia/Shanghai: custinv's reader takes the date of the wall-clock time
+    the file declares; Spark hands them over in its session's zone (UTC), half an hour past
+    midnight in Shanghai being the day before — every order's date must stay the file's."""
+    n = 1500
+    frame = pl.DataFrame({
+        "order_id": [str(i) for i in range(n)], "customer_id": [f"C{i % 60}" for i in range(n)],
+        "order_date": [dt.datetime(2024, 1, 1, 0, 30) + dt.timedelta(days=i % 200) for i in range(n)],
+        "amount": [10 + i % 37 + 0.25 for i in range(n)],
+    }).with_columns(pl.col("order_date").dt.replace_time_zone("Asia/Shanghai"))
+    path = tmp_path / "zoned.parquet"
+    frame.write_parquet(path)
+    expected, got, native = both([path], Settings(), spark)
+    assert native
+    assert_same(expected, got)
+    assert str(got.orders["order_date"][0]) == "2024-01-01"

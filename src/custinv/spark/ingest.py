@@ -203,7 +203,8 @@ def _open(target: Path | RemoteInput | SparkTable, settings: Settings, session: 
     url = target.url if isinstance(target, RemoteInput) else _hadoop_path(Path(target))
     shown = target.url if isinstance(target, RemoteInput) else target
     if _format(target) == "parquet":
-        return _records(_spark_read(lambda: session.read.parquet(url), shown), shown, session)
+        zones = _parquet_zones(target) if isinstance(target, Path) else {}
+        return _records(_spark_read(lambda: session.read.parquet(url), shown), shown, session, zones)
     # lines end at LF only, as the sniffed plain CSV's (the text source's default also ends them at a lone CR)
     lines = _spark_read(lambda: session.read.option("lineSep", "\n").text(url), shown) \
         .select(sf.col("value").cast("binary").alias("value"))
@@ -245,9 +246,16 @@ def _header_score() -> Any:
     return F.header_score
 
 
-def _records(frame: Any, shown: object, session: Any) -> _Input:
+def _parquet_zones(path: Path) -> dict[str, str]:
+    """The time zone of each zoned timestamp column of a local Parquet file (its Arrow schema's)."""
+    schema = pl.read_parquet_schema(path)
+    return {c: t.time_zone for c, t in schema.items() if isinstance(t, pl.Datetime) and t.time_zone}
+
+
+def _records(frame: Any, shown: object, session: Any, zones: dict[str, str] | None = None) -> _Input:
     """A typed input (Parquet, a table): the head turned into text as the executors will."""
-    head = pl.DataFrame(pl.from_arrow(frame.limit(1000).toArrow()))
+    zones = zones or {}
+    head = reading.in_zones(pl.DataFrame(pl.from_arrow(frame.limit(1000).toArrow())), zones)
     text, dropped = to_text(head)
     if dropped:  # the executors' to_text drops them too; say so as the local reader does
         frame = frame.drop(*dropped)
@@ -259,7 +267,7 @@ def _records(frame: Any, shown: object, session: Any) -> _Input:
     table = RawTable(frame=empty, path=str(shown), format="parquet", encoding=None, delimiter=None, sheet=None,
                      header_row=None, rows_read=0, skipped_blank=0, notes=notes, header_cells=names)
     scan = CsvScan(lazy, names, names, table, 0)
-    return _Input(frame, scan, reading.Layout("records", names, names, _offsets(frame)))
+    return _Input(frame, scan, reading.Layout("records", names, names, _offsets(frame), zones=zones))
 
 
 def _offsets(frame: Any) -> dict[int, int]:

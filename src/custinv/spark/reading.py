@@ -57,6 +57,7 @@ class Layout:
     offsets: dict[int, int]  # input partition → position of its first row in the input
     delimiter: str = ","
     skip: int = 0  # lines above the first data row (title rows, the header)
+    zones: dict[str, str] = field(default_factory=dict)  # records: timestamp column → its file's time zone
 
     def text_frame(self, batch: pa.RecordBatch, first: int) -> pl.DataFrame | str:
         """The batch as the streaming reader's frame, or the reason it cannot be one."""
@@ -65,7 +66,7 @@ class Layout:
         return self._lines(batch, first)
 
     def _records(self, batch: pa.RecordBatch, first: int) -> pl.DataFrame:
-        frame = pl.DataFrame(pl.from_arrow(batch))
+        frame = in_zones(pl.DataFrame(pl.from_arrow(batch)), self.zones)
         text, _ = to_text(frame)
         return text.select(*self.names).with_columns(
             (pl.int_range(pl.len(), dtype=pl.Int64) + (first + 1)).alias(LINE), pl.lit(False).alias(RAGGED))
@@ -95,6 +96,15 @@ class Layout:
             (pl.int_range(pl.len(), dtype=pl.Int64) + (first + start + 1)).alias(LINE),
             (pl.any_horizontal(filled) if filled else pl.lit(False)).alias(RAGGED),
         )
+
+
+def in_zones(frame: pl.DataFrame, zones: dict[str, str]) -> pl.DataFrame:
+    """Timestamps in the time zone their Parquet file declares, as custinv's reader reads them:
+    Spark hands them over in its session's zone (UTC), which moves the wall-clock time — and the
+    date — of an order written in another zone."""
+    zoned = {c for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone}
+    moved = [pl.col(c).dt.convert_time_zone(z) for c, z in zones.items() if c in zoned]
+    return frame.with_columns(moved) if moved else frame
 
 
 @dataclass(frozen=True)
