@@ -6,13 +6,13 @@ The commands run in-process (typer's CliRunner) so they share the test run's one
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _scripts import load_script
 from typer.testing import CliRunner
 
 from custinv.cli.app import app
@@ -32,11 +32,7 @@ def _audit(*args: str) -> tuple[int, dict[str, Any] | None, str]:
 def _differences(a: Any, b: Any) -> list[str]:
     """Paths where the two JSON values differ (floats to 1e-12 relatively: the CLV diagnostics of
     one engine already differ in the last bit from run to run) — benchmarks/bench_spark.py's rule."""
-    spec = importlib.util.spec_from_file_location("custinv_bench_spark", ROOT / "benchmarks" / "bench_spark.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module.differences(a, b))
+    return list(load_script("benchmarks/bench_spark.py").differences(a, b))
 
 
 @pytest.mark.spark
@@ -55,11 +51,7 @@ def test_audit_json_is_the_polars_engines(name: str, spark: Any) -> None:
 
 @pytest.mark.spark
 def test_audit_of_a_generated_shop_runs_in_the_executors(tmp_path: Path, spark: Any) -> None:
-    spec = importlib.util.spec_from_file_location("custinv_examples_generate_cli", EXAMPLES / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_script("examples/generate.py")
     path = tmp_path / "shop.csv"
     module.main(["3000", str(path)])
     _, polars_json, _ = _audit(str(path))

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib.util
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from _scripts import load_script
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -100,12 +99,7 @@ def test_platform_fixtures_give_the_polars_ledger(path: Path, spark: Any) -> Non
 
 
 def _lineitems() -> Any:
-    spec = importlib.util.spec_from_file_location("custinv_bench_lineitems", ROOT / "benchmarks" / "lineitems.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/lineitems.py")
 
 
 SHAPES = {
