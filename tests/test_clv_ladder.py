@@ -390,3 +390,11 @@ def test_paretonbd_unconditional_expectation_is_the_limit_of_the_conditional() -
     assert paretonbd.expected_purchases(params, 39.0) == pytest.approx(
         paretonbd.expected_purchases_if_alive(params, 39.0, [0.0], [0.0])[0], rel=1e-12)
     assert mbgnbd.expected_purchases({"r": 0.5, "alpha": 6, "a": 0.9, "b": 1.6}, 0.0) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_z_value_is_the_standard_normal_quantile() -> None:
+    """Two-sided quantiles of the standard normal as tables print them (Φ⁻¹(0.9) = 1.2815515655,
+    Φ⁻¹(0.975) = 1.9599639845, Φ⁻¹(0.995) = 2.5758293035)."""
+    assert z_value(0.80) == pytest.approx(1.2815515655446004, rel=1e-15)
+    assert z_value(0.95) == pytest.approx(1.959963984540054, rel=1e-15)
+    assert z_value(0.99) == pytest.approx(2.5758293035489004, rel=1e-15)

@@ -32,8 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit, logit
-from scipy.stats import norm
+from scipy.special import expit, logit, ndtri
 
 from ._mle import FitResult, FloatArray
 
@@ -45,7 +44,9 @@ MAX_CONDITION = 1e12
 
 
 def z_value(level: float) -> float:
-    return float(norm.ppf(0.5 + level / 2))
+    """The two-sided normal quantile of ``level`` — ``scipy.stats.norm.ppf(0.5 + level / 2)``,
+    which is ``scipy.special.ndtri`` itself: importing scipy.stats costs 0.3 s more per run."""
+    return float(ndtri(0.5 + level / 2))
 
 
 def covariance(fit: FitResult) -> tuple[FloatArray | None, str | None]:
