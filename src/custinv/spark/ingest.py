@@ -43,6 +43,7 @@ from custinv.ingest.sources import Source
 from custinv.spark import reading
 from custinv.spark.frames import ROW, to_polars, to_spark
 from custinv.spark.inputs import RemoteInput, SparkTable, is_local
+from custinv.spark.session import first_line
 
 HEAD_LINES = 2_000
 """Lines of a remote CSV the driver reads to sniff its layout and decide the plan."""
@@ -236,8 +237,7 @@ def _spark_read(read: Callable[[], Any], shown: object) -> Any:
     try:
         return read()
     except Exception as exc:  # AnalysisException: PATH_NOT_FOUND and friends
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{shown}: Spark cannot open it ({first})") from exc
+        raise InputError(f"{shown}: Spark cannot open it ({first_line(exc)})") from exc
 
 
 def _header_score() -> Any:
@@ -417,7 +417,7 @@ def _write_rejects(rejected: Any, file_plan: R.FilePlan, target: str) -> None:
     try:
         table.write.mode("errorifexists").parquet(target)
     except Exception as exc:  # AnalysisException PATH_ALREADY_EXISTS, permissions, a missing bucket
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         if "ALREADY_EXISTS" in first.upper():
             raise UsageError(f"--spark-rejects {target} already exists", hint="name a new folder") from exc
         raise OutputError(f"--spark-rejects {target}: cannot write ({first})") from exc

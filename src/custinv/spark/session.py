@@ -138,13 +138,15 @@ def spark_session(settings: Settings) -> Any:
                          hint="pip install 'pyspark[connect]'") from exc
     except Exception as exc:  # pyspark raises plain Py4J / PySpark errors here
         where = remote or settings.spark_master or DEFAULT_MASTER
-        raise SparkUnavailable(f"Spark could not start on {where}: {_first_line(exc)}",
+        raise SparkUnavailable(f"Spark could not start on {where}: {first_line(exc)}",
                                hint="check --spark-master / --spark-remote and that the cluster is reachable") from exc
     if not remote:
         session.sparkContext.setLogLevel("ERROR")
     return session
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): pyspark's
+    errors carry a JVM stack trace below it."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
