@@ -920,10 +920,15 @@ def _currency_counts(used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl
     return pl.concat(parts).group_by("currency").agg(pl.col("rows").sum())
 
 
+def _first_rows(scan: CsvScan) -> pl.DataFrame:
+    """The first rows (blank lines dropped) the read plan is decided from."""
+    head = scan.frame.head(1000).collect()
+    return head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
+
+
 def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress | None = None) -> R.Ledger | None:
     """The streaming ledger of one plain CSV, or None when the file needs the eager path."""
-    head = scan.frame.head(1000).collect()
-    head = head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
+    head = _first_rows(scan)
     try:
         plan = _plan(scan, settings, path, head)
         estimate = _estimate_rows(path, head)
@@ -990,6 +995,7 @@ PlanEvidence = _Evidence
 HandBack = _HandBack
 Revote = _Revote
 Redecide = _Redecide
+first_rows = _first_rows
 plan_from_head = _plan
 decide_query = _decide_query
 not_plain = _not_plain

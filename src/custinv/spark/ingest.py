@@ -158,8 +158,7 @@ class _Input:
 def _native(target: Path | RemoteInput | SparkTable, settings: Settings, session: Any, say: Say) -> R.Ledger:
     say("planning the read")
     source = _open(target, settings, session)
-    head = source.scan.frame.head(1000).collect()
-    head = head.filter(~pl.col(LINE).is_in(pl.Series(source.scan.blank_lines(head), dtype=pl.Int64).implode()))
+    head = ST.first_rows(source.scan)
     plan = ST.plan_from_head(source.scan, settings, Path(str(source.scan.table.path)), head)
     # every status decided by the whole rule in the executors: a batch there is collected eagerly,
     # so the streaming path's lookup of the first rows' statuses (which reads the file again for a
