@@ -39,7 +39,8 @@ _NO_PERIOD: Final[int] = -(10**9)
 
 def run_folds(starts: pl.Series, values: pl.Series) -> np.ndarray:
     """Per run (a run starts where ``starts`` is true), the left fold of ``values`` from 0.0 in
-    row order, nulls skipped: ``np.bincount`` adds its weights one at a time, in order."""
+    row order, nulls skipped: ``np.bincount`` adds its weights one at a time, in order. A
+    boolean ``values`` counts the rows where it is true per run."""
     run = np.cumsum(starts.to_numpy()) - 1
     weights = values.cast(pl.Float64).fill_null(0.0).to_numpy()
     return np.bincount(run, weights=weights, minlength=int(run[-1]) + 1 if run.size else 0)
@@ -126,15 +127,13 @@ class PolarsEngine(OrderEngine):
             "amount", "row",
         ).collect()
         starts = rows["start"]
-        run = np.cumsum(starts.to_numpy()) - 1
-        n = int(run[-1]) + 1 if run.size else 0
         first_rows = np.flatnonzero(starts.to_numpy())
-        last_rows = np.r_[first_rows[1:], rows.height] - 1 if n else np.array([], dtype=np.int64)
+        last_rows = np.r_[first_rows[1:], rows.height] - 1 if first_rows.size else np.array([], dtype=np.int64)
         out = pl.DataFrame({
             "customer_id": rows["customer_id"].gather(first_rows),
             "first_day": rows["order_date"].gather(first_rows),
             "last_day": rows["order_date"].gather(last_rows),
-            "days": pl.Series(np.bincount(run, weights=rows["new_day"].to_numpy(), minlength=n), dtype=pl.Int64),
+            "days": pl.Series(run_folds(starts, rows["new_day"]), dtype=pl.Int64),
             "revenue": pl.Series(run_folds(starts, rows["amount"]), dtype=pl.Float64),
             "first_day_amount": pl.Series(run_folds(starts, rows["first_day"]), dtype=pl.Float64),
         }, schema=PURCHASE_SCHEMA)
@@ -152,11 +151,9 @@ class PolarsEngine(OrderEngine):
         # the first holdout order of each customer starts a run (the rows stay in customer order)
         starts = after.select(pl.col("customer_id") != pl.col("customer_id").shift(1)).to_series().fill_null(True)
         days = after.select(prev.is_null() | (prev != date)).to_series()
-        run = np.cumsum(starts.to_numpy()) - 1
-        n = int(run[-1]) + 1
         return pl.DataFrame({
             "customer_id": after["customer_id"].filter(starts),
-            "actual": pl.Series(np.bincount(run, weights=days.to_numpy(), minlength=n), dtype=pl.Int64),
+            "actual": pl.Series(run_folds(starts, days), dtype=pl.Int64),
             "revenue": pl.Series(run_folds(starts, after["amount"]), dtype=pl.Float64),
         })
 
@@ -164,14 +161,11 @@ class PolarsEngine(OrderEngine):
         seq = self.sequence
         starts = seq["prev_date"].is_null()
         margin = (self.orders["amount"] - self.orders["cost"]).gather(seq["row"])
-        known = self.orders["cost"].is_not_null().gather(seq["row"]).cast(pl.Int64)
-        run = np.cumsum(starts.to_numpy()) - 1
-        n = int(run[-1]) + 1 if run.size else 0
-        counts = np.bincount(run, weights=known.to_numpy(), minlength=n)
+        known = self.orders["cost"].is_not_null().gather(seq["row"])
         return pl.DataFrame({
             "customer_id": seq["customer_id"].filter(starts),
             "profit": pl.Series(run_folds(starts, margin), dtype=pl.Float64),
-            "_known": counts,
+            "_known": run_folds(starts, known),
         }).select("customer_id", pl.when(pl.col("_known") > 0).then(pl.col("profit")).alias("profit"))
 
     def latest_values(self, dims: Sequence[str]) -> list[pl.DataFrame]:
