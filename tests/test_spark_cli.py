@@ -76,6 +76,10 @@ def test_a_bad_master_is_a_usage_error() -> None:
 
 def test_without_pyspark_the_engine_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark → ImportError
+    # a fresh install without the extra lacks pyarrow too, and has not imported the Spark reader
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    for name in ("custinv.spark.ingest", "custinv.spark.reading", "custinv.spark.inputs"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     from custinv.spark.session import require_pyspark
 
     with pytest.raises(UsageError, match="needs pyspark") as refused:

@@ -108,8 +108,10 @@ def audit(
             check_side_input(side)
     with timings.stage("ingest"):
         if settings.engine == "spark":  # orders as a Spark DataFrame; the Spark engine reduces them (issue 19)
+            from custinv.spark.session import require_pyspark, spark_session
+
+            require_pyspark()  # before custinv.spark.ingest, which imports pyarrow and pyspark's types
             from custinv.spark.ingest import build_ledger_spark
-            from custinv.spark.session import spark_session
 
             ledger = build_ledger_spark(paths, settings, spark_session(settings), say=say)
         else:
