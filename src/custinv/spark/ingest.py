@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from custinv.config import Settings
 from custinv.errors import DataError, InputError, OutputError, UsageError
+from custinv.ingest import fields as F
 from custinv.ingest import parse, status
 from custinv.ingest import rules as R
 from custinv.ingest import sales as S
@@ -95,8 +96,6 @@ def collect_orders_for_analytics(ledger: R.Ledger) -> R.Ledger:
 
 def polars_orders(orders: pl.DataFrame) -> pl.DataFrame:
     """Collected Spark orders in the Polars ledger's types: ``lines`` UInt32, dimensions categorical."""
-    from custinv.ingest import fields as F
-
     casts = [pl.col("lines").cast(pl.UInt32)] if "lines" in orders.columns else []
     casts += [pl.col(d).cast(pl.Categorical) for d in F.DIMENSIONS if d in orders.columns]
     return orders.drop(ROW, strict=False).with_columns(casts).rechunk()  # sums depend on chunks
@@ -208,13 +207,10 @@ def _open(target: Path | RemoteInput | SparkTable, settings: Settings, session: 
     # lines end at LF only, as the sniffed plain CSV's (the text source's default also ends them at a lone CR)
     lines = _spark_read(lambda: session.read.option("lineSep", "\n").text(url), shown) \
         .select(sf.col("value").cast("binary").alias("value"))
-    if isinstance(target, RemoteInput):
-        local = _head_file(lines)
-        scan = scan_plain_csv(local, encoding=settings.encoding, delimiter=settings.delimiter,
-                              header_row=settings.header_row, header_score=_header_score())
-    else:
-        scan = scan_plain_csv(target, encoding=settings.encoding, delimiter=settings.delimiter,
-                              header_row=settings.header_row, header_score=_header_score())
+    # a remote CSV is sniffed on its first lines, copied to this machine
+    scan = scan_plain_csv(_head_file(lines) if isinstance(target, RemoteInput) else target,
+                          encoding=settings.encoding, delimiter=settings.delimiter,
+                          header_row=settings.header_row, header_score=F.header_score)
     if scan is None:
         raise NotNative("it is not a plain UTF-8 CSV with LF line ends (a BOM, another encoding or CR line ends: "
                         "custinv's reader decodes it)")
@@ -237,12 +233,6 @@ def _spark_read(read: Callable[[], Any], shown: object) -> Any:
         return read()
     except Exception as exc:  # AnalysisException: PATH_NOT_FOUND and friends
         raise InputError(f"{shown}: Spark cannot open it ({first_line(exc)})") from exc
-
-
-def _header_score() -> Any:
-    from custinv.ingest import fields as F
-
-    return F.header_score
 
 
 def _parquet_zones(path: Path) -> dict[str, str]:
