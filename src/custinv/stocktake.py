@@ -28,7 +28,7 @@ from custinv.analytics.service import service_section
 from custinv.analytics.summary import summary_from_totals
 from custinv.cache import cached_build_ledger
 from custinv.config import Settings
-from custinv.engine import OrderEngine, engine_for
+from custinv.engine import OrderEngine, as_engine, engine_for
 from custinv.engine.polars_engine import PolarsEngine
 from custinv.engine.support import refuse_unsupported
 from custinv.errors import DataError, UsageError
@@ -83,7 +83,7 @@ def margin_summary(summary: pl.DataFrame, orders: pl.DataFrame | OrderEngine) ->
 
     Without a cost column there is no profit to rank on: a usage error (exit 2) naming the
     fix, never a traceback."""
-    engine = orders if isinstance(orders, OrderEngine) else engine_for(orders, None)
+    engine = as_engine(orders)
     if not engine.has_values("cost"):
         raise UsageError("--value-method margin needs a cost column, and none was found",
                          hint="map one with --map cost='<column>', or use --value-method abc")
@@ -258,7 +258,7 @@ def clv_margin(settings: Settings, orders: pl.DataFrame | OrderEngine) -> float 
     """--margin when given; else each customer's own margin from a mapped cost column; else 0.30."""
     if settings.margin is not None:
         return settings.margin
-    engine = orders if isinstance(orders, OrderEngine) else engine_for(orders, None)
+    engine = as_engine(orders)
     if engine.has_values("cost"):
         return "cost"
     from custinv.analytics.clv.fit import DEFAULT_MARGIN  # lazily: the clv package imports scipy
@@ -274,7 +274,7 @@ def customer_lifetime_value(
     ``orders`` is the ledger's orders or (an audit's) order engine, whose reductions the CLV
     inputs and the holdout checks are.
     """
-    engine = orders if isinstance(orders, OrderEngine) else engine_for(orders, as_of)
+    engine = as_engine(orders, as_of)
     from custinv.analytics.clv import ModelNotIdentifiable, fit_clv, validate_holdout
     from custinv.analytics.clv.report import attach_clv, clv_by_segment, top_customers_by_clv
 

@@ -24,7 +24,7 @@ from typing import Literal
 
 import polars as pl
 
-from custinv.engine import OrderEngine
+from custinv.engine import OrderEngine, as_engine
 
 TimeUnit = Literal["day", "week", "month"]
 
@@ -89,12 +89,7 @@ def clv_inputs(
     Sorted by ``customer_id`` so outputs are reproducible. ``ledger`` is the orders or an order
     engine, whose :meth:`~custinv.engine.base.OrderEngine.purchase_totals` is the reduction.
     """
-    if isinstance(ledger, OrderEngine):
-        engine: OrderEngine = ledger
-    else:
-        from custinv.engine.polars_engine import PolarsEngine
-
-        engine = PolarsEngine(ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, None)
+    engine = as_engine(ledger)
     totals = engine.purchase_totals(calibration_end, cost="cost" in engine.columns)
     return clv_inputs_from_totals(totals, calibration_end, time_unit)
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from custinv.engine import OrderEngine, engine_for
+from custinv.engine import OrderEngine, as_engine
 
 from . import gammagamma, historical, purchase
 from ._mle import FitResult, ModelNotIdentifiable
@@ -156,8 +156,7 @@ def _validate(
     if as_of <= cal_end:
         raise ValueError(f"the holdout is empty: as_of {as_of} is not after the calibration end {cal_end}")
     name = "bgnbd" if model == "auto" else model
-    engine = ledger if isinstance(ledger, OrderEngine) else engine_for(
-        ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, as_of)
+    engine = as_engine(ledger, as_of)
     inputs = clv_inputs(engine, cal_end, time_unit)
     joined = (
         inputs.lazy()
