@@ -176,7 +176,7 @@ def analyse(
     if isinstance(engine, PolarsEngine):
         engine.release_ids()  # only the CLV inputs read them: 160 MB less below
     with timings.stage("breakdowns"):
-        dims = settings.by if settings.by is not None else [d for d in bd.DIMENSIONS if d in engine.columns]
+        dims = settings.by if settings.by is not None else bd.present_dimensions(engine)
         customers = bd.attach_dimensions(classified, engine, dims) if dims else classified
         if "customer_name" in engine.columns:  # the name on the latest order, for lists people act on
             customers = bd.attach_dimensions(customers, engine, ["customer_name"])

@@ -58,9 +58,9 @@ def totals_by(frame: pl.DataFrame, column: str, keys: Sequence[str]) -> pl.DataF
     )
 
 
-def present_dimensions(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
-    """The known dimension columns the frame carries, in canonical order."""
-    columns = frame.collect_schema().names()
+def present_dimensions(frame: pl.DataFrame | pl.LazyFrame | OrderEngine) -> list[str]:
+    """The known dimension columns the frame (or an order engine's orders) carries, in canonical order."""
+    columns = frame.columns if isinstance(frame, OrderEngine) else frame.collect_schema().names()
     return [d for d in DIMENSIONS if d in columns]
 
 
@@ -89,7 +89,7 @@ def attach_dimensions(
 
         engine = PolarsEngine(ledger.collect() if isinstance(ledger, pl.LazyFrame) else ledger, None,
                               sequence=sequence)
-    dims = list(dims) if dims is not None else [d for d in DIMENSIONS if d in engine.columns]
+    dims = list(dims) if dims is not None else present_dimensions(engine)
     frame = summary.lazy().collect() if isinstance(summary, pl.LazyFrame) else summary
     if not dims:
         return frame
