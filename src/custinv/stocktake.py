@@ -198,8 +198,8 @@ def analyse(
         )
         cohort_period: str = settings.period
         if "period" not in settings.model_fields_set and settings.period == "month":
-            first = engine.first_order_date()
-            if first is not None:
+            first = summary["first_order"].min()  # the customers' first orders: no pass over the orders
+            if isinstance(first, dt.date):
                 cohort_period = auto_cohort_period(first, as_of)
         retention = retention_section(engine, as_of, period=cohort_period,
                                       fiscal_year_start=settings.fiscal_year_start)
