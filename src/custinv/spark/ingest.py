@@ -552,12 +552,12 @@ def _orders(used: Any, plan: ST.ReadPlan, file_plan: R.FilePlan, multi_line: boo
 
 
 def _used_schema(plan: ST.ReadPlan) -> dict[str, pl.DataType]:
-    floats = {"line_amount", "quantity", "cost", "margin"}
+    """The Polars types of the used lines the executors hand over (reading.decided_columns's)."""
     out: dict[str, pl.DataType] = {}
     for c in plan.used_cols:
         if c in ("raw_status", "currency"):
             continue
-        out[c] = pl.Date() if c == "order_date" else pl.Float64() if c in floats else pl.String()
+        out[c] = pl.Date() if c == "order_date" else pl.Float64() if c in reading.FLOATS else pl.String()
     return out
 
 

@@ -44,7 +44,8 @@ CELLS = "__cells__"
 BROKEN = "__broken__"
 """A row that stands for a batch the executor could not read as custinv would (its reason)."""
 
-_FLOATS = {"line_amount", "quantity", "unit_price", "cost", "margin"}
+FLOATS = {"line_amount", "quantity", "unit_price", "cost", "margin"}
+"""The decided columns that are numbers (Float64); the other used columns are text, but ``order_date``."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def decided_columns(plan: ST.ReadPlan, layout: Layout) -> list[tuple[str, pa.Dat
     for name in [*plan.used_cols, "__line__", "__file__", *ST.REJECT_RAW]:
         if name == "order_date":
             out.append((name, pa.date32()))
-        elif name in _FLOATS:
+        elif name in FLOATS:
             out.append((name, pa.float64()))
         elif name == "__line__":
             out.append((name, pa.int64()))
