@@ -386,8 +386,7 @@ def _fit_clv(
         chosen_ids = select.sample_customers(inputs["customer_id"])
         orders = engine.sample_orders(chosen_ids)
         selection, why_no_holdout = select.split_and_score(
-            orders, as_of, time_unit, candidates, customers=inputs.height, penalizer=penalizer,
-            presampled=chosen_ids is not None)
+            orders, as_of, time_unit, candidates, penalizer=penalizer, sampled=chosen_ids is not None)
     used, result, reason = _choose(model, x, t_x, T, selection, why_no_holdout, penalizer, notes)
     if used == "historical" and model == "auto":
         notes.append(reason)

@@ -20,7 +20,7 @@ compared with what the customers did. The rule, in one place:
 * **historical** is scored too, for reference, and used only when no model can be fitted; the
   reason is always stated.
 
-On a large base the candidates are fitted on a fixed sample of customers (hash of the id),
+On a large base the candidates are fitted on a fixed sample of customers (every k-th id),
 which decides the model as well as everyone would and keeps ``auto`` close to one fit's cost;
 the chosen model is then fitted on every customer.
 """
@@ -150,15 +150,6 @@ def holdout_days(span_days: int, median_gap_days: float | None) -> int:
     return round(min(want, span_days * MAX_HOLDOUT_SHARE))
 
 
-def sample_ledger(ledger: pl.DataFrame | pl.LazyFrame, customers: int) -> tuple[pl.LazyFrame, bool]:
-    """The orders of a fixed share of customers (hash of the id) when there are many."""
-    lf = ledger.lazy()
-    if customers <= SAMPLE_CUSTOMERS:
-        return lf, False
-    keep = max(1, math.ceil(customers / SAMPLE_CUSTOMERS))
-    return lf.filter(pl.col("customer_id").hash(seed=17) % keep == 0), True
-
-
 def sample_customers(customer_ids: pl.Series) -> pl.Series | None:
     """Every k-th of the customers (ids sorted) so that about :data:`SAMPLE_CUSTOMERS` remain, or
     None when there are no more than that (everyone is used).
@@ -246,21 +237,16 @@ def split_and_score(
     time_unit: TimeUnit,
     candidates: tuple[str, ...] = LADDER,
     *,
-    customers: int,
     penalizer: float = 0.0,
-    presampled: bool | None = None,
+    sampled: bool = False,
 ) -> tuple[Selection | None, str | None]:
     """(selection, None) or (None, why a holdout split is not possible on these data).
 
-    ``presampled`` says the orders already are a sample (:func:`sample_sequence`): True or
-    False skips :func:`sample_ledger`; None samples here.
+    ``sampled`` says the orders are those of a sample of the customers (:func:`sample_customers`),
+    as the selection reports.
     """
     unit = unit_days(time_unit)
-    if presampled is None:
-        lf, sampled = sample_ledger(ledger, customers)
-    else:
-        lf, sampled = ledger.lazy(), presampled
-    days = purchase_days(lf, None, as_of).collect()
+    days = purchase_days(ledger, None, as_of).collect()
     if days.height == 0:
         return None, "no orders"
     start = days["order_date"].min()
