@@ -41,6 +41,9 @@ EngineName = Literal["polars", "spark"]
 CHURNED_REVENUE_DAYS: Final[int] = 365
 """Churned revenue counts a churned customer's orders of the 365 days up to their last one."""
 
+NO_PERIOD: Final[int] = -(10**9)
+"""The period index of "no earlier order" in the period KPI flags (far before any real period)."""
+
 TOTALS_SCHEMA: dict[str, pl.DataType] = {
     "customer_id": pl.String(),
     "first_order": pl.Date(),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Final
 
 import numpy as np
 import polars as pl
@@ -23,6 +22,7 @@ from custinv.engine.base import (
     CHURNED_REVENUE_DAYS,
     COHORT_CELL_SCHEMA,
     GAP_SCHEMA,
+    NO_PERIOD,
     PERIOD_CHURNS_SCHEMA,
     PERIOD_MAIN_SCHEMA,
     PERIOD_STARTS_SCHEMA,
@@ -33,8 +33,6 @@ from custinv.engine.base import (
     PeriodCells,
     PeriodWindow,
 )
-
-_NO_PERIOD: Final[int] = -(10**9)
 
 
 def run_folds(starts: pl.Series, values: pl.Series) -> np.ndarray:
@@ -345,7 +343,7 @@ def _sequence_columns(
         churn_day.cast(pl.Int32).alias("churn_day"),
     )
     idx, cidx = pl.col("idx"), pl.col("cidx")
-    long_ago = pl.lit(_NO_PERIOD + 1, dtype=pl.Int64)
+    long_ago = pl.lit(NO_PERIOD + 1, dtype=pl.Int64)
     in_frame, has_prev_c = pl.col("prev_in_frame"), pl.col("has_prev")
     prev_idx = pl.when(in_frame).then(idx.shift(1)).when(has_prev_c).then(long_ago)
     prev_cidx = pl.when(in_frame).then(cidx.shift(1)).when(has_prev_c).then(long_ago)
@@ -368,7 +366,7 @@ def _sequence_columns(
         ((~pl.col("has_next")) | (next_idx > cidx)).alias("churn_final"),
         # period of the customer's last order before this row's period (for NRR)
         pl.when(first_in_period)
-        .then(prev_idx.fill_null(_NO_PERIOD))
+        .then(prev_idx.fill_null(NO_PERIOD))
         .forward_fill()
         .alias("last_period_before"),
         pl.col("day"),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Final
 
 import polars as pl
 from pyspark import StorageLevel
@@ -29,6 +28,7 @@ from custinv.engine.base import (
     CHURNED_REVENUE_DAYS,
     COHORT_CELL_SCHEMA,
     GAP_SCHEMA,
+    NO_PERIOD,
     PERIOD_CHURNS_SCHEMA,
     PERIOD_MAIN_SCHEMA,
     PERIOD_STARTS_SCHEMA,
@@ -41,8 +41,6 @@ from custinv.engine.base import (
     period_days,
 )
 from custinv.spark.frames import ROW, to_polars
-
-_NO_PERIOD: Final[int] = -(10**9)
 
 
 def _by_customer() -> WindowSpec:
@@ -264,7 +262,7 @@ class SparkEngine(OrderEngine):
         )
         has_prev, has_next = F.col("prev_date").isNotNull(), F.col("next_date").isNotNull()
         prev_in_frame = F.coalesce(F.col("prev_date") >= lo, F.lit(False))
-        long_ago = F.lit(_NO_PERIOD + 1).cast("long")
+        long_ago = F.lit(NO_PERIOD + 1).cast("long")
         prev_idx = F.when(prev_in_frame, F.col("_prev_idx")).when(has_prev, long_ago)
         prev_cidx = F.when(prev_in_frame, F.col("_prev_cidx")).when(has_prev, long_ago)
         next_idx = F.when(has_next, F.col("_next_idx"))
@@ -284,7 +282,7 @@ class SparkEngine(OrderEngine):
             ((~has_prev) | F.coalesce(day - prev_day > churn_days + 1, F.lit(False))).alias("spell_start"),
             F.when(has_churn, F.col("cidx")).alias("churn_idx"),
             ((~has_next) | F.coalesce(next_idx > F.col("cidx"), F.lit(False))).alias("churn_final"),
-            F.when(first_in_period, F.coalesce(prev_idx, F.lit(_NO_PERIOD).cast("long"))).alias("_lpb"),
+            F.when(first_in_period, F.coalesce(prev_idx, F.lit(NO_PERIOD).cast("long"))).alias("_lpb"),
             day.alias("day"),
             next_day.alias("next_day"),
         ).withColumn("last_period_before", F.last("_lpb", ignorenulls=True).over(_by_customer().rowsBetween(Window.unboundedPreceding, Window.currentRow)))
