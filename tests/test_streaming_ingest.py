@@ -638,3 +638,36 @@ def test_streaming_equals_the_reference_on_random_formatted_files(
             return
     if lazy is not None:
         assert_same(lazy, reference)
+
+
+_ID_TEXT = st.one_of(st.none(), st.text(alphabet=st.sampled_from(list("0179AZaz-é中")), max_size=4))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(_ID_TEXT, max_size=6), max_size=5))
+def test_id_order_flags_match_a_brute_force_over_every_neighbour(batches: list[list[str | None]]) -> None:
+    """The four orders _IdOrder follows (text or shortlex, strict or not), batch by batch, against
+    a comparison of every id with the one before it across the whole sequence (bytes, as Polars
+    compares text): ids of one size take the one-pass sortedness check, mixed sizes the slices."""
+    import polars as pl
+
+    order = S._IdOrder()
+    for ids in batches:
+        order.follow(pl.Series(ids, dtype=pl.String))
+    flat = [i for b in batches for i in b]
+    if None in flat:
+        assert not order.nondecreasing  # a null id stops the following for good
+        return
+    raw = [i.encode() for i in flat]
+
+    def holds(key, strict: bool) -> bool:
+        return all(key(a) < key(b) if strict else key(a) <= key(b) for a, b in zip(raw, raw[1:]))
+
+    def text(v: bytes) -> bytes:
+        return v
+
+    def shortlex(v: bytes) -> tuple[int, bytes]:
+        return len(v), v
+
+    assert (order.as_text, order.as_text_or_equal) == (holds(text, True), holds(text, False))
+    assert (order.shortlex, order.shortlex_or_equal) == (holds(shortlex, True), holds(shortlex, False))

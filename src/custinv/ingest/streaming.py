@@ -229,20 +229,28 @@ class _IdOrder:
             return
         if self.last is not None:
             self._step(self.last.encode(), ids[0].encode())
-        if ids.len() > 1:  # each id against the one before it: two slices of the batch, no copy
-            cur, prev = ids.slice(1), ids.slice(0, ids.len() - 1)
-            if self.as_text:
-                self.as_text = bool((cur > prev).all())
-            at_least = (cur >= prev) if self.as_text_or_equal or self.shortlex_or_equal else None
-            if self.as_text_or_equal and at_least is not None:
-                self.as_text_or_equal = bool(at_least.all())
-            if self.shortlex or self.shortlex_or_equal:
-                size = ids.str.len_bytes()
-                longer, same_size = size.slice(1) > size.slice(0, ids.len() - 1), size.slice(1) == size.slice(0, ids.len() - 1)
+        n = ids.len()
+        if n > 1:
+            size = ids.str.len_bytes()
+            # ids of one size (fixed-width numbers, the common case) are in shortlex order exactly
+            # when they are in text order: one sortedness check answers both, and is_sorted is a
+            # single pass, where comparing two offset slices of a batch costs several times more
+            one_size = size.min() == size.max()
+            if self.as_text_or_equal or (one_size and self.shortlex_or_equal):
+                ascending = ids.is_sorted()
+                wants_strict = self.as_text or (one_size and self.shortlex)
+                strict = ascending and wants_strict and not (ids.slice(1) == ids.slice(0, n - 1)).any()
+                self.as_text, self.as_text_or_equal = self.as_text and strict, self.as_text_or_equal and ascending
+                if one_size:
+                    self.shortlex, self.shortlex_or_equal = self.shortlex and strict, self.shortlex_or_equal and ascending
+            if not one_size and (self.shortlex or self.shortlex_or_equal):
+                # each id against the one before it: two slices of the batch, no copy
+                cur, prev = ids.slice(1), ids.slice(0, n - 1)
+                longer, same_size = size.slice(1) > size.slice(0, n - 1), size.slice(1) == size.slice(0, n - 1)
                 if self.shortlex:
                     self.shortlex = bool((longer | (same_size & (cur > prev))).all())
-                if self.shortlex_or_equal and at_least is not None:
-                    self.shortlex_or_equal = bool((longer | (same_size & at_least)).all())
+                if self.shortlex_or_equal:
+                    self.shortlex_or_equal = bool((longer | (same_size & (cur >= prev))).all())
         self.last = ids[-1]
 
 
