@@ -29,6 +29,7 @@ else is left in a form the final cast/strptime rejects).
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -331,12 +332,29 @@ _CURRENCY_NAMES: dict[str, str] = {
 }
 
 
+def lookup_expr(key: pl.Expr, table: Mapping[str, str | None], default: pl.Expr | str | None = None) -> pl.Expr:
+    """``table[key]`` per row, ``default`` (a value or an expression) where the key is not in the
+    table or is null — what ``key.replace_strict(table, default=default)`` computes.
+
+    Element-wise: ``replace``/``replace_strict`` make Polars' streaming engine compute the whole
+    query before it hands over the first batch (every row of a file with a status or currency
+    column held in memory). Here the key is cast to an Enum of the table's keys (a key not in it
+    becomes null) and its code picks the value from the table's values."""
+    fallback = default if isinstance(default, pl.Expr) else pl.lit(default, dtype=pl.String)
+    if not table:  # every row the default, as many rows as the key has
+        return pl.when(key.is_null()).then(fallback).otherwise(fallback)
+    keys = sorted(table)
+    values = pl.Series([table[k] for k in keys], dtype=pl.String)
+    code = key.cast(pl.Enum(keys), strict=False).to_physical()
+    return pl.when(code.is_null()).then(fallback).otherwise(pl.lit(values).gather(code))
+
+
 def currency_code_expr(col: IntoCol) -> pl.Expr:
     """A currency column's cell → ISO code: codes upper-cased (``usd`` → ``USD``), names and
     symbols that exports write (``人民币``, ``新臺幣``, ``円``) mapped; blank → null."""
     t = fold_width_expr(col).str.strip_chars()
     upper = t.str.to_uppercase()
-    code = upper.replace_strict(_CURRENCY_NAMES, default=upper, return_dtype=pl.String)
+    code = lookup_expr(upper, _CURRENCY_NAMES, default=upper)
     return _named(pl.when(t.str.len_chars() > 0).then(code), col)
 
 

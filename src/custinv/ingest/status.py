@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from custinv.ingest.parse import IntoCol, _col, _named, fold_width_expr
+from custinv.ingest.parse import IntoCol, _col, _named, fold_width_expr, lookup_expr
 
 __all__ = [
     "DEAL_STAGES",
@@ -122,9 +122,8 @@ def normalise_status_expr(col: IntoCol) -> pl.Expr:
         .str.replace_all(r"[\s_\-]+", " ")
         .str.replace_all(r"\s*([,.:;/()])\s*", "$1")
         .str.strip_chars()
-        .replace("", None)
     )
-    return _named(t, col)
+    return _named(pl.when(t != "").then(t), col)  # element-wise: Expr.replace("", None) stalls streaming
 
 
 def _normalise(values: tuple[str, ...] | list[str]) -> list[str]:
@@ -167,31 +166,30 @@ def status_decision_expr(
     ``overrides`` (:func:`status_overrides`: ``--status-used`` / ``--status-excluded``)
     take precedence over the vocabulary.
 
-    ``known``: values the column is expected to hold (a status column holds a handful; the
-    streaming ingest passes its first rows' distinct values, at most KNOWN_STATUSES_MAX). They
-    are decided once, here, and looked up per row (a comparison per known value); only rows
+    ``known``: values the column is expected to hold (the streaming ingest passes its first
+    rows' distinct values). They are decided once, here, and looked up per row (a hash lookup
+    per distinct decision, however many values); only rows
     holding another value run the normaliser (the looked-up rows are masked to null for it,
     which costs nothing). The result is the same either way. ``known_only``: the other rows
     are not decided at all (null): the caller finds them (:func:`unknown_status_expr`) and
-    decides again — the normaliser's vocabulary lookup (``replace_strict``) makes Polars'
-    streaming engine compute the whole query before it hands over the first batch.
+    decides again (the normaliser's regular expressions on every row cost more than the lookup).
     """
     if known is not None and known.len():
         decisions = known_status_decisions(known, deal_export=deal_export, overrides=overrides)
         c = _col(col)
-        looked_up = pl.lit(None, dtype=pl.String)
+        by_decision: dict[str, list[str]] = {}
         for value, decision in decisions.items():
             if decision is not None:
-                looked_up = pl.when(c == value).then(pl.lit(decision)).otherwise(looked_up)
+                by_decision.setdefault(decision, []).append(value)
+        looked_up = pl.lit(None, dtype=pl.String)
+        for decision, values in sorted(by_decision.items()):  # one test per decision, however many values
+            hit = c == values[0] if len(values) == 1 else c.is_in(pl.Series(values, dtype=pl.String).implode())
+            looked_up = pl.when(hit).then(pl.lit(decision)).otherwise(looked_up)
         if known_only:
             return _named(looked_up, col)
         hit = c.is_in(pl.Series(list(decisions), dtype=pl.String).implode())
         return _named(pl.coalesce(looked_up, _decide(pl.when(~hit).then(c), deal_export, overrides)), col)
     return _named(_decide(col, deal_export, overrides), col)
-
-
-KNOWN_STATUSES_MAX = 64
-"""Known statuses looked up by comparisons (status_decision_expr): more, and the rule runs per row."""
 
 
 def known_status_decisions(known: pl.Series, *, deal_export: bool = False,
@@ -216,9 +214,9 @@ def _decide(col: IntoCol, deal_export: bool, overrides: dict[str, str] | None) -
     if deal_export:
         # One pass: blank → a sentinel that maps back to null; unknown → open.
         mapping: dict[str, str | None] = {**vocabulary, _BLANK: None}
-        decision = key.fill_null(_BLANK).replace_strict(mapping, default="open", return_dtype=pl.String)
+        decision = lookup_expr(key.fill_null(_BLANK), mapping, default="open")
     else:
-        decision = key.replace_strict(vocabulary, default=None, return_dtype=pl.String)
+        decision = lookup_expr(key, vocabulary)
     return decision
 
 
@@ -344,4 +342,4 @@ TRANSACTION_TYPES: dict[str, str] = _build_vocabulary(_RAW_TRANSACTION_TYPES, "t
 def transaction_decision_expr(col: IntoCol) -> pl.Expr:
     """Transaction type text → ``sale`` / ``refund`` / ``non_sale``; null when blank or unknown."""
     key = normalise_status_expr(col)
-    return _named(key.replace_strict(TRANSACTION_TYPES, default=None, return_dtype=pl.String), col)
+    return _named(lookup_expr(key, TRANSACTION_TYPES), col)

@@ -360,7 +360,7 @@ def _statuses_looked_up(plan: _Plan) -> bool:
     """The status column is decided by looking up the first rows' statuses only (every row
     streams); a status they did not hold reads the file again with it (_NewStatuses)."""
     return (plan.mapping.column("status") is not None and plan.statuses is not None
-            and 0 < plan.statuses.len() <= status.KNOWN_STATUSES_MAX)
+            and plan.statuses.len() > 0)
 
 
 class _NewStatuses(Exception):
