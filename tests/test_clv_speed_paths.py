@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from custinv.analytics.clv import bgnbd, clv_inputs, fit_clv, paretonbd
+from custinv.analytics.clv import _mle
 from custinv.analytics.clv._mle import dense_codes, distinct_pairs, group_rfm
 from custinv.analytics.clv.discount import discounted_purchases, schedule
 from custinv.analytics.clv.inputs import clv_inputs_from_summary
@@ -209,7 +210,9 @@ def test_predictor_equals_per_customer_formulas(module, params) -> None:  # type
         assert pred.expected(52.0)[i] == pytest.approx(want, rel=1e-12)
 
 
-def test_dense_codes_and_distinct_pairs_match_numpy_unique() -> None:
+@pytest.mark.parametrize("small_array", [0, 1_000_000], ids=["polars hash path", "numpy sort path"])
+def test_dense_codes_and_distinct_pairs_match_numpy_unique(small_array: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_mle, "SMALL_ARRAY", small_array)
     rng = np.random.default_rng(2)
     a = rng.integers(0, 7, 1000).astype(float)
     b = rng.integers(0, 50, 1000) / 7
@@ -223,6 +226,38 @@ def test_dense_codes_and_distinct_pairs_match_numpy_unique() -> None:
     np.testing.assert_array_equal(np.stack([pa, pb], axis=1), want)
     np.testing.assert_array_equal(pa[inverse], a + 0.0)
     np.testing.assert_array_equal(pb[inverse], b)
+
+
+def test_group_rfm_is_the_same_on_the_numpy_and_the_polars_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng, x, t_x, T = _random_rfm(seed=8, n=3000, max_x=6)
+    t_x[x == 0] = -0.0  # a signed zero is the same purchase time
+    w = rng.integers(1, 4, x.size).astype(float)
+    groups = []
+    for small_array in (0, 1_000_000):
+        monkeypatch.setattr(_mle, "SMALL_ARRAY", small_array)
+        groups.append([group_rfm(x, t_x, T), group_rfm(x, t_x, T, w)])
+    for polars_path, numpy_path in zip(*groups, strict=True):
+        for field in ("x", "t_x", "T", "weight"):
+            np.testing.assert_array_equal(getattr(numpy_path, field), getattr(polars_path, field))
+    rows = np.unique(np.stack([x, t_x + 0.0, T], axis=1), axis=0)  # the distinct rows, sorted
+    np.testing.assert_array_equal(np.stack([groups[1][0].x, groups[1][0].t_x, groups[1][0].T], axis=1), rows)
+    assert groups[1][1].weight.sum() == w.sum()
+
+
+def test_pareto_gradient_on_threads_is_the_one_computed_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The central difference's nine likelihoods on the pool's threads give the same numbers,
+    bit for bit, as one after the other — also where numpy would warn (a huge α: overflow)."""
+    _, x, t_x, T = _random_rfm(seed=9, n=3000, max_x=8)
+    objective = paretonbd._Objective(group_rfm(x, t_x, T))
+    results = []
+    for parallel_pairs in (10**9, 0):
+        monkeypatch.setattr(paretonbd, "PARALLEL_PAIRS", parallel_pairs)
+        for theta in (np.log([0.55, 10.6, 0.61, 11.7]), np.log([0.1, 1e6, 3.0, 0.01])):
+            with np.errstate(all="ignore"):
+                value, grad = objective(theta)
+            results.append((value, grad.tolist()))
+    assert results[:2] == results[2:]
+    assert all(np.isfinite(v) for v, _ in results[:1])
 
 
 # ------------------------------------------------------------------ report helpers

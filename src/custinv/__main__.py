@@ -1,6 +1,6 @@
 """``python -m custinv``: the same app as the ``custinv`` command."""
 
-from custinv.cli import main
+from custinv.launch import main
 
 if __name__ == "__main__":
     main()

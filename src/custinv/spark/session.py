@@ -13,6 +13,7 @@ custinv imports cleanly and ``--engine spark`` is a usage error naming the extra
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -98,7 +99,11 @@ def _check_java() -> None:
 
 
 def spark_session(settings: Settings) -> Any:
-    """The session for this run (an existing active one is reused: one JVM per process)."""
+    """The session for this run (an existing active one is reused: one JVM per process).
+
+    Turns the cyclic garbage collector back on (:mod:`custinv.launch` switches it off for a
+    ``custinv`` process): py4j releases the JVM's objects when their Python proxies are freed."""
+    gc.enable()
     remote = remote_url(settings)
     if not remote:  # a malformed master is a usage error whether or not pyspark is installed
         check_master(settings.spark_master or DEFAULT_MASTER)

@@ -36,6 +36,10 @@ _Out = TypeVar("_Out")
 #: every machine adds the same partial sums in the same order (reproducible fits).
 BLOCK_ROWS = 1 << 16
 _pool: ThreadPoolExecutor | None = None
+#: Up to this many values numpy's sort finds the distinct values and rows (dense_codes,
+#: group_rfm) faster than Polars' hash group_by and join, whose fixed cost per call (≈ 0.3 ms)
+#: made a 100-customer fit spend a fifth of its time there. Both give the same result.
+SMALL_ARRAY = 20_000
 
 #: Log-parameter box: e^±15 is far beyond any sensible value in days, weeks or months; an
 #: optimum on this box means the data push a parameter to 0 or infinity (not identified).
@@ -123,6 +127,11 @@ def group_rfm(
     if weights is not None and not np.all(w > 0):
         keep = w > 0
         xa, ta, Ta, w = xa[keep], ta[keep], Ta[keep], w[keep]
+    if xa.size <= SMALL_ARRAY:
+        rows = np.stack([xa + 0.0, ta + 0.0, Ta + 0.0], axis=1)  # + 0.0: -0.0 and 0.0 are one value
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        counts = np.bincount(inverse.reshape(-1), weights=w, minlength=unique.shape[0])
+        return Grouped(*(np.ascontiguousarray(unique[:, i]) for i in range(3)), counts.astype(np.float64))
     # a hash group_by (multi-threaded) is several times faster than sorting rows with numpy;
     # sorting the unique rows afterwards (same query) keeps the fit reproducible
     grouped = (
@@ -154,6 +163,9 @@ def dense_codes(values: npt.NDArray[_Scalar]) -> tuple[npt.NDArray[_Scalar], npt
     arr = np.ascontiguousarray(values).reshape(-1)
     if arr.dtype.kind == "f":
         arr = arr + 0.0  # -0.0 + 0.0 is 0.0: equal numbers get one code
+    if arr.size <= SMALL_ARRAY:
+        distinct, inverse = np.unique(arr, return_inverse=True)
+        return distinct, inverse.reshape(-1).astype(np.intp)
     distinct = np.sort(pl.Series(arr).unique().to_numpy())
     table = pl.DataFrame({"v": distinct, "c": np.arange(distinct.size, dtype=np.int64)})
     codes = pl.DataFrame({"v": arr}).join(table, on="v", how="left", maintain_order="left")["c"]
