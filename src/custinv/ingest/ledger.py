@@ -117,14 +117,17 @@ def _fill_order_level(frame: pl.DataFrame, mapping: F.Mapping, amount_mode: str)
         return frame
     key = ["__file__", "raw_order_id"]
     in_order = pl.col("raw_order_id").is_not_null() & pl.col("__struct__").is_null()
+    # each order's first written value of each field: one hash group_by for all the fields and a
+    # join back (a window per field cost 2 s on a 1M-line Shopify export); the group keeps the
+    # lines in file order, as the window did
+    firsts = (
+        frame.lazy().filter(pl.col("raw_order_id").is_not_null())
+        .group_by(key).agg(pl.col(n).first(ignore_nulls=True) for n in names)
+    )
+    # joined on the key columns only: the other columns are not gathered again
+    first_of_order = frame.lazy().select(key).join(firsts, on=key, how="left", maintain_order="left").collect()
     return frame.with_columns(
-        [
-            pl.when(in_order & pl.col(n).is_null())
-            .then(pl.col(n).drop_nulls().first().over(key))
-            .otherwise(pl.col(n))
-            .alias(n)
-            for n in names
-        ]
+        pl.when(in_order & pl.col(n).is_null()).then(first_of_order[n]).otherwise(pl.col(n)).alias(n) for n in names
     )
 
 
@@ -156,7 +159,34 @@ def _parse_file(
     }
     plain = _plain_columns(data_rows, mapping, money_formats)
     exprs = parse_exprs(mapping, plain, date_fmt, money_formats)
-    return frame.with_columns(exprs), frozenset(plain)
+    return frame.with_columns(_by_distinct_values(frame, exprs)), frozenset(plain)
+
+
+def _by_distinct_values(frame: pl.DataFrame, exprs: list[pl.Expr]) -> list[pl.Expr | pl.Series]:
+    """``exprs``, each one that reads a single raw column holding few distinct values (at most
+    half its rows: emails, order numbers of line items, timestamps, statuses) evaluated once per
+    distinct value and looked up per row.
+
+    The parse rules are row-local (one value in, one value out: the streaming path runs them
+    batch by batch), so the result is the same value for value; a dozen string rewrites per row
+    cost more than a hash lookup (a 1M-line Shopify export's emails 1.6 s → 0.2 s)."""
+    out: list[pl.Expr | pl.Series] = []
+    for expr in exprs:
+        roots = set(expr.meta.root_names())
+        raw = roots.pop() if len(roots) == 1 else None
+        if (raw is None or not raw.startswith("raw_") or frame.schema[raw] != pl.String or frame.height < 1000
+                or expr.meta.undo_aliases().meta.is_column()):  # a column taken as it is: nothing to evaluate
+            out.append(expr)
+            continue
+        values = frame.select(pl.col(raw).unique())
+        if values.height * 2 > frame.height:
+            out.append(expr)
+            continue
+        name = expr.meta.output_name()
+        table = values.with_columns(expr.alias(f"__{name}__"))
+        looked_up = frame.select(raw).join(table, on=raw, how="left", maintain_order="left", nulls_equal=True)
+        out.append(looked_up[f"__{name}__"].alias(name))
+    return out
 
 
 def _plain_columns(data_rows: pl.DataFrame, mapping: F.Mapping, money_formats: dict[str, parse.MoneyFormat]) -> set[str]:
@@ -244,10 +274,12 @@ def build_ledger(
         plans.append(FilePlan(raw, mapping, amount_mode, plain, unique_ids))
 
     combined = pl.concat(parsed_frames, how="vertical")
-    deal_export = status.is_deal_export(combined.filter(pl.col("__struct__").is_null())["raw_status"].drop_nulls())
+    votes = combined.filter(pl.col("__struct__").is_null())["raw_status"].drop_nulls().value_counts()
+    deal_export = status.is_deal_export(votes["raw_status"], votes["count"])  # one row per value, weighted
     mapped = frozenset(f for p in plans for f in p.mapping.as_dict())
+    distinct = {c: combined[c].unique() for c in ("raw_status", "raw_after_sale_status") if c in combined.columns}
     combined = combined.with_columns(
-        S.status_decision(mapped, deal_export, overrides),
+        S.status_decision(mapped, deal_export, overrides, distinct),
         S.transaction_decision(mapped),
         _duplicate_flags(combined, len(paths)),
     )

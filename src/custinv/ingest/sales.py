@@ -49,15 +49,24 @@ _EXCLUSIONS = list(status.EXCLUSION_REASONS)
 
 
 def status_decision(
-    mapped: set[str] | frozenset[str], deal_export: bool, overrides: dict[str, str] | None = None
+    mapped: set[str] | frozenset[str], deal_export: bool, overrides: dict[str, str] | None = None,
+    distinct: dict[str, pl.Series] | None = None,
 ) -> pl.Expr:
     """``status_decision`` per row: the first exclusion among the second status column, the order
-    status and a cancellation date; otherwise the order status's decision (null = no information)."""
+    status and a cancellation date; otherwise the order status's decision (null = no information).
+
+    ``distinct``: a status column's distinct values (raw column → values), when the caller holds
+    the rows: each value is then decided once and looked up per row — the same decisions
+    (:func:`custinv.ingest.status.status_decision_expr`), without the normaliser's regular
+    expressions on every row (2.3 s of a 1M-line Shopify export's 12 s ingest)."""
+    distinct = distinct or {}
     parts: list[pl.Expr] = []
-    primary = (status.status_decision_expr("raw_status", deal_export=deal_export, overrides=overrides)
+    primary = (status.status_decision_expr("raw_status", deal_export=deal_export, overrides=overrides,
+                                           known=distinct.get("raw_status"))
                if "status" in mapped else None)
     if "after_sale_status" in mapped:  # 退款成功 names the reason better than the order's 交易关闭
-        after = status.status_decision_expr("raw_after_sale_status", overrides=overrides)
+        after = status.status_decision_expr("raw_after_sale_status", overrides=overrides,
+                                            known=distinct.get("raw_after_sale_status"))
         parts.append(pl.when(after.is_in(_EXCLUSIONS)).then(after))
     if primary is not None:  # the order status's own exclusion beats a cancellation date
         parts.append(pl.when(primary.is_in(_EXCLUSIONS)).then(primary))
@@ -103,11 +112,14 @@ def unknown_value_warnings(
     for column, what, vocabulary, treated in checks:
         if column not in data.columns or data[column].null_count() == data.height:
             continue
-        keyed = data.with_columns(status.normalise_status_expr(column).alias("__key__"))
-        unknown = keyed.filter(pl.col("__key__").is_not_null() & ~pl.col("__key__").is_in(list(vocabulary))
-                               & ~parse.missing_token_expr(column))
-        if unknown.height == 0:
+        # the rule on the column's distinct values (a handful), then the rows holding an unknown one
+        values = data.select(pl.col(column).unique())
+        unknown_values = values.filter(status.normalise_status_expr(column).is_not_null()
+                                       & ~status.normalise_status_expr(column).is_in(list(vocabulary))
+                                       & ~parse.missing_token_expr(column))[column]
+        if unknown_values.len() == 0:
             continue
+        unknown = data.filter(pl.col(column).is_in(unknown_values.implode()))
         summary = (
             unknown.group_by(pl.col(column).str.strip_chars().alias("value"))
             .agg(
