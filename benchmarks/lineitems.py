@@ -16,7 +16,13 @@ Shapes:
 * ``--date-format iso|mdy`` — ``2024-03-07`` or ``03/07/2024`` (US exports);
 * ``--money plain|dollar`` — ``1234.5`` or ``$1,234.50``;
 * ``--status`` — a status column per order: ``Paid``, 3 % ``Refunded`` (whole orders);
-* the output suffix chooses CSV, Parquet (typed: dates as Date, amounts as Float64) or xlsx.
+* the output suffix chooses CSV, Parquet (typed: dates as Date, amounts as Float64) or xlsx;
+* ``--layout shopify`` — the same buyers and baskets as Shopify's "Export orders" CSV writes them
+  (the 37 columns of examples/shopify_orders.csv, from Shopify's help pages): ``#1001`` order names,
+  emails as the customer, ``2024-03-07 14:02:11 -0500`` timestamps, the order-level fields
+  (Financial Status, Total, Refunded Amount, Cancelled at, billing…) on the first line of an order
+  only, a line's quantity and unit price on every line; 3 % of orders ``refunded`` (Refunded
+  Amount = Total), 1 % ``partially_refunded``, 1 % ``voided`` with a Cancelled at, 1 % ``pending``.
 
 Text options apply to CSV only; Parquet and xlsx cells are typed as their writers type them.
 Block by block (bounded memory); the same arguments always give the same file.
@@ -97,6 +103,91 @@ def dollars(col: str) -> pl.Expr:
     return pl.concat_str(pl.lit("$"), grouped, pl.lit("."), frac).alias(col)
 
 
+SHOPIFY_COLUMNS = (
+    "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at", "Accepts Marketing",
+    "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code", "Discount Amount", "Shipping Method",
+    "Created at", "Lineitem quantity", "Lineitem name", "Lineitem price", "Lineitem compare at price", "Lineitem sku",
+    "Lineitem requires shipping", "Lineitem taxable", "Lineitem fulfillment status", "Billing Name", "Billing City",
+    "Billing Zip", "Billing Province", "Billing Country", "Notes", "Cancelled at", "Payment Method", "Refunded Amount",
+    "Vendor", "Tags", "Source", "Lineitem discount",
+)
+"""Shopify's order export header (examples/shopify_orders.csv)."""
+_PRODUCTS = ("Ethiopia Yirgacheffe - 12oz", "Paper Filters, 100 ct", "Burr Grinder Pro", "House Espresso Blend - 2lb",
+             "Colombia Huila - 12oz", "Gooseneck Kettle", "Cold Brew Kit", "Decaf Sumatra - 12oz")
+_CITIES = (("Austin", "78701", "TX"), ("Seattle", "98101", "WA"), ("Portland", "97205", "OR"), ("Denver", "80202", "CO"),
+           ("Chicago", "60601", "IL"), ("Boston", "02108", "MA"))
+
+
+def shopify(lines: pl.DataFrame, seed: int, block: int) -> pl.DataFrame:
+    """Line items (one order's lines adjacent) as Shopify's order export writes them."""
+    rng = np.random.default_rng([seed, block, 15])
+    n = lines.height
+    first = (pl.col("order_id") != pl.col("order_id").shift(1)).fill_null(True)
+    per_order = rng.random(n)  # drawn per line, read on an order's first line
+    status = np.select([per_order < 0.03, per_order < 0.04, per_order < 0.05, per_order < 0.06],
+                       ["refunded", "partially_refunded", "voided", "pending"], "paid")
+    seconds = rng.integers(8 * 3600, 22 * 3600, n)
+    frame = lines.with_columns(
+        pl.Series("__status__", status), pl.Series("__s__", seconds),
+        pl.Series("__product__", rng.integers(0, len(_PRODUCTS), n)),
+        pl.Series("__city__", rng.integers(0, len(_CITIES), n)),
+        pl.Series("__shipping__", np.where(rng.random(n) < 0.5, 6.95, 0.0)),
+    ).with_columns(
+        # the order's values, taken from its first line: status, time, shipping
+        *(pl.when(first).then(pl.col(c)).otherwise(None).forward_fill().alias(c)
+          for c in ("__status__", "__s__", "__city__", "__shipping__")),
+        (pl.col("amount") / pl.col("quantity")).round(2).alias("__price__"),
+    ).with_columns((pl.col("__price__") * pl.col("quantity")).alias("__line__"))
+    order_key = pl.col("order_id")
+    subtotal = pl.col("__line__").sum().over(order_key).round(2)
+    taxes = (subtotal * 0.08).round(2)
+    total = (subtotal + pl.col("__shipping__") + taxes).round(2)
+    created = (pl.col("order_date").cast(pl.Datetime("us")) + pl.duration(seconds=pl.col("__s__")))
+    stamp = created.dt.strftime("%Y-%m-%d %H:%M:%S -0500")
+    paid = (created + pl.duration(minutes=1)).dt.strftime("%Y-%m-%d %H:%M:%S -0500")
+    def money(e: pl.Expr) -> pl.Expr:  # 12.5 → "12.50", as Shopify writes amounts (never negative here)
+        cents = (e * 100).round(0).cast(pl.Int64)
+        return pl.concat_str((cents // 100).cast(pl.String), pl.lit("."), (cents % 100).cast(pl.String).str.zfill(2))
+
+    status_col = pl.col("__status__")
+    refunded = (pl.when(status_col == "refunded").then(total)
+                .when(status_col == "partially_refunded").then((total / 2).round(2)).otherwise(0.0))
+    city = [pl.col("__city__").replace_strict(list(range(len(_CITIES))), [c[i] for c in _CITIES],
+                                              return_dtype=pl.String) for i in range(3)]
+    order_level = {
+        "Financial Status": status_col,
+        "Paid at": pl.when(status_col.is_in(["pending", "voided"])).then(None).otherwise(paid),
+        "Fulfillment Status": pl.when(status_col == "voided").then(None).otherwise(pl.lit("fulfilled")),
+        "Fulfilled at": pl.when(status_col == "voided").then(None).otherwise(paid),
+        "Accepts Marketing": pl.lit("no"), "Currency": pl.lit("USD"),
+        "Subtotal": money(subtotal), "Shipping": money(pl.col("__shipping__")), "Taxes": money(taxes),
+        "Total": money(total), "Discount Code": pl.lit(None, dtype=pl.String), "Discount Amount": pl.lit("0.00"),
+        "Shipping Method": pl.when(pl.col("__shipping__") > 0).then(pl.lit("Standard Shipping"))
+        .otherwise(pl.lit("Free Shipping")),
+        "Billing Name": pl.concat_str(pl.lit("Customer "), pl.col("customer_id")),
+        "Billing City": city[0], "Billing Zip": city[1], "Billing Province": city[2], "Billing Country": pl.lit("US"),
+        "Notes": pl.lit(None, dtype=pl.String),
+        "Cancelled at": pl.when(status_col == "voided").then(paid).otherwise(None),
+        "Payment Method": pl.lit("Shopify Payments"), "Refunded Amount": money(refunded),
+        "Tags": pl.lit(None, dtype=pl.String), "Source": pl.col("channel").cast(pl.String),
+    }
+    every_line = {
+        "Name": pl.concat_str(pl.lit("#"), pl.col("order_id").cast(pl.String)),
+        "Email": pl.concat_str(pl.col("customer_id").cast(pl.String).str.to_lowercase(), pl.lit("@example.com")),
+        "Created at": stamp, "Lineitem quantity": pl.col("quantity").cast(pl.String),
+        "Lineitem name": pl.col("__product__").replace_strict(list(range(len(_PRODUCTS))), list(_PRODUCTS),
+                                                              return_dtype=pl.String),
+        "Lineitem price": money(pl.col("__price__")), "Lineitem compare at price": pl.lit(None, dtype=pl.String),
+        "Lineitem sku": pl.concat_str(pl.lit("SKU-"), pl.col("__product__").cast(pl.String)),
+        "Lineitem requires shipping": pl.lit("true"), "Lineitem taxable": pl.lit("true"),
+        "Lineitem fulfillment status": pl.when(status_col == "voided").then(None).otherwise(pl.lit("fulfilled")),
+        "Vendor": pl.lit("Northwind Coffee Co."), "Lineitem discount": pl.lit("0.00"),
+    }
+    columns = {**{k: pl.when(first).then(v.cast(pl.String)) for k, v in order_level.items()},
+               **{k: v.cast(pl.String) for k, v in every_line.items()}}
+    return frame.select(columns[c].alias(c) for c in SHOPIFY_COLUMNS)
+
+
 def blocks(rows: int, seed: int, status: bool) -> Iterator[pl.DataFrame]:
     """Line-item frames, block by block, exactly `rows` lines in all (the last order may be cut short)."""
     gen = _generate_module()
@@ -115,9 +206,18 @@ def blocks(rows: int, seed: int, status: bool) -> Iterator[pl.DataFrame]:
         yield extra
 
 
-def write(rows: int, out: Path, seed: int, date_format: str, money: str, status: bool) -> int:
+def write(rows: int, out: Path, seed: int, date_format: str, money: str, status: bool, layout: str = "plain") -> int:
     suffix = out.suffix.lower()
     frames = blocks(rows, seed, status)
+    if layout == "shopify":
+        if suffix != ".csv":
+            raise SystemExit("--layout shopify writes CSV (Shopify exports CSV)")
+        with out.open("wb") as fh:
+            written = 0
+            for i, df in enumerate(frames):
+                shopify(df, seed, i).write_csv(fh, include_header=i == 0)
+                written += df.height
+        return written
     if suffix == ".parquet":
         whole = pl.concat(frames, rechunk=False)
         whole.write_parquet(out, row_group_size=1_000_000)
@@ -147,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--date-format", choices=("iso", "mdy"), default="iso")
     ap.add_argument("--money", choices=("plain", "dollar"), default="plain")
     ap.add_argument("--status", action="store_true", help="add a status column (3 %% of orders Refunded)")
+    ap.add_argument("--layout", choices=("plain", "shopify"), default="plain",
+                    help="shopify: Shopify's order export (37 columns, order fields on the first line of an order)")
     args = ap.parse_args(argv)
-    n = write(args.rows, args.out, args.seed, args.date_format, args.money, args.status)
+    n = write(args.rows, args.out, args.seed, args.date_format, args.money, args.status, args.layout)
     print(f"wrote {n:,} line items to {args.out}", file=sys.stderr)
     return 0
 

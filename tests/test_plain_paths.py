@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from custinv.ingest import parse
 
-ids = st.from_regex(r"\A[0-9A-Za-z][0-9A-Za-z_-]{0,12}\Z")
+ids = st.from_regex(r"\A#?[0-9A-Za-z][0-9A-Za-z_-]{0,12}\Z")  # '#1001': Shopify's order names
 money = st.from_regex(r"\A-?[0-9]{1,20}(\.[0-9]{1,6})?\Z")
 dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2199, 12, 31)).map(lambda d: d.isoformat()) | st.from_regex(
     r"\A(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}\Z")
@@ -53,4 +53,6 @@ def test_checks_refuse_what_the_general_parsers_change() -> None:
     assert not parse.money_is_plain(pl.Series(["1.500"]), parse.MoneyFormat(","))  # decimal-comma column
     assert not parse.dates_are_plain(pl.Series(["2024-03-05 10:00"]))
     assert not parse.dates_are_plain(pl.Series(["1850-01-01"]))  # outside 1900-2199
-    assert parse.ids_are_plain(pl.Series(["C00086611", None, "a-b_c"]))
+    assert parse.ids_are_plain(pl.Series(["C00086611", None, "a-b_c", "#1001", "#null"]))  # '#null' is an id
+    assert not parse.ids_are_plain(pl.Series(["#n/a"]))  # Excel's #N/A → null
+    assert not parse.ids_are_plain(pl.Series(["1#2"]))  # '#' only in front

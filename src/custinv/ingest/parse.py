@@ -703,7 +703,7 @@ def email_expr(col: IntoCol) -> pl.Expr:
 # value is of that plain shape, and the caller then applies the short expression, which
 # gives exactly what the general one would on those values.
 
-_PLAIN_ID_RE = r"^[0-9A-Za-z][0-9A-Za-z_-]*$"
+_PLAIN_ID_RE = r"^#?[0-9A-Za-z][0-9A-Za-z_-]*$"  # '#': Shopify's order names (#1001); no blank-like token starts so
 _MISSING_WORD_RE = r"(?i)^(?:na|nan|nil|none|null)$"  # the alphanumeric MISSING_TOKENS
 PLAIN_MONEY_RE = r"^-?[0-9]+(?:\.[0-9]+)?$"
 """The plain money shape (:func:`money_is_plain`): a float cast reads it."""
@@ -717,8 +717,9 @@ def _all_match(values: pl.Series, pattern: str) -> bool:
 
 
 def ids_are_plain(values: pl.Series) -> bool:
-    """Every value is ASCII letters/digits (plus ``_`` ``-`` after the first) and none is a
-    blank-like word (``null``, ``N/A``…): :func:`id_expr` returns such values unchanged.
+    """Every value is ASCII letters/digits (plus ``_`` ``-`` after the first, and a leading
+    ``#``) and none is a blank-like word (``null``, ``N/A``…): :func:`id_expr` returns such
+    values unchanged.
 
     ``values`` are the column's trimmed, blank-to-null raw text."""
     return _all_match(values, _PLAIN_ID_RE) and not bool(values.str.contains(_MISSING_WORD_RE).any())

@@ -75,9 +75,10 @@ _DECISIONS = pl.Enum([R.USED, *R.EXCLUDED_REASONS, *R.REJECTED_REASONS])
 #: so a column of these values is read with the decimal point, as detect_money_format decides.
 #: (A column that also has 1.500 goes to the eager path, which weighs the evidence.)
 _PLAIN_POINT_MONEY = r"^-?(?:[0-9]+(?:\.[0-9]{1,2}|\.[0-9]{4,})?|(?:0|0[0-9]{1,2}|[0-9]{4,})\.[0-9]{3})$"
-#: One pass for "not parse.ids_are_plain": a character outside the plain set, a first character
-#: that is not a letter or digit, empty, or a blank-like word (parse._MISSING_WORD_RE).
-_NOT_PLAIN_ID = r"[^0-9A-Za-z_-]|^[_-]|^$|(?i)^(?:na|nan|nil|none|null)$"
+#: One pass for "not parse.ids_are_plain": a character outside the plain set, a ``#`` after the
+#: first character, a first character (after a leading ``#``) that is not a letter or digit,
+#: empty, or a blank-like word (parse._MISSING_WORD_RE).
+_NOT_PLAIN_ID = r"[^0-9A-Za-z_#-]|.#|^#?[_-]|^#?$|(?i)^(?:na|nan|nil|none|null)$"
 _REJECT_RAW = tuple(f"raw_{n}" for n in ("order_date", "amount", "quantity", "unit_price", "customer_id"))
 
 
