@@ -23,8 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from custinv.analytics.clv import bgnbd, clv_inputs, fit_clv, paretonbd
-from custinv.analytics.clv import _mle
+from custinv.analytics.clv import _mle, bgnbd, clv_inputs, fit_clv, paretonbd
 from custinv.analytics.clv._mle import dense_codes, distinct_pairs, group_rfm
 from custinv.analytics.clv.discount import discounted_purchases, schedule
 from custinv.analytics.clv.inputs import clv_inputs_from_summary

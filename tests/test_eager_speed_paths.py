@@ -22,7 +22,7 @@ from polars.testing import assert_frame_equal
 
 from custinv.config import Settings
 from custinv.ingest import ledger as L
-from custinv.ingest import parse, rules, sales
+from custinv.ingest import parse, sales
 
 _EMAILS = ["Ann@Example.com", " ann@example.com ", "ａｎｎ@example.com", "bob@shop.cn", "N/A", "", "-"]
 _ORDER_IDS = ["#1001", "#1002", '="00123"', "'00124", "17850.0", " 1003 ", "null", "１２３"]

@@ -283,7 +283,8 @@ def build_ledger(
     votes = combined.filter(pl.col("__struct__").is_null())["raw_status"].drop_nulls().value_counts()
     deal_export = status.is_deal_export(votes["raw_status"], votes["count"])  # one row per value, weighted
     mapped = frozenset(f for p in plans for f in p.mapping.as_dict())
-    distinct = {c: combined[c].unique() for c in ("raw_status", "raw_after_sale_status") if c in combined.columns}
+    distinct: dict[str, pl.Series] = {c: combined[c].unique() for c in ("raw_status", "raw_after_sale_status")
+                                      if c in combined.columns}
     combined = combined.with_columns(
         S.status_decision(mapped, deal_export, overrides, distinct),
         S.transaction_decision(mapped),

@@ -18,6 +18,8 @@ rows, negative lines, and a ``refunded_amount`` column counted once per order
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from custinv.ingest import fields as F
@@ -50,7 +52,7 @@ _EXCLUSIONS = list(status.EXCLUSION_REASONS)
 
 def status_decision(
     mapped: set[str] | frozenset[str], deal_export: bool, overrides: dict[str, str] | None = None,
-    distinct: dict[str, pl.Series] | None = None,
+    distinct: Mapping[str, pl.Series] | None = None,
 ) -> pl.Expr:
     """``status_decision`` per row: the first exclusion among the second status column, the order
     status and a cancellation date; otherwise the order status's decision (null = no information).

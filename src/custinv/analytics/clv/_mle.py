@@ -131,7 +131,8 @@ def group_rfm(
         rows = np.stack([xa + 0.0, ta + 0.0, Ta + 0.0], axis=1)  # + 0.0: -0.0 and 0.0 are one value
         unique, inverse = np.unique(rows, axis=0, return_inverse=True)
         counts = np.bincount(inverse.reshape(-1), weights=w, minlength=unique.shape[0])
-        return Grouped(*(np.ascontiguousarray(unique[:, i]) for i in range(3)), counts.astype(np.float64))
+        return Grouped(np.ascontiguousarray(unique[:, 0]), np.ascontiguousarray(unique[:, 1]),
+                       np.ascontiguousarray(unique[:, 2]), counts.astype(np.float64))
     # a hash group_by (multi-threaded) is several times faster than sorting rows with numpy;
     # sorting the unique rows afterwards (same query) keeps the fit reproducible
     grouped = (
