@@ -54,14 +54,56 @@ def _log_F(r: float, alpha: float, s: float, beta: float, x: FloatArray, t: Floa
     # Euler's transformation 2F1(k, c; k+1; z) = (1-z)^(1-c) · 2F1(1, k+1-c; k+1; z), taken in
     # logs: the right-hand series is bounded by 1/(1-z), so large r + x with z near 1 (where
     # the direct series overflows to inf and the likelihood turned NaN) stays finite
-    b, cc = k + 1 - c, k + 1
-    series = np.asarray(hyp2f1(1.0, b, cc, z), dtype=np.float64)
+    bb, ccc, zz = (np.ascontiguousarray(v, dtype=np.float64) for v in np.broadcast_arrays(k + 1 - c, k + 1, z))
+    series = np.full(zz.shape, np.nan)
+    # large b (a no-heterogeneity limit the optimiser walks towards: r → ∞): scipy's hyp2f1 takes
+    # 25 µs a value there and often gives up (NaN); the continued fraction converges in ~100 steps
+    large = np.flatnonzero(bb >= _CF_FROM_B)
+    if large.size:
+        series[large] = _hyp2f1_a1_cf(bb[large], ccc[large], zz[large])
+    rest = np.isnan(series)
+    if np.any(rest):
+        series[rest] = hyp2f1(1.0, bb[rest], ccc[rest], zz[rest])
     bad = ~np.isfinite(series)
     if np.any(bad):
-        bb, ccc, zz = np.broadcast_arrays(b, cc, z)
-        series = series.copy()
         series[bad] = _hyp2f1_a1(bb[bad], ccc[bad], zz[bad])
     return (1 - c) * np.log1p(-z) + np.log(series) - k * np.log(m + t)
+
+
+_CF_FROM_B = 1_000.0
+"""2F1(1, b; c; z) from this b on by :func:`_hyp2f1_a1_cf` (below it scipy is fast and exact)."""
+_CF_STEPS = 500
+
+
+def _hyp2f1_a1_cf(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+    """2F1(1, b; c; z) (0 < b < c, 0 ≤ z < 1) by the continued fraction of the incomplete beta
+    function (DLMF 8.17.22 with a = c − 1, b − c + 1 for its second parameter, for which
+    2F1(1, b; c; z) = 1 / (1 + d₁/(1 + d₂/(1 + …)))), evaluated by the modified Lentz method.
+
+    It converges fast where b is large and z < c/(b + 2) — the Pareto/NBD's no-heterogeneity
+    limit, where scipy's hyp2f1 is slow and often NaN. Values that have not converged within
+    :data:`_CF_STEPS` steps are NaN (the caller takes scipy's, then the series)."""
+    a, q = c - 1.0, b - c + 1.0
+    tiny = 1e-300
+    f, C, D = np.ones_like(z), np.ones_like(z), np.zeros_like(z)
+    done = np.zeros(z.shape, dtype=bool)
+    for j in range(1, _CF_STEPS):
+        m = j // 2
+        if j % 2:
+            d = -(a + m) * (a + q + m) * z / ((a + 2 * m) * (a + 2 * m + 1))
+        else:
+            d = m * (q - m) * z / ((a + 2 * m - 1) * (a + 2 * m))
+        D = 1.0 + d * D
+        D = np.where(np.abs(D) < tiny, tiny, D)
+        C = 1.0 + d / C
+        C = np.where(np.abs(C) < tiny, tiny, C)
+        D = 1.0 / D
+        delta = C * D
+        f = np.where(done, f, f * delta)
+        done |= np.abs(delta - 1.0) < 1e-16
+        if done.all():
+            break
+    return np.where(done, 1.0 / f, np.nan)
 
 
 def _hyp2f1_a1(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
