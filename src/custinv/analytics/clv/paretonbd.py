@@ -54,18 +54,24 @@ def _log_F(r: float, alpha: float, s: float, beta: float, x: FloatArray, t: Floa
     # Euler's transformation 2F1(k, c; k+1; z) = (1-z)^(1-c) · 2F1(1, k+1-c; k+1; z), taken in
     # logs: the right-hand series is bounded by 1/(1-z), so large r + x with z near 1 (where
     # the direct series overflows to inf and the likelihood turned NaN) stays finite
-    bb, ccc, zz = (np.ascontiguousarray(v, dtype=np.float64) for v in np.broadcast_arrays(k + 1 - c, k + 1, z))
-    series = np.full(zz.shape, np.nan)
-    # large b (a no-heterogeneity limit the optimiser walks towards: r → ∞): scipy's hyp2f1 takes
-    # 25 µs a value there and often gives up (NaN); the continued fraction converges in ~100 steps
-    large = np.flatnonzero(bb >= _CF_FROM_B)
-    if large.size:
-        series[large] = _hyp2f1_a1_cf(bb[large], ccc[large], zz[large])
-    rest = np.isnan(series)
-    if np.any(rest):
-        series[rest] = hyp2f1(1.0, bb[rest], ccc[rest], zz[rest])
+    b, cc = k + 1 - c, k + 1
+    if np.max(b, initial=0.0) < _CF_FROM_B:  # every fit away from the limit: scipy, as it always was
+        series = np.asarray(hyp2f1(1.0, b, cc, z), dtype=np.float64)
+    else:
+        # large b (a no-heterogeneity limit the optimiser walks towards: r → ∞): scipy's hyp2f1
+        # takes 25 µs a value there and often gives up (NaN); the continued fraction converges
+        # in ~100 steps
+        b, cc, z = (np.ascontiguousarray(v, dtype=np.float64) for v in np.broadcast_arrays(b, cc, z))
+        series = np.full(z.shape, np.nan)
+        large = np.flatnonzero(b >= _CF_FROM_B)
+        series[large] = _hyp2f1_a1_cf(b[large], cc[large], z[large])
+        rest = np.isnan(series)
+        if np.any(rest):
+            series[rest] = hyp2f1(1.0, b[rest], cc[rest], z[rest])
     bad = ~np.isfinite(series)
     if np.any(bad):
+        bb, ccc, zz = np.broadcast_arrays(b, cc, z)
+        series = series.copy()
         series[bad] = _hyp2f1_a1(bb[bad], ccc[bad], zz[bad])
     return (1 - c) * np.log1p(-z) + np.log(series) - k * np.log(m + t)
 
