@@ -671,3 +671,29 @@ def test_id_order_flags_match_a_brute_force_over_every_neighbour(batches: list[l
 
     assert (order.as_text, order.as_text_or_equal) == (holds(text, True), holds(text, False))
     assert (order.shortlex, order.shortlex_or_equal) == (holds(shortlex, True), holds(shortlex, False))
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_lazy_equals_eager_with_many_statuses_and_a_currency_column(tmp_path: Path, seed: int,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A status column with a hundred distinct values in its first rows (looked up one test per
+    decision since the 64-value limit went) and more first written late, a currency column of
+    codes, names and symbols: 3,000 rows, so the eager reader takes its by-distinct-value paths."""
+    rng = random.Random(seed)
+    variants = [f"{s}{suffix}" for s in ("Paid", "paid ", "REFUNDED", "Cancelled", "shipped")
+                for suffix in ("", " - wave 1", " - wave 2", " (manual)", "!")]
+    variants += [f"batch {k}" for k in range(80)]
+    currencies = ["USD", " usd ", "US$", "人民币", "ＵＳＤ", "", "USD", "USD"]
+    lines = [",".join([*HEADER, "Currency"])]
+    for i in range(3000):
+        row = _row(rng, i, statuses=True)
+        row[6] = rng.choice(variants) if i < 2500 else rng.choice(["late refund", "Voided", "paid"])
+        lines.append(",".join([*row, rng.choice(currencies)]))
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(max_reject_rate=1.0, currency="USD")
+    lazy = S.build_ledger_streaming(path, settings)
+    assert lazy is not None
+    assert_same(lazy, eager(path, settings, monkeypatch))
+    excluded = lazy.source.files[0].rows_excluded
+    assert excluded.get("other_currency") and excluded.get("refunded") and excluded.get("cancelled")
