@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,9 @@ def test_a_remote_input_is_read_in_the_executors_from_its_head(tmp_path: Path, s
     path = write_messy(tmp_path / "orders.csv", 3)
     settings = Settings(max_reject_rate=1.0)
     expected = L.build_ledger([path], settings)
+    heads_before = set(Path(tempfile.gettempdir()).glob("custinv-head-*"))
     built = build_ledger_spark([RemoteInput(path.as_uri())], settings, spark)
+    assert set(Path(tempfile.gettempdir()).glob("custinv-head-*")) == heads_before  # the head's copy is gone
     assert read_natively(built)
     got = collect_orders_for_analytics(built)
     assert got.orders.equals(expected.orders)
@@ -160,9 +163,11 @@ def test_a_remote_input_is_read_in_the_executors_from_its_head(tmp_path: Path, s
 
 def test_a_remote_input_spark_cannot_read_as_custinv_is_refused(spark: Any) -> None:
     gbk = EXAMPLES / "crm_orders_zh.csv"  # GB18030 text: only custinv's reader decodes it
+    heads_before = set(Path(tempfile.gettempdir()).glob("custinv-head-*"))
     with pytest.raises(DataError, match="not a plain UTF-8 CSV") as refused:
         build_ledger_spark([RemoteInput(gbk.as_uri())], Settings(), spark)
     assert refused.value.exit_code == 65
+    assert set(Path(tempfile.gettempdir()).glob("custinv-head-*")) == heads_before
 
 
 def test_a_catalog_table_gives_the_parquet_ledger(tmp_path: Path, spark: Any) -> None:

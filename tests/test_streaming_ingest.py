@@ -697,3 +697,48 @@ def test_lazy_equals_eager_with_many_statuses_and_a_currency_column(tmp_path: Pa
     assert_same(lazy, eager(path, settings, monkeypatch))
     excluded = lazy.source.files[0].rows_excluded
     assert excluded.get("other_currency") and excluded.get("refunded") and excluded.get("cancelled")
+
+
+def _temporary_copies() -> set[Path]:
+    import tempfile
+
+    return {p for p in Path(tempfile.gettempdir()).glob("custinv-*.csv") if not p.name.startswith("custinv-head-")}
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "big5"])
+def test_a_file_in_another_encoding_streams_from_a_utf8_copy(tmp_path: Path, encoding: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GB18030 or Big5 export takes the streaming path through a UTF-8 copy of the file: the same
+    ledger as the eager reader (which reads the same copy), the file's own encoding and name in
+    the report, and the copy gone afterwards — also when the read is handed back."""
+    rng = random.Random(11)
+    if encoding == "gb18030":
+        header = ["订单编号", "客户编号", "下单日期", "金额", "数量", "渠道", "订单状态", "区域"]
+        channels, statuses, regions = ["网店", "門市", "小程序"], ["已付款", "已退款", "交易成功", "paid", ""], ["华北", "華南", " 华东 "]
+    else:  # Big5 has the traditional characters only
+        header = ["訂單編號", "客戶編號", "下單日期", "金額", "數量", "通路", "訂單狀態", "區域"]
+        channels, statuses, regions = ["網店", "門市"], ["已付款", "已退款", "交易成功", "paid", ""], ["華北", " 華南 "]
+    lines = [",".join(header)]
+    for i in range(600):
+        row = _row(rng, i, statuses=True)
+        row[5], row[6], row[7] = rng.choice(channels), rng.choice(statuses), rng.choice(regions)
+        lines.append(",".join(row))
+    path = tmp_path / "订单.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    settings = Settings(max_reject_rate=1.0)
+    before = _temporary_copies()
+    lazy = S.build_ledger_streaming(path, settings)
+    assert lazy is not None
+    assert _temporary_copies() == before
+    report = lazy.source.files[0]
+    assert report.encoding == ("gb18030" if encoding == "gb18030" else "cp950") and Path(report.path) == path
+    assert f"transcoded from {report.encoding}" in report.notes
+    assert_same(lazy, eager(path, settings, monkeypatch))
+    # a byte past the sniffed sample that does not decode: handed back (the eager reader says why)
+    from custinv.ingest import sniff
+
+    body = path.read_bytes()
+    filler = b"".join(b"%d,C1,2024-01-01,1.00,1,x,paid,x\n" % (900000 + i) for i in range(sniff.SAMPLE_BYTES // 30))
+    path.write_bytes(body + filler + b"999999,C1,2024-01-01,1.00,1,\xff\xfe,paid,x\n")
+    assert S.build_ledger_streaming(path, settings) is None
+    assert _temporary_copies() == before

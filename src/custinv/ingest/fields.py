@@ -57,7 +57,7 @@ SYNONYMS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     "order_date": [
         (30, ("order date", "orderdate", "invoice date", "invoicedate", "purchase date", "transaction date",
               "order time", "订单创建时间", "下单时间", "订单日期", "订单时间", "成交日期", "成交时间", "交易时间",
-              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "date of purchase", "下单日期", "订单成交时间", "订单提交时间", "发货日期", "訂單日期", "下單時間", "訂單時間", "成交日期",
+              "交易日期", "销售日期", "单据日期", "开票日期", "发票日期", "date of purchase", "下单日期", "订单成交时间", "订单提交时间", "发货日期", "訂單日期", "下單日期", "下單時間", "訂單時間", "成交日期",
               "注文日", "注文日時", "受注日", "transaction date",
               "purchase-date")),
         (25, ("创建时间", "close date", "closed date", "closing date", "created at", "created", "order created", "sale date", "出库日期",

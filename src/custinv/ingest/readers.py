@@ -325,6 +325,20 @@ class CsvScan:
     #: dtypes; ``typed_frame`` is ``frame`` with these columns left typed (see frame_keeping)
     typed: dict[str, pl.DataType] = field(default_factory=dict)
     typed_frame: pl.LazyFrame | None = None
+    #: a file in another encoding is scanned from a UTF-8 copy (``table`` still names the file
+    #: and its encoding); the caller removes it with :meth:`discard` once the rows are read
+    temporary: Path | None = None
+
+    @property
+    def scanned(self) -> Path:
+        """The file the scan reads: the UTF-8 copy, or the file itself."""
+        return self.temporary or Path(self.table.path)
+
+    def discard(self) -> None:
+        """Remove the UTF-8 copy, if any (the scan cannot be collected afterwards)."""
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+            self.temporary = None
 
     def frame_keeping(self, keep: set[str]) -> pl.LazyFrame:
         """``frame`` with the columns in ``keep`` (of ``typed``) as typed and the others as text:
@@ -346,14 +360,14 @@ class CsvScan:
 
     def physical_rows(self) -> int:
         """Data lines of the file, for the line-break check (see scan_plain_csv)."""
-        return count_lines(Path(self.table.path)) - self.skip
+        return count_lines(self.scanned) - self.skip
 
     def rows_are_lines(self, rows: int) -> bool:
         """Are ``rows`` (every row read, blank ones included) the file's data lines, one each —
         no quoted cell holds a line break? A file without a quote character cannot hold one:
         one memchr-speed search answers that without counting the lines. Records of a
         Parquet file are numbered by position: always one row each."""
-        if self.table.format != "csv" or not contains_byte(Path(self.table.path), b'"'):
+        if self.table.format != "csv" or not contains_byte(self.scanned, b'"'):
             return True
         return rows == self.physical_rows()
 
@@ -394,10 +408,15 @@ def scan_plain_csv(
     header_row: int | None = None,
     header_score: HeaderScorer | None = None,
     spare: bool = True,
+    transcode: bool = False,
 ) -> CsvScan | None:
     """The lazy twin of :func:`read_table` for a plain CSV, or None when the file is not one.
 
-    Plain: a .csv-like file sniffed as UTF-8 without BOM, LF line ends, a header found. Rows
+    Plain: a .csv-like file sniffed as UTF-8 without BOM, LF line ends, a header found — or,
+    with ``transcode``, sniffed as another encoding (GB18030, Big5, Shift-JIS, cp1252…): it is
+    then decoded strictly into a temporary UTF-8 copy, as :func:`read_table` does before it
+    reads it, and scanned from there (``CsvScan.temporary``: the caller discards it; None when
+    the whole file does not decode, which :func:`read_table` then handles). Rows
     are read with spare columns (``truncate_ragged_lines``) so ragged rows are flagged as in
     the eager read; with ``spare=False`` they are not (reading is cheaper), and a row longer
     than the header fails the collect with Polars' "found more fields" ComputeError
@@ -414,14 +433,22 @@ def scan_plain_csv(
         layout = _sniff_csv(path, encoding, delimiter, header_row, header_score or sniff.default_header_score)
     except PermissionError as e:
         raise UnreadableInput(f"{path}: permission denied") from e
-    if isinstance(layout, RawTable) or layout.best.encoding != "utf-8" or layout.eol != "\n":
+    if isinstance(layout, RawTable) or layout.eol != "\n":
         return None
+    encoding_used, notes, temporary = layout.best.encoding, list(layout.notes), None
+    if encoding_used != "utf-8":
+        if not transcode or encoding_used == "utf-8-sig":
+            return None
+        temporary = _transcode(path, encoding_used, layout.eol)
+        if temporary is None:
+            return None
+        notes.append(f"transcoded from {encoding_used}")  # read_table's note, word for word
     names, header = layout.names, layout.header
     skip = header.last_line
     extras = [f"__extra_{i}__" for i in range(max(8, len(names)))] if spare else []
     schema = {n: pl.String for n in [*names, *extras]}
     scan = pl.scan_csv(
-        path, has_header=False, skip_lines=skip, separator=layout.best.delimiter, quote_char='"',
+        temporary or path, has_header=False, skip_lines=skip, separator=layout.best.delimiter, quote_char='"',
         encoding="utf8", schema=schema, infer_schema=False, missing_columns="insert",
         truncate_ragged_lines=spare, raise_if_empty=False, row_index_name=_IDX,
     )
@@ -433,11 +460,11 @@ def scan_plain_csv(
     )
     empty = pl.DataFrame(schema={**{n: pl.String for n in names}, LINE: pl.Int64, RAGGED: pl.Boolean})
     table = RawTable(
-        frame=empty, path=path, format="csv", encoding="utf-8", delimiter=layout.best.delimiter, sheet=None,
-        header_row=header.first_line, rows_read=0, skipped_blank=layout.blank_above, notes=layout.notes,
+        frame=empty, path=path, format="csv", encoding=encoding_used, delimiter=layout.best.delimiter, sheet=None,
+        header_row=header.first_line, rows_read=0, skipped_blank=layout.blank_above, notes=notes,
         header_cells=list(header.cells),
     )
-    return CsvScan(frame, names, cells, table, skip)
+    return CsvScan(frame, names, cells, table, skip, temporary=temporary)
 
 
 def _encoding_candidates(path: Path, head: bytes, encoding: str | None, notes: list[str]) -> list[str]:

@@ -968,13 +968,16 @@ def build_ledger_streaming(
         if on_file is not None:
             on_file(path)
         return _build(path, settings, scan, on_rows)
-    if settings.sheet is not None or settings.encoding not in (None, "utf-8", "utf8", "UTF-8"):
+    if settings.sheet is not None:
         return None
     # Most exports have no row longer than the header: read without the spare columns that
     # would mark one (a tenth less work), and only if Polars meets one, again with them.
+    # A file in another encoding (GB18030, Big5…) is read from a UTF-8 copy, as the eager
+    # reader reads it.
     for spare in (False, True):
         scan = scan_plain_csv(path, encoding=settings.encoding, delimiter=settings.delimiter,
-                              header_row=settings.header_row, header_score=F.header_score, spare=spare)
+                              header_row=settings.header_row, header_score=F.header_score, spare=spare,
+                              transcode=True)
         if scan is None:
             return None
         if on_file is not None and not spare:
@@ -984,6 +987,8 @@ def build_ledger_streaming(
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
             if spare or not is_ragged_error(exc):
                 return None  # e.g. not UTF-8 past the sniffed sample: the eager reader copes
+        finally:
+            scan.discard()
     return None
 
 

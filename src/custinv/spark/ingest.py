@@ -157,8 +157,11 @@ class _Input:
 def _native(target: Path | RemoteInput | SparkTable, settings: Settings, session: Any, say: Say) -> R.Ledger:
     say("planning the read")
     source = _open(target, settings, session)
-    head = ST.first_rows(source.scan)
-    plan = ST.plan_from_head(source.scan, settings, Path(str(source.scan.table.path)), head)
+    try:
+        head = ST.first_rows(source.scan)
+        plan = ST.plan_from_head(source.scan, settings, Path(str(source.scan.table.path)), head)
+    finally:
+        source.scan.discard()  # a remote input's head copy: the plan has what it needs
     # every status decided by the whole rule in the executors: a batch there is collected eagerly,
     # so the streaming path's lookup of the first rows' statuses (which reads the file again for a
     # status first seen later) would save nothing and is not followed here
@@ -207,13 +210,18 @@ def _open(target: Path | RemoteInput | SparkTable, settings: Settings, session: 
     # lines end at LF only, as the sniffed plain CSV's (the text source's default also ends them at a lone CR)
     lines = _spark_read(lambda: session.read.option("lineSep", "\n").text(url), shown) \
         .select(sf.col("value").cast("binary").alias("value"))
-    # a remote CSV is sniffed on its first lines, copied to this machine
-    scan = scan_plain_csv(_head_file(lines) if isinstance(target, RemoteInput) else target,
-                          encoding=settings.encoding, delimiter=settings.delimiter,
+    # a remote CSV is sniffed on its first lines, copied to this machine (removed once the plan
+    # is made: _native)
+    head_file = _head_file(lines) if isinstance(target, RemoteInput) else None
+    local = head_file if head_file is not None else Path(str(target))
+    scan = scan_plain_csv(local, encoding=settings.encoding, delimiter=settings.delimiter,
                           header_row=settings.header_row, header_score=F.header_score)
     if scan is None:
+        if head_file is not None:
+            head_file.unlink(missing_ok=True)
         raise NotNative("it is not a plain UTF-8 CSV with LF line ends (a BOM, another encoding or CR line ends: "
                         "custinv's reader decodes it)")
+    scan.temporary = head_file
     scan.table.path = shown
     layout = reading.Layout("lines", scan.names, scan.cells, _offsets(lines), scan.table.delimiter or ",", scan.skip)
     return _Input(lines, scan, layout)
