@@ -45,7 +45,9 @@ STREAMING_EXPRS: dict[str, Callable[[], pl.Expr]] = {
     "status decision, deal export": lambda: status.status_decision_expr("v", deal_export=True),
     "status decision, overrides": lambda: status.status_decision_expr("v", overrides={"status 7": "used"}),
     "status decision, 300 known values": lambda: status.status_decision_expr(
-        "v", known=pl.Series([f"Status {i}" for i in range(300)]), known_only=True),
+        "v", known=pl.Series([f"Status {i}" for i in range(300)])),
+    "status decision, deal export, known values": lambda: status.status_decision_expr(
+        "v", known=pl.Series(["Paid", "Closed Won"]), deal_export=True),
     "transaction type": lambda: status.transaction_decision_expr("v"),
     "currency code": lambda: parse.currency_code_expr("v"),
     "id": lambda: parse.id_expr("v"),

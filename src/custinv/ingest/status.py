@@ -33,7 +33,6 @@ __all__ = [
     "status_overrides",
     "status_report",
     "transaction_decision_expr",
-    "unknown_status_expr",
 ]
 
 #: Decision for a known-good value.
@@ -155,7 +154,7 @@ DEAL_STAGES: frozenset[str] = frozenset(_normalise(_RAW_DEAL_STAGES))
 
 def status_decision_expr(
     col: IntoCol, *, deal_export: bool = False, overrides: dict[str, str] | None = None,
-    known: pl.Series | None = None, known_only: bool = False,
+    known: pl.Series | None = None,
 ) -> pl.Expr:
     """Status text → reason code, ``used`` for known-good, null for blank.
 
@@ -170,9 +169,8 @@ def status_decision_expr(
     rows' distinct values). They are decided once, here, and looked up per row (a hash lookup
     per distinct decision, however many values); only rows
     holding another value run the normaliser (the looked-up rows are masked to null for it,
-    which costs nothing). The result is the same either way. ``known_only``: the other rows
-    are not decided at all (null): the caller finds them (:func:`unknown_status_expr`) and
-    decides again (the normaliser's regular expressions on every row cost more than the lookup).
+    which costs nothing). The result is the same either way; every part of it streams (no
+    ``Expr.replace``), so a status first written late in a big file is decided in the same pass.
     """
     if known is not None and known.len():
         decisions = known_status_decisions(known, deal_export=deal_export, overrides=overrides)
@@ -185,8 +183,6 @@ def status_decision_expr(
         for decision, values in sorted(by_decision.items()):  # one test per decision, however many values
             hit = c == values[0] if len(values) == 1 else c.is_in(pl.Series(values, dtype=pl.String).implode())
             looked_up = pl.when(hit).then(pl.lit(decision)).otherwise(looked_up)
-        if known_only:
-            return _named(looked_up, col)
         hit = c.is_in(pl.Series(list(decisions), dtype=pl.String).implode())
         return _named(pl.coalesce(looked_up, _decide(pl.when(~hit).then(c), deal_export, overrides)), col)
     return _named(_decide(col, deal_export, overrides), col)
@@ -198,13 +194,6 @@ def known_status_decisions(known: pl.Series, *, deal_export: bool = False,
     values = known.cast(pl.String).unique().drop_nulls().sort()
     table = pl.DataFrame({"v": values}).select(pl.col("v"), _decide(pl.col("v"), deal_export, overrides).alias("d"))
     return dict(zip(table["v"].to_list(), table["d"].to_list(), strict=True))
-
-
-def unknown_status_expr(col: IntoCol, known: pl.Series) -> pl.Expr:
-    """A status written (not null) that is not among ``known``: the rows status_decision_expr
-    with ``known_only`` leaves undecided."""
-    c = _col(col)
-    return c.is_not_null() & ~c.is_in(known.cast(pl.String).drop_nulls().unique().implode())
 
 
 def _decide(col: IntoCol, deal_export: bool, overrides: dict[str, str] | None) -> pl.Expr:

@@ -318,7 +318,6 @@ class _Read:
     rows: int = 0
     ids: _IdOrder = field(default_factory=_IdOrder)
     runs: _Runs = field(default_factory=_Runs)  # every data row's order ids (used: only the used rows')
-    new_statuses: pl.Series | None = None  # statuses the first rows did not hold (not decided in this read)
     evidence: _Evidence = field(default_factory=lambda: _Evidence())
 
 
@@ -334,7 +333,8 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
                                     typed=set(plan.typed))
     typed_raw = {f"raw_{f}" for f in plan.typed}
     decided = canonical.with_columns(R.parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money, typed_raw)).with_columns(
-        R.status_rule(mapping, plan.deal_export, plan.statuses, known_only=_statuses_looked_up(plan)),
+        # the first rows' statuses looked up, any other decided by the whole rule in the same pass
+        R.status_rule(mapping, plan.deal_export, plan.statuses),
         pl.lit(False).alias("__duplicate__"),
     )
     decided = decided.with_columns(
@@ -348,29 +348,11 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     # on every row, only counted at the end: 4 bytes a row instead of a string view of 16)
     kept = [pl.col(c).cast(pl.Categorical) if c in _CATEGORICAL else pl.col(c) for c in columns]
     evidence = [e for name in _decided_fields(plan) for e in _evidence_exprs(plan, name)]
-    if _statuses_looked_up(plan):
-        known = plan.statuses if plan.statuses is not None else pl.Series(dtype=pl.String)
-        evidence.append(status.unknown_status_expr("raw_status", known).alias("__new_status__"))
     return decided.select(*kept, *passed, *evidence, _order_level_gap(plan), pl.col("__decision__").cast(_DECISIONS))
 
 
 _CATEGORICAL = frozenset({*F.DIMENSIONS, "raw_status", "currency"})
 
-
-def _statuses_looked_up(plan: _Plan) -> bool:
-    """The status column is decided by looking up the first rows' statuses only (every row
-    streams); a status they did not hold reads the file again with it (_NewStatuses)."""
-    return (plan.mapping.column("status") is not None and plan.statuses is not None
-            and plan.statuses.len() > 0)
-
-
-class _NewStatuses(Exception):
-    """Statuses the first rows did not hold: decided now (with the whole file's deal vote), the
-    file is read again."""
-
-    def __init__(self, values: pl.Series, deal_export: bool) -> None:
-        super().__init__(values.len())
-        self.values, self.deal_export = values, deal_export
 
 
 def _decided_fields(plan: _Plan) -> list[str]:
@@ -562,13 +544,10 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
     query = _decide_query(scan.frame_keeping(set(typed_cols)), plan, settings, flags, other_cols, cells)
     has_order_ids = plan.mapping.column("order_id") is not None
-    new_statuses: list[pl.Series] = []
     for decided in query.collect_batches(chunk_size=BATCH_ROWS):
         cand, odd = decided["__cand__"], decided["__odd__"]
         if (odd & ~cand).any():
             raise _HandBack
-        if "__new_status__" in decided.columns and decided["__new_status__"].any():
-            new_statuses.append(decided.filter(pl.col("__new_status__"))["raw_status"].cast(pl.String).unique())
         if decided_cols:
             read.evidence.add(plan, decided.filter(~cand) if cand.any() else decided)
         if cand.any():
@@ -588,8 +567,6 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
         read.rows += decided.height
         if on_rows is not None:
             on_rows(read.rows, max(estimate, read.rows))
-    if new_statuses:
-        read.new_statuses = pl.concat(new_statuses).unique()
     return read
 
 
@@ -766,8 +743,6 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     if plan.mapping.column("status"):
         voted = status_counts.drop_nulls("raw_status")
         deal_export = status.is_deal_export(voted["raw_status"], voted["n"])  # one row per value, weighted
-        if read.new_statuses is not None:
-            raise _NewStatuses(read.new_statuses, deal_export)
         if deal_export != plan.deal_export:
             raise _Revote(deal_export)
 
@@ -948,9 +923,6 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
                 plan.deal_export = revote.deal_export
             except _Redecide as redecide:
                 plan.with_formats(redecide.date_fmt, redecide.money)
-            except _NewStatuses as new:
-                plan.statuses = pl.concat([plan.statuses, new.values]).unique() if plan.statuses is not None else new.values
-                plan.deal_export = new.deal_export
         return None
     except _HandBack:
         return None
