@@ -12,6 +12,8 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from custinv.cli import app
@@ -252,3 +254,31 @@ def test_a_table_wide_row_skipped_above_the_header_is_a_warning(tmp_path: Path) 
     titled = "Orders export\n\nOrder ID,Customer ID,Order Date,Amount\n1,C1,2024-01-05,10\n"
     code, out, _ = _audit(_write(tmp_path, titled, "titled.csv"))
     assert code == 0 and not out["source"]["warnings"]  # a title line is only a note
+
+
+_REFUNDS = st.lists(st.lists(st.one_of(st.none(), st.sampled_from([0.0, -0.0, 5.0, -5.0, 2.5, 12.25])),
+                             min_size=1, max_size=4), min_size=1, max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(orders=_REFUNDS)
+def test_refunded_total_counts_each_order_by_the_rule(orders: list[list[float | None]]) -> None:
+    """refunded_total against the rule it states, order by order: an order's refunded amounts
+    written on one line, or the same on every line, count once; amounts that differ are summed
+    (zeros included in that comparison: the filter that drops them must not change a total)."""
+    from custinv.ingest import sales
+
+    rows = [(f"o{k}", v) for k, amounts in enumerate(orders) for v in amounts]
+    frame = pl.DataFrame({
+        "__file__": [0] * len(rows), "raw_order_id": [o for o, _ in rows], "__line__": list(range(len(rows))),
+        "__struct__": [None] * len(rows), "__decision__": ["used"] * len(rows),
+        "refunded_amount": [v for _, v in rows],
+    }, schema_overrides={"__struct__": pl.String, "refunded_amount": pl.Float64})
+    want = 0.0
+    for amounts in orders:
+        written = [abs(v) for v in amounts if v is not None]
+        if not written:
+            continue
+        once = len(set(written)) == 1 and len(written) in (1, len(amounts))
+        want += written[0] if once else sum(written)
+    assert sales.refunded_total(frame) == pytest.approx(want, abs=1e-9)
