@@ -742,3 +742,22 @@ def test_a_file_in_another_encoding_streams_from_a_utf8_copy(tmp_path: Path, enc
     path.write_bytes(body + filler + b"999999,C1,2024-01-01,1.00,1,\xff\xfe,paid,x\n")
     assert S.build_ledger_streaming(path, settings) is None
     assert _temporary_copies() == before
+
+
+def test_decimal_comma_money_beyond_the_sample_is_handed_back_early(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decimal-comma amounts in more rows than the eager reader's sample: the eager reader decides
+    them (from a sample of the distinct values), and the streaming read hands the file back as soon
+    as that is certain — not after its last batch. The ledger is the eager reader's either way."""
+    monkeypatch.setattr(S, "_SAMPLE_LIMIT", 100)
+    monkeypatch.setattr(S, "BATCH_ROWS", 50)
+    lines = ["order_id;customer_id;order_date;amount"]
+    lines += [f"{1000 + i};C{i % 30};2024-03-{1 + i % 28:02d};{i % 97},{i % 100:02d} €" for i in range(2000)]
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    heard: list[int] = []
+    assert S.build_ledger_streaming(path, Settings(), on_rows=lambda done, total: heard.append(done)) is None
+    assert heard and heard[-1] <= 200  # handed back after a few batches of 50, not after 2,000 rows
+    built = L.build_ledger([path], Settings())
+    assert_same(built, eager(path, Settings(), monkeypatch))
+    assert built.orders["amount"].head(2).to_list() == [0.0, 1.01]

@@ -51,6 +51,7 @@ from custinv.ingest.rules import (
     decide_currency,
     line_amount,
     line_decision,
+    money_sanity,
     orders_from_lines,
     other_currency,
     parse_exprs,
@@ -165,7 +166,7 @@ def _parse_file(
     }
     plain = _plain_columns(data_rows, mapping, money_formats)
     exprs = parse_exprs(mapping, plain, date_fmt, money_formats)
-    return frame.with_columns(_by_distinct_values(frame, exprs)), frozenset(plain)
+    return frame.with_columns(_by_distinct_values(frame, exprs)).with_columns(money_sanity()), frozenset(plain)
 
 
 def _by_distinct_values(frame: pl.DataFrame, exprs: list[pl.Expr]) -> list[pl.Expr | pl.Series]:

@@ -266,26 +266,36 @@ def money_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
     ``1234.5``, ``$1,234.50``, ``-$12``) take a short parse (drop ``$`` and the groups, cast):
     the same number the chain gives them, at a tenth of its cost. Only the other rows run
     the chain (it reads them with the short rows masked to null, which costs nothing).
+
+    The whole rule in one expression. A query over many rows takes it in two steps —
+    :func:`money_value_expr`, then :func:`sane_money_expr` on the column it made — because
+    Polars' engines evaluate a sub-expression once per *reference*, and the last step names its
+    value three times: in one expression the chain ran three times (2M decimal-comma amounts:
+    3.5 s instead of 1.2 s).
     """
+    return _named(sane_money_expr(money_value_expr(col, fmt)), col)
+
+
+def money_value_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
+    """:func:`money_expr` but its last step: the general rule's out-of-range, NaN and ±inf values
+    are still there and its ``-0.0`` is not yet ``0.0`` — :func:`sane_money_expr` does that."""
     if fmt.decimal == ".":
         c = _col(col)
         short = c.str.contains(SHORT_MONEY_RE)
-        # at most 15 integer digits: never beyond MAX_MONEY, never NaN or inf, so the only sanity
-        # the value needs is -0.0 → 0.0 (a minus zero written as zero, in the text), and the
-        # rewrite is named once — _sane_money names its value three times, and the streaming
-        # engine computed the rewrite three times (Polars drops an "x + 0.0")
+        # at most 15 integer digits: never beyond MAX_MONEY, never NaN or inf, and a minus zero is
+        # written as zero in the text — a short value is already sane (Polars drops an "x + 0.0")
         fast = (pl.when(short).then(c).str.replace_all(r"[$,]", "").str.replace(r"^-0+(?:\.0+)?$", "0")
                 .cast(pl.Float64, strict=False))
-        return _named(pl.coalesce(fast, _money_chain(pl.when(~short).then(c), fmt)), col)
-    return _named(_money_chain(col, fmt), col)
+        return _named(pl.coalesce(fast, _money_number(pl.when(~short).then(c), fmt)), col)
+    return _named(_money_number(col, fmt), col)
 
 
 SHORT_MONEY_RE = r"^(?:-\$?|\$-?)?(?:[0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{1,15})(?:\.[0-9]+)?$"
 """Money of the short shape: an optional ``-`` and ``$`` (either order), up to 15 digits before
-the point (so below :data:`MAX_MONEY`) plainly or in groups of three, an optional decimal part. In a decimal-point column :func:`money_expr` reads
-it by dropping ``$`` and ``,`` (the chain does the same: the token ``$`` removed, the sign kept,
-the groups dropped), and its currency is USD exactly when it holds ``$``
-(:func:`money_currency_expr`)."""
+the point (so below :data:`MAX_MONEY`) plainly or in groups of three, an optional decimal part.
+In a decimal-point column :func:`money_expr` reads it by dropping ``$`` and ``,`` (the chain does
+the same: the token ``$`` removed, the sign kept, the groups dropped), and its currency is USD
+exactly when it holds ``$`` (:func:`money_currency_expr`)."""
 
 
 POINT_STRONG_SHORT_RE = r"^(?:-\$?|\$-?)?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\.(?:[0-9]{1,2}|[0-9]{4,})$"
@@ -297,6 +307,11 @@ three-decimal group, which would be weak comma evidence, is left out)."""
 
 def _money_chain(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
     """The general money parse of :func:`money_expr` (every shape it accepts), unnamed."""
+    return sane_money_expr(_money_number(col, fmt))
+
+
+def _money_number(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
+    """:func:`_money_chain` but its last step (:func:`sane_money_expr`)."""
     t = (
         _money_text(col)
         .str.replace(r"^\(\s*([^()]*?)\s*\)$", "-${1}")  # (123.45) → -123.45
@@ -309,7 +324,7 @@ def _money_chain(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
     )
     if fmt.decimal == ",":
         number = number.str.replace(",", ".", literal=True)
-    return _sane_money(number.cast(pl.Float64, strict=False))
+    return number.cast(pl.Float64, strict=False)
 
 
 MAX_MONEY = 1e15
@@ -317,8 +332,10 @@ MAX_MONEY = 1e15
 quadrillion, and ``1e308`` summed with itself is ``inf``, which turned every share into NaN."""
 
 
-def _sane_money(value: pl.Expr) -> pl.Expr:
+def sane_money_expr(value: pl.Expr) -> pl.Expr:
     """Overflow (``1e309`` casts to ±inf), NaN and absurd magnitudes → null; -0.0 (from "(0)") → 0.0.
+
+    ``value`` is named three times: give it a column (see :func:`money_expr`), not a long chain.
 
     Element-wise only (comparisons and when/then): ``Expr.replace`` with a mapping makes Polars'
     streaming engine compute the whole query before it hands over the first batch, which held
@@ -688,7 +705,7 @@ def id_expr(col: IntoCol) -> pl.Expr:
         .str.replace(_MISSING_RE, "")  # blank-like → "" → null
     )
     # element-wise (not Expr.replace("", None)): a mapping replace makes Polars' streaming engine
-    # compute the whole query before its first batch (see _sane_money)
+    # compute the whole query before its first batch (see sane_money_expr)
     return _named(pl.when(t != "").then(t), col)
 
 
@@ -739,7 +756,12 @@ def money_is_plain(values: pl.Series, fmt: MoneyFormat) -> bool:
 def plain_money_expr(col: IntoCol) -> pl.Expr:
     """:func:`money_expr` for a column :func:`money_is_plain` accepted: the same cast and the
     same overflow/−0 handling, without the rewrites (a plain value carries no currency)."""
-    return _named(_sane_money(_col(col).cast(pl.Float64, strict=False)), col)
+    return _named(sane_money_expr(plain_money_value_expr(col)), col)
+
+
+def plain_money_value_expr(col: IntoCol) -> pl.Expr:
+    """:func:`plain_money_expr` but its last step (:func:`sane_money_expr`): the cast."""
+    return _named(_col(col).cast(pl.Float64, strict=False), col)
 
 
 def dates_are_plain(values: pl.Series) -> bool:

@@ -134,6 +134,7 @@ def parse_exprs(
     typed: set[str] | frozenset[str] = frozenset(),
 ) -> list[pl.Expr]:
     """One expression per parsed field (plain columns take the short form); shared by both paths.
+    The money fields need :func:`money_sanity` next, in a second step.
 
     ``date_fmt`` may be None only when the date column is plain, and ``money_formats`` need
     only name the money columns that are not. ``typed``: plain raw columns that come typed (a
@@ -147,11 +148,11 @@ def parse_exprs(
          else parse.plain_date_expr("raw_order_date") if "raw_order_date" in plain or date_fmt is None
          else parse.date_expr("raw_order_date", date_fmt)).alias("order_date"),
     ]
-    for name in MONEY_FIELDS:
+    for name in MONEY_FIELDS:  # their last step is money_sanity(), applied to the columns these make
         if f"raw_{name}" in plain:
-            exprs.append(parse.plain_money_expr(f"raw_{name}").alias(name))
+            exprs.append(parse.plain_money_value_expr(f"raw_{name}").alias(name))
         elif name in money_formats:
-            exprs.append(parse.money_expr(f"raw_{name}", money_formats[name]).alias(name))
+            exprs.append(parse.money_value_expr(f"raw_{name}", money_formats[name]).alias(name))
         else:
             exprs.append(pl.lit(None, dtype=pl.Float64).alias(name))
     if mapping.column("currency") is not None:
@@ -165,6 +166,14 @@ def parse_exprs(
     for name in F.DIMENSIONS:
         exprs.append(pl.col(f"raw_{name}").alias(name))
     return exprs
+
+
+def money_sanity() -> list[pl.Expr]:
+    """The money fields' last parse step, on the columns :func:`parse_exprs` made (a second
+    ``with_columns``): out-of-range, NaN and ±inf amounts → null, ``-0.0`` → ``0.0``. Separate
+    because it names its value three times and Polars evaluates an expression per reference
+    (see :func:`custinv.ingest.parse.money_expr`)."""
+    return [parse.sane_money_expr(pl.col(name)).alias(name) for name in MONEY_FIELDS]
 
 
 def _id(raw: str, plain: set[str] | frozenset[str], parser: Callable[[str], pl.Expr]) -> pl.Expr:
