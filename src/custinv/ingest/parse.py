@@ -282,20 +282,17 @@ def money_value_expr(col: IntoCol, fmt: MoneyFormat) -> pl.Expr:
     if fmt.decimal == ".":
         c = _col(col)
         short = c.str.contains(SHORT_MONEY_RE)
-        # at most 15 integer digits: never beyond MAX_MONEY, never NaN or inf, and a minus zero is
-        # written as zero in the text — a short value is already sane (Polars drops an "x + 0.0")
-        fast = (pl.when(short).then(c).str.replace_all(r"[$,]", "").str.replace(r"^-0+(?:\.0+)?$", "0")
-                .cast(pl.Float64, strict=False))
+        fast = pl.when(short).then(c).str.replace_all(r"[$,]", "").cast(pl.Float64, strict=False)
         return _named(pl.coalesce(fast, _money_number(pl.when(~short).then(c), fmt)), col)
     return _named(_money_number(col, fmt), col)
 
 
-SHORT_MONEY_RE = r"^(?:-\$?|\$-?)?(?:[0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{1,15})(?:\.[0-9]+)?$"
-"""Money of the short shape: an optional ``-`` and ``$`` (either order), up to 15 digits before
-the point (so below :data:`MAX_MONEY`) plainly or in groups of three, an optional decimal part.
-In a decimal-point column :func:`money_expr` reads it by dropping ``$`` and ``,`` (the chain does
-the same: the token ``$`` removed, the sign kept, the groups dropped), and its currency is USD
-exactly when it holds ``$`` (:func:`money_currency_expr`)."""
+SHORT_MONEY_RE = r"^(?:-\$?|\$-?)?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?$"
+"""Money of the short shape: an optional ``-`` and ``$`` (either order), digits plainly or in
+groups of three, an optional decimal part. In a decimal-point column :func:`money_expr` reads
+it by dropping ``$`` and ``,`` (the chain does the same: the token ``$`` removed, the sign kept,
+the groups dropped), and its currency is USD exactly when it holds ``$``
+(:func:`money_currency_expr`)."""
 
 
 POINT_STRONG_SHORT_RE = r"^(?:-\$?|\$-?)?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\.(?:[0-9]{1,2}|[0-9]{4,})$"
