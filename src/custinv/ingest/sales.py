@@ -115,9 +115,9 @@ def unknown_value_warnings(
         if column not in data.columns or data[column].null_count() == data.height:
             continue
         # the rule on the column's distinct values (a handful), then the rows holding an unknown one
-        values = data.select(pl.col(column).unique())
-        unknown_values = values.filter(status.normalise_status_expr(column).is_not_null()
-                                       & ~status.normalise_status_expr(column).is_in(list(vocabulary))
+        key = pl.col("__key__")
+        values = data.select(pl.col(column).unique()).with_columns(status.normalise_status_expr(column).alias("__key__"))
+        unknown_values = values.filter(key.is_not_null() & ~key.is_in(list(vocabulary))
                                        & ~parse.missing_token_expr(column))[column]
         if unknown_values.len() == 0:
             continue

@@ -410,11 +410,15 @@ class _Evidence:
         sample holds: _verify_formats will hand the file back at the end, whatever the other
         rows say (both counts only grow) — so hand it back now instead of after the last batch
         (a 5M-line file of ``51,11 €`` amounts read in full, 5 s, for nothing)."""
-        for parts in self.money.values():
-            n, _, cs, _, cw, _ = (int(x or 0) for x in pl.concat(parts).sum().row(0))
-            if n > _SAMPLE_LIMIT and (cs or cw):
-                return True
-        return False
+        return any(_comma_beyond_the_sample(pl.concat(parts).sum()) for parts in self.money.values())
+
+
+def _comma_beyond_the_sample(sums: pl.DataFrame) -> bool:
+    """Decimal-comma evidence in a money column of more values than ledger._sample_values keeps:
+    the eager path decides it from a random sample of the distinct values, which the streaming
+    sums cannot reproduce (``sums``: one row of _money_sums' columns)."""
+    n, _, cs, _, cw, _ = (int(x or 0) for x in sums.row(0))
+    return n > _SAMPLE_LIMIT and bool(cs or cw)
 
 
 def _money_sums(rows: pl.DataFrame, name: str, weight: str | None = None) -> pl.DataFrame:
@@ -479,9 +483,9 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
     money = dict(plan.money)
     for name in plan.money:
         sums = pl.concat([*evidence.money.get(name, []), _money_sums(extra, name)]).sum()
+        if _comma_beyond_the_sample(sums):
+            raise _HandBack
         n, ps, cs, pw, cw, plain = (int(x or 0) for x in sums.row(0))
-        if n > _SAMPLE_LIMIT and (cs or cw):
-            raise _HandBack  # decimal comma evidence: a random sample of the distinct values could weigh it otherwise
         fmt = parse.decide_money_format(ps, cs, pw, cw)
         if fmt.decimal == "." and plain == n:
             raise _Redecide(plan.date_fmt, {k: v for k, v in money.items() if k != name})  # plain after all
