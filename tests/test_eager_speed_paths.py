@@ -23,6 +23,7 @@ from polars.testing import assert_frame_equal
 from custinv.config import Settings
 from custinv.ingest import ledger as L
 from custinv.ingest import parse, sales
+from custinv.ingest.order_lines import fill_order_level
 
 _EMAILS = ["Ann@Example.com", " ann@example.com ", "ａｎｎ@example.com", "bob@shop.cn", "N/A", "", "-"]
 _ORDER_IDS = ["#1001", "#1002", '="00123"', "'00124", "17850.0", " 1003 ", "null", "１２３"]
@@ -90,7 +91,7 @@ def test_order_level_fill_is_the_first_written_value_of_the_order() -> None:
         "raw_status": [None, "paid", "refunded", None, "x", "y", "z"],
     })
     mapping = type("M", (), {"column": staticmethod(lambda name: "S" if name in ("order_id", "status") else None)})()
-    filled = L._fill_order_level(frame, mapping, "line")  # type: ignore[arg-type]
+    filled = fill_order_level(frame, mapping, "line")  # type: ignore[arg-type]
     window = frame.with_columns(
         pl.when(pl.col("raw_order_id").is_not_null() & pl.col("__struct__").is_null() & pl.col("raw_status").is_null())
         .then(pl.col("raw_status").drop_nulls().first().over("__file__", "raw_order_id"))

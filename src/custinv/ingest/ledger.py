@@ -32,13 +32,13 @@ from custinv.ingest.mapping_plan import (
     status_overrides_of,
 )
 from custinv.ingest.mapping_plan import profile_label as _profile_label
+from custinv.ingest.order_lines import AmountVotes, fill_order_level, order_level_decisions
 from custinv.ingest.profiles import get_profile
 from custinv.ingest.rules import (
     AMOUNT_COLUMNS,
     EXCLUDED_REASONS,
     MONEY_FIELDS,
     ORDER_LEVEL_FIELDS,
-    RAW_FIELDS,
     REJECTED_REASONS,
     STATUS_REASONS,
     USED,
@@ -76,66 +76,15 @@ def _order_ids_unique(frame: pl.DataFrame, mapping: F.Mapping) -> bool:
 
 
 def _amount_mode(frame: pl.DataFrame, mapping: F.Mapping, unique_ids: bool = False) -> str:
-    """Does the amount column hold line amounts or an order total? Decided once per column.
-
-    Evidence is every multi-line order: when in all of them the amount is written only on the
-    first line, or repeated identically on every line, the column is an order total (counted
-    once per order); otherwise it is a line amount (summed).
-    """
+    """Does the amount column hold line amounts or an order total? Decided once per column
+    (order_lines.AmountVotes: the evidence is every multi-line order)."""
     if mapping.column("amount") is None:
         return "price"
     if mapping.column("order_id") is None or unique_ids:
         return "line"
-    data = frame.filter(pl.col("__struct__").is_null() & pl.col("raw_order_id").is_not_null())
-    per_order = (
-        data.group_by("raw_order_id")
-        .agg(
-            pl.len().alias("lines"),
-            pl.col("raw_amount").is_not_null().sum().alias("filled"),
-            pl.col("raw_amount").first().is_not_null().alias("first_filled"),
-            pl.col("raw_amount").drop_nulls().n_unique().alias("distinct"),
-        )
-        .filter(pl.col("lines") > 1)
-    )
-    if per_order.height == 0:
-        return "line"
-    first_only = per_order.select(((pl.col("filled") <= 1) & pl.col("first_filled")).all()).item()
-    has_blank_later = per_order.select((pl.col("filled") < pl.col("lines")).any()).item()
-    repeated = per_order.select(((pl.col("filled") == pl.col("lines")) & (pl.col("distinct") == 1)).all()).item()
-    if (first_only and has_blank_later) or repeated:
-        return "order_total"
-    return "line"
-
-
-def _fill_order_level(frame: pl.DataFrame, mapping: F.Mapping, amount_mode: str) -> pl.DataFrame:
-    """Copy first-line-only order fields (status, total, email...) to every line of the order."""
-    if mapping.column("order_id") is None:
-        return frame
-    names = [f"raw_{n}" for n in ORDER_LEVEL_FIELDS if n in RAW_FIELDS and mapping.column(n) is not None]
-    if amount_mode == "order_total":
-        names.append("raw_amount")
-    if not names:
-        return frame
-    key = ["__file__", "raw_order_id"]
-    in_order = pl.col("raw_order_id").is_not_null() & pl.col("__struct__").is_null()
-    # Only the rows of an id that several rows share can take a value from another row: on a
-    # line-item export a third of the rows. Their orders' first written value of each field comes
-    # from one hash group_by (the group keeps the rows in file order) and a join back, and is
-    # written into the columns at those rows (a window per field over every row cost 2 s on a
-    # 1M-line Shopify export).
-    shared = frame.select(pl.col("raw_order_id").is_not_null() & pl.struct(key).is_duplicated()).to_series()
-    if not shared.any():
-        return frame
-    rows = frame.select(*key, "__struct__", *names).with_row_index("__row__").filter(shared)
-    firsts = rows.lazy().group_by(key).agg(pl.col(n).first(ignore_nulls=True).alias(f"__first_{n}") for n in names)
-    filled = (
-        rows.lazy().join(firsts, on=key, how="left", maintain_order="left")
-        .select("__row__", *(pl.when(in_order & pl.col(n).is_null()).then(pl.col(f"__first_{n}"))
-                             .otherwise(pl.col(n)).alias(n) for n in names))
-        .collect()
-    )
-    at = filled["__row__"]
-    return frame.with_columns(frame[n].clone().scatter(at, filled[n]) for n in names)
+    votes = AmountVotes()
+    votes.add(frame.filter(pl.col("__struct__").is_null()))
+    return votes.mode
 
 
 def _sample_values(series: pl.Series, limit: int = 200_000) -> pl.Series:
@@ -274,7 +223,7 @@ def build_ledger(
         unique_ids = _order_ids_unique(canonical, mapping)
         amount_mode = _amount_mode(canonical, mapping, unique_ids)
         if not unique_ids:  # with one line per order there is nothing to copy
-            canonical = _fill_order_level(canonical, mapping, amount_mode)
+            canonical = fill_order_level(canonical, mapping, amount_mode)
         date_format = settings.date_format or (profile.date_format if profile is not None else None)
         parsed, plain = _parse_file(canonical, mapping, settings, path, date_format)
         parsed_frames.append(parsed.with_columns(pl.lit(amount_mode).alias("__amount_mode__")))
@@ -307,7 +256,7 @@ def build_ledger(
         note = S.refund_match_note(part, frozenset(plan.mapping.as_dict()))
         if note is not None:
             plan.raw.notes.append(note)
-        part = _order_level_decisions(part, plan)
+        part = order_level_decisions(part, plan.amount_mode)
         decided.append(part)
     combined = pl.concat(decided, how="vertical")
 
@@ -356,24 +305,6 @@ def _sheet_arg(sheet: str | None) -> str | int | None:
     if sheet is None:
         return None
     return int(sheet) if sheet.isdigit() else sheet
-
-
-def _order_level_decisions(part: pl.DataFrame, plan: FilePlan) -> pl.DataFrame:
-    """In order-total mode a bad or missing total rejects every line of its order."""
-    if plan.amount_mode != "order_total":
-        return part
-    key = ["raw_order_id"]
-    reason = pl.col("__decision__")
-    order_reject = (
-        pl.when(reason.is_in(["bad_amount", "missing_amount"])).then(reason).otherwise(None)
-        .drop_nulls().first().over(key)
-    )
-    return part.with_columns(
-        pl.when(pl.col("raw_order_id").is_not_null() & (reason == USED) & order_reject.is_not_null())
-        .then(order_reject)
-        .otherwise(reason)
-        .alias("__decision__")
-    )
 
 
 def _currency_counts(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
