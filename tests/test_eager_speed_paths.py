@@ -1,6 +1,6 @@
 """The eager path's short cuts give the numbers of the rules they stand in for.
 
-* parse rules evaluated once per distinct value (``ledger._by_distinct_values``) against the
+* parse rules evaluated once per distinct value (``rules.by_distinct_values``) against the
   same rules on every row;
 * statuses decided once per distinct value against the normaliser on every row;
 * the first-line-only order fields copied by one group_by and a join against the window it
@@ -23,6 +23,7 @@ from polars.testing import assert_frame_equal
 from custinv.config import Settings
 from custinv.ingest import ledger as L
 from custinv.ingest import parse, sales
+from custinv.ingest import rules as R
 from custinv.ingest.order_lines import fill_order_level
 
 _EMAILS = ["Ann@Example.com", " ann@example.com ", "ａｎｎ@example.com", "bob@shop.cn", "N/A", "", "-"]
@@ -65,7 +66,7 @@ def _ledger(path: Path) -> L.Ledger:
 def test_parse_by_distinct_values_is_parse_per_row(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _line_items(tmp_path / "orders.csv", 3000, seed)
     fast = _ledger(path)
-    monkeypatch.setattr(L, "_by_distinct_values", lambda frame, exprs: exprs)
+    monkeypatch.setattr(L, "by_distinct_values", lambda frame, exprs: exprs)
     slow = _ledger(path)
     assert_frame_equal(fast.orders, slow.orders)
     assert fast.source == slow.source
@@ -108,4 +109,4 @@ def test_any_row_local_rule_by_distinct_values(values: list[str | None]) -> None
     exprs = [parse.id_expr("raw_x").alias("a"), parse.email_expr("raw_x").alias("b"),
              parse.money_expr("raw_x", parse.detect_money_format(frame["raw_x"].drop_nulls())).alias("c"),
              parse.currency_code_expr("raw_x").alias("d"), pl.col("raw_x").alias("e")]
-    assert_frame_equal(frame.with_columns(L._by_distinct_values(frame, exprs)), frame.with_columns(exprs))
+    assert_frame_equal(frame.with_columns(R.by_distinct_values(frame, exprs)), frame.with_columns(exprs))

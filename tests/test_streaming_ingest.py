@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -336,17 +337,24 @@ def test_multi_line_orders_stream_as_the_eager_path_reads_them(tmp_path: Path, s
 
 
 @pytest.mark.parametrize(("gaps", "repeated"), [(0.5, False), (0.0, True)])
-def test_multi_line_orders_the_eager_path_must_decide_are_handed_back(
-    tmp_path: Path, gaps: float, repeated: bool, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("batch_rows", [500_000, 13, 1])
+def test_multi_line_orders_the_eager_path_fills_stream_in_whole_orders(
+    tmp_path: Path, gaps: float, repeated: bool, batch_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Blank order-level fields on later lines (copied from the first line) and order totals
-    repeated on every line (counted once) are the eager path's decisions: handed back, same result."""
+    repeated on every line (counted once) are read in fill mode: batches of whole orders,
+    filled and decided as the eager path does it — the same ledger, at any batch size."""
     path = write_line_items(tmp_path / "lines.csv", 3, gaps=gaps, repeated_totals=repeated)
     settings = Settings(max_reject_rate=1.0)
-    assert S.build_ledger_streaming(path, settings) is None
-    expected = eager(path, settings, monkeypatch)
-    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
-    assert_same(L.build_ledger([path], settings), expected)
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+    plans: list[S._Plan] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda scan, plan, *a: plans.append(plan) or real(scan, plan, *a))
+    lazy = S.build_ledger_streaming(path, settings)
+    assert lazy is not None and plans[-1].fill
+    if repeated:
+        assert plans[-1].amount_mode == "order_total"
+    assert_same(lazy, eager(path, settings, monkeypatch))
 
 
 @settings(max_examples=40, deadline=None)
@@ -395,21 +403,36 @@ def test_neighbour_checks_of_multi_line_orders_answer_as_the_group_by(
         assert_same(fast, slow)
 
 
-def test_neighbour_checks_see_a_blank_field_across_a_batch_boundary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An order whose second line (the first row of the next batch) leaves its date blank is the
-    eager path's to decide (it copies the date from the first line): handed back."""
+def test_a_blank_field_across_a_batch_boundary_is_filled_as_the_eager_path_fills_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An order whose second line (the first row of the next batch) leaves its date blank takes
+    the date of its first line, as in the eager path: the neighbour checks see the gap across
+    the batch boundary, and the file is read again in fill mode, the order held whole."""
     rows = [",".join(HEADER)]
     rows += [f"{1000 + i},C{i % 7},2024-03-{1 + i % 28:02d},{i}.25,1,web,paid,North" for i in range(9)]
     rows += ["1009,C2,2024-03-05,5.00,1,web,paid,North", "1009,C2,2024-03-05,6.00,1,web,paid,North"]  # multi-line in the first rows
-    rows += ["1010,C3,2024-03-06,7.00,1,web,paid,North", "1010,C3,,8.00,1,web,paid,North"]
-    rows += [f"{1011 + i},C{i % 7},2024-04-{1 + i % 28:02d},{i}.75,1,web,paid,North" for i in range(5)]
+    rows += [f"{5000 + i},C{i % 7},2024-03-{1 + i % 28:02d},{i}.50,1,web,paid,North" for i in range(1100)]  # past the first rows
+    rows += ["7010,C3,2024-03-06,7.00,1,web,paid,North", "7010,C3,,8.00,1,web,paid,North"]
+    rows += [f"{7011 + i},C{i % 7},2024-04-{1 + i % 28:02d},{i}.75,1,web,paid,North" for i in range(5)]
     path = tmp_path / "lines.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    monkeypatch.setattr(S, "BATCH_ROWS", 12)  # line 12 ends the first batch, line 13 starts the next
     settings_ = Settings(max_reject_rate=1.0)
-    assert S.build_ledger_streaming(path, settings_) is None
-    monkeypatch.setattr(S, "BATCH_ROWS", 500_000)
-    assert S.build_ledger_streaming(path, settings_) is None
+    expected = eager(path, settings_, monkeypatch)
+    assert expected.orders.filter(pl.col("order_id") == "7010")["amount"].to_list() == [15.0]
+    real = S._read_batches
+    for batch_rows in (1112, 500_000):  # row 1112 ends the first batch, the blank date starts the next
+        monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+        fills: list[bool] = []
+
+        def noting(scan: object, plan: S._Plan, *a: object, fills: list[bool] = fills) -> object:
+            fills.append(plan.fill)
+            return real(scan, plan, *a)
+
+        monkeypatch.setattr(S, "_read_batches", noting)
+        lazy = S.build_ledger_streaming(path, settings_)
+        assert lazy is not None and fills == [False, True]
+        assert_same(lazy, expected)
 
 
 @pytest.mark.parametrize("seed", range(6))

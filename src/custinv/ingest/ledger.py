@@ -46,6 +46,7 @@ from custinv.ingest.rules import (
     Ledger,
     accounting,
     after_as_of,
+    by_distinct_values,
     canonical_columns,
     check_usable,
     decide_currency,
@@ -87,15 +88,6 @@ def _amount_mode(frame: pl.DataFrame, mapping: F.Mapping, unique_ids: bool = Fal
     return votes.mode
 
 
-def _sample_values(series: pl.Series, limit: int = 200_000) -> pl.Series:
-    values = series.drop_nulls()
-    if values.len() > limit:
-        values = values.unique()
-        if values.len() > limit:
-            values = values.sample(limit, seed=0)
-    return values
-
-
 def _parse_file(
     frame: pl.DataFrame, mapping: F.Mapping, settings: Settings, path: Source, date_format: str | None = None
 ) -> tuple[pl.DataFrame, frozenset[str]]:
@@ -104,45 +96,18 @@ def _parse_file(
     Returns the frame and the raw columns that took the plain fast path."""
     data_rows = frame.filter(pl.col("__struct__").is_null())
     try:
-        date_fmt = parse.detect_date_format(_sample_values(data_rows["raw_order_date"]),
+        date_fmt = parse.detect_date_format(parse.decision_sample(data_rows["raw_order_date"]),
                                             date_format or settings.date_format)
     except parse.AmbiguousDateFormat as exc:
         raise DataError(f"{path}: {exc}", hint="say which with --date-format, e.g. --date-format '%d/%m/%Y'") from exc
     money_formats = {
-        name: parse.detect_money_format(_sample_values(data_rows[f"raw_{name}"]))
+        name: parse.detect_money_format(parse.decision_sample(data_rows[f"raw_{name}"]))
         for name in MONEY_FIELDS
         if mapping.column(name) is not None
     }
     plain = _plain_columns(data_rows, mapping, money_formats)
     exprs = parse_exprs(mapping, plain, date_fmt, money_formats)
-    return frame.with_columns(_by_distinct_values(frame, exprs)).with_columns(money_sanity()), frozenset(plain)
-
-
-def _by_distinct_values(frame: pl.DataFrame, exprs: list[pl.Expr]) -> list[pl.Expr | pl.Series]:
-    """``exprs``, each one that reads a single raw column holding few distinct values (at most
-    half its rows: emails, order numbers of line items, timestamps, statuses) evaluated once per
-    distinct value and looked up per row.
-
-    The parse rules are row-local (one value in, one value out: the streaming path runs them
-    batch by batch), so the result is the same value for value; a dozen string rewrites per row
-    cost more than a hash lookup (a 1M-line Shopify export's emails 1.6 s → 0.2 s)."""
-    out: list[pl.Expr | pl.Series] = []
-    for expr in exprs:
-        roots = set(expr.meta.root_names())
-        raw = roots.pop() if len(roots) == 1 else None
-        if (raw is None or not raw.startswith("raw_") or frame.schema[raw] != pl.String or frame.height < 1000
-                or expr.meta.undo_aliases().meta.is_column()):  # a column taken as it is: nothing to evaluate
-            out.append(expr)
-            continue
-        values = frame.select(pl.col(raw).unique())
-        if values.height * 2 > frame.height:
-            out.append(expr)
-            continue
-        name = expr.meta.output_name()
-        table = values.with_columns(expr.alias(f"__{name}__"))
-        looked_up = frame.select(raw).join(table, on=raw, how="left", maintain_order="left", nulls_equal=True)
-        out.append(looked_up[f"__{name}__"].alias(name))
-    return out
+    return frame.with_columns(by_distinct_values(frame, exprs)).with_columns(money_sanity()), frozenset(plain)
 
 
 def _plain_columns(data_rows: pl.DataFrame, mapping: F.Mapping, money_formats: dict[str, parse.MoneyFormat]) -> set[str]:

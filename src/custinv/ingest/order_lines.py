@@ -15,6 +15,7 @@ order's lines together, :mod:`custinv.ingest.streaming`):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 
@@ -80,11 +81,16 @@ def filled_fields(mapping: F.Mapping, amount_mode: str) -> list[str]:
     return names
 
 
-def fill_order_level(frame: pl.DataFrame, mapping: F.Mapping, amount_mode: str) -> pl.DataFrame:
+def fill_order_level(frame: pl.DataFrame, mapping: F.Mapping, amount_mode: str,
+                     companions: dict[str, list[str]] | None = None) -> pl.DataFrame:
     """Copy first-line-only order fields (status, total, email...) to every line of the order.
 
     A data row (``__struct__`` null) with an order id and a blank field takes the order's first
-    written value of it (file order; structural rows count as writers, never take)."""
+    written value of it (file order; structural rows count as writers, never take).
+
+    ``companions``: raw column → columns already parsed from it (the streaming reader parses
+    before it fills). They are copied from the same line as their raw value, so they hold what
+    parsing the filled raw value gives (the parse rules are row-local)."""
     if mapping.column("order_id") is None:
         return frame
     names = filled_fields(mapping, amount_mode)
@@ -93,26 +99,43 @@ def fill_order_level(frame: pl.DataFrame, mapping: F.Mapping, amount_mode: str) 
     key = ["__file__", "raw_order_id"]
     in_order = pl.col("raw_order_id").is_not_null() & pl.col("__struct__").is_null()
     # Only the rows of an id that several rows share can take a value from another row: on a
-    # line-item export a third of the rows. Their orders' first written value of each field comes
-    # from one hash group_by (the group keeps the rows in file order) and a join back, and is
-    # written into the columns at those rows (a window per field over every row cost 2 s on a
-    # 1M-line Shopify export).
+    # line-item export a third of the rows; one hash group_by over them (the group keeps the rows
+    # in file order) and a join back (a window per field over every row cost 2 s on a 1M-line
+    # Shopify export).
     shared = frame.select(pl.col("raw_order_id").is_not_null() & pl.struct(key).is_duplicated()).to_series()
     if not shared.any():
         return frame
+    companions = companions or {}
     rows = frame.select(*key, "__struct__", *names).with_row_index("__row__").filter(shared)
-    firsts = rows.lazy().group_by(key).agg(pl.col(n).first(ignore_nulls=True).alias(f"__first_{n}") for n in names)
-    filled = (
-        rows.lazy().join(firsts, on=key, how="left", maintain_order="left")
-        .select("__row__", *(pl.when(in_order & pl.col(n).is_null()).then(pl.col(f"__first_{n}"))
-                             .otherwise(pl.col(n)).alias(n) for n in names))
+    names = [n for n in names if rows[n].null_count()]  # written on every line: nothing to copy
+    if not names:
+        return frame
+    # per order, the line of each field's first written value; per line, the line it takes
+    # each field from (its own unless it takes the order's) — then each column, and the
+    # columns parsed from it, gathered from those lines and written at the lines that take
+    source = rows.lazy().group_by(key).agg(
+        pl.col("__row__").filter(pl.col(n).is_not_null()).first().alias(f"__from_{n}") for n in names)
+    takes = (
+        rows.lazy().join(source, on=key, how="left", maintain_order="left")
+        .select("__row__", *(pl.when(in_order & pl.col(n).is_null() & pl.col(f"__from_{n}").is_not_null())
+                             .then(pl.col(f"__from_{n}")).otherwise(pl.col("__row__")).alias(n) for n in names))
         .collect()
     )
-    at = filled["__row__"]
-    return frame.with_columns(frame[n].clone().scatter(at, filled[n]) for n in names)
+    at = takes["__row__"]
+    written: list[pl.Series] = []
+    for n in names:
+        moved = takes[n] != at
+        if not moved.any():
+            continue
+        to, source_rows = at.filter(moved), takes[n].filter(moved)
+        written.extend(frame[c].clone().scatter(to, frame[c].gather(source_rows)) for c in (n, *companions.get(n, ())))
+    return frame.with_columns(written) if written else frame
 
 
-def order_level_decisions(part: pl.DataFrame, amount_mode: str) -> pl.DataFrame:
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def order_level_decisions(part: _Frame, amount_mode: str) -> _Frame:
     """In order-total mode a bad or missing total rejects every line of its order."""
     if amount_mode != "order_total":
         return part

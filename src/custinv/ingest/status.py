@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from custinv.ingest.parse import IntoCol, _col, _named, fold_width_expr, lookup_expr
+from custinv.ingest.parse import IntoCol, _col, _named, empty_to_null, fold_width_expr, lookup_expr
 
 __all__ = [
     "DEAL_STAGES",
@@ -122,7 +122,7 @@ def normalise_status_expr(col: IntoCol) -> pl.Expr:
         .str.replace_all(r"\s*([,.:;/()])\s*", "$1")
         .str.strip_chars()
     )
-    return _named(pl.when(t != "").then(t), col)  # element-wise: Expr.replace("", None) stalls streaming
+    return _named(empty_to_null(t), col)  # t named once (see parse.empty_to_null)
 
 
 def _normalise(values: tuple[str, ...] | list[str]) -> list[str]:

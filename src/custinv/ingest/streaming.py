@@ -34,7 +34,7 @@ held and no 10M-row frame is copied to drop rows from it. Dimensions are kept as
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +46,16 @@ from custinv.ingest import fields as F
 from custinv.ingest import parse, sniff, status
 from custinv.ingest import rules as R
 from custinv.ingest import sales as S
-from custinv.ingest.mapping_plan import plan_mapping
+from custinv.ingest.mapping_plan import (
+    check_strict,
+    plan_mapping,
+    profile_currency,
+    recognise,
+    require_fields,
+    status_overrides_of,
+)
+from custinv.ingest.order_lines import AmountVotes, fill_order_level, order_level_decisions
+from custinv.ingest.profiles import Profile
 from custinv.ingest.readers import (
     RAGGED,
     CsvScan,
@@ -158,6 +167,24 @@ class _Plan:
     money: dict[str, parse.MoneyFormat] = field(default_factory=dict)  # money fields that are not plain
     statuses: pl.Series | None = None  # the first rows' distinct statuses: decided once, looked up per row
     typed_sources: dict[str, str] = field(default_factory=dict)  # key field → kind of its typed Parquet column
+    #: order runs: every batch holds whole orders (an order's lines are one run of its id), so the
+    #: rules that look across an order's lines (the first-line fill, the amount mode, a bad total,
+    #: refunds counted once per order) are applied batch by batch, exactly as the eager reader does
+    fill: bool = False
+    profile: Profile | None = None  # the export profile that recognised the file
+    overrides: dict[str, str] = field(default_factory=dict)  # --status-used / --status-excluded
+    after_statuses: pl.Series | None = None  # the first rows' distinct second statuses
+    date_format: str | None = None  # --date-format, else the profile's
+
+    @property
+    def mapped(self) -> frozenset[str]:
+        return frozenset(self.mapping.as_dict())
+
+    @property
+    def needs_driver(self) -> bool:
+        """Decisions the Spark reader does not make (it hands such a file to custinv's reader)."""
+        return (self.fill or self.profile is not None or bool(self.overrides)
+                or any(self.mapping.column(f) is not None for f in S.DECIDING_FIELDS))
 
     def with_formats(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
         """Take these column decisions: a decided field leaves the plain keys (checked per row
@@ -185,6 +212,8 @@ class _Plan:
         dimensions (trimmed once at the end, and only when a value needs it: see _trim_dimensions)
         and fields the ledger does not keep. Status and currency decide rows, so they are trimmed."""
         kept_as_written = {"customer_name", "email", "phone", *F.DIMENSIONS}
+        if self.fill:  # a blank order-level field takes the order's value: it must read as blank
+            kept_as_written -= set(R.ORDER_LEVEL_FIELDS)
         return set(self.keys) | (kept_as_written & set(R.RAW_FIELDS))
 
 
@@ -319,6 +348,11 @@ class _Read:
     ids: _IdOrder = field(default_factory=_IdOrder)
     runs: _Runs = field(default_factory=_Runs)  # every data row's order ids (used: only the used rows')
     evidence: _Evidence = field(default_factory=lambda: _Evidence())
+    # fill mode (_Plan.fill): what the whole orders of the batches said
+    order_hashes: list[pl.Series] = field(default_factory=list)  # each batch's distinct order ids, hashed
+    shared: bool = False  # some order has several lines
+    votes: AmountVotes = field(default_factory=AmountVotes)
+    refunded: float = 0.0  # sales.refunded_total of the batches
 
 
 def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
@@ -326,23 +360,66 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     """Parse and decide every row exactly as the eager path decides it (row-local rules), in the
     streaming engine, projected onto ``columns`` plus the flags and the raw ``cells`` (renamed
     ``__cell_<i>__``: kept only for the few candidate rows, see _read_batches)."""
-    mapping = plan.mapping
-    passed = [f.meta.output_name() for f in flags] + [_cell(i) for i in range(len(cells))]
-    source = frame.with_columns(*flags, *(pl.col(c).alias(_cell(i)) for i, c in enumerate(cells)))
-    canonical = R.canonical_columns(source, mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed, keep=passed,
-                                    typed=set(plan.typed))
-    typed_raw = {f"raw_{f}" for f in plan.typed}
-    decided = canonical.with_columns(R.parse_exprs(mapping, plan.plain, plan.date_fmt, plan.money, typed_raw)).with_columns(
-        R.money_sanity()
-    ).with_columns(
-        # the first rows' statuses looked up, any other decided by the whole rule in the same pass
-        R.status_rule(mapping, plan.deal_export, plan.statuses),
-        pl.lit(False).alias("__duplicate__"),
-    )
+    parsed = _parse_stage(_canonical_query(frame, plan, flags, cells), plan)
+    return _decide_stage(parsed, plan, settings, columns, _passed(flags, cells))
+
+
+def _passed(flags: list[pl.Expr], cells: list[str]) -> list[str]:
+    """The columns carried through the read unchanged: the flags and the raw cells."""
+    return [f.meta.output_name() for f in flags] + [_cell(i) for i in range(len(cells))]
+
+
+def _canonical_query(frame: pl.LazyFrame, plan: _Plan, flags: list[pl.Expr], cells: list[str]) -> pl.LazyFrame:
+    """The read's first stage: the flags, the raw cells and the canonical ``raw_<field>`` columns."""
+    # the raw cells are read only for the candidate rows (the rest are null: no text carried)
+    cand = pl.col(flags[0].meta.output_name())
+    source = frame.with_columns(*flags).with_columns(pl.when(cand).then(pl.col(c)).alias(_cell(i))
+                                                    for i, c in enumerate(cells))
+    return R.canonical_columns(source, plan.mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed,
+                               keep=_passed(flags, cells), typed=set(plan.typed))
+
+
+def _status_expr(plan: _Plan) -> pl.Expr:
+    """``status_decision``: the first rows' statuses looked up, any other decided by the whole
+    rule in the same pass; with a second status column, a cancellation or payment date or
+    --status-used/--status-excluded, every column that can say "not a sale" (sales.status_decision)."""
+    if not (plan.mapped & set(S.DECIDING_FIELDS)) and not plan.overrides:
+        return R.status_rule(plan.mapping, plan.deal_export, plan.statuses)
+    known = {c: v for c, v in (("raw_status", plan.statuses), ("raw_after_sale_status", plan.after_statuses))
+             if v is not None}
+    return S.status_decision(plan.mapped, plan.deal_export, plan.overrides, known)
+
+
+def _parse_exprs(plan: _Plan) -> list[pl.Expr]:
+    return R.parse_exprs(plan.mapping, plan.plain, plan.date_fmt, plan.money, {f"raw_{f}" for f in plan.typed})
+
+
+def _parse_stage(canonical: pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
+    """The read's second stage: every field parsed (row-local rules)."""
+    return canonical.with_columns(_parse_exprs(plan)).with_columns(R.money_sanity())
+
+
+def _parsed_from(plan: _Plan) -> dict[str, list[str]]:
+    """Raw column → the parsed columns made from it alone (customer_id from raw_customer_id,
+    currency from raw_amount when no column names it…), read off the parse expressions."""
+    out: dict[str, list[str]] = {}
+    for expr in _parse_exprs(plan):
+        roots = set(expr.meta.root_names())
+        name = expr.meta.output_name()
+        if len(roots) == 1 and name != (raw := roots.pop()):
+            out.setdefault(raw, []).append(name)
+    return out
+
+
+def _decide_stage(parsed: pl.LazyFrame, plan: _Plan, settings: Settings, columns: list[str], passed: list[str],
+                  extra: list[str] | None = None) -> pl.LazyFrame:
+    """The read's third stage: decide every row, and keep ``columns`` (+ ``extra`` as they are)."""
+    decided = parsed.with_columns(_status_expr(plan), pl.lit(False).alias("__duplicate__"))
     decided = decided.with_columns(
         R.other_currency(settings.currency.upper() if settings.currency else None),
         R.line_amount(plan.amount_mode),
     ).with_columns(R.line_decision(plan.amount_mode, plan.plain, settings.credit_note_ids).alias("__decision__"))
+    decided = order_level_decisions(decided, plan.amount_mode)  # a bad total rejects its order (fill mode only)
     as_of = settings.as_of_date()
     if as_of is not None:
         decided = decided.with_columns(R.after_as_of(as_of))
@@ -350,10 +427,11 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     # on every row, only counted at the end: 4 bytes a row instead of a string view of 16)
     kept = [pl.col(c).cast(pl.Categorical) if c in _CATEGORICAL else pl.col(c) for c in columns]
     evidence = [e for name in _decided_fields(plan) for e in _evidence_exprs(plan, name)]
-    return decided.select(*kept, *passed, *evidence, _order_level_gap(plan), pl.col("__decision__").cast(_DECISIONS))
+    return decided.select(*kept, *passed, *evidence, _order_level_gap(plan), *(extra or []),
+                          pl.col("__decision__").cast(_DECISIONS))
 
 
-_CATEGORICAL = frozenset({*F.DIMENSIONS, "raw_status", "currency"})
+_CATEGORICAL = frozenset({*F.DIMENSIONS, "raw_status", "raw_after_sale_status", "currency"})
 
 
 
@@ -414,7 +492,7 @@ class _Evidence:
 
 
 def _comma_beyond_the_sample(sums: pl.DataFrame) -> bool:
-    """Decimal-comma evidence in a money column of more values than ledger._sample_values keeps:
+    """Decimal-comma evidence in a money column of more values than parse.decision_sample keeps:
     the eager path decides it from a random sample of the distinct values, which the streaming
     sums cannot reproduce (``sums``: one row of _money_sums' columns)."""
     n, _, cs, _, cw, _ = (int(x or 0) for x in sums.row(0))
@@ -449,9 +527,9 @@ def _money_sums(rows: pl.DataFrame, name: str, weight: str | None = None) -> pl.
     ).cast(pl.Int64)
 
 
-_SAMPLE_LIMIT = 200_000
-"""ledger._sample_values: up to this many values decide a column as they are; above it, the
-distinct values (and above it again, a random sample of them)."""
+_SAMPLE_LIMIT = parse.SAMPLE_LIMIT
+"""parse.decision_sample: up to this many values decide a column as they are; above it, the
+distinct values (and above it again, a seeded sample of them)."""
 
 
 def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, settings: Settings) -> None:
@@ -468,14 +546,12 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
         total = int(counts["n"].sum() or 0)
         if total <= _SAMPLE_LIMIT:
             values = counts.select(pl.col("v").repeat_by("n").explode()).to_series()
-        elif counts.height <= _SAMPLE_LIMIT:
-            values = counts["v"]
-        else:
-            raise _HandBack  # the eager path decides from a random sample of the distinct dates
+        else:  # the distinct values, as parse.decision_sample takes them from the whole column
+            values = parse.decision_sample(counts["v"])
         date_fmt: parse.DateFormat | None = None
         if not parse.dates_are_plain(values):
             try:
-                date_fmt = parse.detect_date_format(values.alias("raw_order_date"), settings.date_format)
+                date_fmt = parse.detect_date_format(values.alias("raw_order_date"), plan.date_format)
             except parse.AmbiguousDateFormat:
                 raise _HandBack from None  # the eager path refuses it, with its hint
         if not _same_date_format(date_fmt, plan.date_fmt):
@@ -521,8 +597,8 @@ def _order_level_gap(plan: _Plan) -> pl.Expr:
     of its order, so an order whose lines all have the same mask is read alike on both paths;
     a blank amount in a multi-line order is evidence for an order-total column (first line
     only), which the eager path weighs. See _multi_line_orders. Computed only when the first
-    rows showed multi-line orders (else a constant 0)."""
-    if not plan.multi_line:
+    rows showed multi-line orders (else a constant 0; and in fill mode, which copies them)."""
+    if not plan.multi_line or plan.fill:
         return pl.lit(0, dtype=pl.UInt32).alias("__gap__")
     names = [n for n in R.ORDER_LEVEL_FIELDS if n in R.RAW_FIELDS and plan.mapping.column(n) is not None]
     bits: list[pl.Expr] = []
@@ -559,9 +635,14 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     cells = [*scan.cells, RAGGED]
     as_cells = [pl.col(_cell(i)).alias(c) for i, c in enumerate(cells)]
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
-    query = _decide_query(scan.frame_keeping(set(typed_cols)), plan, settings, flags, other_cols, cells)
-    has_order_ids = plan.mapping.column("order_id") is not None
-    for decided in query.collect_batches(chunk_size=BATCH_ROWS):
+    frame = scan.frame_keeping(set(typed_cols))
+    if plan.fill:
+        batches = _whole_order_batches(_parse_stage(_canonical_query(frame, plan, flags, cells), plan), plan, settings,
+                                       other_cols, _passed(flags, cells), read)
+    else:
+        batches = _decide_query(frame, plan, settings, flags, other_cols, cells).collect_batches(chunk_size=BATCH_ROWS)
+    has_order_ids = plan.mapping.column("order_id") is not None and not plan.fill
+    for decided in batches:
         cand, odd = decided["__cand__"], decided["__odd__"]
         if (odd & ~cand).any():
             raise _HandBack
@@ -589,6 +670,94 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     return read
 
 
+def _whole_order_batches(parsed: pl.LazyFrame, plan: _Plan, settings: Settings, columns: list[str],
+                         passed: list[str], read: _Read) -> Iterator[pl.DataFrame]:
+    """Fill mode: the parsed rows in batches that end where an order ends (the last order's
+    lines are held back and put before the next batch), each filled from its orders' first
+    lines (raw and parsed values alike: fill_order_level's companions), then decided — the
+    eager reader's steps, on whole orders; the parsing runs in the streaming engine, beside
+    the deciding of the batch before.
+
+    What the eager reader decides from every order is gathered as the batches go (the amount
+    mode's votes, the refunds counted once per order) and checked at the end
+    (_whole_order_checks): an order whose lines are not one run would be split between two
+    batches, so a file in which one is found is handed back.
+
+    Structural candidates (repeated headers, footers…) are left out of the votes and order ids:
+    the eager reader leaves the structural rows out, and one that turns out to be data with an
+    order id hands the file back (_finish). They are filled like the others (a structural row
+    is excluded whatever it holds) and give their values as the eager reader's do."""
+    refunds = plan.mapping.column("refunded_amount") is not None
+    extra = [c for c in ("raw_order_id", "refunded_amount", "__struct__") if c not in columns] if refunds else []
+    held: pl.DataFrame | None = None
+    for batch in parsed.collect_batches(chunk_size=BATCH_ROWS):
+        whole, held = _split_last_order(batch if held is None else pl.concat([held, batch]))
+        if whole.height:
+            yield _decide_whole_orders(whole, plan, settings, columns, passed, extra, read)
+    if held is not None and held.height:
+        yield _decide_whole_orders(held, plan, settings, columns, passed, extra, read)
+
+
+def _split_last_order(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """(the rows before the last order's lines, those lines): the last order may go on."""
+    ids = rows["raw_order_id"]
+    last = ids[-1] if rows.height else None
+    if last is None:
+        return rows, None
+    tail = (ids == last).fill_null(False)
+    if tail.all():
+        return rows.head(0), rows
+    start = rows.height - int(tail.reverse().cast(pl.UInt8).arg_min() or 0)
+    return rows.slice(0, start), rows.slice(start)
+
+
+def _decide_whole_orders(rows: pl.DataFrame, plan: _Plan, settings: Settings, columns: list[str],
+                         passed: list[str], extra: list[str], read: _Read) -> pl.DataFrame:
+    """One batch of whole orders: its votes and order ids noted, filled, parsed and decided."""
+    cand = rows["__cand__"]
+    data = rows.filter(~cand) if cand.any() else rows
+    ids = data["raw_order_id"].drop_nulls()
+    distinct = ids.unique()
+    read.order_hashes.append(distinct.hash(seed=11))
+    read.shared = read.shared or distinct.len() < ids.len()
+    if plan.mapping.column("amount") is not None:
+        read.votes.add(data.select("raw_order_id", "raw_amount"))
+    filled = fill_order_level(rows, plan.mapping, plan.amount_mode, _parsed_from(plan))
+    decided = _decide_stage(filled.lazy(), plan, settings, columns, passed, extra).collect()
+    if extra:
+        refunds = pl.col("refunded_amount").is_not_null() & (pl.col("refunded_amount") != 0)
+        if cand.any() and decided.select((pl.col("__cand__") & refunds).any()).item():
+            raise _HandBack  # a refund on a row that may be structural: counted by the eager reader
+        read.refunded += S.refunded_total(decided.filter(~pl.col("__cand__")))
+        decided = decided.drop(extra)
+    return decided
+
+
+def _whole_order_checks(plan: _Plan, read: _Read) -> bool:
+    """Fill mode, after the last batch: were the orders whole in their batches (no order id in
+    two batches; else _HandBack), and do their votes decide the amount mode the read assumed
+    (else _Reamount)? Returns whether some order has several lines."""
+    hashes = pl.concat(read.order_hashes) if read.order_hashes else pl.Series([], dtype=pl.UInt64)
+    if hashes.n_unique() != hashes.len():
+        raise _HandBack  # an order's lines are not one run (or two ids share a hash: the eager reader is right either way)
+    if plan.mapping.column("amount") is not None and read.votes.mode != plan.amount_mode:
+        raise _Reamount(read.votes.mode)
+    return read.shared
+
+
+class _Reamount(Exception):
+    """The whole file's multi-line orders decide the amount mode otherwise than the first rows."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(mode)
+        self.mode = mode
+
+
+class _Refill(Exception):
+    """Multi-line orders the eager reader fills from their first lines, or whose amount mode only
+    every order decides, were found after the first rows: read again in fill mode."""
+
+
 def _concat(frames: list[pl.DataFrame], schema_of: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(frames) if frames else schema_of.head(0)
 
@@ -604,32 +773,73 @@ def _estimate_rows(path: Path, head: pl.DataFrame) -> int:
 
 def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> _Plan:
     columns = scan.names
-    # the eager path's mapping rule on the first rows (no profile: a file with one is handed back)
-    mapping, mapping_warnings = plan_mapping(head, columns, settings, str(path), None)
-    if _needs_eager_decisions(columns, mapping, settings):
+    # the eager path's profile and mapping rules on the first rows
+    profile, profile_warnings = recognise(columns, settings, str(path))
+    if profile is not None and not _streamable(profile):
         raise _HandBack
-    F.require_fields(mapping, columns, str(path))
+    mapping, mapping_warnings = plan_mapping(head, columns, settings, str(path), profile)
+    if _needs_eager_decisions(columns, mapping):
+        raise _HandBack
+    require_fields(mapping, columns, str(path), profile)
     keys = _key_fields(mapping)
     status_col = mapping.column("status")
-    head_statuses = head.select(R.blank_to_null(pl.col(status_col))).to_series().drop_nulls() if status_col else None
-    deal_export = head_statuses is not None and status.is_deal_export(head_statuses)
+    deal_export = False
+    if status_col:
+        votes = head.select(R.blank_to_null(pl.col(status_col))).to_series().drop_nulls()
+        deal_export = status.is_deal_export(votes)
     dims = [d for d in F.DIMENSIONS if mapping.column(d)]
     cost = ["cost", "margin"] if mapping.column("cost") or mapping.column("margin") else []
     used_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", *cost, *dims]
-    if status_col:
-        used_cols.append("raw_status")
+    used_cols.extend(c for c in ("raw_status", "raw_after_sale_status") if mapping.column(c.removeprefix("raw_")))
     if mapping.column("currency"):
         used_cols.append("currency")
     plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
-    plan.warnings = mapping_warnings
-    plan.statuses = head_statuses.unique() if head_statuses is not None else None
+    plan.warnings = [*profile_warnings, *mapping_warnings]
+    plan.profile = profile
+    plan.overrides = status_overrides_of(settings)
+    plan.date_format = settings.date_format or (profile.date_format if profile is not None else None)
+    plan.statuses, plan.after_statuses = (
+        head.select(R.blank_to_null(pl.col(c))).to_series().drop_nulls().unique() if c else None
+        for c in (status_col, mapping.column("after_sale_status")))
     plan.typed_sources = _typed_sources(mapping, scan)
     data_head = head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
-    plan.with_formats(*_head_formats(mapping, keys, data_head, settings))
+    plan.with_formats(*_head_formats(mapping, keys, data_head, plan.date_format))
     order_col = mapping.column("order_id")
     plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
+    _decide_fill(plan, data_head)
     return plan
+
+
+def _streamable(profile: Profile) -> bool:
+    """A profile whose export is a plain table: no layout the eager reader rewrites first
+    (grouped reports, continuation rows, composite customers, marker columns, footers,
+    anonymous names) and no refund known only by its status (counted from the rows it excludes)."""
+    return not (profile.group_column or profile.continuation_key or profile.child_prefix
+                or profile.composite_customer or profile.marker_columns or profile.anonymous
+                or profile.refund_by_status or profile.footer_patterns)
+
+
+def _decide_fill(plan: _Plan, data_head: pl.DataFrame) -> None:
+    """Fill mode (whole orders per batch) when the first rows need it: an order-level field or
+    total written on an order's first line only (the eager fill would change a line), an
+    order-total amount column, or a refund column (counted once per order). The amount mode
+    is then what the first rows' orders vote (verified on every order: _whole_order_checks)."""
+    mapping = plan.mapping
+    if mapping.column("refunded_amount") is not None:
+        plan.fill = True  # (without order ids, each row is its own order: counted batch by batch alike)
+    if mapping.column("order_id") is None:
+        return
+    if plan.multi_line:
+        canonical = R.canonical_columns(data_head, mapping, 0, pl.lit(None, dtype=pl.String))
+        mode = plan.amount_mode
+        if mapping.column("amount") is not None:
+            votes = AmountVotes()
+            votes.add(canonical)
+            mode = votes.mode
+        filled = fill_order_level(canonical, mapping, mode)
+        if mode != plan.amount_mode or not filled.equals(canonical):
+            plan.fill, plan.amount_mode = True, mode
 
 
 def _typed_columns(plan: _Plan, scan: CsvScan) -> dict[str, tuple[str, pl.DataType]]:
@@ -651,7 +861,7 @@ def _typed_sources(mapping: F.Mapping, scan: CsvScan) -> dict[str, str]:
     return sources
 
 
-def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, settings: Settings
+def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, date_format: str | None
                   ) -> tuple[parse.DateFormat | None, dict[str, parse.MoneyFormat]]:
     """The date and money columns that are not plain in the first rows, decided from them as
     ledger._parse_file decides from the whole column (verified on every row: _verify_formats)."""
@@ -663,7 +873,7 @@ def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, setti
         dates = values("order_date")
         if not dates.str.contains(parse.PLAIN_DATE_RE).all():
             try:
-                date_fmt = parse.detect_date_format(dates.alias("raw_order_date"), settings.date_format)
+                date_fmt = parse.detect_date_format(dates.alias("raw_order_date"), date_format)
             except parse.AmbiguousDateFormat:  # the first rows cannot tell: every row will
                 date_fmt = parse.DateFormat(kinds=(parse.MDY,))
     money = {}
@@ -675,18 +885,14 @@ def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, setti
     return date_fmt, money
 
 
-def _needs_eager_decisions(columns: list[str], mapping: F.Mapping, settings: Settings) -> bool:
-    """Profiles, second status columns, transaction types, refund amounts, user status decisions
-    and --strict are decided on the eager path only (the exports that have them are small)."""
-    from custinv.ingest.profiles import choose_profile
-
-    if settings.profile is not None or settings.status_used or settings.status_excluded or settings.strict:
-        return True
+def _needs_eager_decisions(columns: list[str], mapping: F.Mapping) -> bool:
+    """Transaction types (refund rows matched to their sales across the file) and hint columns
+    (a payment date or approver the mapping did not take) are decided on the eager path only."""
     if any(f == "transaction_type" for c in columns for f, _ in F.matches(c)):
         return True
-    if any(mapping.column(f) is not None for f in S.DECIDING_FIELDS) or S.hint_columns(mapping, columns):
+    if mapping.column("transaction_type") is not None or mapping.column("refund_reference") is not None:
         return True
-    return choose_profile(columns, None) is not None
+    return bool(S.hint_columns(mapping, columns))
 
 
 def _structural(scan: CsvScan, candidates: pl.DataFrame) -> tuple[list[int], pl.DataFrame]:
@@ -753,10 +959,15 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
 
     order_col = plan.mapping.column("order_id")
     data_candidates = candidates.filter(~pl.col("__line__").is_in(gone.implode()))
-    runs_hold = read.runs.ids.nondecreasing and (order_col is None or data_candidates.select(
-        R.blank_to_null(pl.col(order_col)).is_null().all()).item())
-    multi_line = order_col is not None and _multi_line_orders(
-        used, data_others, read.ids, plan, read.runs if runs_hold else None)
+    if plan.fill:
+        if order_col is not None and not data_candidates.select(R.blank_to_null(pl.col(order_col)).is_null().all()).item():
+            raise _HandBack  # a row that looked structural is an order's line: left out of the votes
+        multi_line = _whole_order_checks(plan, read)
+    else:
+        runs_hold = read.runs.ids.nondecreasing and (order_col is None or data_candidates.select(
+            R.blank_to_null(pl.col(order_col)).is_null().all()).item())
+        multi_line = order_col is not None and _multi_line_orders(
+            used, data_others, read.ids, plan, read.runs if runs_hold else None)
     used = used.drop("__gap__")
     status_counts = _status_counts(plan, used, data_others)
     if plan.mapping.column("status"):
@@ -797,6 +1008,8 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
         reported = pl.DataFrame(schema={"__decision__": pl.String, "__file__": pl.Int32, "raw_order_id": pl.String,
                                         "line_amount": pl.Float64, "__amount_mode__": pl.String})
     currency = R.decide_currency(_currency_counts(used, data_others), settings.currency)
+    profile_name = plan.profile.name if plan.profile is not None else None
+    currency = currency or profile_currency([profile_name])
 
     as_of = settings.as_of_date()
     if as_of is None and used.height:
@@ -810,16 +1023,26 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     )
     warnings = list(plan.warnings)
     if plan.mapping.column("status"):
-        revenue = used.group_by("raw_status").agg(pl.col("line_amount").sum().alias("revenue")).with_columns(
-            pl.col("raw_status").cast(pl.String))
-        warnings = S.unknown_status_warnings(status_counts, revenue, deal_export=plan.deal_export)
-    used = used.drop("raw_status", "currency", strict=False)
+        warnings.extend(S.unknown_status_warnings(status_counts, _revenue_by(used, "raw_status"),
+                                                  deal_export=plan.deal_export, overrides=plan.overrides))
+    if plan.mapping.column("after_sale_status"):
+        after_counts = _status_counts(plan, used, data_others, "raw_after_sale_status").rename(
+            {"raw_after_sale_status": "raw_status"})
+        warnings.extend(S.unknown_status_warnings(
+            after_counts, _revenue_by(used, "raw_after_sale_status").rename({"raw_after_sale_status": "raw_status"}),
+            deal_export=False, overrides=plan.overrides, what="after-sale status",
+            treated="no effect (the order status decides)"))
+    used = used.drop("raw_status", "raw_after_sale_status", "currency", strict=False)
     used = _trim_dimensions(used)
     file_plan = R.FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                             unique_ids=plan.mapping.column("order_id") is not None and not multi_line)
     source = R.accounting(counts, reported, [file_plan], currency)
+    if read.refunded:
+        source.returns = (source.returns or 0.0) + read.refunded
+    source.profile = profile_name
     source.warnings = [*source.warnings, *warnings]
     R.check_usable(source, settings)
+    check_strict(source, settings)
     return R.Ledger(
         orders=R.orders_from_lines(used, [file_plan], one_line=None if not multi_line else False,
                                    adjacent_ids=read.ids.nondecreasing),
@@ -872,9 +1095,9 @@ def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, ord
         if not runs.shared:
             return False
         if not plan.multi_line or runs.gap_change or runs.amount_gap:
-            raise _HandBack
+            raise _Refill
         if plan.amount_mode == "line" and not runs.differ:
-            raise _HandBack
+            raise _Refill
         return True
     cols = ["order_id", "line_amount", "__gap__"]
     if data_others is None or data_others.height == 0:
@@ -891,27 +1114,34 @@ def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, ord
     if multi.height == 0:
         return False
     if not plan.multi_line:
-        raise _HandBack  # found only at the end: no gap flags were gathered
+        raise _Refill  # found only at the end: no gap flags were gathered
     per_order = multi.group_by("order_id").agg(
         pl.col("__gap__").bitwise_and().alias("all"), pl.col("__gap__").bitwise_or().alias("any"),
         (pl.col("line_amount").drop_nulls().n_unique() > 1).alias("differ"),
     )
     copied = (pl.col("all") != pl.col("any")) | ((pl.col("any") & _AMOUNT_GAP) != 0)
     if per_order.select(copied.any()).item():
-        raise _HandBack  # a field the eager path copies from another line, or a blank amount
+        raise _Refill  # a field the eager path copies from another line, or a blank amount
     if plan.amount_mode == "line" and not per_order["differ"].any():
-        raise _HandBack  # every order total repeated on its lines: an order-total column
+        raise _Refill  # every order total repeated on its lines: an order-total column
     return True
 
 
-def _status_counts(plan: _Plan, used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl.DataFrame:
-    """Data rows per (trimmed, blank→null) status."""
-    if plan.mapping.column("status") is None:
+def _status_counts(plan: _Plan, used: pl.DataFrame, data_others: pl.DataFrame | None,
+                   column: str = "raw_status") -> pl.DataFrame:
+    """Data rows per (trimmed, blank→null) status (``column``: or the second status)."""
+    if plan.mapping.column(column.removeprefix("raw_")) is None:
         n = used.height + (data_others.height if data_others is not None else 0)
-        return pl.DataFrame({"raw_status": [None], "n": [n]}, schema={"raw_status": pl.String, "n": pl.UInt32})
-    parts = [f.group_by("raw_status").agg(pl.len().cast(pl.UInt32).alias("n"))
-             .with_columns(pl.col("raw_status").cast(pl.String)) for f in (used, data_others) if f is not None]
-    return pl.concat(parts).group_by("raw_status").agg(pl.col("n").sum()).filter(pl.col("n") > 0)
+        return pl.DataFrame({column: [None], "n": [n]}, schema={column: pl.String, "n": pl.UInt32})
+    parts = [f.group_by(column).agg(pl.len().cast(pl.UInt32).alias("n"))
+             .with_columns(pl.col(column).cast(pl.String)) for f in (used, data_others) if f is not None]
+    return pl.concat(parts).group_by(column).agg(pl.col("n").sum()).filter(pl.col("n") > 0)
+
+
+def _revenue_by(used: pl.DataFrame, column: str) -> pl.DataFrame:
+    """The used rows' revenue per value of a status column."""
+    return used.group_by(column).agg(pl.col("line_amount").sum().alias("revenue")).with_columns(
+        pl.col(column).cast(pl.String))
 
 
 def _currency_counts(used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl.DataFrame:
@@ -935,13 +1165,17 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
     try:
         plan = _plan(scan, settings, path, head)
         estimate = _estimate_rows(path, head)
-        for _ in range(3):  # again only when the whole file decides a column otherwise than its first rows
+        for _ in range(4):  # again only when the whole file decides a column otherwise than its first rows
             try:
                 return _finish(scan, settings, plan, _read_batches(scan, plan, settings, on_rows, estimate))
             except _Revote as revote:
                 plan.deal_export = revote.deal_export
             except _Redecide as redecide:
                 plan.with_formats(redecide.date_fmt, redecide.money)
+            except _Refill:
+                plan.fill = plan.multi_line = True
+            except _Reamount as reamount:
+                plan.amount_mode = reamount.mode
         return None
     except _HandBack:
         return None

@@ -162,6 +162,8 @@ def _native(target: Path | RemoteInput | SparkTable, settings: Settings, session
         plan = ST.plan_from_head(source.scan, settings, Path(str(source.scan.table.path)), head)
     finally:
         source.scan.discard()  # a remote input's head copy: the plan has what it needs
+    if plan.needs_driver:  # whole orders per batch, second statuses, refunds, profiles: custinv's reader
+        raise ST.HandBack
     # every status decided by the whole rule in the executors: a batch there is collected eagerly,
     # so the streaming path's lookup of the first rows' statuses (which reads the file again for a
     # status first seen later) would save nothing and is not followed here
