@@ -767,20 +767,22 @@ def test_a_file_in_another_encoding_streams_from_a_utf8_copy(tmp_path: Path, enc
     assert _temporary_copies() == before
 
 
-def test_decimal_comma_money_beyond_the_sample_is_handed_back_early(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """Decimal-comma amounts in more rows than the eager reader's sample: the eager reader decides
-    them (from a sample of the distinct values), and the streaming read hands the file back as soon
-    as that is certain — not after its last batch. The ledger is the eager reader's either way."""
+@pytest.mark.parametrize("batch_rows", [50, 500_000])
+def test_decimal_comma_money_beyond_the_sample_streams(tmp_path: Path, batch_rows: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decimal-comma amounts in more rows than the format sample: the eager reader decides them
+    from the column's distinct values (a seeded sample of them: parse.decision_sample), and the
+    streaming read gathers those values batch by batch and decides exactly alike."""
+    from custinv.ingest import parse
+
     monkeypatch.setattr(S, "_SAMPLE_LIMIT", 100)
-    monkeypatch.setattr(S, "BATCH_ROWS", 50)
+    monkeypatch.setattr(parse, "SAMPLE_LIMIT", 100)
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
     lines = ["order_id;customer_id;order_date;amount"]
     lines += [f"{1000 + i};C{i % 30};2024-03-{1 + i % 28:02d};{i % 97},{i % 100:02d} €" for i in range(2000)]
     path = tmp_path / "orders.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    heard: list[int] = []
-    assert S.build_ledger_streaming(path, Settings(), on_rows=lambda done, total: heard.append(done)) is None
-    assert heard and heard[-1] <= 200  # handed back after a few batches of 50, not after 2,000 rows
-    built = L.build_ledger([path], Settings())
-    assert_same(built, eager(path, Settings(), monkeypatch))
-    assert built.orders["amount"].head(2).to_list() == [0.0, 1.01]
+    streamed = S.build_ledger_streaming(path, Settings())
+    assert streamed is not None
+    assert_same(streamed, eager(path, Settings(), monkeypatch))
+    assert streamed.orders["amount"].head(2).to_list() == [0.0, 1.01]

@@ -521,7 +521,7 @@ SAMPLE_LIMIT = 200_000
 """Up to this many values decide a column's format as they are (:func:`decision_sample`)."""
 
 
-def decision_sample(values: pl.Series, limit: int = SAMPLE_LIMIT) -> pl.Series:
+def decision_sample(values: pl.Series, limit: int | None = None) -> pl.Series:
     """The values a column's format is decided from: all of them up to ``limit``; above it, the
     distinct values; above it again, the ``limit`` distinct values of smallest seeded hash (a
     pseudo-random sample).
@@ -529,6 +529,7 @@ def decision_sample(values: pl.Series, limit: int = SAMPLE_LIMIT) -> pl.Series:
     A function of the column's values alone (not of their order in the file): the streaming
     reader, which sees the values batch by batch and keeps their distinct values with counts,
     decides from exactly the values the eager reader decides from."""
+    limit = SAMPLE_LIMIT if limit is None else limit
     values = values.drop_nulls()
     if values.len() > limit:
         values = values.unique()

@@ -18,6 +18,7 @@ rows, negative lines, and a ``refunded_amount`` column counted once per order
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import polars as pl
@@ -37,6 +38,7 @@ __all__ = [
     "refund_match_note",
     "refunded_in_full",
     "refunded_total",
+    "refunds_per_order",
     "status_decision",
     "transaction_decision",
     "unknown_status_warnings",
@@ -173,41 +175,47 @@ def refunded_total(frame: pl.DataFrame, by_status_files: frozenset[int] = frozen
     or were excluded by a status (a fully refunded order's refund is still a return).
 
     In ``by_status_files`` (exports whose only record of a refund is the status: 拼多多 and
-    抖店 售后状态 退款成功) the amount of every row excluded as ``refunded`` is the return."""
-    total = 0.0
+    抖店 售后状态 退款成功) the amount of every row excluded as ``refunded`` is the return.
+
+    Summed exactly rounded (:func:`math.fsum`): the same orders give the same total in any
+    order — the streaming reader sums the orders of its batches (:func:`refunds_per_order`)."""
+    return math.fsum(refunds_per_order(frame, by_status_files).to_list())
+
+
+def refunds_per_order(frame: pl.DataFrame, by_status_files: frozenset[int] = frozenset()) -> pl.Series:
+    """The refund of each order that has one (see :func:`refunded_total`), in no set order."""
+    parts: list[pl.Series] = []
     if by_status_files:
         rows = frame.filter(pl.col("__file__").is_in(list(by_status_files)) & (pl.col("__decision__") == "refunded"))
         if rows.height:
             key = pl.coalesce(pl.col("raw_order_id"), pl.col("__line__").cast(pl.String))
             once = pl.when(pl.col("__amount_mode__") == "order_total").then(pl.col("line_amount").first()) \
                 .otherwise(pl.col("line_amount").sum())
-            per_order = rows.group_by("__file__", key.alias("__order__")).agg(once.first().abs().alias("a"))
-            total += float(per_order["a"].sum() or 0.0)
-    if "refunded_amount" not in frame.columns:
-        return total
-    # a zero refund adds nothing whichever way its order is counted (with a zero among them an
-    # order's amounts are summed; without it the rest are summed or taken once alike): Shopify
-    # writes 0.00 on the first line of every order, and grouping those cost half a second a million
-    counted = frame.filter(
-        pl.col("refunded_amount").is_not_null() & (pl.col("refunded_amount") != 0)
-        & pl.col("__decision__").is_in(["used", *status.EXCLUSION_REASONS])
-    )
-    if counted.height == 0:
-        return total
-    key = pl.coalesce(pl.col("raw_order_id"), pl.col("__line__").cast(pl.String))
-    lines = frame.filter(pl.col("__struct__").is_null()).group_by("__file__", key.alias("__order__")).agg(
-        pl.len().alias("__lines__"))
-    # an order's refunded total written on its first line only, or repeated on every line, is
-    # counted once; refund amounts that differ between lines are per line and summed
-    per_order = (
-        counted.group_by("__file__", key.alias("__order__"))
-        .agg(pl.col("refunded_amount").abs().alias("r"), pl.len().alias("n"))
-        .join(lines, on=["__file__", "__order__"], how="left")
-        .select(pl.when((pl.col("r").list.n_unique() == 1) & ((pl.col("n") == 1) | (pl.col("n") == pl.col("__lines__"))))
-                .then(pl.col("r").list.first())
-                .otherwise(pl.col("r").list.sum()).alias("r"))
-    )
-    return total + float(per_order["r"].sum() or 0.0)
+            parts.append(rows.group_by("__file__", key.alias("__order__")).agg(once.first().abs().alias("r"))["r"])
+    if "refunded_amount" in frame.columns:
+        # a zero refund adds nothing whichever way its order is counted (with a zero among them an
+        # order's amounts are summed; without it the rest are summed or taken once alike): Shopify
+        # writes 0.00 on the first line of every order, and grouping those cost half a second a million
+        counted = frame.filter(
+            pl.col("refunded_amount").is_not_null() & (pl.col("refunded_amount") != 0)
+            & pl.col("__decision__").is_in(["used", *status.EXCLUSION_REASONS])
+        )
+        if counted.height:
+            key = pl.coalesce(pl.col("raw_order_id"), pl.col("__line__").cast(pl.String))
+            lines = frame.filter(pl.col("__struct__").is_null()).group_by("__file__", key.alias("__order__")).agg(
+                pl.len().alias("__lines__"))
+            # an order's refunded total written on its first line only, or repeated on every line, is
+            # counted once; refund amounts that differ between lines are per line and summed
+            parts.append(
+                counted.group_by("__file__", key.alias("__order__"))
+                .agg(pl.col("refunded_amount").abs().alias("r"), pl.len().alias("n"))
+                .join(lines, on=["__file__", "__order__"], how="left")
+                .select(pl.when((pl.col("r").list.n_unique() == 1)
+                                & ((pl.col("n") == 1) | (pl.col("n") == pl.col("__lines__"))))
+                        .then(pl.col("r").list.first())
+                        .otherwise(pl.col("r").list.sum()).alias("r"))["r"]
+            )
+    return pl.concat(parts) if parts else pl.Series("r", [], dtype=pl.Float64)
 
 
 def refunded_in_full(part: pl.DataFrame, mapped: set[str] | frozenset[str]) -> pl.DataFrame:

@@ -352,7 +352,7 @@ class _Read:
     order_hashes: list[pl.Series] = field(default_factory=list)  # each batch's distinct order ids, hashed
     shared: bool = False  # some order has several lines
     votes: AmountVotes = field(default_factory=AmountVotes)
-    refunded: float = 0.0  # sales.refunded_total of the batches
+    refunds: list[pl.Series] = field(default_factory=list)  # sales.refunds_per_order of each batch
 
 
 def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
@@ -475,6 +475,9 @@ class _Evidence:
 
     dates: list[pl.DataFrame] = field(default_factory=list)  # value → rows, per batch
     money: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # evidence sums, per batch
+    #: a decided money column's distinct values, per batch: beyond parse.SAMPLE_LIMIT rows the
+    #: eager reader decides the column from its distinct values (parse.decision_sample), unweighted
+    money_values: dict[str, list[pl.Series]] = field(default_factory=dict)
 
     def add(self, plan: _Plan, rows: pl.DataFrame) -> None:
         if plan.date_fmt is not None:
@@ -482,21 +485,19 @@ class _Evidence:
             self.dates.append(rows.group_by(text).agg(pl.len().alias("n")).rename({text: "v"}))
         for name in plan.money:
             self.money.setdefault(name, []).append(_money_sums(rows, name))
-
-    def comma_beyond_the_sample(self) -> bool:
-        """A money column has shown decimal-comma evidence in more rows than the eager reader's
-        sample holds: _verify_formats will hand the file back at the end, whatever the other
-        rows say (both counts only grow) — so hand it back now instead of after the last batch
-        (a 5M-line file of ``51,11 €`` amounts read in full, 5 s, for nothing)."""
-        return any(_comma_beyond_the_sample(pl.concat(parts).sum()) for parts in self.money.values())
+            if f"raw_{name}" in rows.columns:
+                self.money_values.setdefault(name, []).append(rows[f"raw_{name}"].drop_nulls().unique())
 
 
-def _comma_beyond_the_sample(sums: pl.DataFrame) -> bool:
-    """Decimal-comma evidence in a money column of more values than parse.decision_sample keeps:
-    the eager path decides it from a random sample of the distinct values, which the streaming
-    sums cannot reproduce (``sums``: one row of _money_sums' columns)."""
-    n, _, cs, _, cw, _ = (int(x or 0) for x in sums.row(0))
-    return n > _SAMPLE_LIMIT and bool(cs or cw)
+def _distinct_money_format(evidence: _Evidence, extra: pl.DataFrame, name: str) -> parse.MoneyFormat:
+    """A money column of more rows than parse.SAMPLE_LIMIT decided as the eager reader decides it:
+    from its distinct values (a seeded sample of them beyond the limit). _HandBack when the
+    batches did not gather them (the Spark reader), or a candidate row that is data holds one."""
+    parts = evidence.money_values.get(name)
+    if not parts or extra.select(pl.col(_evidence(name)).is_not_null().any()
+                                 | (pl.col(_point_evidence(name)) > 0).any()).item():
+        raise _HandBack
+    return parse.detect_money_format(parse.decision_sample(pl.concat(parts).unique()))
 
 
 def _money_sums(rows: pl.DataFrame, name: str, weight: str | None = None) -> pl.DataFrame:
@@ -559,10 +560,11 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
     money = dict(plan.money)
     for name in plan.money:
         sums = pl.concat([*evidence.money.get(name, []), _money_sums(extra, name)]).sum()
-        if _comma_beyond_the_sample(sums):
-            raise _HandBack
         n, ps, cs, pw, cw, plain = (int(x or 0) for x in sums.row(0))
-        fmt = parse.decide_money_format(ps, cs, pw, cw)
+        if n <= _SAMPLE_LIMIT or not (cs or cw):  # (point evidence only: a point, whichever values decide)
+            fmt = parse.decide_money_format(ps, cs, pw, cw)
+        else:
+            fmt = _distinct_money_format(evidence, extra, name)
         if fmt.decimal == "." and plain == n:
             raise _Redecide(plan.date_fmt, {k: v for k, v in money.items() if k != name})  # plain after all
         if fmt.decimal != money[name].decimal:
@@ -648,8 +650,6 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
             raise _HandBack
         if decided_cols:
             read.evidence.add(plan, decided.filter(~cand) if cand.any() else decided)
-            if read.evidence.comma_beyond_the_sample():
-                raise _HandBack
         if cand.any():
             read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__", *decided_cols)
                                    .with_columns(typed_cell_text))
@@ -728,7 +728,7 @@ def _decide_whole_orders(rows: pl.DataFrame, plan: _Plan, settings: Settings, co
         refunds = pl.col("refunded_amount").is_not_null() & (pl.col("refunded_amount") != 0)
         if cand.any() and decided.select((pl.col("__cand__") & refunds).any()).item():
             raise _HandBack  # a refund on a row that may be structural: counted by the eager reader
-        read.refunded += S.refunded_total(decided.filter(~pl.col("__cand__")))
+        read.refunds.append(S.refunds_per_order(decided.filter(~pl.col("__cand__"))))
         decided = decided.drop(extra)
     return decided
 
@@ -1037,8 +1037,9 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     file_plan = R.FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                             unique_ids=plan.mapping.column("order_id") is not None and not multi_line)
     source = R.accounting(counts, reported, [file_plan], currency)
-    if read.refunded:
-        source.returns = (source.returns or 0.0) + read.refunded
+    refunded = math.fsum(pl.concat(read.refunds).to_list()) if read.refunds else 0.0  # as sales.refunded_total sums
+    if refunded:
+        source.returns = (source.returns or 0.0) + refunded
     source.profile = profile_name
     source.warnings = [*source.warnings, *warnings]
     R.check_usable(source, settings)
