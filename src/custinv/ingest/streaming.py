@@ -11,9 +11,20 @@ from what a machine-written export looks like:
 * order ids are unique (one line per order) — or, when the first rows already hold orders of
   several lines, every line of a multi-line order carries its order-level fields (so the
   eager path's copy from the first line would change nothing) and its own line amount (some
-  order's lines differ: a line-amount column, as ``ledger._amount_mode`` decides it); the
+  order's lines differ: a line-amount column, as ``order_lines.AmountVotes`` decides it); the
   lines are then grouped into orders by the ledger's group_by on the order id;
 * the status column is an order status, or a deal pipeline, as the first rows say.
+
+**Fill mode** (``_Plan.fill``) reads platform exports that write an order's fields on its
+first line only (Shopify's Financial Status, Total, Refunded Amount, Cancelled at), whose
+amount column is an order total, or that have a refund column: the streaming engine reads and
+parses, and the batches are cut where an order ends (its lines are a run of its id; the last
+order of a batch waits for the next), so each holds whole orders and the rules across an
+order's lines (:mod:`custinv.ingest.order_lines`: the first-line fill, the amount-mode vote,
+a bad total rejecting its order; refunds once per order) run batch by batch exactly as the
+eager path runs them on the whole file. An order whose lines are not one run hands the file
+back. Export profiles (:mod:`custinv.ingest.profiles`) whose files are plain tables stream;
+grouped reports, continuation rows, composite customers and transaction types stay eager.
 
 Polars' streaming engine parses and decides every row with those rules (one query: reading,
 flags, parsing and decisions run together on all cores) and hands the rows over in batches;
@@ -371,9 +382,10 @@ def _passed(flags: list[pl.Expr], cells: list[str]) -> list[str]:
 
 def _canonical_query(frame: pl.LazyFrame, plan: _Plan, flags: list[pl.Expr], cells: list[str]) -> pl.LazyFrame:
     """The read's first stage: the flags, the raw cells and the canonical ``raw_<field>`` columns."""
-    # the raw cells are read only for the candidate rows (the rest are null: no text carried)
-    cand = pl.col(flags[0].meta.output_name())
-    source = frame.with_columns(*flags).with_columns(pl.when(cand).then(pl.col(c)).alias(_cell(i))
+    # the raw cells are kept only on flagged rows — candidates, and odd ones (whose cells the
+    # Spark reader looks at): the rest are null, no text carried through the batches
+    kept = pl.any_horizontal(pl.col(f.meta.output_name()) for f in flags)
+    source = frame.with_columns(*flags).with_columns(pl.when(kept).then(pl.col(c)).alias(_cell(i))
                                                     for i, c in enumerate(cells))
     return R.canonical_columns(source, plan.mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed,
                                keep=_passed(flags, cells), typed=set(plan.typed))
