@@ -275,6 +275,26 @@ def test_quoted_line_breaks_are_found_only_where_quotes_exist(tmp_path: Path) ->
     assert not contains_byte(plain, b'"') and contains_byte(quoted, b'"') and not contains_byte(empty, b'"')
 
 
+@pytest.mark.parametrize("late", [False, True])
+def test_a_quoted_line_break_hands_the_file_back(tmp_path: Path, late: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An order note typed over two lines: the rows are not the file's lines, so the line numbers
+    are the eager reader's. Seen in the first rows, the file goes back before any batch is read;
+    further down, after the last batch (rows_are_lines). The ledger is the eager reader's."""
+    rows = [f"{1000 + i},C{i % 7},2024-03-{1 + i % 28:02d},{i}.25,note {i}" for i in range(1500)]
+    rows[1400 if late else 5] = '9999,C1,2024-03-05,9.99,"two\nlines"'
+    path = tmp_path / "notes.csv"
+    path.write_text("order_id,customer_id,order_date,amount,note\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    reads: list[int] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda *a: reads.append(1) or real(*a))
+    assert S.build_ledger_streaming(path, Settings()) is None
+    assert len(reads) == (1 if late else 0)
+    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
+    built = L.build_ledger([path], Settings())
+    assert built.orders.height == 1500
+    assert_same(built, eager(path, Settings(), monkeypatch))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("aAnN0-_ é\t,lLuUoeiz9#")), max_size=6))
 def test_one_regex_finds_exactly_the_ids_that_are_not_plain(value: str) -> None:

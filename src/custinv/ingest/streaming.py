@@ -785,6 +785,8 @@ def _estimate_rows(path: Path, head: pl.DataFrame) -> int:
 
 def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> _Plan:
     columns = scan.names
+    if _line_break_in_a_cell(scan, head):
+        raise _HandBack  # _finish would find it after the last batch (rows_are_lines): say so now
     # the eager path's profile and mapping rules on the first rows
     profile, profile_warnings = recognise(columns, settings, str(path))
     if profile is not None and not _streamable(profile):
@@ -821,6 +823,16 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
     _decide_fill(plan, data_head)
     return plan
+
+
+def _line_break_in_a_cell(scan: CsvScan, head: pl.DataFrame) -> bool:
+    """A quoted cell of the first rows of a CSV holds a line break (an order note typed over two
+    lines): the file's rows are not its lines, and the line numbers need the eager reader."""
+    if scan.table.format != "csv" or head.height == 0:
+        return False
+    text = [c for c in scan.names if head.schema[c] == pl.String]
+    return bool(text) and bool(head.select(pl.any_horizontal(pl.col(c).str.contains(r"[\r\n]").fill_null(False)
+                                                             for c in text).any()).item())
 
 
 def _streamable(profile: Profile) -> bool:
