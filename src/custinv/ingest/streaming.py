@@ -805,8 +805,6 @@ def _estimate_rows(path: Path, head: pl.DataFrame) -> int:
 
 def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> _Plan:
     columns = scan.names
-    if _line_break_in_a_cell(scan, head):
-        raise _HandBack  # _finish would find it after the last batch (rows_are_lines): say so now
     # the eager path's profile and mapping rules on the first rows
     profile, profile_warnings = recognise(columns, settings, str(path))
     if profile is not None and not _streamable(profile):
@@ -851,7 +849,7 @@ def _line_break_in_a_cell(scan: CsvScan, head: pl.DataFrame) -> bool:
     if scan.table.format != "csv" or head.height == 0:
         return False
     text = [c for c in scan.names if head.schema[c] == pl.String]
-    return bool(text) and bool(head.select(pl.any_horizontal(pl.col(c).str.contains(r"[\r\n]").fill_null(False)
+    return bool(text) and bool(head.select(pl.any_horizontal(pl.col(c).str.contains("\n", literal=True).fill_null(False)
                                                              for c in text).any()).item())
 
 
@@ -1208,6 +1206,8 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
     """The streaming ledger of one plain CSV, or None when the file needs the eager path."""
     head = _first_rows(scan)
     try:
+        if _line_break_in_a_cell(scan, head):
+            raise _HandBack  # _finish would find it after the last batch (rows_are_lines): say so now
         plan = _plan(scan, settings, path, head)
         estimate = _estimate_rows(path, head)
         for _ in range(4):  # again only when the whole file decides a column otherwise than its first rows
