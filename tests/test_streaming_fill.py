@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_streaming_ingest import assert_same
 
 from custinv.config import Settings
 from custinv.ingest import ledger as L
@@ -87,15 +88,6 @@ def write_export(path: Path, seed: int, *, messy: bool, scattered: bool = False)
     return path
 
 
-def _same(a: L.Ledger, b: L.Ledger) -> None:
-    assert a.source == b.source
-    assert (a.as_of, a.currency) == (b.as_of, b.currency)
-    assert a.orders.equals(b.orders)
-    assert a.rejects.equals(b.rejects)
-    assert a.statuses.equals(b.statuses)
-    assert a.samples is not None and b.samples is not None and a.samples.equals(b.samples)
-
-
 SETTINGS = [
     Settings(max_reject_rate=1.0),
     Settings(max_reject_rate=1.0, as_of="2024-06-30"),
@@ -120,7 +112,7 @@ def test_fill_mode_reads_platform_exports_as_the_eager_reader(
     if not messy:  # plain order names, timestamps and amounts: nothing for the eager reader alone
         assert streamed is not None
     if streamed is not None:
-        _same(streamed, expected)
+        assert_same(streamed, expected)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -134,7 +126,7 @@ def test_an_order_whose_lines_are_apart_is_handed_back(tmp_path: Path, seed: int
     monkeypatch.setattr(S, "big_file", lambda p: True)
     ledger = L.build_ledger([path], Settings(max_reject_rate=1.0))
     monkeypatch.setattr(S, "big_file", lambda p: False)
-    _same(ledger, L.build_ledger([path], Settings(max_reject_rate=1.0)))
+    assert_same(ledger, L.build_ledger([path], Settings(max_reject_rate=1.0)))
 
 
 def test_strict_refuses_on_the_streaming_reader_as_on_the_eager_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
