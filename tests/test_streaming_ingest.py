@@ -806,3 +806,28 @@ def test_decimal_comma_money_beyond_the_sample_streams(tmp_path: Path, batch_row
     assert streamed is not None
     assert_same(streamed, eager(path, Settings(), monkeypatch))
     assert streamed.orders["amount"].head(2).to_list() == [0.0, 1.01]
+
+
+@pytest.mark.parametrize("payments_from", [None, 400])
+def test_a_type_column_is_mapped_from_the_rows_the_eager_reader_reads(
+    tmp_path: Path, payments_from: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``Type`` column is transaction types when most of its first 2,000 values are (PayPal's
+    Payment / Refund), else an ordinary column (Salesforce's opportunity type). The streaming plan
+    reads as many rows for that question: opportunity types stream, with the eager reader's
+    ledger; transaction types the first 1,000 rows would not show go back to the eager reader."""
+    rows = []
+    for i in range(2500):
+        kind = "Payment" if payments_from is not None and i >= payments_from else "New Business"
+        rows.append(f"{1000 + i},C{i % 40},2024-03-{1 + i % 28:02d},{i % 90}.50,{kind}")
+    path = tmp_path / "typed.csv"
+    path.write_text("order_id,customer_id,order_date,amount,Type\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    expected = eager(path, Settings(), monkeypatch)
+    streamed = S.build_ledger_streaming(path, Settings())
+    if payments_from is None:
+        assert expected.mappings[0].column("transaction_type") is None
+        assert streamed is not None
+        assert_same(streamed, expected)
+    else:
+        assert expected.mappings[0].column("transaction_type") == "Type"
+        assert streamed is None

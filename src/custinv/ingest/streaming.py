@@ -186,6 +186,7 @@ class _Plan:
     overrides: dict[str, str] = field(default_factory=dict)  # --status-used / --status-excluded
     after_statuses: pl.Series | None = None  # the first rows' distinct second statuses
     date_format: str | None = None  # --date-format, else the profile's
+    type_column: bool = False  # a column could be transaction types (the mapping said no, from TYPE_HEAD_ROWS rows)
 
     @property
     def mapped(self) -> frozenset[str]:
@@ -194,7 +195,7 @@ class _Plan:
     @property
     def needs_driver(self) -> bool:
         """Decisions the Spark reader does not make (it hands such a file to custinv's reader)."""
-        return (self.fill or self.profile is not None or bool(self.overrides)
+        return (self.fill or self.profile is not None or bool(self.overrides) or self.type_column
                 or any(self.mapping.column(f) is not None for f in S.DECIDING_FIELDS))
 
     def with_formats(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
@@ -809,7 +810,9 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     profile, profile_warnings = recognise(columns, settings, str(path))
     if profile is not None and not _streamable(profile):
         raise _HandBack
-    mapping, mapping_warnings = plan_mapping(head, columns, settings, str(path), profile)
+    type_like = any(f == "transaction_type" for c in columns for f, _ in F.matches(c))
+    mapping_head = _first_rows(scan, TYPE_HEAD_ROWS) if type_like else head
+    mapping, mapping_warnings = plan_mapping(mapping_head, columns, settings, str(path), profile)
     if _needs_eager_decisions(columns, mapping):
         raise _HandBack
     require_fields(mapping, columns, str(path), profile)
@@ -828,6 +831,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
     plan.warnings = [*profile_warnings, *mapping_warnings]
+    plan.type_column = type_like
     plan.profile = profile
     plan.overrides = status_overrides_of(settings)
     plan.date_format = settings.date_format or (profile.date_format if profile is not None else None)
@@ -929,9 +933,9 @@ def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, date_
 
 def _needs_eager_decisions(columns: list[str], mapping: F.Mapping) -> bool:
     """Transaction types (refund rows matched to their sales across the file) and hint columns
-    (a payment date or approver the mapping did not take) are decided on the eager path only."""
-    if any(f == "transaction_type" for c in columns for f, _ in F.matches(c)):
-        return True
+    (a payment date or approver the mapping did not take) are decided on the eager path only.
+    (A ``Type`` column the mapping did not take as transaction types — Salesforce's opportunity
+    type — is decided from the same first rows on both paths: _first_rows.)"""
     if mapping.column("transaction_type") is not None or mapping.column("refund_reference") is not None:
         return True
     return bool(S.hint_columns(mapping, columns))
@@ -1196,10 +1200,23 @@ def _currency_counts(used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl
     return pl.concat(parts).group_by("currency").agg(pl.col("rows").sum())
 
 
-def _first_rows(scan: CsvScan) -> pl.DataFrame:
-    """The first rows (blank lines dropped) the read plan is decided from."""
-    head = scan.frame.head(1000).collect()
-    return head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
+HEAD_ROWS = 1000
+"""Rows the read plan is decided from (each decision verified on every row)."""
+
+TYPE_HEAD_ROWS = 2000
+"""Rows the mapping rule reads a ``Type``-like column from (mapping_plan.transaction_type_like):
+the streaming plan reads as many, so that its mapping is the eager reader's."""
+
+
+def _first_rows(scan: CsvScan, rows: int = HEAD_ROWS) -> pl.DataFrame:
+    """The first ``rows`` rows that are not blank lines (the eager reader's first rows)."""
+    size = rows
+    while True:
+        head = scan.frame.head(size).collect()
+        data = head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
+        if data.height >= rows or head.height < size:
+            return data.head(rows)
+        size += rows - data.height
 
 
 def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress | None = None) -> R.Ledger | None:
