@@ -831,3 +831,19 @@ def test_a_type_column_is_mapped_from_the_rows_the_eager_reader_reads(
     else:
         assert expected.mappings[0].column("transaction_type") == "Type"
         assert streamed is None
+
+
+@pytest.mark.parametrize("title", [False, True])
+def test_a_utf8_file_with_a_bom_streams(tmp_path: Path, title: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Excel's "CSV UTF-8" opens the file with a BOM: it sits on the header line (or a title line
+    above it), which the scan skips, so the data rows are plain UTF-8 — the file streams, with the
+    eager reader's ledger and source report (encoding utf-8-sig and its note)."""
+    rows = [f"{1000 + i},C{i % 7},2024-03-{1 + i % 28:02d},{i}.25,北区" for i in range(300)]
+    text = ("Orders export\n" if title else "") + "order_id,customer_id,order_date,amount,region\n" + "\n".join(rows) + "\n"
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    monkeypatch.setattr(S, "BATCH_ROWS", 64)
+    streamed = S.build_ledger_streaming(path, Settings())
+    assert streamed is not None
+    assert streamed.source.files[0].encoding == "utf-8-sig"
+    assert_same(streamed, eager(path, Settings(), monkeypatch))

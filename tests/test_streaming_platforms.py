@@ -37,6 +37,7 @@ STREAMED = {
     "stripe_unified_payments.csv",
     "woocommerce_customer_order_csv.csv",
     "shopline_orders_excel_csv.csv",  # Big5, via its UTF-8 copy
+    "orders_202403.csv",  # UTF-8 with a BOM (Excel's "CSV UTF-8")
 }
 
 

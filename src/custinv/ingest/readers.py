@@ -412,7 +412,7 @@ def scan_plain_csv(
 ) -> CsvScan | None:
     """The lazy twin of :func:`read_table` for a plain CSV, or None when the file is not one.
 
-    Plain: a .csv-like file sniffed as UTF-8 without BOM, LF line ends, a header found — or,
+    Plain: a .csv-like file sniffed as UTF-8 (with or without a BOM), LF line ends, a header found — or,
     with ``transcode``, sniffed as another encoding (GB18030, Big5, Shift-JIS, cp1252…): it is
     then decoded strictly into a temporary UTF-8 copy, as :func:`read_table` does before it
     reads it, and scanned from there (``CsvScan.temporary``: the caller discards it; None when
@@ -436,8 +436,10 @@ def scan_plain_csv(
     if isinstance(layout, RawTable) or layout.eol != "\n":
         return None
     encoding_used, notes, temporary = layout.best.encoding, list(layout.notes), None
-    if encoding_used != "utf-8":
-        if not transcode or encoding_used == "utf-8-sig":
+    # UTF-8 with a BOM (Excel's "CSV UTF-8") is scanned as it is: the BOM opens the first line,
+    # which is the header or above it, and the scan skips those lines
+    if encoding_used not in ("utf-8", "utf-8-sig"):
+        if not transcode:
             return None
         temporary = _transcode(path, encoding_used, layout.eol)
         if temporary is None:

@@ -218,7 +218,7 @@ def _open(target: Path | RemoteInput | SparkTable, settings: Settings, session: 
     local = head_file if head_file is not None else Path(str(target))
     scan = scan_plain_csv(local, encoding=settings.encoding, delimiter=settings.delimiter,
                           header_row=settings.header_row, header_score=F.header_score)
-    if scan is None:
+    if scan is None or scan.table.encoding != "utf-8":
         if head_file is not None:
             head_file.unlink(missing_ok=True)
         raise NotNative("it is not a plain UTF-8 CSV with LF line ends (a BOM, another encoding or CR line ends: "
