@@ -294,16 +294,6 @@ def after_as_of(as_of: dt.date) -> pl.Expr:
     )
 
 
-def status_rule(mapping: F.Mapping | None, deal_export: bool, known: pl.Series | None = None) -> pl.Expr:
-    """The status rule's reason per row; without a status column every row is null (as the
-    rule gives on a null column), without running the normaliser over it. ``known``: the
-    values expected (status.status_decision_expr decides them once, not per row; any other
-    value by the whole rule)."""
-    if mapping is not None and mapping.column("status") is None:
-        return pl.lit(None, dtype=pl.String).alias("status_decision")
-    return status.status_decision_expr("raw_status", deal_export=deal_export, known=known).alias("status_decision")
-
-
 def line_amount(amount_mode: str) -> pl.Expr:
     if amount_mode == "price":
         return (pl.col("quantity") * pl.col("unit_price")).alias("line_amount")

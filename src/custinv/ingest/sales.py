@@ -72,7 +72,10 @@ def status_decision(
         after = status.status_decision_expr("raw_after_sale_status", overrides=overrides,
                                             known=distinct.get("raw_after_sale_status"))
         parts.append(pl.when(after.is_in(_EXCLUSIONS)).then(after))
-    if primary is not None:  # the order status's own exclusion beats a cancellation date
+    dated = mapped & {"approved_by", "paid_at", "cancelled_at"}
+    if primary is not None and dated:  # the order status's own exclusion beats a cancellation date
+        # (only then: with nothing between, it is the order status itself, evaluated twice —
+        # Polars evaluates an expression once per reference)
         parts.append(pl.when(primary.is_in(_EXCLUSIONS)).then(primary))
     if "approved_by" in mapped:  # nobody approved (audited) the document: a draft
         parts.append(pl.when(pl.col("raw_approved_by").is_null()).then(pl.lit("draft")))

@@ -393,11 +393,8 @@ def _canonical_query(frame: pl.LazyFrame, plan: _Plan, flags: list[pl.Expr], cel
 
 
 def _status_expr(plan: _Plan) -> pl.Expr:
-    """``status_decision``: the first rows' statuses looked up, any other decided by the whole
-    rule in the same pass; with a second status column, a cancellation or payment date or
-    --status-used/--status-excluded, every column that can say "not a sale" (sales.status_decision)."""
-    if not (plan.mapped & set(S.DECIDING_FIELDS)) and not plan.overrides:
-        return R.status_rule(plan.mapping, plan.deal_export, plan.statuses)
+    """``status_decision`` (sales.status_decision): the first rows' statuses looked up, any other
+    decided by the whole rule in the same pass."""
     known = {c: v for c, v in (("raw_status", plan.statuses), ("raw_after_sale_status", plan.after_statuses))
              if v is not None}
     return S.status_decision(plan.mapped, plan.deal_export, plan.overrides, known)
