@@ -795,7 +795,6 @@ def test_decimal_comma_money_beyond_the_sample_streams(tmp_path: Path, batch_row
     streaming read gathers those values batch by batch and decides exactly alike."""
     from custinv.ingest import parse
 
-    monkeypatch.setattr(S, "_SAMPLE_LIMIT", 100)
     monkeypatch.setattr(parse, "SAMPLE_LIMIT", 100)
     monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
     lines = ["order_id;customer_id;order_date;amount"]

@@ -23,7 +23,7 @@ from custinv.ingest import status
 from custinv.ingest.profiles import Profile, all_profiles, choose_profile
 from custinv.models import SourceReport
 
-__all__ = ["check_strict", "empty_and_sparse", "guess_warnings", "plan_mapping", "profile_currency", "profile_label", "recognise", "require_fields", "status_overrides_of", "transaction_type_like"]
+__all__ = ["check_strict", "empty_and_sparse", "guess_warnings", "plan_mapping", "profile_currency", "profile_label", "recognise", "require_fields", "status_overrides_of", "transaction_type_like", "type_like_columns"]
 
 _TIE_FIELDS = ("customer_id", "order_date", "amount")
 _NAME_RANK = 10
@@ -47,6 +47,15 @@ def transaction_type_like(values: pl.Series) -> bool:
 
 
 SAMPLE_ROWS = 1000
+
+TYPE_SAMPLE_ROWS = 2000
+"""The first values of a ``Type``-like column that tell transaction types from other types."""
+
+
+def type_like_columns(columns: list[str]) -> list[str]:
+    """Columns whose header may name transaction types (``Type``): their values decide
+    (:func:`transaction_type_like` on the first TYPE_SAMPLE_ROWS)."""
+    return [c for c in columns if any(f == "transaction_type" and r < 10 for f, r in F.matches(c))]
 
 
 def fill_rates(frame: pl.DataFrame, columns: list[str]) -> dict[str, float]:
@@ -91,8 +100,7 @@ def plan_mapping(
     """(mapping, warnings) of one file: the profile's columns pinned, the rest matched."""
     name_like = {c: F.order_number_like(frame[c].head(500).to_list())
                  for c in columns if F.normalise_header(c) in ("name", "id")}
-    type_like = {c: transaction_type_like(frame[c].head(2000)) for c in columns
-                 if any(f == "transaction_type" and r < 10 for f, r in F.matches(c))}
+    type_like = {c: transaction_type_like(frame[c].head(TYPE_SAMPLE_ROWS)) for c in type_like_columns(columns)}
     pinned = {**(profile.pinned(columns) if profile is not None else {}), **(layout_pins or {})}
     empty, sparse = empty_and_sparse(frame, columns)
     mapping = F.map_columns(columns, settings.mapping, looks_like_order_numbers=name_like,

@@ -58,12 +58,14 @@ from custinv.ingest import parse, sniff, status
 from custinv.ingest import rules as R
 from custinv.ingest import sales as S
 from custinv.ingest.mapping_plan import (
+    TYPE_SAMPLE_ROWS,
     check_strict,
     plan_mapping,
     profile_currency,
     recognise,
     require_fields,
     status_overrides_of,
+    type_like_columns,
 )
 from custinv.ingest.order_lines import AmountVotes, fill_order_level, order_level_decisions
 from custinv.ingest.profiles import Profile
@@ -186,7 +188,7 @@ class _Plan:
     overrides: dict[str, str] = field(default_factory=dict)  # --status-used / --status-excluded
     after_statuses: pl.Series | None = None  # the first rows' distinct second statuses
     date_format: str | None = None  # --date-format, else the profile's
-    type_column: bool = False  # a column could be transaction types (the mapping said no, from TYPE_HEAD_ROWS rows)
+    type_column: bool = False  # a column could be transaction types (the mapping said no, from TYPE_SAMPLE_ROWS rows)
 
     @property
     def mapped(self) -> frozenset[str]:
@@ -555,11 +557,6 @@ def _money_sums(rows: pl.DataFrame, name: str, weight: str | None = None) -> pl.
     ).cast(pl.Int64)
 
 
-_SAMPLE_LIMIT = parse.SAMPLE_LIMIT
-"""parse.decision_sample: up to this many values decide a column as they are; above it, the
-distinct values (and above it again, a seeded sample of them)."""
-
-
 def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, settings: Settings) -> None:
     """Decide the date and money columns again from every data row, as ledger._parse_file does
     from the whole column; raise _Redecide when that differs from what the read assumed, _HandBack
@@ -572,7 +569,7 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
         counts = pl.concat([p.select("v", pl.col("n").cast(pl.UInt64)) for p in parts]).drop_nulls("v")
         counts = counts.group_by("v").agg(pl.col("n").sum())
         total = int(counts["n"].sum() or 0)
-        if total <= _SAMPLE_LIMIT:
+        if total <= parse.SAMPLE_LIMIT:
             values = counts.select(pl.col("v").repeat_by("n").explode()).to_series()
         else:  # the distinct values, as parse.decision_sample takes them from the whole column
             values = parse.decision_sample(counts["v"])
@@ -588,7 +585,7 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
     for name in plan.money:
         sums = pl.concat([*evidence.money.get(name, []), _money_sums(extra, name)]).sum()
         n, ps, cs, pw, cw, plain = (int(x or 0) for x in sums.row(0))
-        if n <= _SAMPLE_LIMIT or not (cs or cw):  # (point evidence only: a point, whichever values decide)
+        if n <= parse.SAMPLE_LIMIT or not (cs or cw):  # (point evidence only: a point, whichever values decide)
             fmt = parse.decide_money_format(ps, cs, pw, cw)
         else:
             fmt = _distinct_money_format(evidence, extra, name)
@@ -807,8 +804,8 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     profile, profile_warnings = recognise(columns, settings, str(path))
     if profile is not None and not _streamable(profile):
         raise _HandBack
-    type_like = any(f == "transaction_type" for c in columns for f, _ in F.matches(c))
-    mapping_head = _first_rows(scan, TYPE_HEAD_ROWS) if type_like else head
+    type_like = bool(type_like_columns(columns))
+    mapping_head = _first_rows(scan, TYPE_SAMPLE_ROWS) if type_like else head
     mapping, mapping_warnings = plan_mapping(mapping_head, columns, settings, str(path), profile)
     if _needs_eager_decisions(columns, mapping):
         raise _HandBack
@@ -1200,11 +1197,6 @@ def _currency_counts(used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl
 HEAD_ROWS = 1000
 """Rows the read plan is decided from (each decision verified on every row)."""
 
-TYPE_HEAD_ROWS = 2000
-"""Rows the mapping rule reads a ``Type``-like column from (mapping_plan.transaction_type_like):
-the streaming plan reads as many, so that its mapping is the eager reader's."""
-
-
 def _first_rows(scan: CsvScan, rows: int = HEAD_ROWS) -> pl.DataFrame:
     """The first ``rows`` rows that are not blank lines (the eager reader's first rows)."""
     size = rows
@@ -1307,4 +1299,3 @@ verify_formats = _verify_formats
 structural_lines = _structural
 REJECT_RAW = _REJECT_RAW
 AMOUNT_GAP = _AMOUNT_GAP
-SAMPLE_LIMIT = _SAMPLE_LIMIT

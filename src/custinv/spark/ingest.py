@@ -488,7 +488,7 @@ def _verify(plan: ST.ReadPlan, data_rows: Any, data_candidates: pl.DataFrame, se
     evidence = ST.PlanEvidence()
     if plan.date_fmt is not None:
         text = ST.evidence_column("order_date")
-        dates = data_rows.groupBy(text).count().limit(ST.SAMPLE_LIMIT + 1)
+        dates = data_rows.groupBy(text).count().limit(parse.SAMPLE_LIMIT + 1)
         evidence.dates.append(_collect(dates).select(pl.col(text).alias("v"), pl.col("count").cast(pl.UInt32).alias("n")))
     for name in plan.money:
         text, point = ST.evidence_column(name), ST.point_evidence_column(name)
