@@ -222,6 +222,23 @@ def test_random_messy_ledgers_give_the_polars_ledger(seed: int, pad: str, status
     assert_same(expected, _without_driver_note(collect_orders_for_analytics(build_ledger_spark([path], settings, spark))))
 
 
+def test_more_distinct_dates_than_the_format_sample_go_to_the_driver(tmp_path: Path, spark: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond parse.SAMPLE_LIMIT distinct values a date format is decided from a sample of all of
+    them; the executors hand over only the first ones, so the driver reads the file (a note
+    says so) — the numbers are custinv's reader's."""
+    from custinv.ingest import parse
+
+    monkeypatch.setattr(parse, "SAMPLE_LIMIT", 50)
+    rows = [f"{1000 + i},C{i % 37},{1 + i % 12:02d}/{1 + i % 28:02d}/2024 {i % 24:02d}:{i % 60:02d}:00,{i % 90}.50"
+            for i in range(1500)]
+    path = tmp_path / "stamps.csv"
+    path.write_text("order_id,customer_id,order_date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    a, b, native = both([path], Settings(), spark)
+    assert not native
+    assert_same(a, b)
+
+
 def test_odd_money_and_date_cells_are_decided_from_every_row(tmp_path: Path, spark: Any) -> None:
     """Plain first rows, then 'N/A' amounts, '$1,234.50' and a d.m.Y date far down: the plan
     takes those columns out of the plain keys and decides them from every row, as custinv's

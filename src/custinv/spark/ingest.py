@@ -488,8 +488,12 @@ def _verify(plan: ST.ReadPlan, data_rows: Any, data_candidates: pl.DataFrame, se
     evidence = ST.PlanEvidence()
     if plan.date_fmt is not None:
         text = ST.evidence_column("order_date")
-        dates = data_rows.groupBy(text).count().limit(parse.SAMPLE_LIMIT + 1)
-        evidence.dates.append(_collect(dates).select(pl.col(text).alias("v"), pl.col("count").cast(pl.UInt32).alias("n")))
+        dates = _collect(data_rows.groupBy(text).count().limit(parse.SAMPLE_LIMIT + 1))
+        if dates.height > parse.SAMPLE_LIMIT:
+            # beyond the limit the format is decided from a sample of *all* the distinct dates
+            # (parse.decision_sample), and only the first ones were collected: the driver reads it
+            raise ST.HandBack
+        evidence.dates.append(dates.select(pl.col(text).alias("v"), pl.col("count").cast(pl.UInt32).alias("n")))
     for name in plan.money:
         text, point = ST.evidence_column(name), ST.point_evidence_column(name)
         pairs = (data_rows.filter(sf.col(text).isNotNull() | (sf.col(point) > 0))
