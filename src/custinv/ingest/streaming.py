@@ -713,13 +713,28 @@ def _whole_order_batches(parsed: pl.LazyFrame, plan: _Plan, settings: Settings, 
     is excluded whatever it holds) and give their values as the eager reader's do."""
     refunds = plan.mapping.column("refunded_amount") is not None
     extra = [c for c in ("raw_order_id", "refunded_amount", "__struct__") if c not in columns] if refunds else []
+    late = _late_parsed(plan)
+    steps = _OrderSteps(_parsed_from(plan), [e for e in _parse_exprs(plan) if e.meta.output_name() in late],
+                        columns, passed, extra)
     held: pl.DataFrame | None = None
     for batch in parsed.collect_batches(chunk_size=BATCH_ROWS):
         whole, held = _split_last_order(batch if held is None else pl.concat([held, batch]))
         if whole.height:
-            yield _decide_whole_orders(whole, plan, settings, columns, passed, extra, read)
+            yield _decide_whole_orders(whole, plan, settings, steps, read)
     if held is not None and held.height:
-        yield _decide_whole_orders(held, plan, settings, columns, passed, extra, read)
+        yield _decide_whole_orders(held, plan, settings, steps, read)
+
+
+@dataclass(frozen=True)
+class _OrderSteps:
+    """What fill mode does to every batch, made once per read: the parsed columns the fill copies
+    with their raw values, the parse expressions it runs after the fill, the columns kept."""
+
+    companions: dict[str, list[str]]
+    late: list[pl.Expr]
+    columns: list[str]
+    passed: list[str]
+    extra: list[str]
 
 
 def _split_last_order(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
@@ -735,8 +750,8 @@ def _split_last_order(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | 
     return rows.slice(0, start), rows.slice(start)
 
 
-def _decide_whole_orders(rows: pl.DataFrame, plan: _Plan, settings: Settings, columns: list[str],
-                         passed: list[str], extra: list[str], read: _Read) -> pl.DataFrame:
+def _decide_whole_orders(rows: pl.DataFrame, plan: _Plan, settings: Settings, steps: _OrderSteps,
+                         read: _Read) -> pl.DataFrame:
     """One batch of whole orders: its votes and order ids noted, filled, parsed and decided."""
     cand = rows["__cand__"]
     data = rows.filter(~cand) if cand.any() else rows
@@ -746,17 +761,15 @@ def _decide_whole_orders(rows: pl.DataFrame, plan: _Plan, settings: Settings, co
     read.shared = read.shared or distinct.len() < ids.len()
     if plan.mapping.column("amount") is not None:
         read.votes.add(data.select("raw_order_id", "raw_amount"))
-    filled = fill_order_level(rows, plan.mapping, plan.amount_mode, _parsed_from(plan))
-    late = _late_parsed(plan)
-    filled = filled.with_columns(R.by_distinct_values(filled, [e for e in _parse_exprs(plan)
-                                                               if e.meta.output_name() in late]))
-    decided = _decide_stage(filled.lazy(), plan, settings, columns, passed, extra).collect()
-    if extra:
+    filled = fill_order_level(rows, plan.mapping, plan.amount_mode, steps.companions)
+    filled = filled.with_columns(R.by_distinct_values(filled, steps.late))
+    decided = _decide_stage(filled.lazy(), plan, settings, steps.columns, steps.passed, steps.extra).collect()
+    if steps.extra:
         refunds = pl.col("refunded_amount").is_not_null() & (pl.col("refunded_amount") != 0)
         if cand.any() and decided.select((pl.col("__cand__") & refunds).any()).item():
             raise _HandBack  # a refund on a row that may be structural: counted by the eager reader
         read.refunds.append(S.refunds_per_order(decided.filter(~pl.col("__cand__"))))
-        decided = decided.drop(extra)
+        decided = decided.drop(steps.extra)
     return decided
 
 
