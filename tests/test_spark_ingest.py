@@ -257,6 +257,25 @@ def test_odd_money_and_date_cells_are_decided_from_every_row(tmp_path: Path, spa
     assert str(b.orders.filter(pl.col("order_id") == "3400")["order_date"][0]) == "2024-05-07"
 
 
+def test_odd_ids_take_the_general_id_rules_in_the_executors(tmp_path: Path, spark: Any) -> None:
+    """Plain ids in the first rows, then a name, a padded id, a blank-like one and Excel's
+    ="…" guard far down: the id columns leave the plain keys and every row takes the general id
+    rules (row by row, as custinv's reader) — still in the executors."""
+    rows = [f"{1000 + i},C{i % 37},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{i % 90}.50" for i in range(1500)]
+    rows[1200] = "3200,张三,2024-05-06,10.00"
+    rows[1300] = "3300,  C2 ,2024-05-07,11.00"
+    rows[1400] = "3400,N/A,2024-05-08,12.00"
+    rows[1450] = '"=""3450""",C3,2024-05-09,13.00'
+    path = tmp_path / "ids.csv"
+    path.write_text("order_id,customer_id,order_date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    a, b, native = both([path], Settings(), spark)
+    assert native
+    assert_same(a, b)
+    assert b.source.reject_reasons == {"bad_id": 1}
+    customers = dict(b.orders.filter(pl.col("order_id").is_in(["3200", "3300", "3450"])).select("order_id", "customer_id").rows())
+    assert customers == {"3200": "张三", "3300": "C2", "3450": "C3"}
+
+
 @pytest.mark.parametrize("name", ["messy.csv", "lines.parquet"])
 def test_inputs_split_into_many_partitions_keep_their_line_numbers(name: str, tmp_path: Path, spark: Any) -> None:
     """Spark splits a file into partitions (here 8 KiB each: dozens); rows are numbered by

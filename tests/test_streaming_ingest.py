@@ -9,6 +9,7 @@ must be equal. Files the lazy path must hand back to the eager one (None) are ch
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from pathlib import Path
 
@@ -162,18 +163,37 @@ def test_an_odd_value_in_the_first_rows_is_decided_from_them(tmp_path: Path, mon
     assert_same(L.build_ledger([path], settings), expected)
 
 
-def test_an_odd_value_past_the_first_rows_hands_the_file_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("odd", "column"), [
+    ('"1.234,50"', "amount"), ("2024/3/1", "date"), ("N/A", "customer"), ("  C1  ", "customer"), ("张三", "customer"),
+])
+def test_an_odd_value_past_the_first_rows_is_decided_in_a_second_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd: str, column: str) -> None:
     """A column plain in the first 1000 rows is checked by shape on every row: another shape
-    further down stops the read (the eager path weighs the whole column)."""
+    further down stops the read, and the file is read again with that column decided from the
+    first rows and verified on every row (ids: by the general id rules) — the eager result."""
     monkeypatch.setattr(S, "BATCH_ROWS", 100)
     rows = [",".join(HEADER)] + [f"{i},C{i % 9},2024-03-{1 + i % 28:02d},{i}.25,1,web,paid,North" for i in range(1500)]
-    rows.append('1500,C1,2024-03-01,"1.234,50",1,web,paid,North')
+    cells = {"customer": "C1", "date": "2024-03-01", "amount": "7.50"} | {column: odd}
+    rows.append(f"1500,{cells['customer']},{cells['date']},{cells['amount']},1,web,paid,North")
     path = tmp_path / "orders.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     settings = Settings(max_reject_rate=1.0)
-    assert S.build_ledger_streaming(path, settings) is None
-    monkeypatch.setattr(S, "LAZY_MIN_BYTES", 0)
-    assert_same(L.build_ledger([path], settings), eager(path, settings, monkeypatch))
+    reads: list[list[str]] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda scan, plan, *a: reads.append(plan.keys) or real(scan, plan, *a))
+    streamed = S.build_ledger_streaming(path, settings)
+    expected = eager(path, settings, monkeypatch)
+    assert streamed is not None
+    assert_same(streamed, expected)
+    field = {"customer": "customer_id", "date": "order_date", "amount": "amount"}[column]
+    assert field in reads[0] and not any(field in keys for keys in reads[1:])  # (a date: verified, read a third time)
+    last = streamed.orders.filter(pl.col("order_id") == "1500")
+    rejected = streamed.rejects.select("reason", "value").rows()
+    if odd in ('"1.234,50"', "N/A"):  # a bad amount in a decimal-point column; a blank-like id
+        assert last.height == 0 and rejected == [("bad_amount" if column == "amount" else "bad_id", odd.strip('"'))]
+    else:
+        assert rejected == [] and last.select("customer_id", "order_date").row(0) == (odd.strip() if column == "customer"
+                                                                                      else "C1", dt.date(2024, 3, 1))
 
 
 def test_the_whole_file_decides_the_status_vote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,6 +38,12 @@ STREAMED = {
     "woocommerce_customer_order_csv.csv",
     "shopline_orders_excel_csv.csv",  # Big5, via its UTF-8 copy
     "orders_202403.csv",  # UTF-8 with a BOM (Excel's "CSV UTF-8")
+    # customers named, not numbered (张三, "Acme Corp", a member name): the general id rules
+    "crm_orders_zh.csv",
+    "salesforce_opportunities.csv",
+    "export_order_20240401.csv",
+    "ExportOrderList202401051030.csv",
+    "woocommerce_core.csv",
 }
 
 

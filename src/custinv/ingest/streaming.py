@@ -189,6 +189,9 @@ class _Plan:
     after_statuses: pl.Series | None = None  # the first rows' distinct second statuses
     date_format: str | None = None  # --date-format, else the profile's
     type_column: bool = False  # a column could be transaction types (the mapping said no, from TYPE_SAMPLE_ROWS rows)
+    #: id fields some value of which is not plain (a name, ``C 001``, ``N/A``): parsed by the
+    #: general id rules, which are row by row (parse.id_expr), so nothing about them is verified
+    general_ids: frozenset[str] = frozenset()
 
     @property
     def mapped(self) -> frozenset[str]:
@@ -210,9 +213,15 @@ class _Plan:
         if self.mapping.column("currency") is not None or money:  # a money column may write its currency
             self.used_cols.append("currency")
 
+    def with_general_ids(self, fields: set[str] | frozenset[str]) -> None:
+        """Parse these id fields by the general rules: they leave the plain keys for good."""
+        self.general_ids |= fields
+        self.with_formats(self.date_fmt, self.money)
+
     @property
     def all_keys(self) -> list[str]:
-        return _key_fields(self.mapping)
+        """The key fields that may be plain (the general ids are not)."""
+        return [k for k in _key_fields(self.mapping) if k not in self.general_ids]
 
     @property
     def typed(self) -> dict[str, str]:
@@ -602,6 +611,43 @@ def _same_date_format(a: parse.DateFormat | None, b: parse.DateFormat | None) ->
     return (a.kinds, a.strptime, a.iso_strict) == (b.kinds, b.strptime, b.iso_strict)
 
 
+class _Replan(Exception):
+    """Key columns whose cells are not all of the plain shape the first rows showed."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(fields)
+        self.fields = fields
+
+
+def _odd_fields(plan: _Plan, rows: pl.DataFrame) -> list[str]:
+    """The plain key fields that some of ``rows`` (raw cells, as text) write in another shape."""
+    return [k for k in plan.keys if rows.select(_not_plain(plan.mapping, [k]).any()).item()]
+
+
+def _replan(plan: _Plan, fields: list[str], head: pl.DataFrame) -> None:
+    """Take key fields whose cells are not all plain out of the plain keys. Ids take the general
+    id rules (row by row: the eager reader's own for such a column). Date and money columns are
+    decided from the first rows (``head``, raw cells), as the eager reader decides from the whole
+    column, and verified on every row's evidence (_verify_formats: _Redecide when it differs)."""
+    plan.with_general_ids({f for f in fields if f in ("customer_id", "order_id")})
+
+    def values(name: str) -> pl.Series:
+        column = plan.mapping.column(name)
+        assert column is not None
+        return head.select(R.blank_to_null(pl.col(column))).to_series().drop_nulls()
+
+    date_fmt, money = plan.date_fmt, dict(plan.money)
+    if "order_date" in fields and date_fmt is None:
+        try:
+            date_fmt = parse.detect_date_format(values("order_date").alias("raw_order_date"), plan.date_format)
+        except parse.AmbiguousDateFormat:  # the first rows cannot tell: every row will
+            date_fmt = parse.DateFormat(kinds=(parse.MDY,))
+    for name in fields:
+        if name in R.MONEY_FIELDS and name not in money:
+            money[name] = parse.detect_money_format(values(name))
+    plan.with_formats(date_fmt, money)
+
+
 class _Redecide(Exception):
     """Every data row decides a date or money column otherwise than the first rows did."""
 
@@ -670,8 +716,8 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     has_order_ids = plan.mapping.column("order_id") is not None and not plan.fill
     for decided in batches:
         cand, odd = decided["__cand__"], decided["__odd__"]
-        if (odd & ~cand).any():
-            raise _HandBack
+        if (odd & ~cand).any():  # a key cell of another shape: read again with that column decided
+            raise _Replan(_odd_fields(plan, decided.filter(odd & ~cand).select(as_cells).with_columns(typed_cell_text)))
         if decided_cols:
             read.evidence.add(plan, decided.filter(~cand) if cand.any() else decided)
         if cand.any():
@@ -846,12 +892,17 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
         head.select(R.blank_to_null(pl.col(c))).to_series().drop_nulls().unique() if c else None
         for c in (status_col, mapping.column("after_sale_status")))
     plan.typed_sources = _typed_sources(mapping, scan)
-    data_head = head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
-    plan.with_formats(*_head_formats(mapping, keys, data_head, plan.date_format))
+    data_head = _data_head(scan, head)
+    _replan(plan, _odd_fields(plan, data_head), data_head)
     order_col = mapping.column("order_id")
     plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
     _decide_fill(plan, data_head)
     return plan
+
+
+def _data_head(scan: CsvScan, head: pl.DataFrame) -> pl.DataFrame:
+    """The first rows but the structural candidates: what the plan decides columns from."""
+    return head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
 
 
 def _line_break_in_a_cell(scan: CsvScan, head: pl.DataFrame) -> bool:
@@ -914,30 +965,6 @@ def _typed_sources(mapping: F.Mapping, scan: CsvScan) -> dict[str, str]:
     return sources
 
 
-def _head_formats(mapping: F.Mapping, keys: list[str], head: pl.DataFrame, date_format: str | None
-                  ) -> tuple[parse.DateFormat | None, dict[str, parse.MoneyFormat]]:
-    """The date and money columns that are not plain in the first rows, decided from them as
-    ledger._parse_file decides from the whole column (verified on every row: _verify_formats)."""
-    def values(name: str) -> pl.Series:
-        return head.select(R.blank_to_null(pl.col(mapping.column(name)))).to_series().drop_nulls()  # type: ignore[arg-type]
-
-    date_fmt = None
-    if "order_date" in keys:
-        dates = values("order_date")
-        if not dates.str.contains(parse.PLAIN_DATE_RE).all():
-            try:
-                date_fmt = parse.detect_date_format(dates.alias("raw_order_date"), date_format)
-            except parse.AmbiguousDateFormat:  # the first rows cannot tell: every row will
-                date_fmt = parse.DateFormat(kinds=(parse.MDY,))
-    money = {}
-    for name in R.MONEY_FIELDS:
-        if name in keys:
-            amounts = values(name)
-            if not amounts.str.contains(_PLAIN_POINT_MONEY).all():
-                money[name] = parse.detect_money_format(amounts)
-    return date_fmt, money
-
-
 def _needs_eager_decisions(columns: list[str], mapping: F.Mapping) -> bool:
     """Transaction types (refund rows matched to their sales across the file) and hint columns
     (a payment date or approver the mapping did not take) are decided on the eager path only.
@@ -986,8 +1013,9 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     blank_series = pl.Series(blank, dtype=pl.Int64)
     gone = pl.concat([blank_series, codes["__line__"]])
     # a candidate that is not structural is data: its key cells must be plain as well
-    if candidates.filter(pl.col("__odd__") & ~pl.col("__line__").is_in(gone.implode())).height:
-        raise _HandBack
+    odd_data = candidates.filter(pl.col("__odd__") & ~pl.col("__line__").is_in(gone.implode()))
+    if odd_data.height:
+        raise _Replan(_odd_fields(plan, odd_data))
     if _decided_fields(plan):
         _verify_formats(plan, read.evidence, candidates.filter(~pl.col("__line__").is_in(gone.implode())), settings)
     used = _concat(read.used, pl.DataFrame(schema={c: None for c in plan.used_cols}))
@@ -1229,9 +1257,13 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
             raise _HandBack  # _finish would find it after the last batch (rows_are_lines): say so now
         plan = _plan(scan, settings, path, head)
         estimate = _estimate_rows(path, head)
-        for _ in range(4):  # again only when the whole file decides a column otherwise than its first rows
+        for _ in range(6):  # again only when the whole file decides a column otherwise than its first rows
             try:
                 return _finish(scan, settings, plan, _read_batches(scan, plan, settings, on_rows, estimate))
+            except _Replan as replan:
+                if not replan.fields:
+                    raise _HandBack from None
+                _replan(plan, replan.fields, _data_head(scan, head))
             except _Revote as revote:
                 plan.deal_export = revote.deal_export
             except _Redecide as redecide:
@@ -1298,6 +1330,10 @@ PlanEvidence = _Evidence
 HandBack = _HandBack
 Revote = _Revote
 Redecide = _Redecide
+Replan = _Replan
+odd_fields = _odd_fields
+replan = _replan
+data_head = _data_head
 first_rows = _first_rows
 plan_from_head = _plan
 decide_query = _decide_query

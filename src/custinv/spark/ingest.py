@@ -160,6 +160,7 @@ def _native(target: Path | RemoteInput | SparkTable, settings: Settings, session
     try:
         head = ST.first_rows(source.scan)
         plan = ST.plan_from_head(source.scan, settings, Path(str(source.scan.table.path)), head)
+        data_head = ST.data_head(source.scan, head)  # what a re-plan decides from
     finally:
         source.scan.discard()  # a remote input's head copy: the plan has what it needs
     if plan.needs_driver:  # whole orders per batch, second statuses, refunds, profiles: custinv's reader
@@ -182,8 +183,10 @@ def _native(target: Path | RemoteInput | SparkTable, settings: Settings, session
             plan.with_formats(redecide.date_fmt, redecide.money)
         except _MultiLine:
             plan.multi_line = True
-        except _Replan as replan:
-            _replan(plan, replan.fields, head, settings)
+        except ST.Replan as replan:
+            if not replan.fields:
+                raise NotNative("a key cell of another shape, in no key column the plan knows") from None
+            ST.replan(plan, replan.fields, data_head)
         finally:
             decided.unpersist()
     raise NotNative("the plan did not settle after six reads")
@@ -310,7 +313,7 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
     cell_names = [*source.layout.cells, RAGGED]
     odd = _collect(decided.filter(sf.col("__odd__") & ~sf.col("__cand__")).select(reading.CELLS).limit(1_000))
     if odd.height:  # a key cell of another shape: decide that column from every row instead
-        raise _Replan(_odd_fields(plan, reading.candidate_cells(odd, cell_names)))
+        raise ST.Replan(ST.odd_fields(plan, reading.candidate_cells(odd, cell_names)))
     rows = decided.filter(sf.col(reading.BROKEN).isNull())
     candidates = reading.candidate_cells(flagged.filter(pl.col("__cand__")).drop(reading.BROKEN, "__cand__"), cell_names)
     blank, codes = ST.structural_lines(scan, candidates)
@@ -319,7 +322,7 @@ def _finish(source: _Input, settings: Settings, plan: ST.ReadPlan, decided: Any,
     gone_lines = [int(x) for x in gone.to_list()]
     data_candidates = candidates.filter(~pl.col("__line__").is_in(gone.implode()))
     if data_candidates.filter(pl.col("__odd__")).height:
-        raise _Replan(_odd_fields(plan, data_candidates.filter(pl.col("__odd__"))))
+        raise ST.Replan(ST.odd_fields(plan, data_candidates.filter(pl.col("__odd__"))))
     if ST.decided_fields(plan):
         _verify(plan, rows.filter(~sf.col("__cand__")), data_candidates, settings)
 
@@ -420,44 +423,6 @@ def _write_rejects(rejected: Any, file_plan: R.FilePlan, target: str) -> None:
         if "ALREADY_EXISTS" in first.upper():
             raise UsageError(f"--spark-rejects {target} already exists", hint="name a new folder") from exc
         raise OutputError(f"--spark-rejects {target}: cannot write ({first})") from exc
-
-
-class _Replan(Exception):
-    """Key columns whose cells are not all of the plain shape the first rows showed."""
-
-    def __init__(self, fields: list[str]) -> None:
-        super().__init__(fields)
-        self.fields = fields
-
-
-def _odd_fields(plan: ST.ReadPlan, rows: pl.DataFrame) -> list[str]:
-    """The plain key fields that some of ``rows`` (raw cells) write in another shape."""
-    return [k for k in plan.keys if rows.select(ST.not_plain(plan.mapping, [k]).any()).item()]
-
-
-def _replan(plan: ST.ReadPlan, fields: list[str], head: pl.DataFrame, settings: Settings) -> None:
-    """Take odd date and money columns out of the plain keys: they are decided from every row's
-    evidence (streaming.verify_formats), starting from what the first rows say. Odd ids need
-    custinv's general reader."""
-    if any(f in ("customer_id", "order_id") for f in fields):
-        raise NotNative("an id column holds values that need the general id rules (blanks like N/A, "
-                        "padding, full-width digits), which custinv's reader decides from the whole column")
-
-    def values(name: str) -> pl.Series:
-        column = plan.mapping.column(name)
-        assert column is not None
-        return head.select(R.blank_to_null(pl.col(column))).to_series().drop_nulls()
-
-    date_fmt, money = plan.date_fmt, dict(plan.money)
-    if "order_date" in fields and date_fmt is None:
-        try:
-            date_fmt = parse.detect_date_format(values("order_date").alias("raw_order_date"), settings.date_format)
-        except parse.AmbiguousDateFormat:
-            date_fmt = parse.DateFormat(kinds=(parse.MDY,))  # every row decides (verify_formats)
-    for name in fields:
-        if name in R.MONEY_FIELDS and name not in money:
-            money[name] = parse.detect_money_format(values(name))
-    plan.with_formats(date_fmt, money)
 
 
 def _tally(plan: ST.ReadPlan, data: Any) -> pl.DataFrame:
