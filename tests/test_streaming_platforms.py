@@ -44,6 +44,7 @@ STREAMED = {
     "export_order_20240401.csv",
     "ExportOrderList202401051030.csv",
     "woocommerce_core.csv",
+    "shopify_orders.csv",  # order notes over two lines: the line numbers count the breaks
 }
 
 

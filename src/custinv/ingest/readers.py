@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, NamedTuple, TypeVar
 
@@ -328,6 +328,8 @@ class CsvScan:
     #: a file in another encoding is scanned from a UTF-8 copy (``table`` still names the file
     #: and its encoding); the caller removes it with :meth:`discard` once the rows are read
     temporary: Path | None = None
+    #: ``__line__`` counts the line breaks inside quoted cells (see counting_line_breaks)
+    counts_line_breaks: bool = False
 
     @property
     def scanned(self) -> Path:
@@ -363,13 +365,23 @@ class CsvScan:
         return count_lines(self.scanned) - self.skip
 
     def rows_are_lines(self, rows: int) -> bool:
-        """Are ``rows`` (every row read, blank ones included) the file's data lines, one each —
-        no quoted cell holds a line break? A file without a quote character cannot hold one:
-        one memchr-speed search answers that without counting the lines. Records of a
+        """Are the line numbers right for ``rows`` (every row read, blank ones included)? Yes
+        when they count the quoted line breaks, else when the rows are the file's data lines, one
+        each — no quoted cell holds a line break. A file without a quote character cannot hold
+        one: one memchr-speed search answers that without counting the lines. Records of a
         Parquet file are numbered by position: always one row each."""
-        if self.table.format != "csv" or not contains_byte(self.scanned, b'"'):
+        if self.counts_line_breaks or self.table.format != "csv" or not contains_byte(self.scanned, b'"'):
             return True
         return rows == self.physical_rows()
+
+    def counting_line_breaks(self) -> CsvScan:
+        """This scan with line numbers that count the line breaks inside quoted cells of the
+        rows above (an order note typed over two lines), as :func:`read_table` numbers them.
+        The scan's copy, if any, stays this scan's to discard."""
+        if self.counts_line_breaks:
+            return self
+        frame = self.frame.with_columns((pl.col(LINE) + line_breaks_above(self.cells)).alias(LINE))
+        return replace(self, frame=frame, counts_line_breaks=True)
 
 
 def scan_parquet_text(path: Path) -> CsvScan | None:
@@ -766,12 +778,19 @@ def _finish(df: pl.DataFrame, names: list[str], skip: int) -> tuple[pl.DataFrame
     extras = [c for c in cells if c.startswith("__extra_")]
     line = pl.col(_IDX).cast(pl.Int64) + (skip + 1)
     if df.height != data_lines:
-        nl = pl.sum_horizontal([pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in cells])
-        line = line + (nl.cum_sum() - nl).cast(pl.Int64)
+        line = line + line_breaks_above(cells)
     ragged = pl.any_horizontal([_filled(c) for c in extras]) if extras else pl.lit(False)
     df = df.with_columns(line.alias(LINE), ragged.alias(RAGGED))
     df, n_blank = drop_blank_rows(df, cells)
     return df.select(*names, LINE, RAGGED), n_blank
+
+
+def line_breaks_above(cells: list[str]) -> pl.Expr:
+    """Per row: the line breaks inside quoted cells of the rows above it — what its line number
+    adds to its place (a row's line is the lines above the first data row + 1 + its index +
+    these). A cumulative sum: the streaming engine computes it batch by batch, in order."""
+    nl = pl.sum_horizontal([pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in cells])
+    return (nl.cum_sum() - nl).cast(pl.Int64)
 
 
 def drop_blank_rows(df: pl.DataFrame, cells: list[str]) -> tuple[pl.DataFrame, int]:

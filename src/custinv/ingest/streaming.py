@@ -28,11 +28,13 @@ grouped reports, continuation rows, composite customers and transaction types st
 
 Polars' streaming engine parses and decides every row with those rules (one query: reading,
 flags, parsing and decisions run together on all cores) and hands the rows over in batches;
-every rule is **verified** on every row as the batches go by: a key value of another shape stops the read at once; a
-repeated order id, a line break inside a quoted cell or a status vote that the whole file
-decides differently are found at the end. Then the file is handed back (``None``) to the
-eager path — or, for the status vote, decided again with the right vote — so the results are
-always the eager path's. Rules that look across rows are applied after the last batch, on the
+every rule is **verified** on every row as the batches go by: a key value of another shape
+stops the read at once, and the file is read again with that column decided (ids by the
+general id rules, dates and money from the evidence of every row); a status vote or a format
+that the whole file decides differently, and a line break inside a quoted cell (the line
+numbers must count it), are found at the end and the file is read again with the right
+decision; a repeated order id hands the file back (``None``) to the eager path. So the
+results are always the eager path's. Rules that look across rows are applied after the last batch, on the
 few rows they concern: blank rows and structural rows (footers, repeated headers) are
 recognised among the *candidate* rows (an empty first cell, a total label, a banner, at most
 one filled cell), whose raw cells are kept as they pass.
@@ -839,6 +841,11 @@ class _Reamount(Exception):
         self.mode = mode
 
 
+class _Recount(Exception):
+    """A quoted cell past the first rows holds a line break: read again with line numbers that
+    count them (CsvScan.counting_line_breaks), as the eager reader numbers such a file."""
+
+
 class _Refill(Exception):
     """Multi-line orders the eager reader fills from their first lines, or whose amount mode only
     every order decides, were found after the first rows: read again in fill mode."""
@@ -907,7 +914,7 @@ def _data_head(scan: CsvScan, head: pl.DataFrame) -> pl.DataFrame:
 
 def _line_break_in_a_cell(scan: CsvScan, head: pl.DataFrame) -> bool:
     """A quoted cell of the first rows of a CSV holds a line break (an order note typed over two
-    lines): the file's rows are not its lines, and the line numbers need the eager reader."""
+    lines): the file's rows are not its lines, and the line numbers must count the breaks."""
     if scan.table.format != "csv" or head.height == 0:
         return False
     text = [c for c in scan.names if head.schema[c] == pl.String]
@@ -1073,7 +1080,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     if rows != read.rows - len(blank):
         raise AssertionError("streaming ingest lost rows")  # every row has one decision
     if not scan.rows_are_lines(rows + len(blank)):
-        raise _HandBack  # a quoted cell holds a line break: line numbers need the eager reader's count
+        raise _Recount  # a quoted cell holds a line break: the line numbers must count them
 
     reject_cols = ["__file__", "__line__", "__decision__", *_REJECT_RAW]
     if others is not None:
@@ -1253,13 +1260,16 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
     """The streaming ledger of one plain CSV, or None when the file needs the eager path."""
     head = _first_rows(scan)
     try:
-        if _line_break_in_a_cell(scan, head):
-            raise _HandBack  # _finish would find it after the last batch (rows_are_lines): say so now
+        if _line_break_in_a_cell(scan, head):  # _finish would find it after the last batch: count them now
+            scan = scan.counting_line_breaks()
+            head = _first_rows(scan)
         plan = _plan(scan, settings, path, head)
         estimate = _estimate_rows(path, head)
         for _ in range(6):  # again only when the whole file decides a column otherwise than its first rows
             try:
                 return _finish(scan, settings, plan, _read_batches(scan, plan, settings, on_rows, estimate))
+            except _Recount:
+                scan = scan.counting_line_breaks()
             except _Replan as replan:
                 if not replan.fields:
                     raise _HandBack from None
