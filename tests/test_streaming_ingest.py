@@ -872,3 +872,21 @@ def test_a_utf8_file_with_a_bom_streams(tmp_path: Path, title: bool, monkeypatch
     assert streamed is not None
     assert streamed.source.files[0].encoding == "utf-8-sig"
     assert_same(streamed, eager(path, Settings(), monkeypatch))
+
+
+def test_unknown_after_sale_statuses_are_warned_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An after-sale status no vocabulary knows: the same warning from both readers, in the
+    words of sales.status_words (the order status decides; the flags that settle it)."""
+    rows = [f"{1000 + i},C{i % 7},2024-03-{1 + i % 28:02d},{i}.25,paid,{'odd state' if i % 50 == 0 else ''}"
+            for i in range(300)]
+    path = tmp_path / "after.csv"
+    path.write_text("order_id,customer_id,order_date,amount,status,after-sale status\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    streamed = S.build_ledger_streaming(path, Settings())
+    expected = eager(path, Settings(), monkeypatch)
+    assert streamed is not None
+    assert_same(streamed, expected)
+    assert [w for w in expected.source.warnings if "odd state" in w] == [
+        "after-sale status 'odd state' is in no vocabulary: 6 row(s), revenue 751.50, no effect (the order "
+        "status decides); settle it with --status-used 'odd state' or --status-excluded 'odd state' "
+        "(or [status] in custinv.toml)"]

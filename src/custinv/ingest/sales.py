@@ -40,6 +40,7 @@ __all__ = [
     "refunded_total",
     "refunds_per_order",
     "status_decision",
+    "status_words",
     "transaction_decision",
     "unknown_status_warnings",
     "unknown_value_warnings",
@@ -112,11 +113,11 @@ def unknown_value_warnings(
     warnings: list[str] = []
     data = frame.filter(pl.col("__struct__").is_null())
     checks = (
-        ("raw_status", "status", known, "open (not a sale)" if deal_export else "used"),
-        ("raw_after_sale_status", "after-sale status", known, "no effect (the order status decides)"),
-        ("raw_transaction_type", "transaction type", status.TRANSACTION_TYPES, "used as a sale"),
+        ("raw_status", *status_words("raw_status", deal_export), known),
+        ("raw_after_sale_status", *status_words("raw_after_sale_status", deal_export), known),
+        ("raw_transaction_type", "transaction type", "used as a sale", status.TRANSACTION_TYPES),
     )
-    for column, what, vocabulary, treated in checks:
+    for column, what, treated, vocabulary in checks:
         if column not in data.columns or data[column].null_count() == data.height:
             continue
         # the rule on the column's distinct values (a handful), then the rows holding an unknown one
@@ -138,6 +139,14 @@ def unknown_value_warnings(
     return warnings
 
 
+def status_words(column: str, deal_export: bool) -> tuple[str, str]:
+    """What an unknown value of a status column is called in its warning, and what it was
+    treated as: ``raw_status`` or ``raw_after_sale_status`` (the words of both readers)."""
+    if column == "raw_after_sale_status":
+        return "after-sale status", "no effect (the order status decides)"
+    return "status", "open (not a sale)" if deal_export else "used"
+
+
 def _format_unknown(summary: pl.DataFrame, what: str, treated: str, status_like: bool) -> list[str]:
     """One warning per unknown value; ``summary``: value, rows, revenue (most rows first)."""
     out = []
@@ -152,11 +161,11 @@ def _format_unknown(summary: pl.DataFrame, what: str, treated: str, status_like:
 
 def unknown_status_warnings(
     counts: pl.DataFrame, revenue: pl.DataFrame, *, deal_export: bool, overrides: dict[str, str] | None = None,
-    what: str = "status", treated: str | None = None,
+    column: str = "raw_status",
 ) -> list[str]:
     """:func:`unknown_value_warnings` for a status column, from what the streaming path keeps:
     rows per status (``raw_status``, ``n``) and the used revenue per status (``raw_status``, ``revenue``).
-    ``what`` / ``treated``: the second status column's words (the order status's by default)."""
+    ``column``: the status column they are of (its words: :func:`status_words`)."""
     known = list({**status.STATUS_VOCABULARY, **(overrides or {})})
     keyed = counts.with_columns(status.normalise_status_expr("raw_status").alias("__key__"))
     unknown = keyed.filter(pl.col("__key__").is_not_null() & ~pl.col("__key__").is_in(known)
@@ -168,8 +177,7 @@ def unknown_status_warnings(
         .group_by(pl.col("raw_status").str.strip_chars().alias("value"))
         .agg(pl.col("n").sum().alias("rows"), pl.col("revenue").sum().alias("revenue"))
     )
-    treated = treated or ("open (not a sale)" if deal_export else "used")
-    return _format_unknown(summary, what, treated, True)
+    return _format_unknown(summary, *status_words(column, deal_export), True)
 
 
 def refunded_total(frame: pl.DataFrame, by_status_files: frozenset[int] = frozenset()) -> float:

@@ -1118,8 +1118,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
             {"raw_after_sale_status": "raw_status"})
         warnings.extend(S.unknown_status_warnings(
             after_counts, _revenue_by(used, "raw_after_sale_status").rename({"raw_after_sale_status": "raw_status"}),
-            deal_export=False, overrides=plan.overrides, what="after-sale status",
-            treated="no effect (the order status decides)"))
+            deal_export=plan.deal_export, overrides=plan.overrides, column="raw_after_sale_status"))
     used = used.drop("raw_status", "raw_after_sale_status", "currency", strict=False)
     used = _trim_dimensions(used)
     file_plan = R.FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
