@@ -304,6 +304,40 @@ def test_clv_by_segment_sums_hand_checked() -> None:
     assert high["mean_p_alive"] == 0.375 and high["expected_purchases"] == 4.0 and high["historical_revenue"] == 150.0
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["high", "mid", "low", None]),
+                          st.floats(-1e6, 1e9, allow_nan=False, allow_subnormal=False),
+                          st.one_of(st.none(), st.floats(0, 1))), min_size=1, max_size=40))
+def test_clv_by_segment_adds_in_customer_order(rows: list[tuple[str | None, float, float | None]]) -> None:
+    """Every sum is the customers' values added one by one in the frame's order — the same bits
+    in every run (Polars' group_by added each group in the order its threads met the rows); a null
+    segment is a group of its own, a null P(alive) is left out of its mean."""
+    frame = pl.DataFrame({"value_tier": [r[0] for r in rows], "clv": [r[1] for r in rows],
+                          "p_alive": [r[2] for r in rows], "expected_purchases": [r[1] / 3 for r in rows],
+                          "revenue": [abs(r[1]) * 0.7 for r in rows]},
+                         schema={"value_tier": pl.String, "clv": pl.Float64, "p_alive": pl.Float64,
+                                 "expected_purchases": pl.Float64, "revenue": pl.Float64})
+    got = {r["segment"]: r for r in clv_by_segment(frame)}
+    assert set(got) == {r[0] for r in rows}
+    total = float(np.sum(frame["clv"].to_numpy()))
+    for segment, row in got.items():
+        mine = [r for r in rows if r[0] == segment]
+        clv = purchases = revenue = alive = 0.0
+        for _, value, _ in mine:
+            clv += value
+            purchases += value / 3
+            revenue += abs(value) * 0.7
+        alive_values = [p for _, _, p in mine if p is not None]
+        for p in alive_values:
+            alive += p
+        assert row["customers"] == len(mine) and row["clv"] == clv and row["clv_per_customer"] == clv / len(mine)
+        assert row["expected_purchases"] == purchases and row["historical_revenue"] == revenue
+        assert row["mean_p_alive"] == (alive / len(alive_values) if alive_values else None)
+        assert row["clv_share"] == (clv / total if total else None)
+    order = [(-r["clv"], str(r["segment"])) for r in clv_by_segment(frame)]
+    assert order == sorted(order)
+
+
 def test_predictor_discounted_equals_per_customer_discounting() -> None:
     """P(alive) factored out of the discounted sum: the same numbers up to rounding."""
     _, x, t_x, T = _random_rfm(seed=8, n=500, max_x=8)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 if TYPE_CHECKING:
@@ -25,6 +26,15 @@ def attach_clv(customers: pl.DataFrame, clv: pl.DataFrame) -> pl.DataFrame:
     return customers.join(clv, on="customer_id", how="left", maintain_order="left")
 
 
+def _segment_codes(labels: pl.Series) -> tuple[pl.Series, npt.NDArray[np.intp]]:
+    """(the distinct non-null labels in order of first appearance, each row's index into them;
+    −1 for a null label)."""
+    uniques = labels.drop_nulls().unique(maintain_order=True)
+    codes_series = labels.replace_strict(uniques, pl.int_range(uniques.len(), eager=True), default=-1,
+                                         return_dtype=pl.Int64) if uniques.len() else pl.Series([-1] * labels.len())
+    return uniques, codes_series.fill_null(-1).to_numpy().astype(np.intp)
+
+
 def _segment_intervals(
     classified: pl.DataFrame, axis: str, clv_ids: pl.Series, unc: Uncertainty
 ) -> dict[Any, dict[str, Any]]:
@@ -40,10 +50,7 @@ def _segment_intervals(
             pl.DataFrame({"customer_id": clv_ids})
             .join(classified.select("customer_id", axis), on="customer_id", how="left", maintain_order="left")[axis]
         )
-    uniques = labels.drop_nulls().unique(maintain_order=True)
-    codes_series = labels.replace_strict(uniques, pl.int_range(uniques.len(), eager=True), default=-1,
-                                         return_dtype=pl.Int64) if uniques.len() else pl.Series([-1] * labels.len())
-    codes = codes_series.fill_null(-1).to_numpy().astype(np.intp)
+    uniques, codes = _segment_codes(labels)
     groups = uniques.len()
     parts: dict[str, dict[str, Any]] = {
         "clv": unc.clv.group_bounds(unc.cov, codes, groups),
@@ -72,46 +79,56 @@ def clv_by_segment(
     """
     rows: list[dict[str, Any]] = []
     axes = [axis for axis in BY_SEGMENT_AXES if axis in classified.columns]
-    # only the columns used (filtering the whole wide frame copies every column), and the
-    # total and the per-axis tables in one collect_all so they run side by side
-    priced = (
-        classified.lazy()
-        .select(*axes, "clv", "p_alive", "expected_purchases", "revenue")
-        .filter(pl.col("clv").is_not_null())
-    )
-    tables = [
-        priced.group_by(axis)
-        .agg(
-            pl.len().alias("customers"),
-            pl.col("clv").sum().alias("clv"),
-            pl.col("clv").mean().alias("clv_per_customer"),
-            pl.col("p_alive").mean().alias("mean_p_alive"),
-            pl.col("expected_purchases").sum().alias("expected_purchases"),
-            pl.col("revenue").sum().alias("revenue"),
-        )
-        .sort("clv", descending=True)
-        for axis in axes
-    ]
-    total_frame, *collected = pl.collect_all([priced.select(pl.col("clv").sum()), *tables])
-    total = total_frame.item() or 0.0
-    for axis, table in zip(axes, collected):
+    priced = classified.select(*axes, "clv", "p_alive", "expected_purchases", "revenue").filter(
+        pl.col("clv").is_not_null())
+    values = {c: priced[c].cast(pl.Float64).to_numpy() for c in ("clv", "p_alive", "expected_purchases", "revenue")}
+    total = float(np.sum(values["clv"]))
+    for axis in axes:
         bounds = _segment_intervals(classified, axis, clv_ids, uncertainty) if uncertainty is not None and clv_ids is not None else {}
-        for r in table.iter_rows(named=True):
-            rows.append(
-                {
-                    "axis": axis,
-                    "segment": r[axis],
-                    "customers": r["customers"],
-                    "clv": r["clv"],
-                    "clv_share": (r["clv"] / total) if total else None,
-                    "clv_per_customer": r["clv_per_customer"],
-                    "mean_p_alive": r["mean_p_alive"],
-                    "expected_purchases": r["expected_purchases"],
-                    "historical_revenue": r["revenue"],
-                    **bounds.get(r[axis], {}),
-                }
-            )
+        table = _segment_sums(priced[axis], values)
+        for r in sorted(table, key=lambda r: (-r["clv"], str(r["segment"]))):
+            rows.append({
+                "axis": axis, "segment": r["segment"], "customers": r["customers"], "clv": r["clv"],
+                "clv_share": (r["clv"] / total) if total else None,
+                **{k: r[k] for k in ("clv_per_customer", "mean_p_alive", "expected_purchases", "historical_revenue")},
+                **bounds.get(r["segment"], {}),
+            })
     return rows
+
+
+def _segment_sums(labels: pl.Series, values: dict[str, npt.NDArray[np.float64]]) -> list[dict[str, Any]]:
+    """Per segment: customers, CLV (sum and per customer), mean P(alive), expected purchases and
+    revenue. Added in the customers' order (``np.bincount``), so every run gives the same bits:
+    Polars' group_by adds a group's rows in the order its threads meet them, which moved the
+    last bit of these sums from one run to the next. A null P(alive) is left out of its mean."""
+    uniques, codes = _segment_codes(labels)
+    groups = uniques.len()
+    keep = codes >= 0
+    if not keep.all():  # null labels: a group of their own, as group_by keeps them
+        codes = np.where(keep, codes, groups)
+        uniques = uniques.append(pl.Series([None], dtype=uniques.dtype))
+        groups += 1
+
+    def sums(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return np.asarray(np.bincount(codes, weights=np.nan_to_num(v, nan=0.0), minlength=groups), dtype=np.float64)
+
+    customers = np.bincount(codes, minlength=groups)
+    alive = ~np.isnan(values["p_alive"])
+    alive_count = np.bincount(codes, weights=alive, minlength=groups)
+    clv, p_alive = sums(values["clv"]), sums(values["p_alive"])
+    purchases, revenue = sums(values["expected_purchases"]), sums(values["revenue"])
+    return [
+        {
+            "segment": segment,
+            "customers": int(customers[i]),
+            "clv": float(clv[i]),
+            "clv_per_customer": float(clv[i] / customers[i]),
+            "mean_p_alive": float(p_alive[i] / alive_count[i]) if alive_count[i] else None,
+            "expected_purchases": float(purchases[i]),
+            "historical_revenue": float(revenue[i]),
+        }
+        for i, segment in enumerate(uniques.to_list())
+    ]
 
 
 def top_customers_by_clv(classified: pl.DataFrame, top: int) -> list[dict[str, Any]]:
