@@ -890,3 +890,44 @@ def test_unknown_after_sale_statuses_are_warned_alike(tmp_path: Path, monkeypatc
         "after-sale status 'odd state' is in no vocabulary: 6 row(s), revenue 751.50, no effect (the order "
         "status decides); settle it with --status-used 'odd state' or --status-excluded 'odd state' "
         "(or [status] in custinv.toml)"]
+
+
+@pytest.mark.parametrize("where", ["head", "late"])
+def test_quoted_empty_cells_are_decided_once(tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every field quoted, as Zoho and Salesforce write them: an empty amount or date is "" — not
+    the plain shape (the plain parse takes a value as written), so the column is decided and
+    stays decided, though every other value is plain (it used to go back and forth between the
+    two until the reader gave up). One read when the first rows show it, two when a later row does."""
+    monkeypatch.setattr(S, "BATCH_ROWS", 50)
+    rows = [f'"{1000 + i}","C{i % 7}","2024-03-{1 + i % 28:02d}","{i}.25"' for i in range(1500)]
+    at = 3 if where == "head" else 1400
+    rows[at] = f'"{1000 + at}","C1","2024-03-05",""'
+    rows[at + 7] = f'"{1007 + at}","C2","",""'
+    path = tmp_path / "quoted.csv"
+    path.write_text('"Order ID","Customer ID","Order Date","Amount"\n' + "\n".join(rows) + "\n", encoding="utf-8")
+    reads: list[int] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda *a: reads.append(1) or real(*a))
+    streamed = S.build_ledger_streaming(path, Settings(max_reject_rate=1.0))
+    assert streamed is not None and len(reads) == (1 if where == "head" else 2)
+    assert_same(streamed, eager(path, Settings(max_reject_rate=1.0), monkeypatch))
+    assert streamed.source.reject_reasons == {"missing_amount": 1, "missing_date": 1}
+
+
+@pytest.mark.parametrize("between", ["", '\n""', "\n", '\n"one cell\nover two lines"', '\n"a row\nbetween",C9'])
+def test_a_report_name_above_the_footer_is_footer(tmp_path: Path, between: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Salesforce ends a report with its name, then the copyright and confidentiality lines: the
+    name is one cell in a run of single-cell rows holding a footer, so it is footer too — on the
+    streaming path as on the eager one, with blank lines between (the eager reader drops them
+    before it looks for runs) and not when a row lies between (a note over two lines)."""
+    rows = [f"{1000 + i},C{i % 7},2024-03-{1 + i % 28:02d},{i}.25" for i in range(300)]
+    footer = f'\n""\n"Opportunities Report"{between}\n"Copyright (c) 2000-2024 salesforce.com, inc. All rights reserved."\n'
+    path = tmp_path / "report.csv"
+    path.write_text("order_id,customer_id,order_date,amount\n" + "\n".join(rows) + footer, encoding="utf-8")
+    streamed = S.build_ledger_streaming(path, Settings(max_reject_rate=1.0))
+    expected = eager(path, Settings(max_reject_rate=1.0), monkeypatch)
+    assert streamed is not None
+    assert_same(streamed, expected)
+    a_row_between = "C9" in between  # (a single cell over two lines is one more footer line)
+    assert expected.source.rows_excluded.get("footer") == (1 if a_row_between else 2 + ("one cell" in between))
+    assert expected.source.rows_rejected == (2 if a_row_between else 0)

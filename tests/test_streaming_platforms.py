@@ -45,6 +45,8 @@ STREAMED = {
     "ExportOrderList202401051030.csv",
     "woocommerce_core.csv",
     "shopify_orders.csv",  # order notes over two lines: the line numbers count the breaks
+    "zoho_crm.csv",  # every field quoted, an empty amount "": decided, not plain
+    "salesforce.csv",
 }
 
 

@@ -394,9 +394,17 @@ def structural_row_codes(frame: pl.DataFrame, header_cells: Sequence[str] | None
     candidate = structural_candidates(cols, header_cells)
     pos = "__structural_pos__"
     indexed = frame.select(cols).with_row_index(pos)
-    sub = indexed.filter(candidate)
-    codes = sub.select(pl.col(pos), classify_structural_rows(cols, header_cells).alias("structural"),
-                       _single_cell(cols).alias("__single__"))
-    codes = _footer_runs(codes, pos).filter(pl.col("structural").is_not_null()).drop("__single__")
+    codes = structural_codes(indexed.filter(candidate), pos, cols, header_cells)
     out = indexed.select(pos).join(codes, on=pos, how="left", maintain_order="left")
     return out["structural"]
+
+
+def structural_codes(rows: pl.DataFrame, pos: str, cols: Sequence[str],
+                     header_cells: Sequence[str] | None = None) -> pl.DataFrame:
+    """(``pos``, ``structural``) of the structural rows among ``rows`` — candidate rows in file
+    order, ``pos`` a position that grows by exactly 1 between rows with no other row between
+    them (a footer's run of single-cell rows, see _footer_runs, is told by it). One rule for
+    the eager reader (positions in the table) and the streaming readers (from line numbers)."""
+    codes = rows.select(pl.col(pos), classify_structural_rows(cols, header_cells).alias("structural"),
+                        _single_cell(cols).alias("__single__"))
+    return _footer_runs(codes, pos).filter(pl.col("structural").is_not_null()).drop("__single__")

@@ -194,6 +194,9 @@ class _Plan:
     #: id fields some value of which is not plain (a name, ``C 001``, ``N/A``): parsed by the
     #: general id rules, which are row by row (parse.id_expr), so nothing about them is verified
     general_ids: frozenset[str] = frozenset()
+    #: key fields some cell of which was seen of another shape (an empty quoted cell "" is one:
+    #: the plain parse takes values as written): decided, never put back among the plain keys
+    seen_odd: frozenset[str] = frozenset()
 
     @property
     def mapped(self) -> frozenset[str]:
@@ -585,7 +588,7 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
         else:  # the distinct values, as parse.decision_sample takes them from the whole column
             values = parse.decision_sample(counts["v"])
         date_fmt: parse.DateFormat | None = None
-        if not parse.dates_are_plain(values):
+        if not parse.dates_are_plain(values) or "order_date" in plan.seen_odd:
             try:
                 date_fmt = parse.detect_date_format(values.alias("raw_order_date"), plan.date_format)
             except parse.AmbiguousDateFormat:
@@ -600,7 +603,7 @@ def _verify_formats(plan: _Plan, evidence: _Evidence, extra: pl.DataFrame, setti
             fmt = parse.decide_money_format(ps, cs, pw, cw)
         else:
             fmt = _distinct_money_format(evidence, extra, name)
-        if fmt.decimal == "." and plain == n:
+        if fmt.decimal == "." and plain == n and name not in plan.seen_odd:
             raise _Redecide(plan.date_fmt, {k: v for k, v in money.items() if k != name})  # plain after all
         if fmt.decimal != money[name].decimal:
             money[name] = fmt
@@ -631,6 +634,7 @@ def _replan(plan: _Plan, fields: list[str], head: pl.DataFrame) -> None:
     id rules (row by row: the eager reader's own for such a column). Date and money columns are
     decided from the first rows (``head``, raw cells), as the eager reader decides from the whole
     column, and verified on every row's evidence (_verify_formats: _Redecide when it differs)."""
+    plan.seen_odd |= frozenset(fields)
     plan.with_general_ids({f for f in fields if f in ("customer_id", "order_id")})
 
     def values(name: str) -> pl.Series:
@@ -983,12 +987,23 @@ def _needs_eager_decisions(columns: list[str], mapping: F.Mapping) -> bool:
 
 
 def _structural(scan: CsvScan, candidates: pl.DataFrame) -> tuple[list[int], pl.DataFrame]:
-    """(blank lines, structural codes by line) among the candidate rows, in file order."""
+    """(blank lines, structural codes by line) among the candidate rows, by the eager reader's
+    rule (sniff.structural_codes). Its positions — which rows have no other row between them (a
+    report name above ``Copyright …`` is footer) — come from the line numbers: a candidate row
+    and the next one are neighbours when the next starts on the line after this one's last (a
+    row spans 1 + its quoted line breaks), and blank rows, which the eager reader drops before
+    it counts, join their neighbours."""
     blank = scan.blank_lines(candidates)
-    rest = candidates.filter(~pl.col("__line__").is_in(pl.Series(blank, dtype=pl.Int64).implode()))
-    codes = rest.select(pl.col("__line__"), sniff.classify_structural_rows(scan.names, scan.table.header_cells)
-                        .alias("code"))
-    return blank, codes.filter(pl.col("code").is_not_null())
+    line = pl.col("__line__")
+    span = 1 + pl.sum_horizontal([pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in scan.cells])
+    ordered = candidates.sort("__line__").with_columns(
+        (line != (line + span).shift(1)).fill_null(True).cum_sum().alias("__segment__"),
+        line.is_in(pl.Series(blank, dtype=pl.Int64).implode()).alias("__blank__"))
+    rest = ordered.filter(~pl.col("__blank__")).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + pl.col("__segment__")).alias("__pos__"))
+    codes = sniff.structural_codes(rest, "__pos__", scan.names, scan.table.header_cells)
+    by_line = rest.select("__pos__", "__line__").join(codes, on="__pos__", how="inner", maintain_order="left")
+    return blank, by_line.select("__line__", pl.col("structural").alias("code"))
 
 
 def _drop_structural_used(
