@@ -16,7 +16,8 @@ For each shape and size it generates (once) an input into a git-ignored folder
 Shapes (``--shapes``): ``one_line`` (examples/generate.py: one line per order), and the line-item
 exports of benchmarks/lineitems.py (≈15 % of orders with 2+ lines): ``lines``, ``lines_mdy``
 (m/d/Y dates), ``lines_dollar`` (``$1,234.50``), ``lines_status`` (3 % Refunded),
-``lines_parquet``, ``lines_xlsx`` (sized by ``--xlsx-sizes``: xlsx files stay small).
+``lines_names`` (customers keyed by name: ``客户 00226115``), ``lines_parquet``, ``lines_xlsx``
+(sized by ``--xlsx-sizes``: xlsx files stay small).
 
     python benchmarks/bench.py --repeat 3                            # every shape at 1M and 5M
     python benchmarks/bench.py --sizes 10M --shapes lines,lines_mdy  # a few shapes at 10M
@@ -75,9 +76,13 @@ class Shape:
     date_format: str = "iso"
     money: str = "plain"
     status: bool = False
+    customers: str = "codes"  # lineitems.py --customers: "names" keys customers by name (the general id rules)
 
     def baseline_args(self) -> list[str]:
         return ["--date-format", self.date_format, "--money", self.money, *(["--status"] if self.status else [])]
+
+    def generator_args(self) -> list[str]:
+        return [*self.baseline_args(), "--customers", self.customers]
 
 
 SHAPES = {s.name: s for s in (
@@ -86,6 +91,7 @@ SHAPES = {s.name: s for s in (
     Shape("lines_mdy", date_format="mdy"),
     Shape("lines_dollar", money="dollar"),
     Shape("lines_status", status=True),
+    Shape("lines_names", customers="names"),
     Shape("lines_parquet", suffix=".parquet"),
     Shape("lines_xlsx", suffix=".xlsx"),
 )}
@@ -164,7 +170,7 @@ def ensure_input(folder: Path, shape: Shape, rows: int) -> Path:
             cmd = [sys.executable, str(GENERATOR), str(rows), str(tmp), "--customers", str(max(1, rows // 10)),
                    "--seed", "7"]
         else:
-            cmd = [sys.executable, str(LINE_ITEMS), str(rows), str(tmp), "--seed", "7", *shape.baseline_args()]
+            cmd = [sys.executable, str(LINE_ITEMS), str(rows), str(tmp), "--seed", "7", *shape.generator_args()]
         subprocess.run(cmd, check=True)
         tmp.rename(path)
     return path

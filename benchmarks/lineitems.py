@@ -16,6 +16,9 @@ Shapes:
 * ``--date-format iso|mdy`` — ``2024-03-07`` or ``03/07/2024`` (US exports);
 * ``--money plain|dollar`` — ``1234.5`` or ``$1,234.50``;
 * ``--status`` — a status column per order: ``Paid``, 3 % ``Refunded`` (whole orders);
+* ``--customers codes|names`` — ``C00226115`` or a name, as a sales spreadsheet keys its
+  customers: ``客户 00226115`` (a CJK word and a space), one customer in ten ``C00226115 Ltd.``
+  (a trailing full stop);
 * the output suffix chooses CSV, Parquet (typed: dates as Date, amounts as Float64) or xlsx;
 * ``--layout shopify`` — the same buyers and baskets as Shopify's "Export orders" CSV writes them
   (the 37 columns of examples/shopify_orders.csv, from Shopify's help pages): ``#1001`` order names,
@@ -206,9 +209,19 @@ def blocks(rows: int, seed: int, status: bool) -> Iterator[pl.DataFrame]:
         yield extra
 
 
-def write(rows: int, out: Path, seed: int, date_format: str, money: str, status: bool, layout: str = "plain") -> int:
+def named(column: str) -> pl.Expr:
+    """``--customers names``: the same customers, keyed by a name instead of a code."""
+    digits = pl.col(column).str.slice(1)
+    return (pl.when(digits.str.ends_with("0")).then(pl.concat_str(pl.col(column), pl.lit(" Ltd.")))
+            .otherwise(pl.concat_str(pl.lit("客户 "), digits)).alias(column))
+
+
+def write(rows: int, out: Path, seed: int, date_format: str, money: str, status: bool, layout: str = "plain",
+          customers: str = "codes") -> int:
     suffix = out.suffix.lower()
     frames = blocks(rows, seed, status)
+    if customers == "names":
+        frames = (df.with_columns(named("customer_id")) for df in frames)
     if layout == "shopify":
         if suffix != ".csv":
             raise SystemExit("--layout shopify writes CSV (Shopify exports CSV)")
@@ -247,10 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--date-format", choices=("iso", "mdy"), default="iso")
     ap.add_argument("--money", choices=("plain", "dollar"), default="plain")
     ap.add_argument("--status", action="store_true", help="add a status column (3 %% of orders Refunded)")
+    ap.add_argument("--customers", choices=("codes", "names"), default="codes",
+                    help="names: customers keyed by a name (客户 00226115, C00226110 Ltd.)")
     ap.add_argument("--layout", choices=("plain", "shopify"), default="plain",
                     help="shopify: Shopify's order export (37 columns, order fields on the first line of an order)")
     args = ap.parse_args(argv)
-    n = write(args.rows, args.out, args.seed, args.date_format, args.money, args.status, args.layout)
+    n = write(args.rows, args.out, args.seed, args.date_format, args.money, args.status, args.layout, args.customers)
     print(f"wrote {n:,} line items to {args.out}", file=sys.stderr)
     return 0
 
