@@ -47,6 +47,10 @@ STREAMED = {
     "shopify_orders.csv",  # order notes over two lines: the line numbers count the breaks
     "zoho_crm.csv",  # every field quoted, an empty amount "": decided, not plain
     "salesforce.csv",
+    # no buyer id: the customer is the receiver and phone together; refunds by status (拼多多, 抖店)
+    "1709280000_订单导出.csv",
+    "orders_export20240401103000.csv",
+    "订单列表_20240401.csv",
 }
 
 

@@ -15,12 +15,14 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import polars as pl
 
 from custinv.ingest import status
 from custinv.ingest.profiles import Profile
 
-__all__ = ["GROUP_HEADER", "apply_layout"]
+__all__ = ["GROUP_HEADER", "Composite", "apply_layout", "composite_customer"]
 
 GROUP_HEADER = "group_header"
 _SUBTOTAL = r"(?i)^\s*total\s+(?:for\s+)?\S"
@@ -53,18 +55,11 @@ def apply_layout(
                 .alias(profile.group_column))
         why = f"export profile {profile.name!r}: the customer is the group header row above the detail rows"
         pins["customer_id"] = (profile.group_column, why)
-    if profile.composite_customer and all(c in frame.columns for c in profile.composite_customer):
-        name = " + ".join(profile.composite_customer)
-        parts = [pl.col(c).str.strip_chars() for c in profile.composite_customer]
-        composite = pl.when(pl.any_horizontal([p.str.len_chars() > 0 for p in parts]).fill_null(False)).then(
-            pl.concat_str([p.fill_null("") for p in parts], separator=" / "))
-        frame = frame.with_columns(composite.alias(name))
-        why = (f"export profile {profile.name!r}: no buyer id; customers are told apart "
-               f"by {', '.join(profile.composite_customer)} together")
-        pins["customer_id"] = (name, why)
-        warnings.append(f"{path}: the export has no buyer id — customers are told apart by "
-                        f"{' + '.join(repr(c) for c in profile.composite_customer)} (masked by the platform): "
-                        f"two buyers can merge and one buyer can split; customer counts are approximate")
+    composite = composite_customer(profile, list(frame.columns), path)
+    if composite is not None:
+        frame = frame.with_columns(composite.expr)
+        pins["customer_id"] = composite.pin
+        warnings.append(composite.warning)
     for column in profile.marker_columns:
         if column not in frame.columns:
             continue
@@ -74,6 +69,32 @@ def apply_layout(
         why = f"export profile {profile.name!r}: {column!r} marks voided transactions with a status word"
         pins["after_sale_status"] = (marker, why)
     return frame, structural, pins, warnings
+
+
+class Composite(NamedTuple):
+    """A customer key made of several columns (see composite_customer)."""
+
+    name: str
+    expr: pl.Expr  # the key's column, named ``name``
+    pin: tuple[str, str]  # the customer_id pin: (column, why)
+    warning: str
+
+
+def composite_customer(profile: Profile, columns: list[str], path: str) -> Composite | None:
+    """The profile's composite customer key, when the file has its columns (both readers): the
+    trimmed values joined by `` / ``, null when all are blank — row by row."""
+    if not profile.composite_customer or not all(c in columns for c in profile.composite_customer):
+        return None
+    name = " + ".join(profile.composite_customer)
+    parts = [pl.col(c).str.strip_chars() for c in profile.composite_customer]
+    key = pl.when(pl.any_horizontal([p.str.len_chars() > 0 for p in parts]).fill_null(False)).then(
+        pl.concat_str([p.fill_null("") for p in parts], separator=" / "))
+    why = (f"export profile {profile.name!r}: no buyer id; customers are told apart "
+           f"by {', '.join(profile.composite_customer)} together")
+    warning = (f"{path}: the export has no buyer id — customers are told apart by "
+               f"{' + '.join(repr(c) for c in profile.composite_customer)} (masked by the platform): "
+               f"two buyers can merge and one buyer can split; customer counts are approximate")
+    return Composite(name, key.alias(name), (name, why), warning)
 
 
 def _ungroup(frame: pl.DataFrame, structural: pl.Expr, group_column: str) -> tuple[pl.DataFrame, pl.Expr]:

@@ -56,7 +56,7 @@ import polars as pl
 from custinv.config import Settings
 from custinv.errors import DataError
 from custinv.ingest import fields as F
-from custinv.ingest import parse, sniff, status
+from custinv.ingest import layout, parse, sniff, status
 from custinv.ingest import rules as R
 from custinv.ingest import sales as S
 from custinv.ingest.mapping_plan import (
@@ -194,6 +194,7 @@ class _Plan:
     #: id fields some value of which is not plain (a name, ``C 001``, ``N/A``): parsed by the
     #: general id rules, which are row by row (parse.id_expr), so nothing about them is verified
     general_ids: frozenset[str] = frozenset()
+    derived: list[pl.Expr] = field(default_factory=list)  # columns made from others (a composite customer key)
     #: key fields some cell of which was seen of another shape (an empty quoted cell "" is one:
     #: the plain parse takes values as written): decided, never put back among the plain keys
     seen_odd: frozenset[str] = frozenset()
@@ -708,12 +709,13 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     # the few rows kept raw (rejects, candidates) get the text form of their typed cells
     typed_raw_text = text_exprs({f"raw_{f}": d for f, (_, d) in typed_fields.items() if f"raw_{f}" in _REJECT_RAW})
     typed_cell_text = text_exprs(typed_cols)
-    other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW]
+    other_cols = [*plan.used_cols, "__line__", "__file__", *_REJECT_RAW,
+                  *(["raw_order_id"] if _refund_by_status(plan) else [])]
     used_cols = [*plan.used_cols, "__cand__", "__gap__"]
     cells = [*scan.cells, RAGGED]
     as_cells = [pl.col(_cell(i)).alias(c) for i, c in enumerate(cells)]
     is_used = pl.col("__decision__").to_physical() == 0  # USED is the Enum's first category
-    frame = scan.frame_keeping(set(typed_cols))
+    frame = scan.frame_keeping(set(typed_cols)).with_columns(plan.derived)
     if plan.fill:
         batches = _whole_order_batches(_parse_stage(_canonical_query(frame, plan, flags, cells), plan), plan, settings,
                                        other_cols, _passed(flags, cells), read)
@@ -874,9 +876,16 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     profile, profile_warnings = recognise(columns, settings, str(path))
     if profile is not None and not _streamable(profile):
         raise _HandBack
+    # a customer key made of several columns (拼多多, 抖店, 微信小店): a column of its own, row by row
+    composite = layout.composite_customer(profile, columns, str(path)) if profile is not None else None
+    derived = [composite.expr] if composite is not None else []
+    if composite is not None:
+        head, columns = head.with_columns(derived), [*columns, composite.name]
+        profile_warnings = [*profile_warnings, composite.warning]
     type_like = bool(type_like_columns(columns))
-    mapping_head = _first_rows(scan, TYPE_SAMPLE_ROWS) if type_like else head
-    mapping, mapping_warnings = plan_mapping(mapping_head, columns, settings, str(path), profile)
+    mapping_head = _first_rows(scan, TYPE_SAMPLE_ROWS).with_columns(derived) if type_like else head
+    mapping, mapping_warnings = plan_mapping(mapping_head, columns, settings, str(path), profile,
+                                             {"customer_id": composite.pin} if composite is not None else None)
     if _needs_eager_decisions(columns, mapping):
         raise _HandBack
     require_fields(mapping, columns, str(path), profile)
@@ -895,6 +904,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     plan = _Plan(mapping, keys, frozenset(f"raw_{k}" for k in keys),
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
     plan.warnings = [*profile_warnings, *mapping_warnings]
+    plan.derived = derived
     plan.type_column = type_like
     plan.profile = profile
     plan.overrides = status_overrides_of(settings)
@@ -926,13 +936,18 @@ def _line_break_in_a_cell(scan: CsvScan, head: pl.DataFrame) -> bool:
                                                              for c in text).any()).item())
 
 
+def _refund_by_status(plan: _Plan) -> bool:
+    """The export records a refund only as a status (拼多多, 抖店 售后状态 退款成功)."""
+    return plan.profile is not None and plan.profile.refund_by_status
+
+
 def _streamable(profile: Profile) -> bool:
     """A profile whose export is a plain table: no layout the eager reader rewrites first
-    (grouped reports, continuation rows, composite customers, marker columns, footers,
-    anonymous names) and no refund known only by its status (counted from the rows it excludes)."""
+    (grouped reports, continuation rows, marker columns, footers, anonymous names). A composite
+    customer key is a column made row by row (_Plan.derived); a refund known only by its status
+    is counted from the excluded rows, which the read keeps (_finish)."""
     return not (profile.group_column or profile.continuation_key or profile.child_prefix
-                or profile.composite_customer or profile.marker_columns or profile.anonymous
-                or profile.refund_by_status or profile.footer_patterns)
+                or profile.marker_columns or profile.anonymous or profile.footer_patterns)
 
 
 def _decide_fill(plan: _Plan, data_head: pl.DataFrame) -> None:
@@ -1059,6 +1074,10 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
         )
     moved_codes = (codes.join(moved, on="__line__", how="semi") if candidates.height else codes.head(0))
     data_others = others.filter(pl.col("__struct__").is_null()) if others is not None else None
+    if _refund_by_status(plan) and data_others is not None:  # the refunded orders' amounts are the returns
+        read.refunds.append(S.refunds_per_order(data_others.select(
+            "__file__", "__line__", "__decision__", "line_amount", "raw_order_id",
+            pl.lit(plan.amount_mode).alias("__amount_mode__")), frozenset({0})))
 
     order_col = plan.mapping.column("order_id")
     data_candidates = candidates.filter(~pl.col("__line__").is_in(gone.implode()))
@@ -1287,7 +1306,7 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
             except _Replan as replan:
                 if not replan.fields:
                     raise _HandBack from None
-                _replan(plan, replan.fields, _data_head(scan, head))
+                _replan(plan, replan.fields, _data_head(scan, head.with_columns(plan.derived)))
             except _Revote as revote:
                 plan.deal_export = revote.deal_export
             except _Redecide as redecide:
