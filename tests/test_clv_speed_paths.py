@@ -308,10 +308,10 @@ def test_clv_by_segment_sums_hand_checked() -> None:
 @given(st.lists(st.tuples(st.sampled_from(["high", "mid", "low", None]),
                           st.floats(-1e6, 1e9, allow_nan=False, allow_subnormal=False),
                           st.one_of(st.none(), st.floats(0, 1))), min_size=1, max_size=40))
-def test_clv_by_segment_adds_in_customer_order(rows: list[tuple[str | None, float, float | None]]) -> None:
-    """Every sum is the customers' values added one by one in the frame's order — the same bits
-    in every run (Polars' group_by added each group in the order its threads met the rows); a null
-    segment is a group of its own, a null P(alive) is left out of its mean."""
+def test_clv_by_segment_sums_each_segment_in_customer_order(rows: list[tuple[str | None, float, float | None]]) -> None:
+    """Every sum is the segment's values in the frame's order, summed by np.sum (pairwise) — the
+    same bits in every run (Polars' group_by added each group in the order its threads met the
+    rows); a null segment is a group of its own, a null P(alive) is left out of its mean."""
     frame = pl.DataFrame({"value_tier": [r[0] for r in rows], "clv": [r[1] for r in rows],
                           "p_alive": [r[2] for r in rows], "expected_purchases": [r[1] / 3 for r in rows],
                           "revenue": [abs(r[1]) * 0.7 for r in rows]},
@@ -322,14 +322,11 @@ def test_clv_by_segment_adds_in_customer_order(rows: list[tuple[str | None, floa
     total = float(np.sum(frame["clv"].to_numpy()))
     for segment, row in got.items():
         mine = [r for r in rows if r[0] == segment]
-        clv = purchases = revenue = alive = 0.0
-        for _, value, _ in mine:
-            clv += value
-            purchases += value / 3
-            revenue += abs(value) * 0.7
+        clv = float(np.sum(np.array([v for _, v, _ in mine])))
+        purchases = float(np.sum(np.array([v / 3 for _, v, _ in mine])))
+        revenue = float(np.sum(np.array([abs(v) * 0.7 for _, v, _ in mine])))
         alive_values = [p for _, _, p in mine if p is not None]
-        for p in alive_values:
-            alive += p
+        alive = float(np.sum(np.array([0.0 if p is None else p for _, _, p in mine])))
         assert row["customers"] == len(mine) and row["clv"] == clv and row["clv_per_customer"] == clv / len(mine)
         assert row["expected_purchases"] == purchases and row["historical_revenue"] == revenue
         assert row["mean_p_alive"] == (alive / len(alive_values) if alive_values else None)

@@ -98,34 +98,37 @@ def clv_by_segment(
 
 def _segment_sums(labels: pl.Series, values: dict[str, npt.NDArray[np.float64]]) -> list[dict[str, Any]]:
     """Per segment: customers, CLV (sum and per customer), mean P(alive), expected purchases and
-    revenue. Added in the customers' order (``np.bincount``), so every run gives the same bits:
-    Polars' group_by adds a group's rows in the order its threads meet them, which moved the
-    last bit of these sums from one run to the next. A null P(alive) is left out of its mean."""
+    revenue. Each segment's values are taken in the customers' order and summed pairwise
+    (``np.sum``): the same bits in every run, as accurate as Polars' sums — whose group_by adds
+    a group's rows in the order its threads meet them, which moved the last bit of these sums
+    from one run to the next. A null P(alive) is left out of its mean."""
     uniques, codes = _segment_codes(labels)
     groups = uniques.len()
-    keep = codes >= 0
-    if not keep.all():  # null labels: a group of their own, as group_by keeps them
-        codes = np.where(keep, codes, groups)
+    if not (codes >= 0).all():  # null labels: a group of their own, as group_by keeps them
+        codes = np.where(codes >= 0, codes, groups)
         uniques = uniques.append(pl.Series([None], dtype=uniques.dtype))
         groups += 1
+    small = codes.astype(np.int16) if groups < np.iinfo(np.int16).max else codes
+    order = np.argsort(small, kind="stable")  # a radix sort for 16-bit codes: the segments, each in customer order
+    bounds = np.searchsorted(small[order], np.arange(groups + 1))
 
-    def sums(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return np.asarray(np.bincount(codes, weights=np.nan_to_num(v, nan=0.0), minlength=groups), dtype=np.float64)
+    def sums(v: npt.NDArray[np.float64]) -> list[float]:
+        ordered = np.nan_to_num(v[order], nan=0.0)
+        return [float(np.sum(ordered[bounds[i]:bounds[i + 1]])) for i in range(groups)]
 
-    customers = np.bincount(codes, minlength=groups)
-    alive = ~np.isnan(values["p_alive"])
-    alive_count = np.bincount(codes, weights=alive, minlength=groups)
+    customers = np.diff(bounds)
+    alive_count = np.bincount(codes, weights=~np.isnan(values["p_alive"]), minlength=groups)
     clv, p_alive = sums(values["clv"]), sums(values["p_alive"])
     purchases, revenue = sums(values["expected_purchases"]), sums(values["revenue"])
     return [
         {
             "segment": segment,
             "customers": int(customers[i]),
-            "clv": float(clv[i]),
-            "clv_per_customer": float(clv[i] / customers[i]),
-            "mean_p_alive": float(p_alive[i] / alive_count[i]) if alive_count[i] else None,
-            "expected_purchases": float(purchases[i]),
-            "historical_revenue": float(revenue[i]),
+            "clv": clv[i],
+            "clv_per_customer": clv[i] / int(customers[i]),
+            "mean_p_alive": p_alive[i] / alive_count[i] if alive_count[i] else None,
+            "expected_purchases": purchases[i],
+            "historical_revenue": revenue[i],
         }
         for i, segment in enumerate(uniques.to_list())
     ]
