@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import random
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -239,19 +240,26 @@ def test_more_distinct_dates_than_the_format_sample_go_to_the_driver(tmp_path: P
     assert_same(a, b)
 
 
-def test_odd_money_and_date_cells_are_decided_from_every_row(tmp_path: Path, spark: Any) -> None:
-    """Plain first rows, then 'N/A' amounts, '$1,234.50' and a d.m.Y date far down: the plan
-    takes those columns out of the plain keys and decides them from every row, as custinv's
-    reader does from the whole column — still in the executors."""
-    rows = [f"{1000 + i},C{i % 37},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{i % 90}.{i % 100:02d}" for i in range(1500)]
-    rows[1200] = "3200,C1,2024-05-06,N/A"
-    rows[1300] = '3300,C2,2024-05-07,"$1,234.50"'
-    rows[1400] = "3400,C3,07.05.2024,12.00"
+def _read_plain_file_with(tmp_path: Path, spark: Any, amount: Callable[[int], str], odd: dict[int, str]) -> L.Ledger:
+    """1,500 plain rows (``amount``: row i's amount) with the ``odd`` lines put in far down, read
+    by both readers: in the executors (native), with custinv's reader's ledger."""
+    rows = [f"{1000 + i},C{i % 37},2024-{1 + i % 12:02d}-{1 + i % 28:02d}," + amount(i) for i in range(1500)]
+    for at, line in odd.items():
+        rows[at] = line
     path = tmp_path / "odd.csv"
     path.write_text("order_id,customer_id,order_date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
     a, b, native = both([path], Settings(), spark)
     assert native
     assert_same(a, b)
+    return b
+
+
+def test_odd_money_and_date_cells_are_decided_from_every_row(tmp_path: Path, spark: Any) -> None:
+    """Plain first rows, then 'N/A' amounts, '$1,234.50' and a d.m.Y date far down: the plan
+    takes those columns out of the plain keys and decides them from every row, as custinv's
+    reader does from the whole column — still in the executors."""
+    b = _read_plain_file_with(tmp_path, spark, lambda i: f"{i % 90}.{i % 100:02d}", {
+        1200: "3200,C1,2024-05-06,N/A", 1300: '3300,C2,2024-05-07,"$1,234.50"', 1400: "3400,C3,07.05.2024,12.00"})
     assert b.source.reject_reasons == {"missing_amount": 1}  # N/A is a blank-like token
     assert b.orders.filter(pl.col("order_id") == "3300")["amount"].to_list() == [1234.5]
     assert str(b.orders.filter(pl.col("order_id") == "3400")["order_date"][0]) == "2024-05-07"
@@ -261,16 +269,9 @@ def test_odd_ids_take_the_general_id_rules_in_the_executors(tmp_path: Path, spar
     """Plain ids in the first rows, then a name, a padded id, a blank-like one and Excel's
     ="…" guard far down: the id columns leave the plain keys and every row takes the general id
     rules (row by row, as custinv's reader) — still in the executors."""
-    rows = [f"{1000 + i},C{i % 37},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{i % 90}.50" for i in range(1500)]
-    rows[1200] = "3200,张三,2024-05-06,10.00"
-    rows[1300] = "3300,  C2 ,2024-05-07,11.00"
-    rows[1400] = "3400,N/A,2024-05-08,12.00"
-    rows[1450] = '"=""3450""",C3,2024-05-09,13.00'
-    path = tmp_path / "ids.csv"
-    path.write_text("order_id,customer_id,order_date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    a, b, native = both([path], Settings(), spark)
-    assert native
-    assert_same(a, b)
+    b = _read_plain_file_with(tmp_path, spark, lambda i: f"{i % 90}.50", {
+        1200: "3200,张三,2024-05-06,10.00", 1300: "3300,  C2 ,2024-05-07,11.00", 1400: "3400,N/A,2024-05-08,12.00",
+        1450: '"=""3450""",C3,2024-05-09,13.00'})
     assert b.source.reject_reasons == {"bad_id": 1}
     customers = dict(b.orders.filter(pl.col("order_id").is_in(["3200", "3300", "3450"])).select("order_id", "customer_id").rows())
     assert customers == {"3200": "张三", "3300": "C2", "3450": "C3"}
