@@ -23,8 +23,10 @@ order of a batch waits for the next), so each holds whole orders and the rules a
 order's lines (:mod:`custinv.ingest.order_lines`: the first-line fill, the amount-mode vote,
 a bad total rejecting its order; refunds once per order) run batch by batch exactly as the
 eager path runs them on the whole file. An order whose lines are not one run hands the file
-back. Export profiles (:mod:`custinv.ingest.profiles`) whose files are plain tables stream;
-grouped reports, continuation rows, composite customers and transaction types stay eager.
+back. Export profiles (:mod:`custinv.ingest.profiles`) whose files are plain tables stream,
+a composite customer key (receiver + phone) as a column made row by row and refunds known only
+by a status counted from the excluded rows; grouped reports, continuation rows, footer
+patterns and transaction types stay eager.
 
 Polars' streaming engine parses and decides every row with those rules (one query: reading,
 flags, parsing and decisions run together on all cores) and hands the rows over in batches;
