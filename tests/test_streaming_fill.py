@@ -25,11 +25,11 @@ from custinv.ingest import ledger as L
 from custinv.ingest import streaming as S
 
 HEADER = ["Name", "Email", "Financial Status", "Paid at", "Currency", "Total", "Created at", "Lineitem quantity",
-          "Lineitem name", "Lineitem price", "Billing Name", "Cancelled at", "Refunded Amount", "Source"]
+          "Lineitem name", "Lineitem price", "Billing Name", "Cancelled at", "Refunded Amount", "Source", "Notes"]
 STATUSES = ["paid", "paid", "paid", "pending", "refunded", "partially_refunded", "voided", "authorized", "chargeback", ""]
 
 
-def _order(rng: random.Random, number: int, *, messy: bool, repeat: bool) -> list[list[str]]:
+def _order(rng: random.Random, number: int, *, messy: bool, repeat: bool, notes: bool = False) -> list[list[str]]:
     customer = rng.randint(1, 40)
     email = f"c{customer}@example.com"
     if messy and rng.random() < 0.1:
@@ -58,12 +58,14 @@ def _order(rng: random.Random, number: int, *, messy: bool, repeat: bool) -> lis
             "USD" if first else "", total if first else "", created, str(rng.randint(1, 3)),
             f"Item {rng.randint(1, 9)}", f"{prices[i]:.2f}", f"Customer {customer}" if first else "",
             cancelled if first else "", refunded if first else ("0.00" if rng.random() < 0.5 else ""), "web",
+            '"leave at the door,\nring twice"' if notes and i == 0 and rng.random() < 0.3 else "",
         ])
     return rows
 
 
 def write_export(path: Path, seed: int, *, messy: bool, scattered: bool = False) -> Path:
-    """A Shopify-like export (``scattered``: one order's lines apart — not a run)."""
+    """A Shopify-like export (``scattered``: one order's lines apart — not a run); some exports
+    have order notes over two lines (quoted), from the first order or only from a later one."""
     rng = random.Random(seed)
     numbers = list(range(1001, 1001 + rng.randint(30, 120)))
     if rng.random() < 0.5:
@@ -71,9 +73,10 @@ def write_export(path: Path, seed: int, *, messy: bool, scattered: bool = False)
     elif rng.random() < 0.5:
         rng.shuffle(numbers)
     repeat = rng.random() < 0.2  # every order-level field on every line
+    notes_from = rng.choice([len(numbers), 0, len(numbers) // 2])  # no notes, notes throughout, late notes
     rows: list[list[str]] = [HEADER]
-    for n in numbers:
-        rows.extend(_order(rng, n, messy=messy, repeat=repeat))
+    for k, n in enumerate(numbers):
+        rows.extend(_order(rng, n, messy=messy, repeat=repeat, notes=k >= notes_from))
         if messy and rng.random() < 0.02:
             rows.append(HEADER)  # a second export pasted below the first
         if messy and rng.random() < 0.02:
@@ -97,14 +100,17 @@ SETTINGS = [
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 100_000), messy=st.booleans(), which=st.integers(0, len(SETTINGS) - 1),
-       batch_rows=st.sampled_from([1, 2, 7, 500_000]))
+       batch_rows=st.sampled_from([1, 2, 7, 500_000]), head_rows=st.sampled_from([12, 1000]))
 def test_fill_mode_reads_platform_exports_as_the_eager_reader(
-    tmp_path_factory: pytest.TempPathFactory, seed: int, messy: bool, which: int, batch_rows: int
+    tmp_path_factory: pytest.TempPathFactory, seed: int, messy: bool, which: int, batch_rows: int, head_rows: int
 ) -> None:
+    """``head_rows``: the plan decided from the first 12 rows too, so what only later rows show
+    (a multi-line order, a note over two lines, another shape) makes the read decide again."""
     path = write_export(tmp_path_factory.mktemp("fill") / "orders_export.csv", seed, messy=messy)
     settings_ = SETTINGS[which]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(S, "BATCH_ROWS", batch_rows)
+        mp.setattr(S, "HEAD_ROWS", head_rows)
         streamed = S.build_ledger_streaming(path, settings_)
         mp.setattr(S, "LAZY_MIN_BYTES", 1 << 62)
         expected = L.build_ledger([path], settings_)

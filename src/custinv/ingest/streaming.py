@@ -1280,8 +1280,10 @@ def _currency_counts(used: pl.DataFrame, data_others: pl.DataFrame | None) -> pl
 HEAD_ROWS = 1000
 """Rows the read plan is decided from (each decision verified on every row)."""
 
-def _first_rows(scan: CsvScan, rows: int = HEAD_ROWS) -> pl.DataFrame:
-    """The first ``rows`` rows that are not blank lines (the eager reader's first rows)."""
+def _first_rows(scan: CsvScan, rows: int | None = None) -> pl.DataFrame:
+    """The first ``rows`` rows that are not blank lines (the eager reader's first rows; by
+    default HEAD_ROWS, read when called, so a test can make the head small)."""
+    rows = HEAD_ROWS if rows is None else rows
     size = rows
     while True:
         head = scan.frame.head(size).collect()
