@@ -54,12 +54,13 @@ STREAMED = {
 }
 
 
-def _ledger(path: Path, settings: Settings, batch_rows: int | None) -> L.Ledger | None:
+def _ledger(path: Path, settings: Settings, batch_rows: int | None, head_rows: int = S.HEAD_ROWS) -> L.Ledger | None:
     with pytest.MonkeyPatch.context() as mp:
         if batch_rows is None:
             mp.setattr(S, "LAZY_MIN_BYTES", 1 << 62)
             return L.build_ledger([path], settings)
         mp.setattr(S, "BATCH_ROWS", batch_rows)
+        mp.setattr(S, "HEAD_ROWS", head_rows)
         return S.build_ledger_streaming(path, settings)
 
 
@@ -73,7 +74,8 @@ def test_the_streaming_reader_reads_each_fixture_as_the_eager_reader(path: Path)
             if _ledger(path, settings, 500_000) is None:
                 raise exc
         return
-    streamed = [_ledger(path, settings, rows) for rows in (500_000, 3)]
+    # the plan from the usual 1000 first rows, and from 2 (so the read meets what the plan did not see)
+    streamed = [_ledger(path, settings, rows, head) for rows, head in ((500_000, S.HEAD_ROWS), (3, S.HEAD_ROWS), (3, 2))]
     assert (streamed[0] is not None) == (path.name in STREAMED), "the set of streamed fixtures changed"
     for ledger in streamed:
         if ledger is not None:
