@@ -978,3 +978,27 @@ def test_shapes_that_are_decided_again_stream_and_agree(seed: int, mutations: se
         expected = eager(path, settings_, mp)
     assert streamed is not None, mutations
     assert_same(streamed, expected)
+
+
+@pytest.mark.parametrize(("paid", "warned"), [("some", True), ("none", False), ("all", False)])
+@pytest.mark.parametrize("batch_rows", [500_000, 7])
+def test_a_hint_column_streams_and_warns_alike(tmp_path: Path, paid: str, warned: bool, batch_rows: int,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A payment-date column the mapping did not take (no status column): rows counted as sales
+    with it blank are warned about, with their line revenue and the --map that excludes them —
+    by the streaming reader as by the eager one (not when every row or none is blank)."""
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+    rows = []
+    for i in range(300):
+        blank = paid == "none" or (paid == "some" and i % 7 == 0)
+        rows.append(f"{1000 + i},C{i % 9},2024-03-{1 + i % 28:02d},{i}.10,{'' if blank else '2024-03-02'}")
+    rows.append("Total,,,45000.00,")
+    path = tmp_path / "paid.csv"
+    path.write_text("order_id,customer_id,order_date,amount,Paid at\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    streamed = S.build_ledger_streaming(path, Settings())
+    expected = eager(path, Settings(), monkeypatch)
+    assert streamed is not None
+    assert_same(streamed, expected)
+    hint = [w for w in expected.source.warnings if "no payment date" in w]
+    assert hint == ([f"{path}: 43 row(s) counted as sales have no payment date in 'Paid at' (line revenue 6,325.30); "
+                     "if they are never paid, exclude them with --map paid_at='Paid at'"] if warned else [])

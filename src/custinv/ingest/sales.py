@@ -34,6 +34,7 @@ __all__ = [
     "SALE",
     "hint_columns",
     "hint_expr",
+    "hint_warning",
     "hint_warnings",
     "refund_match_note",
     "refunded_in_full",
@@ -300,12 +301,18 @@ def hint_warnings(frame: pl.DataFrame, hints: list[dict[str, str]], paths: list[
             blank = mine.filter(pl.col(f"__hint_{field}").is_null() & (pl.col("__decision__") == "used"))
             if blank.height == 0 or blank.height == mine.height:
                 continue
-            what, meaning = _HINT_MEANING[field]
-            revenue = float(blank["line_amount"].sum() or 0.0)
-            out.append(f"{paths[index]}: {blank.height} row(s) counted as sales have {what} in {column!r} "
-                       f"(line revenue {_money(revenue)}); if they are {meaning}, exclude them with "
-                       f"--map {field}='{column}'")
+            out.append(hint_warning(paths[index], field, column, blank["line_amount"]))
     return out
+
+
+def hint_warning(path: str, field: str, column: str, amounts: pl.Series) -> str:
+    """The warning for rows counted as sales whose hint column is blank (``amounts``: their line
+    amounts, summed exactly rounded — the same total however the rows were batched)."""
+    what, meaning = _HINT_MEANING[field]
+    revenue = math.fsum(amounts.drop_nulls().to_list())
+    return (f"{path}: {amounts.len()} row(s) counted as sales have {what} in {column!r} "
+            f"(line revenue {_money(revenue)}); if they are {meaning}, exclude them with "
+            f"--map {field}='{column}'")
 
 
 def refund_match_note(part: pl.DataFrame, mapped: set[str] | frozenset[str]) -> str | None:

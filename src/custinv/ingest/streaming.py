@@ -197,6 +197,9 @@ class _Plan:
     #: general id rules, which are row by row (parse.id_expr), so nothing about them is verified
     general_ids: frozenset[str] = frozenset()
     derived: list[pl.Expr] = field(default_factory=list)  # columns made from others (a composite customer key)
+    #: columns that could decide a field the mapping did not take (a payment date, an approver:
+    #: sales.hint_columns); each row carries whether its cell is blank, for sales.hint_warning
+    hints: dict[str, str] = field(default_factory=dict)
     #: key fields some cell of which was seen of another shape (an empty quoted cell "" is one:
     #: the plain parse takes values as written): decided, never put back among the plain keys
     seen_odd: frozenset[str] = frozenset()
@@ -208,8 +211,13 @@ class _Plan:
     @property
     def needs_driver(self) -> bool:
         """Decisions the Spark reader does not make (it hands such a file to custinv's reader)."""
-        return (self.fill or self.profile is not None or bool(self.overrides) or self.type_column
+        return (self.fill or self.profile is not None or bool(self.overrides) or self.type_column or bool(self.hints)
                 or any(self.mapping.column(f) is not None for f in S.DECIDING_FIELDS))
+
+    @property
+    def hint_flags(self) -> list[pl.Expr]:
+        """Per row and hint column: is its cell blank (``__hint_blank_<field>``)."""
+        return [S.hint_expr(f, c).is_null().alias(_hint_blank(f)) for f, c in self.hints.items()]
 
     def with_formats(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
         """Take these column decisions: a decided field leaves the plain keys (checked per row
@@ -395,6 +403,10 @@ def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: l
     return _decide_stage(parsed, plan, settings, columns, _passed(flags, cells))
 
 
+def _hint_blank(field: str) -> str:
+    return f"__hint_blank_{field}"
+
+
 def _passed(flags: list[pl.Expr], cells: list[str]) -> list[str]:
     """The columns carried through the read unchanged: the flags and the raw cells."""
     return [f.meta.output_name() for f in flags] + [_cell(i) for i in range(len(cells))]
@@ -405,10 +417,10 @@ def _canonical_query(frame: pl.LazyFrame, plan: _Plan, flags: list[pl.Expr], cel
     # the raw cells are kept only on flagged rows — candidates, and odd ones (whose cells the
     # Spark reader looks at): the rest are null, no text carried through the batches
     kept = pl.any_horizontal(pl.col(f.meta.output_name()) for f in flags)
-    source = frame.with_columns(*flags).with_columns(pl.when(kept).then(pl.col(c)).alias(_cell(i))
-                                                    for i, c in enumerate(cells))
+    source = frame.with_columns(*flags, *plan.hint_flags).with_columns(
+        pl.when(kept).then(pl.col(c)).alias(_cell(i)) for i, c in enumerate(cells))
     return R.canonical_columns(source, plan.mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed,
-                               keep=_passed(flags, cells), typed=set(plan.typed))
+                               keep=[*_passed(flags, cells), *map(_hint_blank, plan.hints)], typed=set(plan.typed))
 
 
 def _status_expr(plan: _Plan) -> pl.Expr:
@@ -888,7 +900,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     mapping_head = _first_rows(scan, TYPE_SAMPLE_ROWS).with_columns(derived) if type_like else head
     mapping, mapping_warnings = plan_mapping(mapping_head, columns, settings, str(path), profile,
                                              {"customer_id": composite.pin} if composite is not None else None)
-    if _needs_eager_decisions(columns, mapping):
+    if _needs_eager_decisions(mapping):
         raise _HandBack
     require_fields(mapping, columns, str(path), profile)
     keys = _key_fields(mapping)
@@ -907,6 +919,8 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
                  "price" if mapping.column("amount") is None else "line", deal_export, used_cols)
     plan.warnings = [*profile_warnings, *mapping_warnings]
     plan.derived = derived
+    plan.hints = S.hint_columns(mapping, columns)
+    plan.used_cols.extend(map(_hint_blank, plan.hints))
     plan.type_column = type_like
     plan.profile = profile
     plan.overrides = status_overrides_of(settings)
@@ -993,14 +1007,13 @@ def _typed_sources(mapping: F.Mapping, scan: CsvScan) -> dict[str, str]:
     return sources
 
 
-def _needs_eager_decisions(columns: list[str], mapping: F.Mapping) -> bool:
-    """Transaction types (refund rows matched to their sales across the file) and hint columns
-    (a payment date or approver the mapping did not take) are decided on the eager path only.
-    (A ``Type`` column the mapping did not take as transaction types — Salesforce's opportunity
-    type — is decided from the same first rows on both paths: _first_rows.)"""
-    if mapping.column("transaction_type") is not None or mapping.column("refund_reference") is not None:
-        return True
-    return bool(S.hint_columns(mapping, columns))
+def _needs_eager_decisions(mapping: F.Mapping) -> bool:
+    """Transaction types (refund rows matched to their sales across the file) are decided on the
+    eager path only. (A ``Type`` column the mapping did not take as transaction types —
+    Salesforce's opportunity type — is decided from the same first rows on both paths:
+    _first_rows. Hint columns — a payment date or approver the mapping did not take — stream:
+    _Plan.hints.)"""
+    return mapping.column("transaction_type") is not None or mapping.column("refund_reference") is not None
 
 
 def _structural(scan: CsvScan, candidates: pl.DataFrame) -> tuple[list[int], pl.DataFrame]:
@@ -1155,7 +1168,12 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
         warnings.extend(S.unknown_status_warnings(
             after_counts, _revenue_by(used, "raw_after_sale_status").rename({"raw_after_sale_status": "raw_status"}),
             deal_export=plan.deal_export, overrides=plan.overrides, column="raw_after_sale_status"))
-    used = used.drop("raw_status", "raw_after_sale_status", "currency", strict=False)
+    data_rows = used.height + (data_others.height if data_others is not None else 0)
+    for name, column in plan.hints.items():  # as sales.hint_warnings: blank on some rows counted as sales, not all
+        amounts = used.filter(pl.col(_hint_blank(name)))["line_amount"]
+        if 0 < amounts.len() < data_rows:
+            warnings.append(S.hint_warning(str(raw.path), name, column, amounts))
+    used = used.drop("raw_status", "raw_after_sale_status", "currency", *map(_hint_blank, plan.hints), strict=False)
     used = _trim_dimensions(used)
     file_plan = R.FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                             unique_ids=plan.mapping.column("order_id") is not None and not multi_line)
