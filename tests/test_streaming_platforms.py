@@ -51,6 +51,7 @@ STREAMED = {
     "1709280000_订单导出.csv",
     "orders_export20240401103000.csv",
     "订单列表_20240401.csv",
+    "ebay.csv",  # footers named by the profile's patterns; a payment date decides the sales
 }
 
 

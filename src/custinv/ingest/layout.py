@@ -22,7 +22,7 @@ import polars as pl
 from custinv.ingest import status
 from custinv.ingest.profiles import Profile
 
-__all__ = ["GROUP_HEADER", "Composite", "apply_layout", "composite_customer"]
+__all__ = ["GROUP_HEADER", "Composite", "apply_layout", "composite_customer", "footer_pattern_hit"]
 
 GROUP_HEADER = "group_header"
 _SUBTOTAL = r"(?i)^\s*total\s+(?:for\s+)?\S"
@@ -125,11 +125,17 @@ def _ungroup(frame: pl.DataFrame, structural: pl.Expr, group_column: str) -> tup
 def _footers(frame: pl.DataFrame, structural: pl.Expr, patterns: tuple[str, ...]) -> pl.Expr:
     """Rows whose cells, joined by ``,``, match a profile's footer pattern are footers
     (eBay: ``10,record(s) downloaded,from …``, ``Seller ID : …``)."""
-    cols = [c for c in frame.columns if not c.startswith("__")]
-    text = pl.concat_str([pl.col(c).fill_null("") for c in cols], separator=",").str.strip_chars(",")
-    hit = pl.any_horizontal([text.str.contains(p) for p in patterns])
+    hit = footer_pattern_hit([c for c in frame.columns if not c.startswith("__")], patterns)
     codes = frame.select(pl.when(hit).then(pl.lit("footer")).otherwise(structural).alias("s"))["s"]
     return pl.lit(codes)
+
+
+def footer_pattern_hit(cols: list[str], patterns: tuple[str, ...]) -> pl.Expr:
+    """Per row: its cells, joined by ``,``, match one of a profile's footer patterns (both readers)."""
+    if not patterns:
+        return pl.lit(False)
+    text = pl.concat_str([pl.col(c).fill_null("") for c in cols], separator=",").str.strip_chars(",")
+    return pl.any_horizontal([text.str.contains(p) for p in patterns]).fill_null(False)
 
 
 def _fill_down(frame: pl.DataFrame, structural: pl.Expr, key: str, child_prefix: str | None) -> pl.DataFrame:

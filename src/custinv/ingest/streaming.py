@@ -24,9 +24,9 @@ order's lines (:mod:`custinv.ingest.order_lines`: the first-line fill, the amoun
 a bad total rejecting its order; refunds once per order) run batch by batch exactly as the
 eager path runs them on the whole file. An order whose lines are not one run hands the file
 back. Export profiles (:mod:`custinv.ingest.profiles`) whose files are plain tables stream,
-a composite customer key (receiver + phone) as a column made row by row and refunds known only
-by a status counted from the excluded rows; grouped reports, continuation rows, footer
-patterns and transaction types stay eager.
+a composite customer key (receiver + phone) as a column made row by row, refunds known only
+by a status counted from the excluded rows, a profile's footer patterns among the candidate
+rows; grouped reports, continuation rows and transaction types stay eager.
 
 Polars' streaming engine parses and decides every row with those rules (one query: reading,
 flags, parsing and decisions run together on all cores) and hands the rows over in batches;
@@ -716,7 +716,7 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     """One pass over the file; raises _HandBack as soon as a key cell is not plain."""
     read = _Read()
     decided_cols = _evidence_columns(plan)
-    flags = [sniff.structural_candidates(scan.names, scan.table.header_cells).alias("__cand__"),
+    flags = [_candidates(scan, plan.profile).alias("__cand__"),
              _not_plain(plan.mapping, plan.keys, plan.typed).alias("__odd__")]
     typed_fields = _typed_columns(plan, scan)
     typed_cols = {column: dtype for column, dtype in typed_fields.values()}
@@ -929,7 +929,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
         head.select(R.blank_to_null(pl.col(c))).to_series().drop_nulls().unique() if c else None
         for c in (status_col, mapping.column("after_sale_status")))
     plan.typed_sources = _typed_sources(mapping, scan)
-    data_head = _data_head(scan, head)
+    data_head = _data_head(scan, head, profile)
     _replan(plan, _odd_fields(plan, data_head), data_head)
     order_col = mapping.column("order_id")
     plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
@@ -937,9 +937,17 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     return plan
 
 
-def _data_head(scan: CsvScan, head: pl.DataFrame) -> pl.DataFrame:
+def _data_head(scan: CsvScan, head: pl.DataFrame, profile: Profile | None = None) -> pl.DataFrame:
     """The first rows but the structural candidates: what the plan decides columns from."""
-    return head.filter(~sniff.structural_candidates(scan.names, scan.table.header_cells))
+    return head.filter(~_candidates(scan, profile))
+
+
+def _candidates(scan: CsvScan, profile: Profile | None) -> pl.Expr:
+    """Rows that may be structural (sniff.structural_candidates), and rows a profile's footer
+    patterns name (eBay's ``10,record(s) downloaded``): their cells are kept, and _structural
+    decides them."""
+    patterns = profile.footer_patterns if profile is not None else ()
+    return sniff.structural_candidates(scan.names, scan.table.header_cells) | layout.footer_pattern_hit(scan.names, patterns)
 
 
 def _line_break_in_a_cell(scan: CsvScan, head: pl.DataFrame) -> bool:
@@ -959,11 +967,12 @@ def _refund_by_status(plan: _Plan) -> bool:
 
 def _streamable(profile: Profile) -> bool:
     """A profile whose export is a plain table: no layout the eager reader rewrites first
-    (grouped reports, continuation rows, marker columns, footers, anonymous names). A composite
-    customer key is a column made row by row (_Plan.derived); a refund known only by its status
-    is counted from the excluded rows, which the read keeps (_finish)."""
+    (grouped reports, continuation rows, marker columns, anonymous names). A composite customer
+    key is a column made row by row (_Plan.derived); a refund known only by its status is
+    counted from the excluded rows, which the read keeps (_finish); rows a footer pattern names
+    are candidates, decided footer by _structural."""
     return not (profile.group_column or profile.continuation_key or profile.child_prefix
-                or profile.marker_columns or profile.anonymous or profile.footer_patterns)
+                or profile.marker_columns or profile.anonymous)
 
 
 def _decide_fill(plan: _Plan, data_head: pl.DataFrame) -> None:
@@ -1016,7 +1025,8 @@ def _needs_eager_decisions(mapping: F.Mapping) -> bool:
     return mapping.column("transaction_type") is not None or mapping.column("refund_reference") is not None
 
 
-def _structural(scan: CsvScan, candidates: pl.DataFrame) -> tuple[list[int], pl.DataFrame]:
+def _structural(scan: CsvScan, candidates: pl.DataFrame, footer_patterns: tuple[str, ...] = ()
+                ) -> tuple[list[int], pl.DataFrame]:
     """(blank lines, structural codes by line) among the candidate rows, by the eager reader's
     rule (sniff.structural_codes). Its positions — which rows have no other row between them (a
     report name above ``Copyright …`` is footer) — come from the line numbers: a candidate row
@@ -1032,8 +1042,11 @@ def _structural(scan: CsvScan, candidates: pl.DataFrame) -> tuple[list[int], pl.
     rest = ordered.filter(~pl.col("__blank__")).with_columns(
         (pl.int_range(pl.len(), dtype=pl.Int64) + pl.col("__segment__")).alias("__pos__"))
     codes = sniff.structural_codes(rest, "__pos__", scan.names, scan.table.header_cells)
-    by_line = rest.select("__pos__", "__line__").join(codes, on="__pos__", how="inner", maintain_order="left")
-    return blank, by_line.select("__line__", pl.col("structural").alias("code"))
+    by_line = rest.select("__pos__", "__line__", layout.footer_pattern_hit(scan.names, footer_patterns).alias("__hit__")
+                          ).join(codes, on="__pos__", how="left", maintain_order="left")
+    # a profile's footer pattern makes a row footer whatever the rule said (layout._footers)
+    code = pl.when(pl.col("__hit__")).then(pl.lit("footer")).otherwise(pl.col("structural")).alias("code")
+    return blank, by_line.select("__line__", code).filter(pl.col("code").is_not_null())
 
 
 def _drop_structural_used(
@@ -1061,7 +1074,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
         pl.lit(True).alias("__cand__"), pl.lit(True).alias("__odd__"),
         *(pl.lit(None, dtype=pl.String).alias(_evidence(n)) for n in _decided_fields(plan)),
         *(pl.lit(0, dtype=pl.UInt8).alias(_point_evidence(n)) for n in plan.money)))
-    blank, codes = _structural(scan, candidates)
+    blank, codes = _structural(scan, candidates, plan.profile.footer_patterns if plan.profile is not None else ())
     blank_series = pl.Series(blank, dtype=pl.Int64)
     gone = pl.concat([blank_series, codes["__line__"]])
     # a candidate that is not structural is data: its key cells must be plain as well
@@ -1328,7 +1341,7 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
             except _Replan as replan:
                 if not replan.fields:
                     raise _HandBack from None
-                _replan(plan, replan.fields, _data_head(scan, head.with_columns(plan.derived)))
+                _replan(plan, replan.fields, _data_head(scan, head.with_columns(plan.derived), plan.profile))
             except _Revote as revote:
                 plan.deal_export = revote.deal_export
             except _Redecide as redecide:
