@@ -193,15 +193,14 @@ class _Plan:
     after_statuses: pl.Series | None = None  # the first rows' distinct second statuses
     date_format: str | None = None  # --date-format, else the profile's
     type_column: bool = False  # a column could be transaction types (the mapping said no, from TYPE_SAMPLE_ROWS rows)
-    #: id fields some value of which is not plain (a name, ``C 001``, ``N/A``): parsed by the
-    #: general id rules, which are row by row (parse.id_expr), so nothing about them is verified
-    general_ids: frozenset[str] = frozenset()
     derived: list[pl.Expr] = field(default_factory=list)  # columns made from others (a composite customer key)
     #: columns that could decide a field the mapping did not take (a payment date, an approver:
     #: sales.hint_columns); each row carries whether its cell is blank, for sales.hint_warning
     hints: dict[str, str] = field(default_factory=dict)
     #: key fields some cell of which was seen of another shape (an empty quoted cell "" is one:
-    #: the plain parse takes values as written): decided, never put back among the plain keys
+    #: the plain parse takes values as written): decided, never put back among the plain keys —
+    #: an id by the general id rules (row by row, parse.id_expr: nothing to verify), a date or
+    #: money column by its format (date_fmt, money)
     seen_odd: frozenset[str] = frozenset()
 
     @property
@@ -229,15 +228,10 @@ class _Plan:
         if self.mapping.column("currency") is not None or money:  # a money column may write its currency
             self.used_cols.append("currency")
 
-    def with_general_ids(self, fields: set[str] | frozenset[str]) -> None:
-        """Parse these id fields by the general rules: they leave the plain keys for good."""
-        self.general_ids |= fields
-        self.with_formats(self.date_fmt, self.money)
-
     @property
     def all_keys(self) -> list[str]:
-        """The key fields that may be plain (the general ids are not)."""
-        return [k for k in _key_fields(self.mapping) if k not in self.general_ids]
+        """The key fields that may be plain (not an id seen odd: it takes the general id rules)."""
+        return [k for k in _key_fields(self.mapping) if k not in self.seen_odd or k not in ("customer_id", "order_id")]
 
     @property
     def typed(self) -> dict[str, str]:
@@ -649,8 +643,7 @@ def _replan(plan: _Plan, fields: list[str], head: pl.DataFrame) -> None:
     id rules (row by row: the eager reader's own for such a column). Date and money columns are
     decided from the first rows (``head``, raw cells), as the eager reader decides from the whole
     column, and verified on every row's evidence (_verify_formats: _Redecide when it differs)."""
-    plan.seen_odd |= frozenset(fields)
-    plan.with_general_ids({f for f in fields if f in ("customer_id", "order_id")})
+    plan.seen_odd |= frozenset(fields)  # the odd ids leave the plain keys in with_formats below
 
     def values(name: str) -> pl.Series:
         column = plan.mapping.column(name)
