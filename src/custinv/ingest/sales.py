@@ -299,15 +299,18 @@ def hint_warnings(frame: pl.DataFrame, hints: list[dict[str, str]], paths: list[
         for field, column in file_hints.items():
             mine = frame.filter((pl.col("__file__") == index) & pl.col("__struct__").is_null())
             blank = mine.filter(pl.col(f"__hint_{field}").is_null() & (pl.col("__decision__") == "used"))
-            if blank.height == 0 or blank.height == mine.height:
-                continue
-            out.append(hint_warning(paths[index], field, column, blank["line_amount"]))
+            warning = hint_warning(paths[index], field, column, blank["line_amount"], mine.height)
+            if warning is not None:
+                out.append(warning)
     return out
 
 
-def hint_warning(path: str, field: str, column: str, amounts: pl.Series) -> str:
+def hint_warning(path: str, field: str, column: str, amounts: pl.Series, data_rows: int) -> str | None:
     """The warning for rows counted as sales whose hint column is blank (``amounts``: their line
-    amounts, summed exactly rounded — the same total however the rows were batched)."""
+    amounts, summed exactly rounded — the same total however the rows were batched), or None
+    when no row or every one of the file's ``data_rows`` is blank (the column says nothing)."""
+    if amounts.len() in (0, data_rows):
+        return None
     what, meaning = _HINT_MEANING[field]
     revenue = math.fsum(amounts.drop_nulls().to_list())
     return (f"{path}: {amounts.len()} row(s) counted as sales have {what} in {column!r} "

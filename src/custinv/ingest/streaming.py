@@ -1175,10 +1175,11 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
             after_counts, _revenue_by(used, "raw_after_sale_status").rename({"raw_after_sale_status": "raw_status"}),
             deal_export=plan.deal_export, overrides=plan.overrides, column="raw_after_sale_status"))
     data_rows = used.height + (data_others.height if data_others is not None else 0)
-    for name, column in plan.hints.items():  # as sales.hint_warnings: blank on some rows counted as sales, not all
-        amounts = used.filter(pl.col(_hint_blank(name)))["line_amount"]
-        if 0 < amounts.len() < data_rows:
-            warnings.append(S.hint_warning(str(raw.path), name, column, amounts))
+    for name, column in plan.hints.items():  # as sales.hint_warnings
+        warning = S.hint_warning(str(raw.path), name, column, used.filter(pl.col(_hint_blank(name)))["line_amount"],
+                                 data_rows)
+        if warning is not None:
+            warnings.append(warning)
     used = used.drop("raw_status", "raw_after_sale_status", "currency", *map(_hint_blank, plan.hints), strict=False)
     used = _trim_dimensions(used)
     file_plan = R.FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
