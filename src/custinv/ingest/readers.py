@@ -397,14 +397,17 @@ def scan_parquet_text(path: Path) -> CsvScan | None:
     except (pl.exceptions.PolarsError, OSError, ValueError):
         return None
     check_column_count(path, len(schema))
-    text, dropped = to_text(lazy)
-    names = list(text.collect_schema().names())
-    frame = text.with_row_index(_IDX).select(
-        *names, (pl.col(_IDX).cast(pl.Int64) + 1).alias(LINE), pl.lit(False).alias(RAGGED))
+    as_text, dropped = _text_exprs(lazy)
+    names = [e.meta.output_name() for e in as_text]
     typed = {n: d for n, d in schema.items() if n in names and typed_kind(d) is not None}
-    typed_frame = lazy.with_columns(text_exprs({n: d for n, d in schema.items() if n in names and n not in typed}))
-    typed_frame = typed_frame.with_row_index(_IDX).select(
-        *names, (pl.col(_IDX).cast(pl.Int64) + 1).alias(LINE), pl.lit(False).alias(RAGGED))
+    # the rows are numbered by the scan itself: a row index added above the text conversion
+    # kept a head(1000) from reaching the scan — the whole file was read and converted to text
+    # for the first rows (0.2 s and 400 MiB on 5M rows, for each head the plan took)
+    numbered = pl.scan_parquet(path, row_index_name=_IDX)
+    line = (pl.col(_IDX).cast(pl.Int64) + 1).alias(LINE)
+    frame = numbered.select(*as_text, line, pl.lit(False).alias(RAGGED))
+    typed_frame = numbered.select(*(pl.col(n) if n in typed else e for n, e in zip(names, as_text, strict=True)),
+                                  line, pl.lit(False).alias(RAGGED))
     notes = ["columns not readable as text, left out: " + ", ".join(dropped)] if dropped else []
     empty = pl.DataFrame(schema={**{n: pl.String for n in names}, LINE: pl.Int64, RAGGED: pl.Boolean})
     table = RawTable(frame=empty, path=path, format="parquet", encoding=None, delimiter=None, sheet=None,
