@@ -218,6 +218,11 @@ class _Plan:
         """Per row and hint column: is its cell blank (``__hint_blank_<field>``)."""
         return [S.hint_expr(f, c).is_null().alias(_hint_blank(f)) for f, c in self.hints.items()]
 
+    @property
+    def hint_blanks(self) -> list[str]:
+        """The names of those flag columns, carried with the used rows until the warning is made."""
+        return [_hint_blank(f) for f in self.hints]
+
     def with_formats(self, date_fmt: parse.DateFormat | None, money: dict[str, parse.MoneyFormat]) -> None:
         """Take these column decisions: a decided field leaves the plain keys (checked per row
         by shape) and is verified by its evidence instead (see _verify_formats)."""
@@ -414,7 +419,7 @@ def _canonical_query(frame: pl.LazyFrame, plan: _Plan, flags: list[pl.Expr], cel
     source = frame.with_columns(*flags, *plan.hint_flags).with_columns(
         pl.when(kept).then(pl.col(c)).alias(_cell(i)) for i, c in enumerate(cells))
     return R.canonical_columns(source, plan.mapping, 0, pl.lit(None, dtype=pl.String), plan.untrimmed,
-                               keep=[*_passed(flags, cells), *map(_hint_blank, plan.hints)], typed=set(plan.typed))
+                               keep=[*_passed(flags, cells), *plan.hint_blanks], typed=set(plan.typed))
 
 
 def _status_expr(plan: _Plan) -> pl.Expr:
@@ -913,7 +918,7 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     plan.warnings = [*profile_warnings, *mapping_warnings]
     plan.derived = derived
     plan.hints = S.hint_columns(mapping, columns)
-    plan.used_cols.extend(map(_hint_blank, plan.hints))
+    plan.used_cols.extend(plan.hint_blanks)
     plan.type_column = type_like
     plan.profile = profile
     plan.overrides = status_overrides_of(settings)
@@ -1180,7 +1185,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
                                  data_rows)
         if warning is not None:
             warnings.append(warning)
-    used = used.drop("raw_status", "raw_after_sale_status", "currency", *map(_hint_blank, plan.hints), strict=False)
+    used = used.drop("raw_status", "raw_after_sale_status", "currency", *plan.hint_blanks, strict=False)
     used = _trim_dimensions(used)
     file_plan = R.FilePlan(raw, plan.mapping, plan.amount_mode, plan.plain,
                             unique_ids=plan.mapping.column("order_id") is not None and not multi_line)
