@@ -131,3 +131,23 @@ def test_sample_orders_are_sorted_by_customer_then_date_then_ledger_order() -> N
     engine = PolarsEngine(ledger, D(2024, 1, 3))
     assert engine.sample_orders(None)["amount"].to_list() == [3.0, 4.0, 2.0, 1.0]
     assert_frame_equal(engine.sample_orders(pl.Series(["b"])), ledger.head(1).drop("order_id"))
+
+
+def test_per_customer_totals_come_in_id_order_flagged_sorted() -> None:
+    """customer_totals and purchase_totals come sorted by id and say so (their consumers' sort by
+    id then has nothing to do); the order of the whole sequence's customers is found once."""
+    ids = [f"c{(i * 7919) % 101:03d}" for i in range(101)]  # every id once, not in id order
+    ledger = _ledger([(c, D(2024, 1, 1 + i % 28), float(i)) for i, c in enumerate(ids)]
+                     + [(c, D(2024, 3, 1 + i % 28), 1.0) for i, c in enumerate(ids[:40])])
+    engine = PolarsEngine(ledger, D(2024, 3, 31))
+    for totals in (engine.customer_totals(), engine.purchase_totals(D(2024, 3, 31)),
+                   engine.purchase_totals(D(2024, 2, 1)), engine.customer_totals()):
+        assert totals["customer_id"].to_list() == sorted(ids)
+        assert totals["customer_id"].flags["SORTED_ASC"]
+        assert_frame_equal(totals, totals.sort("customer_id"))
+    order = engine._id_order
+    engine.purchase_totals(D(2024, 3, 31))
+    assert engine._id_order is order  # reused, not sorted again
+    totals = engine.customer_totals()
+    revenue = dict(zip(totals["customer_id"], totals["revenue"], strict=True))
+    assert revenue[ids[0]] == 0.0 + 1.0 and revenue[ids[100]] == 100.0  # each customer's own sums, moved with them

@@ -55,6 +55,7 @@ class PolarsEngine(OrderEngine):
         self._sequence = sequence
         self._rows_index_orders = True  # the sequence's ``row`` numbers rows of ``orders``
         self._checked = False
+        self._id_order: pl.Series | None = None  # the whole sequence's customers in id order (_in_id_order)
 
     @classmethod
     def from_sequence(cls, sequence: pl.DataFrame, as_of: dt.date | None) -> PolarsEngine:
@@ -103,17 +104,32 @@ class PolarsEngine(OrderEngine):
         starts = seq["prev_date"].is_null()
         first_rows = np.flatnonzero(starts.to_numpy())
         bounds = np.r_[first_rows, seq.height]
-        return pl.DataFrame({
+        return self._in_id_order(pl.DataFrame({
             "customer_id": seq["customer_id"].gather(first_rows),
             "first_order": seq["order_date"].gather(first_rows),
             "last_order": seq["order_date"].gather(bounds[1:] - 1),
             "orders": pl.Series(np.diff(bounds), dtype=pl.Int64),
             "revenue": pl.Series(run_folds(starts, seq["amount"]), dtype=pl.Float64),
-        }, schema=TOTALS_SCHEMA)
+        }, schema=TOTALS_SCHEMA), whole=True)
+
+    def _in_id_order(self, totals: pl.DataFrame, *, whole: bool) -> pl.DataFrame:
+        """Per-customer rows (one per run of the sequence, in its order) sorted by customer id
+        and flagged sorted, so that their consumers' sort by id (the summary, the CLV inputs)
+        finds nothing to do. The order of the whole sequence's customers (``whole``: the runs
+        of every order up to ``as_of``) is found once and reused — a string sort of the ids
+        was made twice per audit (0.1 s for 500k customers, each time)."""
+        if whole:
+            if self._id_order is None or self._id_order.len() != totals.height:
+                self._id_order = totals["customer_id"].arg_sort()
+            order = self._id_order
+        else:
+            order = totals["customer_id"].arg_sort()
+        return totals[order].with_columns(pl.col("customer_id").set_sorted())
 
     def purchase_totals(self, calibration_end: dt.date, *, cost: bool = False) -> pl.DataFrame:
         seq = self.sequence
-        if seq.height and seq["order_date"].max() > calibration_end:  # type: ignore[operator]
+        whole = not (seq.height and seq["order_date"].max() > calibration_end)  # type: ignore[operator]
+        if not whole:
             seq = seq.filter(pl.col("order_date") <= pl.lit(calibration_end, dtype=pl.Date))
         date, prev = pl.col("order_date"), pl.col("prev_date")
         start = prev.is_null()
@@ -138,7 +154,7 @@ class PolarsEngine(OrderEngine):
         if cost:
             costs = self.orders["cost"].gather(rows["row"])
             out = out.with_columns(pl.Series("cost", run_folds(starts, costs), dtype=pl.Float64))
-        return out
+        return self._in_id_order(out, whole=whole)
 
     def holdout_purchases(self, calibration_end: dt.date) -> pl.DataFrame:
         seq = self.sequence
