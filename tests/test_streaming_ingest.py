@@ -295,6 +295,32 @@ def test_quoted_line_breaks_are_found_only_where_quotes_exist(tmp_path: Path) ->
     assert not contains_byte(plain, b'"') and contains_byte(quoted, b'"') and not contains_byte(empty, b'"')
 
 
+def test_the_head_of_a_scan_that_counts_line_breaks_reads_the_first_rows_only(tmp_path: Path) -> None:
+    """The count is a running sum: a head taken above it read and counted the whole file for the
+    plan's first rows. CsvScan.head adds the count to the file's first rows — the same rows and
+    line numbers, with the slice now the scan's own."""
+    from custinv.ingest import fields as F
+    from custinv.ingest.readers import scan_plain_csv
+
+    lines = ["order_id,customer_id,note"]
+    for i in range(40):
+        note = f'"line one\nline two {i}"' if i % 3 == 0 else f"plain {i}"
+        lines.append(f"{i},C{i % 7},{note}")
+    path = tmp_path / "notes.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    scan = scan_plain_csv(path, header_score=F.header_score, spare=False)
+    assert scan is not None
+    counting = scan.counting_line_breaks()
+    for rows in (0, 1, 5, 40, 100):
+        head = counting.head(rows).collect()
+        assert head.equals(counting.frame.head(rows).collect())
+        # row i starts on line 2 + i + the breaks of the notes above it (one per third row)
+        assert head["__line__"].to_list() == [2 + i + (i + 2) // 3 for i in range(min(rows, 40))]
+    plan = counting.head(5).explain()
+    assert "SLICE" in plan[plan.index("Csv SCAN"):], plan
+    assert scan.head(5).collect().equals(scan.frame.head(5).collect())
+
+
 @pytest.mark.parametrize("late", [False, True])
 @pytest.mark.parametrize("batch_rows", [500_000, 7])
 def test_quoted_line_breaks_are_counted_in_the_line_numbers(tmp_path: Path, late: bool, batch_rows: int,

@@ -330,6 +330,8 @@ class CsvScan:
     temporary: Path | None = None
     #: ``__line__`` counts the line breaks inside quoted cells (see counting_line_breaks)
     counts_line_breaks: bool = False
+    #: with counts_line_breaks: ``frame`` before the count was added (see head)
+    uncounted: pl.LazyFrame | None = None
 
     @property
     def scanned(self) -> Path:
@@ -380,8 +382,19 @@ class CsvScan:
         The scan's copy, if any, stays this scan's to discard."""
         if self.counts_line_breaks:
             return self
-        frame = self.frame.with_columns((pl.col(LINE) + line_breaks_above(self.cells)).alias(LINE))
-        return replace(self, frame=frame, counts_line_breaks=True)
+        return replace(self, frame=self._counted(self.frame), counts_line_breaks=True, uncounted=self.frame)
+
+    def _counted(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.with_columns((pl.col(LINE) + line_breaks_above(self.cells)).alias(LINE))
+
+    def head(self, rows: int) -> pl.LazyFrame:
+        """``frame``'s first ``rows`` rows, read from the file's first rows. The count of line
+        breaks is a running sum, which a head taken above it does not reach: ``frame.head(n)``
+        of a counting scan read and counted the whole file (every cell of every row) for the
+        first rows; the running sum of the first rows is the same sum, so it is added after."""
+        if self.counts_line_breaks and self.uncounted is not None:
+            return self._counted(self.uncounted.head(rows))
+        return self.frame.head(rows)
 
 
 def scan_parquet_text(path: Path) -> CsvScan | None:

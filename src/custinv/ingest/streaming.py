@@ -1067,7 +1067,7 @@ def _drop_structural_used(
 def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Ledger:
     """Everything after the last batch: structural rows, the checks, the accounting."""
     raw = scan.table
-    empty_cells = scan.frame.head(0).collect()
+    empty_cells = scan.head(0).collect()
     candidates = _concat(read.candidates, empty_cells.with_columns(
         pl.lit(True).alias("__cand__"), pl.lit(True).alias("__odd__"),
         *(pl.lit(None, dtype=pl.String).alias(_evidence(n)) for n in _decided_fields(plan)),
@@ -1316,7 +1316,7 @@ def _first_rows(scan: CsvScan, rows: int | None = None) -> pl.DataFrame:
     rows = HEAD_ROWS if rows is None else rows
     size = rows
     while True:
-        head = scan.frame.head(size).collect()
+        head = scan.head(size).collect()
         data = head.filter(~pl.col("__line__").is_in(pl.Series(scan.blank_lines(head), dtype=pl.Int64).implode()))
         if data.height >= rows or head.height < size:
             return data.head(rows)
