@@ -295,6 +295,22 @@ def test_quoted_line_breaks_are_found_only_where_quotes_exist(tmp_path: Path) ->
     assert not contains_byte(plain, b'"') and contains_byte(quoted, b'"') and not contains_byte(empty, b'"')
 
 
+@settings(max_examples=200, deadline=None)
+@given(content=st.binary(max_size=80), needle=st.binary(min_size=1, max_size=3), chunk=st.sampled_from([4, 8, 40, 16 << 20]))
+def test_contains_byte_finds_a_needle_wherever_the_buffers_cut_it(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes, needle: bytes, chunk: int
+) -> None:
+    """The file is read through a small reused buffer (no memory map): a needle cut by a
+    buffer's end is still found, nothing else is."""
+    from custinv.ingest import readers
+
+    path = tmp_path_factory.mktemp("bytes") / "f.bin"
+    path.write_bytes(content)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(readers, "_CHUNK", chunk)
+        assert readers.contains_byte(path, needle) == (needle in content)
+
+
 def test_the_head_of_a_scan_that_counts_line_breaks_reads_the_first_rows_only(tmp_path: Path) -> None:
     """The count is a running sum: a head taken above it read and counted the whole file for the
     plan's first rows. CsvScan.head adds the count to the file's first rows — the same rows and
@@ -404,6 +420,66 @@ def test_multi_line_orders_stream_as_the_eager_path_reads_them(tmp_path: Path, s
     assert lazy is not None
     assert (expected.orders["lines"] > 1).any()
     assert_same(lazy, expected)
+
+
+def write_sorted_line_items(path: Path, anomaly: str | None = None, *, customer_first: bool = False) -> Path:
+    """60 orders in ascending id order, one to three lines each (each line its own amount), as a
+    shop export writes line items; ``anomaly`` changes order 40 (past a 20-row head): ``descending``
+    gives it an id below the others, ``blank_id`` blanks one line's id, ``customer`` gives its
+    second line another customer. ``customer_first``: the customer column comes first (a blank
+    order id is then not a structural candidate)."""
+    header = ["Order ID", "Customer ID", "Order Date", "Amount", "Quantity", "Channel"]
+    rows: list[list[str]] = []
+    for k in range(1, 61):
+        lines = 1 + (k % 3 == 0) + (k % 5 == 0) + (k == 40)
+        for j in range(lines):
+            order = "4000" if anomaly == "descending" and k == 40 else str(5000 + k)
+            customer = f"C{k % 9}"
+            if k == 40 and j == 1:
+                order = "" if anomaly == "blank_id" else order
+                customer = "C99" if anomaly == "customer" else customer
+            rows.append([order, customer, f"2024-01-{1 + k % 28:02d}", f"{k}.{j}5", str(1 + j), ["web", "app"][k % 2]])
+    if customer_first:
+        header = [header[1], header[0], *header[2:]]
+        rows = [[r[1], r[0], *r[2:]] for r in rows]
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("batch_rows", [500_000, 7, 1])
+@pytest.mark.parametrize(("anomaly", "customer_first"), [
+    (None, False), (None, True), ("descending", False), ("blank_id", False), ("blank_id", True),
+    ("customer", False),
+])
+def test_line_items_are_grouped_into_orders_as_the_batches_come(
+    tmp_path: Path, anomaly: str | None, customer_first: bool, batch_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Line items in ascending id order are grouped batch by batch (the read holds orders, not
+    lines; an order cut by a batch end waits for the next batch) into the eager reader's orders.
+    What only the whole file's grouping reads right — an id out of order, a blank id (a
+    customer-day order; with the id in the first column, a row that looks structural and is a
+    line), a customer changing inside an order's lines — is found by the read, and the file is
+    read again keeping the lines: the same ledger."""
+    path = write_sorted_line_items(tmp_path / "lines.csv", anomaly, customer_first=customer_first)
+    settings = Settings(max_reject_rate=1.0)
+    monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(S, "HEAD_ROWS", 20)
+    plans: list[tuple[bool, bool]] = []
+    real = S._read_batches
+    monkeypatch.setattr(S, "_read_batches", lambda scan, plan, *a: plans.append((plan.group_lines, plan.fill))
+                        or real(scan, plan, *a))
+    lazy = S.build_ledger_streaming(path, settings)
+    expected = eager(path, settings, monkeypatch)
+    assert lazy is not None
+    assert (expected.orders["lines"] > 1).any()
+    assert_same(lazy, expected)
+    assert plans[0] == (True, False)  # the first read grouped as it went
+    if anomaly is None:
+        assert len(plans) == 1
+    else:
+        assert plans[1:] == [(False, False)]  # read again, the lines grouped at the end
+    if anomaly == "customer":
+        assert expected.orders.filter(pl.col("order_id") == "5040").height == 2  # one order id, two customers
 
 
 @pytest.mark.parametrize(("gaps", "repeated"), [(0.5, False), (0.0, True)])

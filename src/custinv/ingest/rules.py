@@ -419,10 +419,51 @@ def orders_from_lines(used: pl.DataFrame, plans: list[FilePlan], *, one_line: bo
     instead of hashing every id. Only those lines are grouped; the one-line orders take their
     one-value form, and both are merged back in the order of each order's first line — the
     group_by's order, with each group's values summed in the same row order."""
+    aggs, one, dims = _order_aggregations(plans)
+    modes = {p.amount_mode for p in plans}
     order_key = pl.coalesce(
         pl.col("order_id"),
         pl.concat_str([pl.col("customer_id"), pl.col("order_date").cast(pl.String)], separator="|"),
     )
+    if one_line if one_line is not None else _one_line_orders(used, plans):
+        grouped = used.select(one)
+    else:
+        if "__amount_mode__" not in used.columns and len(modes) > 1:  # (the streaming path: one file, one mode)
+            used = used.with_columns(pl.lit(plans[0].amount_mode).alias("__amount_mode__"))
+        if used["order_id"].null_count():  # customer-days for the lines without an id
+            grouped = (
+                used.with_columns(order_key.alias("order_id"))
+                .group_by("customer_id", "order_id", maintain_order=True)
+                .agg(aggs)
+            )
+        else:
+            grouped = _group_shared_ids(used, aggs, one, adjacent_ids)
+    # Kept in the order of each order's first line: every consumer that needs an order sorts
+    # (the summary by customer, the order sequence by customer and date) — sorting the whole
+    # ledger here as well cost 3-4 s on 10M rows (the gather of its string columns).
+    return _categorical_dimensions(grouped, dims)
+
+
+def orders_from_runs(lines: pl.DataFrame, plans: list[FilePlan]) -> pl.DataFrame | None:
+    """:func:`orders_from_lines` of lines whose order ids are never null and whose equal order
+    ids are neighbours, cut after an order's last line — the streaming reader's batches of a
+    line-item export, grouped as they come (its memory then holds orders, not lines). The same
+    orders, in the same order, with the same sums as orders_from_lines gives the whole file;
+    None when a customer changes inside a run of one order id (orders_from_lines then groups by
+    customer and order id, lines that are not neighbours)."""
+    aggs, one, dims = _order_aggregations(plans)
+    grouped = _group_runs(lines, aggs, one)
+    return None if grouped is None else _categorical_dimensions(grouped, dims)
+
+
+def _categorical_dimensions(orders: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
+    """Dimensions hold a few distinct values on millions of rows: as categoricals they take 4
+    bytes a row instead of 16 (240 MB less on 10M orders with two dimensions)."""
+    return orders.with_columns(pl.col(d).cast(pl.Categorical) for d in dims) if dims else orders
+
+
+def _order_aggregations(plans: list[FilePlan]) -> tuple[list[pl.Expr], list[pl.Expr], list[str]]:
+    """(an order's aggregations over its lines, a one-line order's values, the dimensions)."""
     modes = {p.amount_mode for p in plans}
     if modes == {"order_total"}:  # one mode for every line: no per-order choice (a when/then per group is slow)
         order_amount = pl.col("line_amount").first()
@@ -457,25 +498,7 @@ def orders_from_lines(used: pl.DataFrame, plans: list[FilePlan], *, one_line: bo
     ]
     if has_cost:
         one.append(cost.fill_null(0.0).alias("cost"))
-    if one_line if one_line is not None else _one_line_orders(used, plans):
-        grouped = used.select(one)
-    else:
-        if "__amount_mode__" not in used.columns and len(modes) > 1:  # (the streaming path: one file, one mode)
-            used = used.with_columns(pl.lit(plans[0].amount_mode).alias("__amount_mode__"))
-        if used["order_id"].null_count():  # customer-days for the lines without an id
-            grouped = (
-                used.with_columns(order_key.alias("order_id"))
-                .group_by("customer_id", "order_id", maintain_order=True)
-                .agg(aggs)
-            )
-        else:
-            grouped = _group_shared_ids(used, aggs, one, adjacent_ids)
-    # Kept in the order of each order's first line: every consumer that needs an order sorts
-    # (the summary by customer, the order sequence by customer and date) — sorting the whole
-    # ledger here as well cost 3-4 s on 10M rows (the gather of its string columns).
-    # Dimensions hold a few distinct values on millions of rows: as categoricals they take 4 bytes
-    # a row instead of 16 (240 MB less on 10M orders with two dimensions).
-    return grouped.with_columns(pl.col(d).cast(pl.Categorical) for d in dims) if dims else grouped
+    return aggs, one, dims
 
 
 def _group_shared_ids(used: pl.DataFrame, aggs: list[pl.Expr], one: list[pl.Expr], adjacent_ids: bool) -> pl.DataFrame:

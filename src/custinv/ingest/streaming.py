@@ -48,6 +48,7 @@ held and no 10M-row frame is copied to drop rows from it. Dimensions are kept as
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ from custinv.ingest.profiles import Profile
 from custinv.ingest.readers import (
     RAGGED,
     CsvScan,
+    RawTable,
     detect_format,
     float_text,
     is_ragged_error,
@@ -202,6 +204,10 @@ class _Plan:
     #: an id by the general id rules (row by row, parse.id_expr: nothing to verify), a date or
     #: money column by its format (date_fmt, money)
     seen_odd: frozenset[str] = frozenset()
+    #: line items grouped into orders batch by batch (_LineOrders): the first rows hold multi-line
+    #: orders, one run per order id, in ascending id order — what the read then verifies row by
+    #: row (else _Regroup: read again keeping the lines, grouped at the end)
+    group_lines: bool = False
 
     @property
     def mapped(self) -> frozenset[str]:
@@ -376,6 +382,91 @@ class _Runs:
 
 
 @dataclass
+class _LineOrders:
+    """The used lines of a line-item export grouped into orders as the batches come
+    (_Plan.group_lines), so that the read holds orders, not lines: each batch's lines up to its
+    last order's first line are grouped (rules.orders_from_runs: the orders, order and sums
+    orders_from_lines gives the whole file), the last order's lines wait for the next batch.
+
+    What the end of the read asks of the used lines is kept beside them: ``narrow`` — their
+    status, second status, currency and hint flags (and line amounts when one of those is
+    there; a column of nulls holds the row count), ``first`` — the first five (the samples),
+    ``latest`` — the latest order date (the as-of). Structural candidates are not grouped
+    (read.used keeps them): one that turns out to be data raises _Regroup at the end, as does
+    an order id seen out of ascending order, a blank order id, or a customer changing inside an
+    order's run — the read is then made again keeping the lines."""
+
+    file_plan: R.FilePlan
+    checked: list[str]  # the columns ``narrow`` keeps
+    drop: list[str]  # the columns grouping does not use
+    orders: list[pl.DataFrame] = field(default_factory=list)
+    narrow: list[pl.DataFrame] = field(default_factory=list)
+    first: pl.DataFrame | None = None
+    latest: dt.date | None = None
+    carry: pl.DataFrame | None = None  # the last order's lines so far
+
+    @classmethod
+    def of(cls, plan: _Plan, table: RawTable, used_cols: list[str]) -> _LineOrders:
+        checks = [c for c in ("raw_status", "raw_after_sale_status", "currency", *plan.hint_blanks) if c in used_cols]
+        amounts = ["line_amount"] if any(c != "currency" for c in checks) else []
+        return cls(R.FilePlan(table, plan.mapping, plan.amount_mode, plan.plain, unique_ids=False),
+                   [*checks, *amounts], ["__cand__", "__gap__", *checks])
+
+    def add(self, lines: pl.DataFrame) -> None:
+        """The next used lines (no candidate among them), in file order."""
+        if self.carry is None:  # the first batch: what an empty file's orders are made of
+            self.carry = _trim_dimensions(lines.head(0).drop(self.drop, strict=False))
+        if lines.height == 0:
+            return
+        if lines["order_id"].null_count():
+            raise _Regroup  # customer-days: lines far apart may be one order
+        self.narrow.append(lines.select(*self.checked, pl.repeat(None, lines.height, dtype=pl.Null).alias("__rows__")))
+        if self.first is None or self.first.height < 5:
+            head = lines.head(5)
+            self.first = head if self.first is None else pl.concat([self.first, head]).head(5)
+        latest = lines["order_date"].max()
+        if isinstance(latest, dt.date) and (self.latest is None or latest > self.latest):
+            self.latest = latest
+        lines = _trim_dimensions(lines.drop(self.drop, strict=False))
+        if self.carry is not None and self.carry.height:
+            lines = pl.concat([self.carry, lines])
+        ids = lines["order_id"]
+        n = lines.height
+        # the last order's first line: the last row whose id differs from the row above it
+        starts = ids.slice(1) != ids.slice(0, n - 1) if n > 1 else pl.Series([], dtype=pl.Boolean)
+        last_start = int(starts.arg_true().max() or 0) + 1 if starts.any() else 0
+        self.carry = lines.slice(last_start)
+        self._group(lines.slice(0, last_start))
+
+    def _group(self, lines: pl.DataFrame) -> None:
+        if lines.height:
+            orders = R.orders_from_runs(lines, [self.file_plan])
+            if orders is None:
+                raise _Regroup
+            self.orders.append(orders)
+
+    def finish(self) -> pl.DataFrame:
+        """Every order (the last one's lines grouped now)."""
+        if self.carry is not None:
+            self._group(self.carry)
+            if not self.orders:  # no line at all: the orders' columns, no row
+                self.orders.append(R.orders_from_lines(self.carry, [self.file_plan], one_line=True))
+            self.carry = None
+        return pl.concat(self.orders)
+
+    def checked_lines(self, empty: pl.DataFrame) -> pl.DataFrame:
+        """The used lines' checked columns (``empty``: the used lines' schema, for a file with none)."""
+        if not self.narrow:
+            return empty.select(*self.checked, pl.repeat(None, 0, dtype=pl.Null).alias("__rows__"))
+        return pl.concat(self.narrow)
+
+
+class _Regroup(Exception):
+    """Line items grouped batch by batch (_Plan.group_lines) met what only the whole file's
+    grouping reads right: read again keeping the lines."""
+
+
+@dataclass
 class _Read:
     """What the batches left behind."""
 
@@ -391,6 +482,7 @@ class _Read:
     shared: bool = False  # some order has several lines
     votes: AmountVotes = field(default_factory=AmountVotes)
     refunds: list[pl.Series] = field(default_factory=list)  # sales.refunds_per_order of each batch
+    lines: _LineOrders | None = None  # _Plan.group_lines: the used lines' orders (read.used: the candidate rows)
 
 
 def _decide_query(frame: pl.LazyFrame, plan: _Plan, settings: Settings, flags: list[pl.Expr],
@@ -734,6 +826,8 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
     else:
         batches = _decide_query(frame, plan, settings, flags, other_cols, cells).collect_batches(chunk_size=BATCH_ROWS)
     has_order_ids = plan.mapping.column("order_id") is not None and not plan.fill
+    if plan.group_lines and has_order_ids:
+        read.lines = _LineOrders.of(plan, scan.table, used_cols)
     for decided in batches:
         cand, odd = decided["__cand__"], decided["__odd__"]
         if (odd & ~cand).any():  # a key cell of another shape: read again with that column decided
@@ -744,16 +838,26 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
             read.candidates.append(decided.filter(cand).select(*as_cells, "__line__", "__odd__", *decided_cols)
                                    .with_columns(typed_cell_text))
         if decided.select(is_used.all()).item():
-            read.used.append(decided[used_cols])  # nothing to filter: no copy (select() copied, 7 ms a batch)
+            used = decided[used_cols]  # nothing to filter: no copy (select() copied, 7 ms a batch)
         else:
-            read.used.append(decided.filter(is_used)[used_cols])
+            used = decided.filter(is_used)[used_cols]
             read.others.append(decided.filter(~is_used)[[*other_cols, "__cand__", "__gap__", "__decision__"]]
                                .with_columns(typed_raw_text))
         # used ids in file order (with other rows their uniqueness is checked by hashing at the end)
-        read.ids.follow(read.used[-1]["order_id"])
+        read.ids.follow(used["order_id"])
         if has_order_ids:
             data = decided.filter(~cand) if cand.any() else decided
             read.runs.follow(data.select("order_id", "__gap__", "line_amount"))
+        if read.lines is None:
+            read.used.append(used)
+        else:
+            if not read.ids.nondecreasing:
+                raise _Regroup  # an order's lines may come back later: they are grouped at the end
+            used_cand = used["__cand__"]
+            if used_cand.any():  # kept as lines until _finish knows whether they are structural
+                read.used.append(used.filter(used_cand))
+                used = used.filter(~used_cand)
+            read.lines.add(used)
         read.rows += decided.height
         if on_rows is not None:
             on_rows(read.rows, max(estimate, read.rows))
@@ -932,7 +1036,19 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     order_col = mapping.column("order_id")
     plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
     _decide_fill(plan, data_head)
+    plan.group_lines = plan.multi_line and not plan.fill and _ascending_ids(data_head, order_col)
     return plan
+
+
+def _ascending_ids(head: pl.DataFrame, order_col: str | None) -> bool:
+    """The first rows' order ids are all written and never decrease (_IdOrder's test): an
+    order's lines are then one run, and the read can group them as it goes (_Plan.group_lines)."""
+    if order_col is None or head.height == 0:
+        return False
+    ids = head.select(R.blank_to_null(pl.col(order_col))).to_series()
+    order = _IdOrder()
+    order.follow(ids)
+    return ids.null_count() == 0 and order.nondecreasing
 
 
 def _data_head(scan: CsvScan, head: pl.DataFrame, profile: Profile | None = None) -> pl.DataFrame:
@@ -1081,7 +1197,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
         raise _Replan(_odd_fields(plan, odd_data))
     if _decided_fields(plan):
         _verify_formats(plan, read.evidence, candidates.filter(~pl.col("__line__").is_in(gone.implode())), settings)
-    used = _concat(read.used, pl.DataFrame(schema={c: None for c in plan.used_cols}))
+    used = _concat(read.used, pl.DataFrame(schema={c: None for c in [*plan.used_cols, "__cand__", "__gap__"]}))
     others = pl.concat(read.others) if read.others else None
     if candidates.height:
         provisional = pl.col("__line__").is_in(
@@ -1089,6 +1205,8 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
         candidates = candidates.with_columns((~provisional).alias("__provisional_used__"))
         used, moved = _drop_structural_used(used, candidates, gone)
     used = used.drop("__cand__")
+    if read.lines is not None and used.height:
+        raise _Regroup  # a row that looked structural is an order's line: grouped in its place at the end
     if others is not None:
         others = others.filter(~pl.col("__line__").is_in(blank_series.implode()))
         others = others.with_columns(
@@ -1114,9 +1232,13 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     else:
         runs_hold = read.runs.ids.nondecreasing and (order_col is None or data_candidates.select(
             R.blank_to_null(pl.col(order_col)).is_null().all()).item())
+        if read.lines is not None and not runs_hold:
+            raise _Regroup
         multi_line = order_col is not None and _multi_line_orders(
             used, data_others, read.ids, plan, read.runs if runs_hold else None)
     used = used.drop("__gap__")
+    if read.lines is not None:  # the used lines are orders already: the checks below read what was kept of them
+        used = read.lines.checked_lines(used)
     status_counts = _status_counts(plan, used, data_others)
     if plan.mapping.column("status"):
         voted = status_counts.drop_nulls("raw_status")
@@ -1161,12 +1283,13 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
 
     as_of = settings.as_of_date()
     if as_of is None and used.height:
-        as_of = used["order_date"].max()  # type: ignore[assignment]
+        as_of = read.lines.latest if read.lines is not None else used["order_date"].max()  # type: ignore[assignment]
     raw.rows_read = rows
     raw.skipped_blank += len(blank)
     sample_cols = ["customer_id", "order_id", "order_date", "line_amount", "quantity", "raw_status", "currency"]
-    samples = used.head(5).select(
-        [(pl.col(c).cast(pl.String) if c in ("raw_status", "currency") else pl.col(c)) if c in used.columns
+    first_lines = read.lines.first if read.lines is not None and read.lines.first is not None else used
+    samples = first_lines.head(5).select(
+        [(pl.col(c).cast(pl.String) if c in ("raw_status", "currency") else pl.col(c)) if c in first_lines.columns
          else pl.lit(None, dtype=pl.String).alias(c) for c in sample_cols]
     )
     warnings = list(plan.warnings)
@@ -1198,8 +1321,9 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     R.check_usable(source, settings)
     check_strict(source, settings)
     return R.Ledger(
-        orders=R.orders_from_lines(used, [file_plan], one_line=None if not multi_line else False,
-                                   adjacent_ids=read.ids.nondecreasing),
+        orders=(read.lines.finish() if read.lines is not None else
+                R.orders_from_lines(used, [file_plan], one_line=None if not multi_line else False,
+                                    adjacent_ids=read.ids.nondecreasing)),
         as_of=as_of,
         currency=currency,
         source=source,
@@ -1349,6 +1473,8 @@ def _build(path: Path, settings: Settings, scan: CsvScan, on_rows: RowProgress |
                 plan.fill = plan.multi_line = True
             except _Reamount as reamount:
                 plan.amount_mode = reamount.mode
+            except _Regroup:
+                plan.group_lines = False
         return None
     except _HandBack:
         return None
