@@ -51,7 +51,7 @@ def add_prospects(frame: pl.DataFrame | pl.LazyFrame, prospects: pl.DataFrame | 
         .select(pl.col("customer_id").cast(pl.String))
         .drop_nulls()
         .unique(maintain_order=True)
-        .join(lf.select("customer_id"), on="customer_id", how="anti")
+        .join(lf.select("customer_id"), on="customer_id", how="anti", maintain_order="left")  # the master's order, every run
         .with_columns(pl.lit(0, pl.Int64).alias("orders"), pl.lit(0.0).alias("revenue"))
     )
     return pl.concat([lf, new_ids], how="diagonal_relaxed")

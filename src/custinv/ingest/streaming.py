@@ -433,8 +433,8 @@ class _LineOrders:
         ids = lines["order_id"]
         n = lines.height
         # the last order's first line: the last row whose id differs from the row above it
-        starts = ids.slice(1) != ids.slice(0, n - 1) if n > 1 else pl.Series([], dtype=pl.Boolean)
-        last_start = int(starts.arg_true().max() or 0) + 1 if starts.any() else 0
+        starts = (ids.slice(1) != ids.slice(0, n - 1)).arg_true() if n > 1 else pl.Series([], dtype=pl.UInt32)
+        last_start = int(starts[-1]) + 1 if starts.len() else 0
         self.carry = lines.slice(last_start)
         self._group(lines.slice(0, last_start))
 
