@@ -36,6 +36,7 @@ from custinv.ingest.ledger import Ledger
 from custinv.ingest.master import read_master
 from custinv.ingest.sources import Source, as_source, check_side_input
 from custinv.ingest.tickets import read_tickets
+from custinv.memory import release_freed_memory
 from custinv.models import ClvSection, Stocktake, Tool
 
 
@@ -172,6 +173,7 @@ def analyse(
             clv_frame, clv_section = customer_lifetime_value(engine, buyers, as_of, settings)
             classified = attach_clv(classified, clv_frame)
             buyers = classified.filter(pl.col("orders") >= 1) if master is not None else classified
+            release_freed_memory()  # the fit's NumPy arrays, kept by the C allocator (custinv.memory)
 
     if isinstance(engine, PolarsEngine):
         engine.release_ids()  # only the CLV inputs read them: 160 MB less below
