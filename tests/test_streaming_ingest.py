@@ -272,17 +272,20 @@ def test_progress_hears_every_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_increasing_ids_are_unique_without_hashing(batches: list[list[str | None]]) -> None:
     import polars as pl
 
-    order = S._IdOrder()
-    for ids in batches:
-        order.follow(pl.Series(ids, dtype=pl.String))
-    flat = [i for b in batches for i in b]
-    # "007" < "7" < "8" as text: distinct strings although 007 and 7 are the same number
-    def strictly(key) -> bool:  # brute force: every id above the one before it
-        return None not in flat and all(key(a) < key(b) for a, b in zip(flat, flat[1:]))
+    for flip in (False, True):  # the same ids newest first
+        order = S._IdOrders()
+        listed = [list(reversed(b)) for b in reversed(batches)] if flip else batches
+        for ids in listed:
+            order.follow(pl.Series(ids, dtype=pl.String))
+        flat = [i for b in listed for i in b]
+        # "007" < "7" < "8" as text: distinct strings although 007 and 7 are the same number
+        def strictly(key, flat=flat) -> bool:  # brute force: every id above (or below) the one before it
+            return None not in flat and (all(key(a) < key(b) for a, b in zip(flat, flat[1:]))
+                                         or all(key(a) > key(b) for a, b in zip(flat, flat[1:])))
 
-    assert order.increasing == (strictly(lambda s: s) or strictly(lambda s: (len(s), s)))
-    if order.increasing:
-        assert len(set(flat)) == len(flat)  # what the check is for: no order id twice
+        assert order.distinct == (strictly(lambda s: s) or strictly(lambda s: (len(s), s)))
+        if order.distinct:
+            assert len(set(flat)) == len(flat)  # what the check is for: no order id twice
 
 
 def test_quoted_line_breaks_are_found_only_where_quotes_exist(tmp_path: Path) -> None:
@@ -422,23 +425,30 @@ def test_multi_line_orders_stream_as_the_eager_path_reads_them(tmp_path: Path, s
     assert_same(lazy, expected)
 
 
-def write_sorted_line_items(path: Path, anomaly: str | None = None, *, customer_first: bool = False) -> Path:
+def write_sorted_line_items(path: Path, anomaly: str | None = None, *, customer_first: bool = False,
+                            newest_first: bool = False) -> Path:
     """60 orders in ascending id order, one to three lines each (each line its own amount), as a
     shop export writes line items; ``anomaly`` changes order 40 (past a 20-row head): ``descending``
     gives it an id below the others, ``blank_id`` blanks one line's id, ``customer`` gives its
     second line another customer. ``customer_first``: the customer column comes first (a blank
-    order id is then not a structural candidate)."""
+    order id is then not a structural candidate). ``newest_first``: the orders listed from the last
+    (ids descending; ``descending`` then gives order 40 an id above the others)."""
     header = ["Order ID", "Customer ID", "Order Date", "Amount", "Quantity", "Channel"]
     rows: list[list[str]] = []
     for k in range(1, 61):
         lines = 1 + (k % 3 == 0) + (k % 5 == 0) + (k == 40)
         for j in range(lines):
-            order = "4000" if anomaly == "descending" and k == 40 else str(5000 + k)
+            order = ("6000" if newest_first else "4000") if anomaly == "descending" and k == 40 else str(5000 + k)
             customer = f"C{k % 9}"
             if k == 40 and j == 1:
                 order = "" if anomaly == "blank_id" else order
                 customer = "C99" if anomaly == "customer" else customer
             rows.append([order, customer, f"2024-01-{1 + k % 28:02d}", f"{k}.{j}5", str(1 + j), ["web", "app"][k % 2]])
+    if newest_first:  # whole orders from the last, each order's lines in their order
+        orders: dict[str, list[list[str]]] = {}
+        for r in rows:
+            orders.setdefault(f"{r[1]}|{r[0]}" if r[0] else f"blank|{len(orders)}", []).append(r)
+        rows = [r for key in reversed(list(orders)) for r in orders[key]]
     if customer_first:
         header = [header[1], header[0], *header[2:]]
         rows = [[r[1], r[0], *r[2:]] for r in rows]
@@ -451,16 +461,19 @@ def write_sorted_line_items(path: Path, anomaly: str | None = None, *, customer_
     (None, False), (None, True), ("descending", False), ("blank_id", False), ("blank_id", True),
     ("customer", False),
 ])
+@pytest.mark.parametrize("newest_first", [False, True])
 def test_line_items_are_grouped_into_orders_as_the_batches_come(
-    tmp_path: Path, anomaly: str | None, customer_first: bool, batch_rows: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, anomaly: str | None, customer_first: bool, newest_first: bool, batch_rows: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Line items in ascending id order are grouped batch by batch (the read holds orders, not
+    """Line items in id order (ascending or newest first) are grouped batch by batch (the read holds orders, not
     lines; an order cut by a batch end waits for the next batch) into the eager reader's orders.
     What only the whole file's grouping reads right — an id out of order, a blank id (a
     customer-day order; with the id in the first column, a row that looks structural and is a
     line), a customer changing inside an order's lines — is found by the read, and the file is
     read again keeping the lines: the same ledger."""
-    path = write_sorted_line_items(tmp_path / "lines.csv", anomaly, customer_first=customer_first)
+    path = write_sorted_line_items(tmp_path / "lines.csv", anomaly, customer_first=customer_first,
+                                   newest_first=newest_first)
     settings = Settings(max_reject_rate=1.0)
     monkeypatch.setattr(S, "BATCH_ROWS", batch_rows)
     monkeypatch.setattr(S, "HEAD_ROWS", 20)
@@ -536,7 +549,7 @@ def test_neighbour_checks_of_multi_line_orders_answer_as_the_group_by(
     real = S._Runs.follow
 
     def out_of_order(self: S._Runs, rows: object) -> None:
-        self.ids.as_text_or_equal = self.ids.shortlex_or_equal = False
+        self.ids.stop()
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(S, "BATCH_ROWS", batch_rows)
@@ -846,31 +859,34 @@ _ID_TEXT = st.one_of(st.none(), st.text(alphabet=st.sampled_from(list("0179AZaz-
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.lists(_ID_TEXT, max_size=6), max_size=5))
 def test_id_order_flags_match_a_brute_force_over_every_neighbour(batches: list[list[str | None]]) -> None:
-    """The four orders _IdOrder follows (text or shortlex, strict or not), batch by batch, against
+    """The four orders _IdOrder follows (text or shortlex, strict or not), ascending and newest
+    first, batch by batch, against
     a comparison of every id with the one before it across the whole sequence (bytes, as Polars
     compares text): ids of one size take the one-pass sortedness check, mixed sizes the slices."""
     import polars as pl
 
-    order = S._IdOrder()
-    for ids in batches:
-        order.follow(pl.Series(ids, dtype=pl.String))
-    flat = [i for b in batches for i in b]
-    if None in flat:
-        assert not order.nondecreasing  # a null id stops the following for good
-        return
-    raw = [i.encode() for i in flat]
+    for descending in (False, True):
+        order = S._IdOrder(descending=descending)
+        for ids in batches:
+            order.follow(pl.Series(ids, dtype=pl.String))
+        flat = [i for b in batches for i in b]
+        if None in flat:
+            assert not order.monotone  # a null id stops the following for good
+            continue
+        raw = [i.encode() for i in flat]
+        pairs = list(zip(raw[1:], raw)) if descending else list(zip(raw, raw[1:]))  # (earlier, later) ascending
 
-    def holds(key, strict: bool) -> bool:
-        return all(key(a) < key(b) if strict else key(a) <= key(b) for a, b in zip(raw, raw[1:]))
+        def holds(key, strict: bool, pairs=pairs) -> bool:
+            return all(key(a) < key(b) if strict else key(a) <= key(b) for a, b in pairs)
 
-    def text(v: bytes) -> bytes:
-        return v
+        def text(v: bytes) -> bytes:
+            return v
 
-    def shortlex(v: bytes) -> tuple[int, bytes]:
-        return len(v), v
+        def shortlex(v: bytes) -> tuple[int, bytes]:
+            return len(v), v
 
-    assert (order.as_text, order.as_text_or_equal) == (holds(text, True), holds(text, False))
-    assert (order.shortlex, order.shortlex_or_equal) == (holds(shortlex, True), holds(shortlex, False))
+        assert (order.as_text, order.as_text_or_equal) == (holds(text, True), holds(text, False))
+        assert (order.shortlex, order.shortlex_or_equal) == (holds(shortlex, True), holds(shortlex, False))
 
 
 @pytest.mark.parametrize("seed", [5, 6])

@@ -205,7 +205,7 @@ class _Plan:
     #: money column by its format (date_fmt, money)
     seen_odd: frozenset[str] = frozenset()
     #: line items grouped into orders batch by batch (_LineOrders): the first rows hold multi-line
-    #: orders, one run per order id, in ascending id order — what the read then verifies row by
+    #: orders, one run per order id, in id order (ascending or newest first) — what the read verifies row by
     #: row (else _Regroup: read again keeping the lines, grouped at the end)
     group_lines: bool = False
 
@@ -263,14 +263,17 @@ class _Plan:
 
 @dataclass
 class _IdOrder:
-    """Are the used rows' order ids strictly increasing so far — as text, or shortest first?
+    """Are the used rows' order ids in order so far, in one direction (``descending`` or not) —
+    as text, or shortest first — strictly, or with equal neighbours?
 
-    Exports usually number orders in file order, and strictly increasing ids are distinct:
-    followed batch by batch, that proves one line per order without hashing ten million
-    strings at the end (and without a 10M-row temporary). Two strict orders are followed:
-    plain text order, and *shortlex* (shorter first, then text) — the order of numbers
-    written without leading zeros (…, 9999999, 10000000, …), with no cast to numbers."""
+    Exports usually number orders in file order, ascending or newest first, and strictly
+    ordered ids are distinct: followed batch by batch, that proves one line per order without
+    hashing ten million strings at the end (and without a 10M-row temporary). Two orders are
+    followed: plain text order, and *shortlex* (shorter first, then text) — the order of
+    numbers written without leading zeros (…, 9999999, 10000000, …), with no cast to numbers.
+    Not strict, they prove that the lines of one order follow each other (line-item exports)."""
 
+    descending: bool = False
     as_text: bool = True
     shortlex: bool = True
     last: str | None = None
@@ -279,27 +282,33 @@ class _IdOrder:
     shortlex_or_equal: bool = True
 
     @property
-    def increasing(self) -> bool:
+    def strict(self) -> bool:
         return self.as_text or self.shortlex
+
+    @property
+    def monotone(self) -> bool:
+        """Equal ids are adjacent: an order's lines are one run (ledger grouping by runs)."""
+        return self.as_text_or_equal or self.shortlex_or_equal
+
+    def stop(self) -> None:
+        """No order holds any more (a null id, or a test that says so)."""
+        self.as_text = self.shortlex = self.as_text_or_equal = self.shortlex_or_equal = False
 
     def _step(self, a: bytes, b: bytes) -> None:
         """The orders after id ``a`` then id ``b`` (byte order, as Polars compares text)."""
+        if self.descending:
+            a, b = b, a
         greater, longer, same_size = b > a, len(b) > len(a), len(b) == len(a)
         self.as_text = self.as_text and greater
         self.shortlex = self.shortlex and (longer or (same_size and greater))
         self.as_text_or_equal = self.as_text_or_equal and b >= a
         self.shortlex_or_equal = self.shortlex_or_equal and (longer or (same_size and b >= a))
 
-    @property
-    def nondecreasing(self) -> bool:
-        """Equal ids are adjacent: an order's lines are one run (ledger grouping by runs)."""
-        return self.as_text_or_equal or self.shortlex_or_equal
-
     def follow(self, ids: pl.Series) -> None:
-        if not self.nondecreasing or ids.len() == 0:
+        if not self.monotone or ids.len() == 0:
             return
         if ids.null_count():
-            self.as_text = self.shortlex = self.as_text_or_equal = self.shortlex_or_equal = False
+            self.stop()
             return
         if self.last is not None:
             self._step(self.last.encode(), ids[0].encode())
@@ -311,16 +320,19 @@ class _IdOrder:
             # single pass, where comparing two offset slices of a batch costs several times more
             one_size = size.min() == size.max()
             if self.as_text_or_equal or (one_size and self.shortlex_or_equal):
-                ascending = ids.is_sorted()
+                ordered = ids.is_sorted(descending=self.descending)
                 wants_strict = self.as_text or (one_size and self.shortlex)
-                strict = ascending and wants_strict and not (ids.slice(1) == ids.slice(0, n - 1)).any()
-                self.as_text, self.as_text_or_equal = self.as_text and strict, self.as_text_or_equal and ascending
+                strict = ordered and wants_strict and not (ids.slice(1) == ids.slice(0, n - 1)).any()
+                self.as_text, self.as_text_or_equal = self.as_text and strict, self.as_text_or_equal and ordered
                 if one_size:
-                    self.shortlex, self.shortlex_or_equal = self.shortlex and strict, self.shortlex_or_equal and ascending
+                    self.shortlex, self.shortlex_or_equal = self.shortlex and strict, self.shortlex_or_equal and ordered
             if not one_size and (self.shortlex or self.shortlex_or_equal):
-                # each id against the one before it: two slices of the batch, no copy
+                # each id against the one before it (after it, descending): two slices of the batch, no copy
                 cur, prev = ids.slice(1), ids.slice(0, n - 1)
-                longer, same_size = size.slice(1) > size.slice(0, n - 1), size.slice(1) == size.slice(0, n - 1)
+                cur_size, prev_size = size.slice(1), size.slice(0, n - 1)
+                if self.descending:
+                    cur, prev, cur_size, prev_size = prev, cur, prev_size, cur_size
+                longer, same_size = cur_size > prev_size, cur_size == prev_size
                 if self.shortlex:
                     self.shortlex = bool((longer | (same_size & (cur > prev))).all())
                 if self.shortlex_or_equal:
@@ -329,16 +341,42 @@ class _IdOrder:
 
 
 @dataclass
+class _IdOrders:
+    """The order ids followed in both directions (_IdOrder): ascending, or newest first."""
+
+    up: _IdOrder = field(default_factory=_IdOrder)
+    down: _IdOrder = field(default_factory=lambda: _IdOrder(descending=True))
+
+    @property
+    def distinct(self) -> bool:
+        """Strictly ordered, one way or the other: no id twice."""
+        return self.up.strict or self.down.strict
+
+    @property
+    def adjacent(self) -> bool:
+        """Ordered one way or the other: equal ids are neighbours (an order's lines are one run)."""
+        return self.up.monotone or self.down.monotone
+
+    def follow(self, ids: pl.Series) -> None:
+        self.up.follow(ids)
+        self.down.follow(ids)
+
+    def stop(self) -> None:
+        self.up.stop()
+        self.down.stop()
+
+
+@dataclass
 class _Runs:
     """The multi-line orders among the data rows, followed in file order batch by batch, so
-    that _multi_line_orders needs no group_by: while the rows' order ids never decrease, the
+    that _multi_line_orders needs no group_by: while the rows' order ids are in order (_IdOrders), the
     lines of an order are neighbours, and its per-order questions are questions about
     neighbours — do two neighbours share an id (a multi-line order), does their blank-field
     mask differ (a field the eager path copies), is one's amount blank, do their amounts differ.
     Fed with the rows that are not structural candidates (a candidate that turns out to be data
     with an order id makes the caller take the group_by)."""
 
-    ids: _IdOrder = field(default_factory=_IdOrder)
+    ids: _IdOrders = field(default_factory=_IdOrders)
     last: pl.DataFrame | None = None  # the previous batch's last row
     shared: bool = False
     gap_change: bool = False
@@ -357,10 +395,10 @@ class _Runs:
 
     def follow(self, rows: pl.DataFrame) -> None:
         """``rows``: order_id, __gap__, line_amount of the batch's data rows, in file order."""
-        if not self.ids.nondecreasing or rows.height == 0:
+        if not self.ids.adjacent or rows.height == 0:
             return
         self.ids.follow(rows["order_id"].drop_nulls())
-        if not self.ids.nondecreasing:
+        if not self.ids.adjacent:
             return
         oid, gap, amount = rows["order_id"], rows["__gap__"], rows["line_amount"]
         if self.last is not None:  # the previous batch's last row and this batch's first
@@ -393,7 +431,7 @@ class _LineOrders:
     there; a column of nulls holds the row count), ``first`` — the first five (the samples),
     ``latest`` — the latest order date (the as-of). Structural candidates are not grouped
     (read.used keeps them): one that turns out to be data raises _Regroup at the end, as does
-    an order id seen out of ascending order, a blank order id, or a customer changing inside an
+    an order id seen out of order (neither way), a blank order id, or a customer changing inside an
     order's run — the read is then made again keeping the lines."""
 
     file_plan: R.FilePlan
@@ -474,7 +512,7 @@ class _Read:
     others: list[pl.DataFrame] = field(default_factory=list)  # every other row, with line and decision
     candidates: list[pl.DataFrame] = field(default_factory=list)  # raw cells of candidate rows
     rows: int = 0
-    ids: _IdOrder = field(default_factory=_IdOrder)
+    ids: _IdOrders = field(default_factory=_IdOrders)
     runs: _Runs = field(default_factory=_Runs)  # every data row's order ids (used: only the used rows')
     evidence: _Evidence = field(default_factory=lambda: _Evidence())
     # fill mode (_Plan.fill): what the whole orders of the batches said
@@ -851,7 +889,7 @@ def _read_batches(scan: CsvScan, plan: _Plan, settings: Settings, on_rows: RowPr
         if read.lines is None:
             read.used.append(used)
         else:
-            if not read.ids.nondecreasing:
+            if not read.ids.adjacent:
                 raise _Regroup  # an order's lines may come back later: they are grouped at the end
             used_cand = used["__cand__"]
             if used_cand.any():  # kept as lines until _finish knows whether they are structural
@@ -1036,19 +1074,20 @@ def _plan(scan: CsvScan, settings: Settings, path: Path, head: pl.DataFrame) -> 
     order_col = mapping.column("order_id")
     plan.multi_line = order_col is not None and bool(head[order_col].drop_nulls().is_duplicated().any())
     _decide_fill(plan, data_head)
-    plan.group_lines = plan.multi_line and not plan.fill and _ascending_ids(data_head, order_col)
+    plan.group_lines = plan.multi_line and not plan.fill and _ordered_ids(data_head, order_col)
     return plan
 
 
-def _ascending_ids(head: pl.DataFrame, order_col: str | None) -> bool:
-    """The first rows' order ids are all written and never decrease (_IdOrder's test): an
-    order's lines are then one run, and the read can group them as it goes (_Plan.group_lines)."""
+def _ordered_ids(head: pl.DataFrame, order_col: str | None) -> bool:
+    """The first rows' order ids are all written and in order, ascending or newest first
+    (_IdOrders): an order's lines are then one run, and the read can group them as it goes
+    (_Plan.group_lines)."""
     if order_col is None or head.height == 0:
         return False
     ids = head.select(R.blank_to_null(pl.col(order_col))).to_series()
-    order = _IdOrder()
+    order = _IdOrders()
     order.follow(ids)
-    return ids.null_count() == 0 and order.nondecreasing
+    return ids.null_count() == 0 and order.adjacent
 
 
 def _data_head(scan: CsvScan, head: pl.DataFrame, profile: Profile | None = None) -> pl.DataFrame:
@@ -1230,7 +1269,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
             raise _HandBack  # a row that looked structural is an order's line: left out of the votes
         multi_line = _whole_order_checks(plan, read)
     else:
-        runs_hold = read.runs.ids.nondecreasing and (order_col is None or data_candidates.select(
+        runs_hold = read.runs.ids.adjacent and (order_col is None or data_candidates.select(
             R.blank_to_null(pl.col(order_col)).is_null().all()).item())
         if read.lines is not None and not runs_hold:
             raise _Regroup
@@ -1323,7 +1362,7 @@ def _finish(scan: CsvScan, settings: Settings, plan: _Plan, read: _Read) -> R.Le
     return R.Ledger(
         orders=(read.lines.finish() if read.lines is not None else
                 R.orders_from_lines(used, [file_plan], one_line=None if not multi_line else False,
-                                    adjacent_ids=read.ids.nondecreasing)),
+                                    adjacent_ids=read.ids.adjacent)),
         as_of=as_of,
         currency=currency,
         source=source,
@@ -1355,11 +1394,11 @@ def _trim_dimensions(used: pl.DataFrame) -> pl.DataFrame:
                              for d in needs) if needs else used
 
 
-def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrder, plan: _Plan,
+def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, order: _IdOrders, plan: _Plan,
                        runs: _Runs | None = None) -> bool:
     """Do data rows share order ids? Raises _HandBack when the eager path would read them otherwise.
 
-    Ids seen strictly increasing (every row used) are distinct; otherwise distinct hashes ⇒
+    Ids seen strictly in order (every row used) are distinct; otherwise distinct hashes ⇒
     distinct ids. Shared ids are read here only when the eager path's decisions about them
     are known to be the identity: no line of a multi-line order has a blank order-level field
     that is written on another of its lines (``__gap__``, gathered when the first rows showed such
@@ -1367,7 +1406,7 @@ def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, ord
     some multi-line order has two different line amounts, which is exactly when
     ``ledger._amount_mode`` calls the column line amounts once every line has one. (Two
     different parsed amounts ⇒ two different written ones.) Anything else is handed back."""
-    if (data_others is None or data_others.height == 0) and order.increasing:
+    if (data_others is None or data_others.height == 0) and order.distinct:
         return False
     if runs is not None:  # every data row followed in file order, ids never decreasing: the same answers
         if not runs.shared:
@@ -1384,7 +1423,7 @@ def _multi_line_orders(used: pl.DataFrame, data_others: pl.DataFrame | None, ord
         rows = pl.concat([used.select(cols), data_others.select(cols)])
     rows = rows.filter(pl.col("order_id").is_not_null()) if rows["order_id"].null_count() else rows
     ids = pl.col("order_id")
-    if rows.height == used.height and order.nondecreasing:  # equal ids are neighbours
+    if rows.height == used.height and order.adjacent:  # equal ids are neighbours
         shared = (ids == ids.shift(1)).fill_null(False) | (ids == ids.shift(-1)).fill_null(False)
     else:
         shared = ids.is_duplicated()
