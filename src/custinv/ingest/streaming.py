@@ -468,13 +468,8 @@ class _LineOrders:
         lines = _trim_dimensions(lines.drop(self.drop, strict=False))
         if self.carry is not None and self.carry.height:
             lines = pl.concat([self.carry, lines])
-        ids = lines["order_id"]
-        n = lines.height
-        # the last order's first line: the last row whose id differs from the row above it
-        starts = (ids.slice(1) != ids.slice(0, n - 1)).arg_true() if n > 1 else pl.Series([], dtype=pl.UInt32)
-        last_start = int(starts[-1]) + 1 if starts.len() else 0
-        self.carry = lines.slice(last_start)
-        self._group(lines.slice(0, last_start))
+        whole, self.carry = _split_last_order(lines, "order_id")
+        self._group(whole)
 
     def _group(self, lines: pl.DataFrame) -> None:
         if lines.height:
@@ -945,9 +940,10 @@ class _OrderSteps:
     extra: list[str]
 
 
-def _split_last_order(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """(the rows before the last order's lines, those lines): the last order may go on."""
-    ids = rows["raw_order_id"]
+def _split_last_order(rows: pl.DataFrame, column: str = "raw_order_id") -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """(the rows before the last order's lines, those lines): the last order may go on. The
+    order ids are ``column`` (fill mode cuts raw rows, _LineOrders parsed lines)."""
+    ids = rows[column]
     last = ids[-1] if rows.height else None
     if last is None:
         return rows, None
