@@ -21,7 +21,7 @@ def test_arrays_freed_on_worker_threads_are_given_back() -> None:
     """As the CLV fit leaves them: arrays a few MB each made and freed on a pool's threads stay
     in glibc's arenas (the resident memory does not fall when they are freed) until
     release_freed_memory hands them back."""
-    big = np.ones(8 << 20 // 8)  # freeing an 8 MiB mmap'ed array raises glibc's mmap threshold above 1 MiB
+    big = np.ones((8 << 20) // 8)  # freeing an 8 MiB mmap'ed array raises glibc's mmap threshold above 1 MiB
     del big
 
     kept: list[np.ndarray] = []
